@@ -1,0 +1,84 @@
+/**
+ * The converter contract: what a converter module receives and what it must return.
+ *
+ * A converter runs inside a pool worker (see `pool.ts`). It gets the file's bytes and the
+ * station context, and returns zero or more WSJF reports, or throws a {@link ConversionError}
+ * whose message says what is wrong with the file and whose hint says what a person can do.
+ * Built-in and custom converters follow the same contract.
+ *
+ * @module
+ */
+import type { WsjfReport } from "./wsjf/schema.ts";
+
+export type { WsjfReport };
+
+/** What a converter knows about the station it runs on. */
+export interface StationContext {
+  /** Station (machine) name; becomes `machineName` when the file has none. */
+  name: string;
+  /** Station location, e.g. "Line 2". */
+  location: string;
+  /** Station purpose, e.g. "Production". */
+  purpose: string;
+  /** IANA time zone used to read naive timestamps in station files, e.g. "Europe/Oslo". */
+  timeZone: string;
+  /** Operator name used when the file names none. */
+  operator: string;
+}
+
+/** One file to convert. */
+export interface ConvertInput {
+  /** The whole file. */
+  bytes: Uint8Array;
+  /** The file name without its folder, as the station wrote it. */
+  name: string;
+  /** The full path of the file. Converters read other files only when their format needs it. */
+  path: string;
+  /** Lower-case hex SHA-256 of `bytes`: the default seed for deterministic report ids. */
+  sha256: string;
+  /** The station this agent runs on. */
+  station: StationContext;
+  /** The converter's own parameters from the config (`converters[].params`). */
+  params: Readonly<Record<string, unknown>>;
+}
+
+/** What `detect` gets: the first bytes of the file and its name. */
+export interface DetectInput {
+  /** Up to the first 8 KiB of the file. */
+  head: Uint8Array;
+  /** The file name without its folder. */
+  name: string;
+}
+
+/** A converter module's default export (or its `converter` export). */
+export interface Converter {
+  /** The format name used in the config's `format` key, e.g. "wsjf". */
+  readonly name: string;
+  /** One line for `agent help` and the README. */
+  readonly description: string;
+  /** The usual file pattern for this format, used when the config gives none. */
+  readonly pattern?: string;
+  /** Confidence 0..1 that the file is in this format; used by `format: "auto"`. */
+  detect?(input: DetectInput): number;
+  /** Converts one file into reports. Throw {@link ConversionError} for a bad file. */
+  convert(input: ConvertInput): WsjfReport[] | Promise<WsjfReport[]>;
+}
+
+/**
+ * A file that can't be converted. `message` says what is wrong and where (line, field);
+ * `hint` says what a person can do about it. Both end up in `<name>.error.txt`.
+ */
+export class ConversionError extends Error {
+  /** What a person can do about it. */
+  readonly hint: string;
+
+  /** @param message what is wrong, and where; @param hint what to do about it */
+  constructor(
+    message: string,
+    hint = "Check that the file is complete and in the configured format.",
+  ) {
+    super(message);
+    this.name = "ConversionError";
+    this.hint = hint;
+  }
+}

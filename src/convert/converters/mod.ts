@@ -1,0 +1,18 @@
+/**
+ * The built-in converters, by format name. Each entry loads its module lazily (inside a pool
+ * worker), and each import is a literal string so `deno compile` embeds the module.
+ *
+ * @module
+ */
+import type { Converter } from "../contract.ts";
+
+/** Loads a converter module. */
+export type ConverterLoader = () => Promise<Converter>;
+
+/** Built-in converters by the name used in the config's `format` key. */
+export const builtinConverters: Readonly<Record<string, ConverterLoader>> = {
+  wsjf: async () => (await import("./wsjf.ts")).converter,
+};
+
+/** The names of the built-in formats, for help texts and config validation. */
+export const builtinFormats: readonly string[] = Object.keys(builtinConverters);
