@@ -7,7 +7,12 @@ import { type Command, ExitCode, UsageError } from "./command.ts";
 
 /** Each command module, loaded only when it runs. */
 const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./run.ts")).command,
+  status: async () => (await import("./status.ts")).command,
+  flush: async () => (await import("./flush.ts")).command,
+  convert: async () => (await import("./convert.ts")).command,
   version: async () => (await import("./version.ts")).command,
+  service: async () => (await import("./service.ts")).command,
 };
 
 /** Command names in the order `agent help` lists them. */

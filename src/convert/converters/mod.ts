@@ -12,6 +12,7 @@ export type ConverterLoader = () => Promise<Converter>;
 /** Built-in converters by the name used in the config's `format` key. */
 export const builtinConverters: Readonly<Record<string, ConverterLoader>> = {
   wsjf: async () => (await import("./wsjf.ts")).converter,
+  i3070: async () => (await import("./i3070.ts")).converter,
 };
 
 /** The names of the built-in formats, for help texts and config validation. */

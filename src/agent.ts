@@ -1,0 +1,397 @@
+/**
+ * The agent: wires watch → convert → queue → upload → control together, runs until a signal
+ * (or an unrecoverable converter pool) stops it, and shuts down in order.
+ *
+ * @module
+ */
+import path from "#path";
+import { type Config, ConfigError, loadConfig } from "./config/load.ts";
+import { ConverterPool } from "./convert/pool.ts";
+import { Queue } from "./queue/queue.ts";
+import { KeyedLog } from "./queue/keyed_log.ts";
+import { Limits } from "./queue/limits.ts";
+import { lockDataDir } from "./queue/lock.ts";
+import { Uploader } from "./upload/uploader.ts";
+import { Intake } from "./watch/intake.ts";
+import { Metrics } from "./control/metrics.ts";
+import { computeHealth } from "./control/health.ts";
+import { type ControlServer, startControlServer } from "./control/server.ts";
+import { type RecentError, type SavedState, stateFile, type StatusSnapshot, uploadErrors } from "./control/snapshot.ts";
+import { inspectQueue } from "./queue/inspect.ts";
+import { addSecrets, logger, setupLogging, shutdownLogging } from "./log/log.ts";
+import { ExitCode } from "./cli/command.ts";
+import { VERSION } from "./version.ts";
+
+const log = logger("agent");
+
+/** Reads the CA file named in the config, if any. */
+export async function readCaCerts(config: Config): Promise<string[] | undefined> {
+  if (!config.server.caFile) return undefined;
+  try {
+    return [await Deno.readTextFile(config.server.caFile)];
+  } catch (e) {
+    throw new ConfigError(config.file, [
+      `server.caFile: can't read ${config.server.caFile}: ${(e as Error).message}`,
+    ]);
+  }
+}
+
+/** A running agent. */
+export class Agent {
+  config: Config;
+  readonly startedAt = new Date();
+  readonly metrics: Metrics;
+  readonly queue: Queue;
+  readonly pool: ConverterPool;
+  readonly uploader: Uploader;
+  readonly intake: Intake;
+  #control: ControlServer | null = null;
+  #release: () => void;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #stopping: Promise<number> | null = null;
+  #done!: (code: number) => void;
+  /** Resolves with the exit code once the agent has stopped. */
+  readonly finished: Promise<number>;
+  #manualPause = false;
+  #configWatcher: Deno.FsWatcher | null = null;
+
+  private constructor(config: Config, parts: {
+    queue: Queue;
+    pool: ConverterPool;
+    uploader: Uploader;
+    intake: Intake;
+    release: () => void;
+    metrics: Metrics;
+  }) {
+    this.config = config;
+    this.metrics = parts.metrics;
+    this.queue = parts.queue;
+    this.pool = parts.pool;
+    this.uploader = parts.uploader;
+    this.intake = parts.intake;
+    this.#release = parts.release;
+    this.finished = new Promise((r) => this.#done = r);
+  }
+
+  /** Starts an agent on a validated config. Throws LockedError when the data dir is taken. */
+  static async start(config: Config): Promise<Agent> {
+    const lock = await lockDataDir(config.dataDir);
+    try {
+      const caCerts = await readCaCerts(config);
+      let agent: Agent | null = null;
+      const queue = await Queue.open(config.dataDir, {
+        keepCompletedCount: config.queue.keepCompletedCount,
+        keepCompletedHours: config.queue.keepCompletedHours,
+        onQuarantine: (key, reason) =>
+          log.error("Queue entry {key} can't be read ({reason}); moved to quarantine", { key, reason }),
+      });
+      const metrics = new Metrics();
+      const pool = new ConverterPool({
+        min: config.pool.min,
+        max: config.pool.max,
+        timeoutMs: config.pool.timeoutSeconds * 1000,
+        memoryMb: config.pool.memoryMb,
+        maxLostWorkers: config.pool.maxLostWorkers,
+        onUnrecoverable: (reason) => {
+          log.fatal(
+            "Converter pool can't recover ({reason}). Draining and exiting with code {code} so " +
+              "the service manager restarts the agent; queued reports are safe on disk.",
+            { reason, code: ExitCode.RESTART },
+          );
+          agent?.stop(ExitCode.RESTART);
+        },
+      });
+      const uploader = new Uploader(config.server, queue, metrics, caCerts);
+      const limits = new Limits(config.dataDir, () => queue.backlog(), config.queue.maxReports, config.queue.minFreeDiskMb);
+      await limits.check(true);
+      const intake = new Intake(config, {
+        queue,
+        pool,
+        limits,
+        seen: await KeyedLog.open(path.join(config.dataDir, "index", "seen.log")),
+        kept: await KeyedLog.open(path.join(config.dataDir, "index", "kept.log")),
+        metrics,
+        onQueued: () => uploader.wake(),
+      });
+      agent = new Agent(config, { queue, pool, uploader, intake, release: lock.release, metrics });
+      await agent.#begin();
+      return agent;
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  async #begin(): Promise<void> {
+    const c = this.config;
+    log.info("Agent {version} starting: config {config}, data {data}, server {url}, station {station}", {
+      version: VERSION,
+      config: c.file,
+      data: c.dataDir,
+      url: c.server.url,
+      station: c.station.name,
+    });
+    const counts = this.queue.counts();
+    if (counts.queued + counts.error > 0) {
+      log.info("Queue recovered: {queued} queued, {error} in error, {quarantine} in quarantine", counts);
+    }
+    this.uploader.start();
+    await this.intake.start();
+    for (const conv of c.converters.filter((x) => x.enabled)) {
+      log.info("Converter {name} ({format}) watching {folder}, pattern {pattern}", {
+        name: conv.name,
+        format: conv.format ?? conv.module,
+        folder: conv.watch,
+        pattern: conv.pattern,
+      });
+    }
+    this.#control = await startControlServer(c.dataDir, c.control.port, {
+      snapshot: () => this.snapshot(),
+      metrics: () => Promise.resolve(this.renderMetrics()),
+      flush: (o) => this.flush(o),
+      requeue: async (o) => {
+        const keys = o.keys ? new Set(o.keys) : null;
+        const n = await this.queue.requeueErrors(o.all ? undefined : (k) => keys?.has(k) ?? false);
+        if (n) log.info("{n} report(s) requeued from error by a person", { n });
+        this.uploader.wake();
+        return { requeued: n };
+      },
+      pause: () => {
+        this.#manualPause = true;
+        log.warn("Intake paused by a person (POST /pause)");
+      },
+      resume: () => {
+        this.#manualPause = false;
+        log.info("Intake resumed by a person");
+      },
+    }, { version: VERSION, startedAt: this.startedAt.toISOString() });
+    log.info("Control endpoint on http://127.0.0.1:{port}/ (status page, /health, /metrics)", {
+      port: this.#control.port,
+    });
+    this.#timers.push(setInterval(() => this.#saveState().catch(() => {}), 5000));
+    this.#timers.push(setInterval(() => this.queue.pruneCompleted().catch((e) =>
+      log.warn("Pruning completed reports failed: {error}", { error: (e as Error).message })
+    ), 600_000));
+    this.#watchConfig();
+    this.#installSignals();
+  }
+
+  /** Upload everything now (and requeue errors when asked). */
+  async flush(opts: { errors: boolean }): Promise<{ requeued: number }> {
+    const requeued = opts.errors ? await this.queue.requeueErrors() : 0;
+    log.info("Flush requested{errors}: uploading everything now", {
+      errors: opts.errors ? ` (with ${requeued} report(s) requeued from error)` : "",
+    });
+    this.uploader.flushNow();
+    return { requeued };
+  }
+
+  /** The live status snapshot. */
+  async snapshot(): Promise<StatusSnapshot> {
+    const now = Date.now();
+    const counts = this.queue.counts();
+    const oldest = this.queue.oldestQueuedAt();
+    const up = this.uploader.status();
+    const convs = this.intake.status();
+    const failures = this.intake.recentFailures();
+    const inspection = await inspectQueue(this.config.dataDir, 20);
+    const recentErrors: RecentError[] = [
+      ...uploadErrors(inspection.errors),
+      ...failures.map((f): RecentError => ({
+        at: f.at,
+        kind: "conversion",
+        file: f.file,
+        reason: f.reason,
+        correlationId: f.correlationId,
+        movedTo: f.movedTo,
+      })),
+    ].sort((a, b) => b.at.localeCompare(a.at)).slice(0, 20);
+    const intakePause = this.#manualPause ? "paused by a person (POST /resume to resume)" : this.intake.pauseReason();
+    const pool = this.pool.stats();
+    const health = computeHealth({
+      now,
+      running: true,
+      dataDir: this.config.dataDir,
+      queue: counts,
+      maxReports: this.config.queue.maxReports,
+      oldestQueuedAt: oldest,
+      upload: up,
+      startedAt: this.startedAt.getTime(),
+      intakePause,
+      missingFolders: convs.filter((c) => c.missing).map((c) => c.folder),
+      poolProblem: pool.unrecoverable,
+      converterProblems: this.intake.converterProblems(),
+      conversionFailuresLastHour: failures.filter((f) => now - Date.parse(f.at) < 3600_000).length,
+      thresholds: { ...this.config.health, clockSkewWarnSeconds: this.config.server.clockSkewWarnSeconds },
+    });
+    return {
+      running: true,
+      pid: Deno.pid,
+      version: VERSION,
+      startedAt: this.startedAt.toISOString(),
+      config: this.config.file,
+      dataDir: this.config.dataDir,
+      server: { url: this.config.server.url, version: up.serverVersion, clockSkewSeconds: up.clockSkewSeconds },
+      health,
+      queue: { ...counts, oldestQueuedAgeSeconds: oldest === null ? null : Math.round((now - oldest) / 1000) },
+      upload: up,
+      intake: { paused: intakePause !== null, reason: intakePause },
+      converters: convs,
+      pool,
+      recentErrors,
+      totals: {
+        reportsUploaded: this.metrics.get("reports_uploaded_total"),
+        reportsRejected: this.metrics.get("reports_rejected_total"),
+        uploadRetries: this.metrics.get("upload_retries_total"),
+      },
+    };
+  }
+
+  /** Prometheus text with the gauges refreshed. */
+  renderMetrics(): string {
+    const m = this.metrics;
+    const c = this.queue.counts();
+    for (const s of ["queued", "processing", "completed", "error", "quarantine", "retrying"] as const) {
+      m.set("queue_reports", "Reports in the queue by state", c[s], { state: s });
+    }
+    const oldest = this.queue.oldestQueuedAt();
+    m.set("queue_oldest_age_seconds", "Age of the oldest report still to upload", oldest === null ? 0 : (Date.now() - oldest) / 1000);
+    const up = this.uploader.status();
+    m.set("breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", up.breaker === "closed" ? 0 : up.breaker === "half-open" ? 1 : 2);
+    m.set("uploads_paused", "1 while uploads are paused by a rejected token or URL", up.authProblem ? 1 : 0);
+    m.set("last_upload_timestamp_seconds", "When the last report was stored", up.lastSuccessAt ? Date.parse(up.lastSuccessAt) / 1000 : 0);
+    const p = this.pool.stats();
+    m.set("workers", "Converter workers", p.workers, { state: "total" });
+    m.set("workers", "Converter workers", p.busy, { state: "busy" });
+    m.set("workers", "Converter workers", p.lost, { state: "lost" });
+    m.set("intake_paused", "1 while intake is paused", this.intake.paused() || this.#manualPause ? 1 : 0);
+    return m.render();
+  }
+
+  async #saveState(stoppedAt: string | null = null): Promise<void> {
+    const up = this.uploader.status();
+    const state: SavedState = {
+      pid: Deno.pid,
+      startedAt: this.startedAt.toISOString(),
+      savedAt: new Date().toISOString(),
+      stoppedAt,
+      lastSuccessAt: up.lastSuccessAt,
+      lastError: up.lastError,
+      serverVersion: up.serverVersion,
+      recentFailures: this.intake.recentFailures().reverse(),
+    };
+    const file = stateFile(this.config.dataDir);
+    await Deno.writeTextFile(file + ".tmp", JSON.stringify(state, null, 2));
+    await Deno.rename(file + ".tmp", file);
+  }
+
+  #installSignals(): void {
+    const signals: Deno.Signal[] = Deno.build.os === "windows"
+      ? ["SIGINT", "SIGBREAK", "SIGTERM", "SIGHUP"]
+      : ["SIGINT", "SIGTERM", "SIGHUP"];
+    for (const sig of signals) {
+      try {
+        Deno.addSignalListener(sig, () => {
+          if (this.#stopping) {
+            log.warn("Second {sig} while stopping: exiting now (the queue is safe on disk)", { sig });
+            Deno.exit(1);
+          }
+          log.info("{sig} received: stopping (no new files; in-flight work finishes or goes back)", { sig });
+          this.stop(ExitCode.OK);
+        });
+      } catch { /* not supported on this OS */ }
+    }
+  }
+
+  #watchConfig(): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      this.#configWatcher = Deno.watchFs(path.dirname(this.config.file), { recursive: false });
+    } catch (e) {
+      log.warn("Can't watch the config file for changes ({error}); restart to apply edits", {
+        error: (e as Error).message,
+      });
+      return;
+    }
+    const w = this.#configWatcher;
+    (async () => {
+      try {
+        for await (const ev of w) {
+          if (!ev.paths.some((p) => path.resolve(p) === this.config.file)) continue;
+          clearTimeout(timer);
+          timer = setTimeout(() => this.reload(), 300);
+        }
+      } catch { /* closed */ }
+    })();
+  }
+
+  /**
+   * Re-reads the config file: a valid edit is applied without a restart (converters start and
+   * stop, server settings change, limits move) and saved as the last good copy; an invalid one
+   * is rejected with the reason and the running config stays.
+   */
+  async reload(): Promise<boolean> {
+    let next: Config;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.config.file);
+      next = await loadConfig(this.config.file);
+      await readCaCerts(next);
+    } catch (e) {
+      const why = e instanceof ConfigError ? e.problems.join("; ") : (e as Error).message;
+      log.error(
+        "Config edit rejected, still running the previous config: {why}. The last good copy is {backup}.",
+        { why, backup: path.join(this.config.dataDir, "agent.json.last-good") },
+      );
+      return false;
+    }
+    if (next.dataDir !== this.config.dataDir || next.control.port !== this.config.control.port) {
+      log.warn("dataDir and control.port changes take effect at the next restart");
+      next = { ...next, dataDir: this.config.dataDir, control: this.config.control };
+    }
+    addSecrets([next.server.token]);
+    const serverChanged = JSON.stringify(next.server) !== JSON.stringify(this.config.server);
+    const old = this.config;
+    this.config = next;
+    await this.intake.reconfigure(next);
+    if (serverChanged) this.uploader.reconfigure(next.server, await readCaCerts(next));
+    if (next.log.level !== old.log.level) {
+      await setupLogging({
+        level: next.log.level,
+        dir: path.join(next.dataDir, "logs"),
+        maxFileMb: next.log.maxFileMb,
+        maxFiles: next.log.maxFiles,
+        secrets: [next.server.token],
+      });
+    }
+    await Deno.writeTextFile(path.join(next.dataDir, "agent.json.last-good"), text);
+    log.info("Config reloaded from {file}", { file: next.file });
+    return true;
+  }
+
+  /** Stops in order and resolves with the exit code. Safe to call more than once. */
+  stop(code: number = ExitCode.OK): Promise<number> {
+    if (this.#stopping) return this.#stopping;
+    this.#stopping = (async () => {
+      const deadline = setTimeout(() => {
+        log.error("Shutdown took more than 25 s; exiting anyway (the queue is safe on disk)");
+        Deno.exit(code === ExitCode.OK ? 1 : code);
+      }, 25_000);
+      try {
+        this.#configWatcher?.close();
+      } catch { /* closed */ }
+      for (const t of this.#timers) clearInterval(t);
+      await this.intake.stop();
+      await this.pool.close();
+      await this.uploader.stop();
+      await this.#control?.shutdown();
+      await this.#saveState(new Date().toISOString()).catch(() => {});
+      log.info("Agent stopped (exit code {code})", { code });
+      this.#release();
+      clearTimeout(deadline);
+      this.#done(code);
+      return code;
+    })();
+    return this.#stopping;
+  }
+}

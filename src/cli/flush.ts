@@ -1,0 +1,226 @@
+/**
+ * `agent flush`: upload everything queued now. Asks the running agent (ignoring backoff and
+ * probing an open breaker); when none runs, does the uploads in this process. Exit 0 only when
+ * the queue is empty afterwards.
+ *
+ * @module
+ */
+import path from "#path";
+import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
+import { configForCommand, configHelp, configOption } from "./config_arg.ts";
+import { contactAgent, fetchStatus, postAction } from "../control/client.ts";
+import { Queue } from "../queue/queue.ts";
+import { LockedError, lockDataDir } from "../queue/lock.ts";
+import { Uploader } from "../upload/uploader.ts";
+import { Metrics } from "../control/metrics.ts";
+import { readCaCerts } from "../agent.ts";
+import { inspectQueue } from "../queue/inspect.ts";
+import { setupLogging, shutdownLogging } from "../log/log.ts";
+import type { Config } from "../config/load.ts";
+
+/** What flush watches while it waits. */
+export interface FlushProgress {
+  queued: number;
+  processing: number;
+  retrying: number;
+  error: number;
+  authProblem: string | null;
+  breaker: string;
+  lastError: string | null;
+}
+
+/** `agent flush [--config FILE] [--json] [--timeout SECONDS] [--errors]` */
+export const command: Command = {
+  name: "flush",
+  summary: "Upload everything queued now; exit 0 when the queue is empty",
+  help: `Usage: agent flush [--config FILE] [--json] [--timeout SECONDS] [--errors]
+
+Uploads every queued report now, ignoring backoff and probing the server if the circuit breaker
+is open. Talks to the running agent; when none runs, uploads in this process. Shows a progress
+bar on a terminal.
+
+Options:
+${configHelp}
+  --json              Print one JSON object with the result instead of text
+  --timeout SECONDS   Give up after this long (default 60)
+  --errors            Also requeue reports in error (after fixing what the server rejected)
+
+Exit codes: 0 the queue is empty; 1 reports remain (what and why is printed); 3 invalid config.`,
+  async run(argv) {
+    const { values } = parseCommandArgs("flush", argv, {
+      ...configOption,
+      json: { type: "boolean" },
+      timeout: { type: "string" },
+      errors: { type: "boolean" },
+    });
+    const json = values.json === true;
+    const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+      throw new UsageError(`--timeout expects a number of seconds > 0, found "${values.timeout}"`, "flush");
+    }
+    const loaded = await configForCommand(values.config as string | undefined, json);
+    if ("exit" in loaded) return loaded.exit;
+    const { config } = loaded;
+    const errors = values.errors === true;
+    const bar = !json && Deno.stderr.isTerminal() ? new ProgressBar() : null;
+    const contact = await contactAgent(config.dataDir);
+    let result: { done: boolean; last: FlushProgress; uploaded: number; via: string };
+    if (contact.state === "running") {
+      const { info } = contact;
+      await postAction(info, "flush", { errors });
+      const poll = async (): Promise<FlushProgress> => {
+        const s = await fetchStatus(info);
+        return {
+          ...s.queue,
+          authProblem: s.upload?.authProblem ?? null,
+          breaker: s.upload?.breaker ?? "closed",
+          lastError: s.upload?.lastError?.message ?? null,
+        };
+      };
+      result = { ...(await drain(poll, timeoutS * 1000, bar)), via: "agent" };
+    } else if (contact.state === "unreachable") {
+      const msg = `${contact.why}; can't flush. Check the agent's log in ${config.dataDir}/logs.`;
+      if (json) console.log(JSON.stringify({ flushed: false, error: msg }));
+      else console.error(`agent flush: ${msg}`);
+      return ExitCode.FAILURE;
+    } else {
+      try {
+        result = { ...(await flushInProcess(config, errors, timeoutS * 1000, bar)), via: "in-process" };
+      } catch (e) {
+        if (!(e instanceof LockedError)) throw e;
+        if (json) console.log(JSON.stringify({ flushed: false, error: e.message }));
+        else console.error(`agent flush: ${e.message}`);
+        return ExitCode.FAILURE;
+      }
+    }
+    bar?.clear();
+    return report(result, config, json);
+  },
+};
+
+async function report(
+  r: { done: boolean; last: FlushProgress; uploaded: number; via: string },
+  config: Config,
+  json: boolean,
+): Promise<number> {
+  const q = await inspectQueue(config.dataDir, 10);
+  const remaining = q.counts.queued + q.counts.processing + q.counts.error;
+  const reasons: string[] = [];
+  if (r.last.authProblem) reasons.push(`uploads paused: ${r.last.authProblem}`);
+  else if (r.last.breaker !== "closed") reasons.push(`server unreachable (${r.last.lastError ?? "no answer"})`);
+  else if (r.last.queued + r.last.processing + r.last.retrying > 0) {
+    reasons.push(`not finished in time${r.last.lastError ? ` (last error: ${r.last.lastError})` : ""}`);
+  }
+  const permanent = q.counts.error - q.counts.retrying;
+  if (permanent > 0) {
+    reasons.push(`${permanent} report(s) rejected by the server wait in error; fix them, then run ` +
+      "`agent flush --errors`");
+    for (const e of q.errors.filter((x) => x.permanent).slice(0, 5)) {
+      reasons.push(`  ${e.id} (sn ${e.sn}, from ${e.source}): ${e.reason}`);
+    }
+  }
+  const empty = remaining === 0;
+  if (json) {
+    console.log(JSON.stringify({
+      flushed: empty,
+      via: r.via,
+      uploaded: r.uploaded,
+      remaining: q.counts,
+      reasons,
+    }));
+  } else if (empty) {
+    console.log(`Queue empty: ${r.uploaded} report(s) uploaded (${r.via}).`);
+  } else {
+    console.error(
+      `Queue not empty: ${q.counts.queued} queued, ${q.counts.processing} uploading, ${q.counts.error} in ` +
+        `error (${r.uploaded} uploaded, ${r.via}).\n` + reasons.map((x) => `  ${x}`).join("\n"),
+    );
+  }
+  return empty ? ExitCode.OK : ExitCode.FAILURE;
+}
+
+/** Polls until nothing is left to upload, uploads stop, or the time is up. */
+async function drain(
+  poll: () => Promise<FlushProgress>,
+  timeoutMs: number,
+  bar: ProgressBar | null,
+): Promise<{ done: boolean; last: FlushProgress; uploaded: number }> {
+  const start = Date.now();
+  let last = await poll();
+  const initial = last.queued + last.processing + last.retrying;
+  let blockedSince: number | null = null;
+  while (true) {
+    const left = last.queued + last.processing + last.retrying;
+    bar?.draw(initial - left, initial);
+    if (left === 0) return { done: true, last, uploaded: Math.max(0, initial - left) };
+    const blocked = last.authProblem !== null || last.breaker !== "closed";
+    blockedSince = blocked ? blockedSince ?? Date.now() : null;
+    // Give a forced probe or a retried token a moment, then stop waiting on a dead end.
+    if (blockedSince !== null && Date.now() - blockedSince > 3000) break;
+    if (Date.now() - start > timeoutMs) break;
+    await new Promise((r) => setTimeout(r, 200));
+    last = await poll();
+  }
+  const left = last.queued + last.processing + last.retrying;
+  return { done: false, last, uploaded: Math.max(0, initial - left) };
+}
+
+/** Flush without a running agent: take the data directory's lock and upload here. */
+async function flushInProcess(
+  config: Config,
+  errors: boolean,
+  timeoutMs: number,
+  bar: ProgressBar | null,
+): Promise<{ done: boolean; last: FlushProgress; uploaded: number }> {
+  const lock = await lockDataDir(config.dataDir);
+  await setupLogging({
+    level: config.log.level,
+    dir: path.join(config.dataDir, "logs"),
+    maxFileMb: config.log.maxFileMb,
+    maxFiles: config.log.maxFiles,
+    secrets: [config.server.token],
+    console: false,
+  });
+  try {
+    const queue = await Queue.open(config.dataDir, {
+      keepCompletedCount: config.queue.keepCompletedCount,
+      keepCompletedHours: config.queue.keepCompletedHours,
+    });
+    if (errors) await queue.requeueErrors();
+    const uploader = new Uploader(config.server, queue, new Metrics(), await readCaCerts(config));
+    uploader.start();
+    uploader.flushNow();
+    try {
+      return await drain(() => {
+        const c = queue.counts();
+        const u = uploader.status();
+        return Promise.resolve({
+          ...c,
+          authProblem: u.authProblem,
+          breaker: u.breaker,
+          lastError: u.lastError?.message ?? null,
+        });
+      }, timeoutMs, bar);
+    } finally {
+      await uploader.stop();
+    }
+  } finally {
+    await shutdownLogging();
+    lock.release();
+  }
+}
+
+/** A one-line progress bar on stderr (terminals only). */
+class ProgressBar {
+  #enc = new TextEncoder();
+  draw(done: number, total: number): void {
+    const width = 30;
+    const frac = total ? Math.min(1, done / total) : 1;
+    const full = Math.round(frac * width);
+    const line = `\r[${"#".repeat(full)}${"-".repeat(width - full)}] ${done}/${total} uploaded`;
+    Deno.stderr.writeSync(this.#enc.encode(line));
+  }
+  clear(): void {
+    Deno.stderr.writeSync(this.#enc.encode("\r\x1b[2K"));
+  }
+}

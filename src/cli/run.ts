@@ -1,0 +1,61 @@
+/**
+ * `agent run`: the agent in the foreground, as a service manager starts it.
+ *
+ * @module
+ */
+import path from "#path";
+import { type Command, ExitCode, parseCommandArgs } from "./command.ts";
+import { configForCommand, configHelp, configOption } from "./config_arg.ts";
+import { Agent } from "../agent.ts";
+import { LockedError } from "../queue/lock.ts";
+import { ConfigError } from "../config/load.ts";
+import { setupLogging, shutdownLogging } from "../log/log.ts";
+
+/** `agent run [--config FILE]` */
+export const command: Command = {
+  name: "run",
+  summary: "Run the agent in the foreground (what a service starts)",
+  help: `Usage: agent run [--config FILE]
+
+Runs the agent until it gets SIGINT/SIGTERM (Ctrl+C; SIGBREAK on Windows): watches the drop
+folders, converts files, queues reports and uploads them. On a signal it stops taking files,
+lets work in flight finish or go back to the queue, and exits 0.
+
+Options:
+${configHelp}
+
+Exit codes: 0 stopped by a signal; 3 invalid config; 4 another agent runs on this dataDir;
+75 the converter pool could not recover (the service manager should restart the agent).`,
+  async run(argv) {
+    const { values } = parseCommandArgs("run", argv, configOption);
+    const loaded = await configForCommand(values.config as string | undefined);
+    if ("exit" in loaded) return loaded.exit;
+    const { config } = loaded;
+    await setupLogging({
+      level: config.log.level,
+      dir: path.join(config.dataDir, "logs"),
+      maxFileMb: config.log.maxFileMb,
+      maxFiles: config.log.maxFiles,
+      secrets: [config.server.token],
+    });
+    let agent: Agent;
+    try {
+      agent = await Agent.start(config);
+    } catch (e) {
+      await shutdownLogging();
+      if (e instanceof LockedError) {
+        console.error(`agent run: ${e.message}`);
+        return ExitCode.LOCKED;
+      }
+      if (e instanceof ConfigError) {
+        console.error(e.message);
+        return ExitCode.CONFIG;
+      }
+      console.error(`agent run: can't start: ${(e as Error).message}`);
+      return ExitCode.FAILURE;
+    }
+    const code = await agent.finished;
+    await shutdownLogging();
+    return code;
+  },
+};

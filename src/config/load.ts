@@ -1,0 +1,152 @@
+/**
+ * Finding, reading and validating the configuration file.
+ *
+ * Order: `--config FILE`, else `$AGENT_CONFIG`, else `agent.json` next to the executable (the
+ * current directory when running from source). Relative paths resolve against the config file's
+ * folder. `$AGENT_TOKEN`, when set, overrides `server.token`.
+ *
+ * @module
+ */
+import path from "#path";
+import type { z } from "zod";
+import { configSchema, type ConfigInput, type ConverterConfig } from "./schema.ts";
+import { JsoncError, parseJsonc } from "./jsonc.ts";
+import { isCompiled } from "../runtime.ts";
+
+/** A converter entry with every path absolute. */
+export interface Converter extends ConverterConfig {
+  watch: string;
+  doneFolder: string;
+  errorFolder: string;
+  module?: string;
+}
+
+/** The validated configuration, every path absolute. */
+export interface Config extends Omit<ConfigInput, "converters"> {
+  /** The file it was read from (absolute). */
+  file: string;
+  converters: Converter[];
+  server: ConfigInput["server"] & { token: string };
+}
+
+/** A config that can't be found, read or validated. `problems` are one line each. */
+export class ConfigError extends Error {
+  /** @param file the config file; @param problems what is wrong, one line each */
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(
+      `Configuration ${file} is not valid:\n` + problems.map((p) => `  - ${p}`).join("\n") +
+        "\nFix the file (or run `agent config check` to test it) and start again.",
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** The config file to use, per the documented order. */
+export function resolveConfigPath(explicit?: string): string {
+  if (explicit) return path.resolve(explicit);
+  const env = Deno.env.get("AGENT_CONFIG");
+  if (env) return path.resolve(env);
+  const dir = isCompiled() ? path.dirname(Deno.execPath()) : Deno.cwd();
+  return path.join(dir, "agent.json");
+}
+
+/** Reads and validates a config file. Throws {@link ConfigError}. */
+export async function loadConfig(file: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "the file does not exist (create one with `agent init`, or pass --config FILE)"
+      : `it can't be read: ${(e as Error).message}`;
+    throw new ConfigError(file, [why]);
+  }
+  return parseConfig(text, file);
+}
+
+/** Validates config text as if read from `file` (relative paths resolve against its folder). */
+export function parseConfig(text: string, file: string): Config {
+  let raw: unknown;
+  try {
+    raw = parseJsonc(text);
+  } catch (e) {
+    if (e instanceof JsoncError) {
+      throw new ConfigError(file, [`line ${e.line}, column ${e.column}: ${e.message}`]);
+    }
+    throw e;
+  }
+  const envToken = Deno.env.get("AGENT_TOKEN");
+  if (envToken && isObject(raw) && isObject(raw.server)) {
+    raw = { ...raw, server: { ...raw.server, token: envToken } };
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(file, describeIssues(parsed.error, raw));
+  const c = parsed.data;
+  if (!c.server.token) {
+    throw new ConfigError(file, [
+      "server.token: expected the WATS API token, found nothing (set it in the file or in AGENT_TOKEN)",
+    ]);
+  }
+  const base = path.dirname(path.resolve(file));
+  const abs = (p: string) => path.resolve(base, p);
+  return {
+    ...c,
+    file: path.resolve(file),
+    server: {
+      ...c.server,
+      token: c.server.token,
+      url: c.server.url.replace(/\/+$/, ""),
+      caFile: c.server.caFile && abs(c.server.caFile),
+    },
+    dataDir: abs(c.dataDir),
+    converters: c.converters.map((conv) => {
+      const watch = abs(conv.watch);
+      return {
+        ...conv,
+        watch,
+        doneFolder: conv.doneFolder ? abs(conv.doneFolder) : path.join(watch, "Done"),
+        errorFolder: conv.errorFolder ? abs(conv.errorFolder) : path.join(watch, "Error"),
+        module: conv.module && abs(conv.module),
+      };
+    }),
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Turns zod issues into `key.path: expected …, found …` lines. */
+function describeIssues(error: z.ZodError, raw: unknown): string[] {
+  return error.issues.map((issue) => {
+    const keyPath = formatPath(issue.path);
+    const found = valueAt(raw, issue.path);
+    const foundText = found === undefined ? "nothing" : JSON.stringify(found);
+    let message = issue.message;
+    if (issue.code === "invalid_type") message = `expected ${issue.expected}`;
+    if (issue.code === "invalid_value") {
+      message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}`;
+    }
+    if (issue.code === "unrecognized_keys") {
+      return `${keyPath || "(top level)"}: unknown key(s) ${issue.keys.join(", ")}`;
+    }
+    const withFound = /found/.test(message) ? message : `${message}, found ${foundText}`;
+    return `${keyPath || "(top level)"}: ${withFound}`;
+  });
+}
+
+function formatPath(p: readonly PropertyKey[]): string {
+  return p.reduce<string>(
+    (acc, k) => typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k),
+    "",
+  );
+}
+
+function valueAt(raw: unknown, p: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const k of p) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}

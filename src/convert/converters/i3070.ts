@@ -1,0 +1,444 @@
+/**
+ * Keysight (Agilent/HP) 3070 / i3070 in-circuit test logs ("log record format",
+ * station-formats.md §2.1): `{@BATCH|…{@BTEST|…{@BLOCK|…{@A-RES|…{@LIM2|…}}}…}}`.
+ *
+ * **What it reads.** One file holds one board, or a panel as several complete logs in a row
+ * (the next `{@BATCH` may start on the line that closes the board before it). Records are
+ * read by braces, never by lines; BATCH with 13 or 14 fields and BTEST with 12 or 13 are
+ * both fine; records it does not know (custom ones such as `{@MySW_Version:OK|OK`) are
+ * skipped with everything nested inside them.
+ *
+ * **One report per BTEST (board)**, ids from (file, board index), so a panel of four boards
+ * gives the same four ids on every conversion.
+ *
+ * | WSJF | Source |
+ * |---|---|
+ * | `sn` | BTEST board id |
+ * | `pn` | BATCH UUT type (param `partNumberFrom: "versionLabel"` → BATCH version label) |
+ * | `rev` | BATCH UUT type rev, else testplan rev |
+ * | `machineName` | BATCH controller |
+ * | `uut.user` | BATCH operator id |
+ * | `uut.fixtureId` | BATCH fixture id |
+ * | `start` / `uut.execTime` | BTEST start (`yyMMddHHmmss`, station time zone) / duration (s) |
+ * | `result` | BTEST status: 00 P; 80 E; 81/82 (aborted) T; 13 (X'd out) no report, or T with `xOutBoards: "terminated"`; other F. `uut.errorCode`/`errorMessage` = status and its meaning |
+ * | `uut.testSocketIndex` / `uut.batchSN` | BTEST board number / parent panel id |
+ * | root `seqCall` | testplan id and testplan rev |
+ * | misc infos | testhead number and type, process step, batch id, parent panel type/rev, version label, status qualifier, end time |
+ *
+ * Steps: one SequenceCall per test type (the record type of a block's first test: A-RES,
+ * A-CAP, D-T, TJET, TS, PF…), in order of first appearance; in it one step per BLOCK (or per
+ * stand-alone test record), named by its designator without the board prefix (`3%u5%piny17g`
+ * → `u5/piny17g`). A block of analog tests is a numeric step (several, e.g. named A-MEA
+ * sub-measurements, → a multi-numeric step); a block that mixes analog and digital tests is a
+ * sequence of steps. Limits: `{@LIM2|high|low}` and `{@LIM3|nominal|high|low}` → GELE(low,
+ * high), the nominal in the step's report text; no limit → LOG. Units from the record type
+ * (base SI units as the tester writes them: Ω, F, H, V; A-MEA none). D-T, TJET, TS, PF, BS-CON,
+ * CCHK, PCHK, PRB, ARRAY and D-PLD records are pass/fail steps with their counts and detail
+ * records (`TS-S`, `TS-D`, `TS-O`, `BS-O`, `PIN`, `INDICT`…) in the report text. `{@RPT|…}`
+ * lines (the printed failure report) become the report text of a final "Failure report"
+ * step. `{@NOTE|name|text}` → misc info. Verdicts are the tester's (import mode).
+ *
+ * Params (besides the shared ones in params.ts): `partNumberFrom` (`"uutType"` default, or
+ * `"versionLabel"`), `xOutBoards` (`"skip"` default, or `"terminated"`).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConversionError, type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
+import { parseInteger, parseNumber } from "../number.ts";
+import { converterParams, parseParams } from "../params.ts";
+import { decodeText, headText } from "../text.ts";
+import { parseDatePattern } from "../time.ts";
+import {
+  type NumericInput,
+  ReportBuilder,
+  type SequenceBuilder,
+  type StepBuilder,
+} from "../wsjf/builder.ts";
+import { type I3070Record, I3070SyntaxError, parseI3070Records } from "./i3070/records.ts";
+
+const paramsSchema = converterParams({
+  /** Which BATCH field is the part number: UUT type (field 1) or version label (field 14). */
+  partNumberFrom: z.enum(["uutType", "versionLabel"]).default("uutType"),
+  /** Boards the tester X'd out (status 13): leave them out, or report them as Terminated. */
+  xOutBoards: z.enum(["skip", "terminated"]).default("skip"),
+});
+
+type Params = z.output<typeof paramsSchema>;
+
+/** Longest report text kept per step (the printed report can be long). */
+const MAX_TEXT = 5000;
+
+/** BTEST status codes (Keysight log record format). */
+const BOARD_STATUS: Readonly<Record<number, string>> = {
+  0: "passed",
+  1: "failed (uncategorised)",
+  2: "failed pin test",
+  3: "failed in learn mode",
+  4: "failed shorts test",
+  6: "failed analog test",
+  7: "failed power supply test",
+  8: "failed digital or boundary scan test",
+  9: "failed functional test",
+  10: "failed pre-shorts test",
+  11: "failed in board handler",
+  12: "failed barcode",
+  13: "X'd out (bad board skipped)",
+  14: "failed TestJet/VTEP",
+  15: "failed polarity check",
+  16: "failed ConnectCheck",
+  17: "failed analog cluster test",
+  80: "runtime error",
+  81: "aborted (STOP)",
+  82: "aborted (BREAK)",
+};
+
+/** Analog record types and the base unit of their values. */
+const ANALOG_UNITS: Readonly<Record<string, string>> = {
+  "A-RES": "Ω",
+  "A-JUM": "Ω",
+  "A-FUS": "Ω",
+  "A-POT": "Ω",
+  "A-SWI": "Ω",
+  "A-CAP": "F",
+  "A-IND": "H",
+  "A-DIO": "V",
+  "A-ZEN": "V",
+  "A-NPN": "V",
+  "A-PNP": "V",
+  "A-NFE": "",
+  "A-PFE": "",
+  "A-MEA": "",
+};
+
+/** Pass/fail record types: where their status and designator are, and their counts. */
+const PASS_FAIL: Readonly<
+  Record<string, { status: number; designator: number; info: ReadonlyArray<[string, number]> }>
+> = {
+  "D-T": {
+    status: 0,
+    designator: 4,
+    info: [["substatus", 1], ["failing vector", 2], ["pin count", 3]],
+  },
+  "TJET": { status: 0, designator: 2, info: [["pin count", 1]] },
+  "TS": { status: 0, designator: 4, info: [["shorts", 1], ["opens", 2], ["phantoms", 3]] },
+  "PF": { status: 1, designator: 0, info: [["pins", 2]] },
+  "BS-CON": { status: 1, designator: 0, info: [["shorts", 2], ["opens", 3]] },
+  "CCHK": { status: 0, designator: 2, info: [["pin count", 1]] },
+  "PCHK": { status: 0, designator: 1, info: [] },
+  "PRB": { status: 0, designator: 2, info: [["pin count", 1]] },
+  "ARRAY": { status: 1, designator: 0, info: [["failures", 2], ["samples", 3]] },
+  "D-PLD": { status: 2, designator: 0, info: [["action", 1], ["message", 3]] },
+};
+
+/** One board: its BATCH and BTEST and the test records that belong to it. */
+interface Board {
+  batch: I3070Record;
+  btest: I3070Record;
+  tests: I3070Record[];
+}
+
+export const converter: Converter = {
+  name: "i3070",
+  description: "Keysight/Agilent 3070 (i3070) ICT log record format ({@BATCH|…{@BTEST|…), panels",
+  pattern: "*",
+  detect({ head }) {
+    const t = headText(head).trimStart();
+    if (t.startsWith("{@BATCH|")) return t.includes("{@BTEST|") ? 1 : 0.9;
+    if (t.startsWith("{@BTEST|")) return 0.7;
+    return 0;
+  },
+  convert(input: ConvertInput): WsjfReport[] {
+    const params = parseParams(input.params, paramsSchema, "i3070");
+    const { text } = decodeText(input.bytes, { encoding: params.encoding });
+    let records: I3070Record[];
+    try {
+      records = parseI3070Records(text);
+    } catch (e) {
+      if (e instanceof I3070SyntaxError) {
+        throw new ConversionError(
+          `${input.name}: line ${e.line}: ${e.message}`,
+          text.trimStart().startsWith("{@")
+            ? "The i3070 log is damaged or incomplete; check the file the tester wrote (or " +
+              "whether it was copied before the tester finished writing it)."
+            : `This is not a Keysight i3070 log (it does not start with "{@BATCH|"); check the ` +
+              "converter's format setting.",
+        );
+      }
+      throw e;
+    }
+    const boards = collectBoards(records, input.name);
+    const reports: WsjfReport[] = [];
+    boards.forEach((board, index) => {
+      const report = buildBoard(board, index, input, params);
+      if (report !== undefined) reports.push(report);
+    });
+    return reports;
+  },
+};
+
+/** Groups the record tree into boards (BTEST records with their BATCH and tests). */
+function collectBoards(records: I3070Record[], file: string): Board[] {
+  const boards: Board[] = [];
+  let batch: I3070Record | undefined;
+  const visit = (list: I3070Record[]) => {
+    for (const r of list) {
+      if (r.name === "BATCH") {
+        batch = r;
+        visit(r.children);
+      } else if (r.name === "BTEST") {
+        if (batch === undefined) {
+          throw new ConversionError(
+            `${file}: line ${r.line}: {@BTEST comes before any {@BATCH record`,
+            "An i3070 log starts with {@BATCH|…; check that the file is complete.",
+          );
+        }
+        boards.push({ batch, btest: r, tests: [...r.children] });
+      } else if (boards.length > 0) {
+        // A test record after a BTEST that was closed early still belongs to that board.
+        boards[boards.length - 1].tests.push(r);
+      }
+    }
+  };
+  visit(records);
+  if (boards.length === 0) {
+    throw new ConversionError(
+      `${file}: no {@BTEST record: the log holds no board`,
+      "Check that the tester finished the board before the log was written.",
+    );
+  }
+  return boards;
+}
+
+function buildBoard(
+  board: Board,
+  index: number,
+  input: ConvertInput,
+  params: Params,
+): WsjfReport | undefined {
+  const b = board.batch.fields;
+  const t = board.btest.fields;
+  const at = (line: number, what: string) => `${input.name}: line ${line}: ${what}`;
+  const sn = t[0] ?? "";
+  if (sn === "") {
+    throw new ConversionError(
+      at(board.btest.line, "BTEST board id (field 1) is empty"),
+      "Configure the tester to log a board id (barcode) for every board.",
+    );
+  }
+  const status = parseInteger(t[1] ?? "");
+  if (status === undefined || Number.isNaN(status)) {
+    throw new ConversionError(
+      at(board.btest.line, `BTEST test status (field 2) "${t[1] ?? ""}" is not a number`),
+      "Check that the file is an unmodified i3070 log.",
+    );
+  }
+  if (status === 13 && params.xOutBoards === "skip") return undefined;
+  const start = parseDatePattern(t[2] ?? "", "yyMMddHHmmss");
+  if (start === null) {
+    throw new ConversionError(
+      at(board.btest.line, `BTEST start time (field 3) "${t[2] ?? ""}" is not yyMMddHHmmss`),
+      "Check that the file is an unmodified i3070 log.",
+    );
+  }
+  const duration = parseInteger(t[3] ?? "");
+  const boardNo = parseInteger(t[11] ?? "");
+  const result = status === 0
+    ? "P"
+    : status === 80
+    ? "E"
+    : status === 81 || status === 82 || status === 13
+    ? "T"
+    : "F";
+  const field = (f: string[], i: number) => (f[i] ?? "").trim() || undefined;
+
+  const rb = new ReportBuilder(input, params, {
+    sn,
+    pn: params.partNumberFrom === "versionLabel" ? field(b, 13) : field(b, 0),
+    rev: field(b, 1) ?? field(b, 10),
+    start,
+    result,
+    operator: field(b, 7),
+    machineName: field(b, 8),
+    fixtureId: field(b, 2),
+    execTime: duration !== undefined && !Number.isNaN(duration) ? duration : undefined,
+    testSocketIndex: boardNo !== undefined && !Number.isNaN(boardNo) ? boardNo : undefined,
+    batchSN: field(t, 12),
+    errorCode: status === 0 ? undefined : status,
+    errorMessage: status === 0 ? undefined : BOARD_STATUS[status] ?? `test status ${status}`,
+    unitIndex: index,
+    sequence: { name: field(b, 9), version: field(b, 10) },
+  });
+  const misc: Array<[string, string | undefined]> = [
+    ["Testhead number", field(b, 3)],
+    ["Testhead type", field(b, 4)],
+    ["Process step", field(b, 5)],
+    ["Batch id", field(b, 6)],
+    ["Parent panel type", field(b, 11)],
+    ["Parent panel type rev", field(b, 12)],
+    ["Version label", field(b, 13)],
+    ["Status qualifier", field(t, 10)],
+    ["End time", field(t, 9)],
+  ];
+  for (const [k, v] of misc) if (v !== undefined) rb.misc(k, v);
+  if (status === 13) rb.misc("X-out", "the tester X'd out this board; it was not tested");
+
+  const groups = new Map<string, SequenceBuilder>();
+  const group = (type: string) => {
+    let g = groups.get(type);
+    if (g === undefined) {
+      g = rb.root.sequence(type);
+      groups.set(type, g);
+    }
+    return g;
+  };
+  const report: string[] = [];
+  for (const r of board.tests) {
+    if (r.name === "BLOCK") {
+      const type = r.children.find((c) => isTest(c.name))?.name ?? "BLOCK";
+      addBlock(group(type), r, report, input.name);
+    } else if (isTest(r.name)) {
+      addTest(group(r.name), r, designatorName(r, r.name), report, input.name);
+    } else if (r.name === "RPT") {
+      report.push(r.fields.join("|"));
+    } else if (r.name === "NOTE") {
+      rb.misc(r.fields[0] || "Note", r.fields.slice(1).join("|"));
+    }
+    // Other records (custom user records, alarms, RETEST…) carry no test result.
+  }
+  if (report.length > 0) {
+    rb.root.action("Failure report", { reportText: cap(report.join("\n")) });
+  }
+  return rb.build();
+}
+
+function isTest(name: string): boolean {
+  return name in ANALOG_UNITS || name in PASS_FAIL;
+}
+
+/** A designator without the board prefix (`3%`), `%` shown as `/`. */
+function cleanDesignator(d: string): string {
+  return d.replace(/^\d+%/, "").replaceAll("%", "/");
+}
+
+function designatorName(r: I3070Record, fallback: string): string {
+  const spec = PASS_FAIL[r.name];
+  const d = spec ? r.fields[spec.designator] ?? "" : "";
+  return d === "" ? fallback : cleanDesignator(d);
+}
+
+function addBlock(seq: SequenceBuilder, block: I3070Record, report: string[], file: string) {
+  const name = cleanDesignator(block.fields[0] ?? "") || "BLOCK";
+  const status = statusOf(block.fields[1]);
+  const tests = block.children.filter((c) => isTest(c.name));
+  const text: string[] = [];
+  for (const c of block.children) {
+    if (c.name === "RPT") report.push(c.fields.join("|"));
+    else if (!isTest(c.name) && c.name !== "") text.push(render(c));
+  }
+  let step: StepBuilder;
+  if (tests.length > 0 && tests.every((c) => c.name in ANALOG_UNITS)) {
+    const ms = tests.map((c) => analog(c, text, tests.length > 1, file));
+    step = ms.length === 1
+      ? seq.numeric(name, ms[0], { status })
+      : seq.multiNumeric(name, ms, { status });
+  } else if (tests.length > 0) {
+    const sub = seq.sequence(name, { status });
+    tests.forEach((c) => {
+      if (c.name in ANALOG_UNITS) {
+        const t: string[] = [];
+        const m = analog(c, t, false, file);
+        sub.numeric(m.name ?? c.name, m, t.length > 0 ? { reportText: t.join("\n") } : {});
+      } else addTest(sub, c, designatorName(c, c.name), report, file);
+    });
+    step = sub;
+  } else {
+    step = seq.action(name, { status: status ?? "D" });
+  }
+  if (text.length > 0) step.set({ reportText: cap(text.join("\n")) });
+}
+
+/** An analog record (with its LIM2/LIM3) as a numeric measurement; nominal goes to `text`. */
+function analog(r: I3070Record, text: string[], named: boolean, file: string): NumericInput {
+  const [statusField, valueField, subName] = r.fields;
+  const value = parseNumber(valueField ?? "");
+  const m: NumericInput = {
+    name: subName || (named ? r.name : undefined),
+    value: value === undefined ? NaN : value,
+    unit: ANALOG_UNITS[r.name] || undefined,
+    status: statusOf(statusField),
+  };
+  if (m.status === undefined) {
+    throw new ConversionError(
+      `${file}: line ${r.line}: {@${r.name} test status "${statusField ?? ""}" is not a number`,
+      "Check that the file is an unmodified i3070 log.",
+    );
+  }
+  const lim = r.children.find((c) => c.name === "LIM2" || c.name === "LIM3");
+  if (lim !== undefined) {
+    const f = lim.name === "LIM3" ? lim.fields.slice(1) : lim.fields;
+    m.high = parseNumber(f[0] ?? "");
+    m.low = parseNumber(f[1] ?? "");
+    m.compOp = "GELE";
+    if (lim.name === "LIM3") {
+      const nominal = parseNumber(lim.fields[0] ?? "");
+      const shown = nominal === undefined || Number.isNaN(nominal)
+        ? lim.fields[0] ?? ""
+        : `${nominal}${m.unit ? ` ${m.unit}` : ""}`;
+      text.push(`${m.name ? `${m.name}: ` : ""}nominal ${shown}`);
+    }
+  }
+  return m;
+}
+
+function addTest(
+  seq: SequenceBuilder,
+  r: I3070Record,
+  name: string,
+  report: string[],
+  file: string,
+): void {
+  if (r.name in ANALOG_UNITS) {
+    const text: string[] = [];
+    const m = analog(r, text, false, file);
+    seq.numeric(m.name ?? name, m, text.length > 0 ? { reportText: text.join("\n") } : {});
+    return;
+  }
+  const spec = PASS_FAIL[r.name];
+  const raw = r.fields[spec.status];
+  let status = statusOf(raw);
+  if (r.name === "D-PLD" && status === undefined && (raw ?? "") !== "") status = "F";
+  if (status === undefined) {
+    throw new ConversionError(
+      `${file}: line ${r.line}: {@${r.name} test status "${raw ?? ""}" is not a number`,
+      "Check that the file is an unmodified i3070 log.",
+    );
+  }
+  const text: string[] = [];
+  const info = spec.info
+    .map(([label, i]) => [label, r.fields[i] ?? ""])
+    .filter(([, v]) => v !== "")
+    .map(([label, v]) => `${label} ${v}`);
+  if (info.length > 0) text.push(info.join(", "));
+  for (const c of r.children) {
+    if (c.name === "RPT") report.push(c.fields.join("|"));
+    else if (c.name !== "") text.push(render(c));
+  }
+  seq.passFail(name, { status }, text.length > 0 ? { reportText: cap(text.join("\n")) } : {});
+}
+
+/** `0`/`00` → P, any other number → F, anything else → undefined. */
+function statusOf(field: string | undefined): "P" | "F" | undefined {
+  const n = parseInteger(field ?? "");
+  if (n === undefined || Number.isNaN(n)) return undefined;
+  return n === 0 ? "P" : "F";
+}
+
+/** A detail record (and its children) as one text line each, as written. */
+function render(r: I3070Record): string {
+  return [`${r.name}${r.raw}`, ...r.children.map(render)].join("\n");
+}
+
+function cap(text: string): string {
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+}

@@ -1,0 +1,144 @@
+/**
+ * Tokeniser for the Keysight (Agilent/HP) 3070 / i3070 "log record format".
+ *
+ * A log is a tree of records `{@NAME|field|field…` closed by `}`; a record may hold child
+ * records (a BLOCK holds its analog tests, an analog test holds its `{@LIM2…}`), and a BATCH
+ * holds the BTEST that holds the whole board. The tokeniser works on `{@` and `}` only, never
+ * on lines: a panel file has the next `{@BATCH` on the same line as the `}}` closing the board
+ * before it, and a record's text may end on one line and its `}` come on the next.
+ *
+ * @module
+ */
+
+/** One record of the log, with the records nested inside it. */
+export interface I3070Record {
+  /** Record name without `@`, e.g. `BTEST`, `A-CAP`, `MySW_Version:OK`. */
+  name: string;
+  /** The fields after the name (split on `|`), trimmed; line breaks removed. */
+  fields: string[];
+  /** The raw text after the name, trimmed (for list records such as `{@TS-D\…}`). */
+  raw: string;
+  /** Records nested inside this one, in file order. */
+  children: I3070Record[];
+  /** 1-based line where the record starts. */
+  line: number;
+}
+
+/** A syntax problem in the record structure, with the line it was found on. */
+export class I3070SyntaxError extends Error {
+  /** 1-based line of the problem. */
+  readonly line: number;
+
+  /** @param message what is wrong; @param line where */
+  constructor(message: string, line: number) {
+    super(message);
+    this.name = "I3070SyntaxError";
+    this.line = line;
+  }
+}
+
+interface Open {
+  record: I3070Record;
+  /** Text of the record before its first child. */
+  text: string[];
+  /** True once name and fields are set (at the first child or at the closing brace). */
+  done: boolean;
+}
+
+/**
+ * Parses the whole log into its top-level records (normally BATCH records).
+ * Whitespace between records is ignored; any other text outside a record, a `}` without an
+ * open record, a `{` not followed by `@`, or a record still open at the end of the file is an
+ * {@link I3070SyntaxError}.
+ */
+export function parseI3070Records(text: string): I3070Record[] {
+  const top: I3070Record[] = [];
+  const stack: Open[] = [];
+  let line = 1;
+  // Old Macs end lines with CR alone; count those only when the file has no LF at all.
+  const eol = text.includes("\n") ? "\n" : "\r";
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const n = text.length;
+  while (i < n) {
+    // Run of plain text up to the next structural character.
+    let j = i;
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c === 0x7b /* { */ || c === 0x7d /* } */) break;
+      j++;
+    }
+    if (j > i) {
+      const chunk = text.slice(i, j);
+      const parent = stack[stack.length - 1];
+      if (parent !== undefined) {
+        if (!parent.done) parent.text.push(chunk);
+      } else if (chunk.trim() !== "") {
+        throw new I3070SyntaxError(
+          `text outside any record: "${clip(chunk.trim())}"`,
+          line,
+        );
+      }
+      line += countChar(chunk, eol);
+      i = j;
+      if (i >= n) break;
+    }
+    if (text.charCodeAt(i) === 0x7b) {
+      if (text.charCodeAt(i + 1) !== 0x40 /* @ */) {
+        throw new I3070SyntaxError(`"{" not followed by "@" (a record starts with "{@")`, line);
+      }
+      if (stack.length > 0) finishHead(stack[stack.length - 1]);
+      const record: I3070Record = { name: "", fields: [], raw: "", children: [], line };
+      if (stack.length > 0) stack[stack.length - 1].record.children.push(record);
+      else top.push(record);
+      stack.push({ record, text: [], done: false });
+      i += 2;
+    } else {
+      const open = stack.pop();
+      if (open === undefined) {
+        throw new I3070SyntaxError(`"}" without an open record`, line);
+      }
+      finishHead(open);
+      i += 1;
+    }
+  }
+  if (stack.length > 0) {
+    const open = stack[stack.length - 1].record;
+    finishHead(stack[stack.length - 1]);
+    throw new I3070SyntaxError(
+      `the file ends inside the {@${open.name} record that starts on line ${open.line} ` +
+        `(${stack.length} record(s) not closed)`,
+      line,
+    );
+  }
+  return top;
+}
+
+/** Sets name/fields from the text collected so far (only the text before the first child). */
+function finishHead(open: Open): void {
+  if (open.done) return;
+  open.done = true;
+  const r = open.record;
+  const head = open.text.join("").replace(/\r?\n|\r/g, "");
+  open.text.length = 0;
+  let cut = head.length;
+  for (let k = 0; k < head.length; k++) {
+    const c = head.charCodeAt(k);
+    if (c === 0x7c /* | */ || c === 0x5c /* \ */) {
+      cut = k;
+      break;
+    }
+  }
+  r.name = head.slice(0, cut).trim();
+  r.raw = head.slice(cut).trim();
+  r.fields = head[cut] === "|" ? head.slice(cut + 1).split("|").map((f) => f.trim()) : [];
+}
+
+function countChar(s: string, ch: string): number {
+  let count = 0;
+  for (let k = s.indexOf(ch); k !== -1; k = s.indexOf(ch, k + 1)) count++;
+  return count;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}

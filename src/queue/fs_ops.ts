@@ -1,0 +1,97 @@
+/**
+ * The file operations the queue makes durable state with. They are an interface so the crash
+ * test can inject a failure after any single step; the agent uses {@link realFsOps}.
+ *
+ * @module
+ */
+
+/** The steps a durable state change is made of. */
+export interface FsOps {
+  /** Creates `file` (must not exist), writes `chunks`, fsyncs and closes it. */
+  writeNew(file: string, chunks: Uint8Array[]): Promise<void>;
+  /** Atomically renames `from` to `to` (same volume). */
+  rename(from: string, to: string): Promise<void>;
+  /** Makes the directory's entries durable (a no-op on Windows, where it isn't possible). */
+  syncDir(dir: string): Promise<void>;
+  /** Removes a file; a missing file is not an error. */
+  remove(file: string): Promise<void>;
+}
+
+const isWindows = Deno.build.os === "windows";
+
+/** Renames, retrying briefly on Windows sharing violations (antivirus, indexer). */
+async function renameWithRetry(from: string, to: string): Promise<void> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.rename(from, to);
+    } catch (e) {
+      const busy = e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.Busy;
+      if (!isWindows || !busy || attempt >= 6) throw e;
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
+}
+
+/** The real operations, with every fsync checked (an error propagates; nothing pretends). */
+export const realFsOps: FsOps = {
+  async writeNew(file, chunks) {
+    const f = await Deno.open(file, { write: true, createNew: true });
+    try {
+      for (const chunk of chunks) {
+        let off = 0;
+        while (off < chunk.length) off += await f.write(chunk.subarray(off));
+      }
+      await f.sync();
+    } finally {
+      f.close();
+    }
+  },
+  rename: renameWithRetry,
+  async syncDir(dir) {
+    if (isWindows) return; // NTFS journals directory metadata; FlushFileBuffers on a dir fails
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  },
+  async remove(file) {
+    try {
+      await Deno.remove(file);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  },
+};
+
+/**
+ * Coalesces directory fsyncs: callers that ask while one is running share the next one, so a
+ * burst of enqueues costs a few directory syncs instead of one each (group commit).
+ */
+export class DirSyncer {
+  #running = new Map<string, Promise<void>>();
+  #pending = new Map<string, Promise<void>>();
+
+  /** @param ops the operations to sync with */
+  constructor(private readonly ops: FsOps) {}
+
+  /** Resolves once a sync of `dir` that started after this call has finished. */
+  sync(dir: string): Promise<void> {
+    const pending = this.#pending.get(dir);
+    if (pending) return pending;
+    const running = this.#running.get(dir);
+    const next = (running ? running.catch(() => {}) : Promise.resolve()).then(async () => {
+      this.#pending.delete(dir);
+      const p = this.ops.syncDir(dir);
+      this.#running.set(dir, p);
+      try {
+        await p;
+      } finally {
+        if (this.#running.get(dir) === p) this.#running.delete(dir);
+      }
+    });
+    this.#pending.set(dir, next);
+    return next;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * A small persistent map kept as an append-only file of `key\tvalue` lines, loaded at start-up
+ * and compacted when it grows. Used for the content-hash index (was this file queued before?)
+ * and the list of kept source files. Losing the last lines in a power cut is harmless: at worst
+ * a file is converted again, and its deterministic report ids make the upload an upsert.
+ *
+ * @module
+ */
+import path from "#path";
+import { realFsOps } from "./fs_ops.ts";
+
+/** A persistent string → string map. */
+export class KeyedLog {
+  #file: string;
+  #map = new Map<string, string>();
+  #lines = 0;
+  #maxEntries: number;
+  #writer: Promise<void> = Promise.resolve();
+
+  private constructor(file: string, maxEntries: number) {
+    this.#file = file;
+    this.#maxEntries = maxEntries;
+  }
+
+  /** Opens (creating) the log at `file`; beyond `maxEntries` the oldest entries are dropped. */
+  static async open(file: string, maxEntries = 200_000): Promise<KeyedLog> {
+    const log = new KeyedLog(file, maxEntries);
+    await Deno.mkdir(path.dirname(file), { recursive: true });
+    let text = "";
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    for (const line of text.split("\n")) {
+      const tab = line.indexOf("\t");
+      if (tab <= 0) continue; // blank, or a torn last line
+      const key = line.slice(0, tab);
+      const value = line.slice(tab + 1);
+      log.#map.delete(key); // re-insert: Map order is age order
+      if (value === "\u0000") continue; // deletion mark
+      log.#map.set(key, value);
+      log.#lines++;
+    }
+    if (log.#lines > 2 * log.#map.size + 1000 || log.#map.size > maxEntries) await log.compact();
+    return log;
+  }
+
+  /** The value for `key`, if any. */
+  get(key: string): string | undefined {
+    return this.#map.get(key);
+  }
+
+  /** How many entries. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** Sets a value (appended to the file in order; awaiting is optional). */
+  set(key: string, value: string): Promise<void> {
+    if (key.includes("\t") || key.includes("\n") || value.includes("\n")) {
+      throw new Error(`KeyedLog: tabs/newlines are not allowed in keys or values (key ${key})`);
+    }
+    this.#map.delete(key);
+    this.#map.set(key, value);
+    return this.#append(`${key}\t${value}\n`);
+  }
+
+  /** Removes a key. */
+  delete(key: string): Promise<void> {
+    if (!this.#map.delete(key)) return Promise.resolve();
+    return this.#append(`${key}\t\u0000\n`);
+  }
+
+  #append(line: string): Promise<void> {
+    this.#lines++;
+    this.#writer = this.#writer.then(async () => {
+      await Deno.writeTextFile(this.#file, line, { append: true });
+      if (this.#lines > 2 * this.#map.size + 1000 || this.#map.size > this.#maxEntries) {
+        await this.compact();
+      }
+    });
+    return this.#writer;
+  }
+
+  /** Rewrites the file with the live entries only (atomically: temp file, fsync, rename). */
+  async compact(): Promise<void> {
+    while (this.#map.size > this.#maxEntries) this.#map.delete(this.#map.keys().next().value!);
+    const tmp = this.#file + ".tmp";
+    const body = [...this.#map].map(([k, v]) => `${k}\t${v}\n`).join("");
+    await realFsOps.remove(tmp);
+    await realFsOps.writeNew(tmp, [new TextEncoder().encode(body)]);
+    await realFsOps.rename(tmp, this.#file);
+    this.#lines = this.#map.size;
+  }
+
+  /** Waits for pending appends. */
+  flush(): Promise<void> {
+    return this.#writer;
+  }
+}

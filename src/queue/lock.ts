@@ -1,0 +1,74 @@
+/**
+ * One agent per data directory: an exclusive lock on `<dataDir>/agent.lock`, held for the
+ * process's life (the OS releases it when the process dies, even on kill -9).
+ *
+ * @module
+ */
+import path from "#path";
+
+/** Another agent holds the data directory. */
+export class LockedError extends Error {
+  /** @param dataDir the directory; @param pid the holder's pid when known */
+  constructor(readonly dataDir: string, readonly pid: number | null) {
+    super(
+      `Another agent${pid ? ` (pid ${pid})` : ""} is already running on data directory ${dataDir}. ` +
+        "Stop it first (or use `agent status` / `agent flush`, which talk to it), " +
+        "or give this one its own dataDir.",
+    );
+    this.name = "LockedError";
+  }
+}
+
+/** A held lock; `release()` gives it up. */
+export interface DataDirLock {
+  release(): void;
+}
+
+/** Takes the data directory's lock, or throws {@link LockedError} naming the holder's pid. */
+export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
+  await Deno.mkdir(dataDir, { recursive: true });
+  const lockFile = path.join(dataDir, "agent.lock");
+  const pidFile = path.join(dataDir, "agent.pid");
+  const f = await Deno.open(lockFile, { read: true, write: true, create: true });
+  if (!(await f.tryLock(true))) {
+    f.close();
+    throw new LockedError(dataDir, await readPid(pidFile));
+  }
+  // The pid goes in its own file: on Windows a locked file can't be read by the second agent.
+  await Deno.writeTextFile(pidFile, `${Deno.pid}\n`);
+  return {
+    release() {
+      try {
+        Deno.removeSync(pidFile);
+      } catch { /* already gone */ }
+      f.close();
+    },
+  };
+}
+
+/** True when an agent holds the data directory's lock right now. */
+export async function isDataDirLocked(dataDir: string): Promise<boolean> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path.join(dataDir, "agent.lock"), { read: true, write: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+  try {
+    const got = await f.tryLock(true);
+    if (got) await f.unlock();
+    return !got;
+  } finally {
+    f.close();
+  }
+}
+
+async function readPid(pidFile: string): Promise<number | null> {
+  try {
+    const n = Number((await Deno.readTextFile(pidFile)).trim());
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}

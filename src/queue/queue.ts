@@ -1,0 +1,484 @@
+/**
+ * The crash-safe report queue: one file per report, moved between state folders by atomic
+ * rename.
+ *
+ * ```
+ * <dataDir>/queue/
+ *   tmp/          entries being written (removed at start-up: never renamed, never acknowledged)
+ *   queued/       durable, waiting for upload (file written, fsynced, renamed, folder fsynced)
+ *   processing/   being uploaded now (back to queued at start-up: it was in flight)
+ *   completed/    uploaded; kept for the audit window, then deleted
+ *   error/        failed; <key>.error.json beside it says why, how often, and when to retry
+ *   quarantine/   entries that could not be read, with <key>.reason.txt
+ * ```
+ *
+ * The only ways out of `queued` are an acknowledged upload, a server rejection (→ error), or a
+ * person. An entry's key is `<queued ms>-<seq>-<report id>` so a folder listing is FIFO order.
+ *
+ * @module
+ */
+import path from "#path";
+import { DirSyncer, type FsOps, realFsOps } from "./fs_ops.ts";
+import {
+  CorruptEntryError,
+  decodeEntry,
+  encodeEntry,
+  type Envelope,
+  type NewEntry,
+  parseEnvelope,
+} from "./entry.ts";
+
+/** The states an entry can be in; each is a folder. */
+export const STATES = ["queued", "processing", "completed", "error"] as const;
+/** One of {@link STATES}. */
+export type State = typeof STATES[number];
+
+/** Why an entry is in `error`, kept in `<key>.error.json` beside it. */
+export interface ErrorInfo {
+  /** One line a person can act on. */
+  reason: string;
+  /** Upload attempts so far. */
+  attempts: number;
+  /** The last HTTP status, or null for a network error. */
+  lastStatus: number | null;
+  /** The server's message, when it gave one. */
+  serverMessage: string | null;
+  /** True when it will not be retried without a person (e.g. the server rejected it). */
+  permanent: boolean;
+  /** When it goes back to `queued` by itself (ISO), or null when permanent. */
+  retryAt: string | null;
+  /** When it last failed (ISO). */
+  failedAt: string;
+  correlationId: string;
+  id: string;
+  source: string;
+  sn: string;
+  pn: string;
+}
+
+/** An entry taken for upload. */
+export interface Claimed {
+  key: string;
+  envelope: Envelope;
+  /** The entry file, now in processing/. */
+  file: string;
+  /** Byte offset of the body in the file, and its length. */
+  bodyOffset: number;
+  /** Upload attempts before this one. */
+  attempts: number;
+}
+
+/** Counts by state, plus quarantine. */
+export type Counts = Record<State, number> & { quarantine: number; retrying: number };
+
+/** Options for {@link Queue.open}. */
+export interface QueueOptions {
+  /** The file operations (tests inject failures here). */
+  ops?: FsOps;
+  /** Completed entries kept: at most this many ... */
+  keepCompletedCount?: number;
+  /** ... and none older than this many hours. */
+  keepCompletedHours?: number;
+  /** Called for every entry moved to quarantine (logging). */
+  onQuarantine?: (key: string, reason: string) => void;
+}
+
+const ERROR_SUFFIX = ".error.json";
+const REASON_SUFFIX = ".reason.txt";
+
+/** The queue folder inside a data directory. */
+export function queueDir(dataDir: string): string {
+  return path.join(dataDir, "queue");
+}
+
+/** Milliseconds since the epoch at which an entry was queued, from its key. */
+export function keyTime(key: string): number {
+  return Number(key.slice(0, 13));
+}
+
+/** The report id in an entry key. */
+export function keyId(key: string): string {
+  return key.slice(19);
+}
+
+/** The crash-safe queue. Open one per data directory (the agent lock guarantees that). */
+export class Queue {
+  readonly dir: string;
+  #ops: FsOps;
+  #syncer: DirSyncer;
+  #opts: QueueOptions;
+  #seq = 0;
+  /** Queued keys in FIFO order, from #head on. */
+  #queued: string[] = [];
+  #head = 0;
+  #queuedSet = new Set<string>();
+  #processing = new Set<string>();
+  /** Error entries: key → retry time (ms), or null when permanent. */
+  #errors = new Map<string, number | null>();
+  /** Attempts of entries that went back to queued after a failure. */
+  #attempts = new Map<string, number>();
+  #completed: string[] = [];
+  #quarantine = 0;
+
+  private constructor(dir: string, opts: QueueOptions) {
+    this.dir = dir;
+    this.#opts = opts;
+    this.#ops = opts.ops ?? realFsOps;
+    this.#syncer = new DirSyncer(this.#ops);
+  }
+
+  /** Opens the queue in `dataDir`, creating its folders and recovering what a crash left. */
+  static async open(dataDir: string, opts: QueueOptions = {}): Promise<Queue> {
+    const q = new Queue(queueDir(dataDir), opts);
+    for (const d of ["tmp", ...STATES, "quarantine"]) {
+      await Deno.mkdir(path.join(q.dir, d), { recursive: true });
+    }
+    await q.#recover();
+    return q;
+  }
+
+  #path(state: State | "tmp" | "quarantine", name: string): string {
+    return path.join(this.dir, state, name);
+  }
+
+  async #recover(): Promise<void> {
+    // tmp/: written but never renamed, so never acknowledged to anyone: remove.
+    for (const name of await listNames(path.join(this.dir, "tmp"))) {
+      await this.#ops.remove(this.#path("tmp", name));
+    }
+    // processing/: was in flight when the agent stopped: back to queued.
+    const processing = entryKeys(await listNames(path.join(this.dir, "processing")));
+    for (const key of processing) {
+      await this.#ops.rename(this.#path("processing", key + ".json"), this.#path("queued", key + ".json"));
+    }
+    if (processing.length) await this.#syncer.sync(path.join(this.dir, "queued"));
+
+    const errorNames = await listNames(path.join(this.dir, "error"));
+    const errorKeys = new Set(entryKeys(errorNames));
+    this.#queued = entryKeys(await listNames(path.join(this.dir, "queued"))).sort();
+    this.#queuedSet = new Set(this.#queued);
+    for (const name of errorNames) {
+      if (!name.endsWith(ERROR_SUFFIX)) continue;
+      const key = name.slice(0, -ERROR_SUFFIX.length);
+      const info = await this.#readErrorInfo(key);
+      if (errorKeys.has(key)) {
+        this.#errors.set(key, info ? retryTime(info) : Date.now());
+      } else if (this.#queuedSet.has(key) && info) {
+        this.#attempts.set(key, info.attempts); // failed before, retrying now
+      } else {
+        await this.#ops.remove(this.#path("error", name)); // its entry is gone
+      }
+    }
+    for (const key of errorKeys) {
+      if (!this.#errors.has(key)) this.#errors.set(key, Date.now()); // sidecar lost: retry now
+    }
+    this.#completed = entryKeys(await listNames(path.join(this.dir, "completed"))).sort();
+    this.#quarantine = entryKeys(await listNames(path.join(this.dir, "quarantine"))).length;
+    await this.pruneCompleted();
+  }
+
+  /** Counts by state. */
+  counts(): Counts {
+    let retrying = 0;
+    for (const t of this.#errors.values()) if (t !== null) retrying++;
+    return {
+      queued: this.#queued.length - this.#head,
+      processing: this.#processing.size,
+      completed: this.#completed.length,
+      error: this.#errors.size,
+      quarantine: this.#quarantine,
+      retrying,
+    };
+  }
+
+  /** Reports that still have to reach the server: queued, in flight, or waiting to retry. */
+  backlog(): number {
+    const c = this.counts();
+    return c.queued + c.processing + c.retrying;
+  }
+
+  /** When the oldest report still to be uploaded was queued (ms), or null. */
+  oldestQueuedAt(): number | null {
+    let oldest: number | null = null;
+    const consider = (key: string) => {
+      const t = keyTime(key);
+      if (oldest === null || t < oldest) oldest = t;
+    };
+    if (this.#head < this.#queued.length) consider(this.#queued[this.#head]);
+    for (const k of this.#processing) consider(k);
+    for (const [k, t] of this.#errors) if (t !== null) consider(k);
+    return oldest;
+  }
+
+  /**
+   * Makes reports durable: each is written to tmp/, fsynced, renamed into queued/, then queued/
+   * is fsynced. Resolves only when all of them survive a crash or power loss; throws (and queues
+   * nothing it can't vouch for) on any I/O error.
+   */
+  async enqueue(entries: NewEntry[]): Promise<string[]> {
+    const now = new Date();
+    const keys = entries.map((e) => this.#newKey(now.getTime(), e.id));
+    let written = 0;
+    let renamed = 0;
+    try {
+      for (; written < entries.length; written++) {
+        const name = keys[written] + ".json";
+        await this.#ops.writeNew(this.#path("tmp", name), encodeEntry(entries[written], now));
+      }
+      for (; renamed < keys.length; renamed++) {
+        const name = keys[renamed] + ".json";
+        await this.#ops.rename(this.#path("tmp", name), this.#path("queued", name));
+      }
+      await this.#syncer.sync(path.join(this.dir, "queued"));
+    } catch (e) {
+      // Renamed entries are real (they'd be found at start-up anyway); the rest never existed.
+      for (let i = renamed; i <= written && i < keys.length; i++) {
+        // A tmp file left behind is removed at the next start-up; the first error is what counts.
+        await this.#ops.remove(this.#path("tmp", keys[i] + ".json")).catch(() => {});
+      }
+      this.#push(keys.slice(0, renamed));
+      throw e;
+    }
+    this.#push(keys);
+    return keys;
+  }
+
+  #push(keys: string[]): void {
+    for (const key of keys) {
+      this.#queued.push(key);
+      this.#queuedSet.add(key);
+    }
+  }
+
+  #newKey(ms: number, id: string): string {
+    this.#seq = (this.#seq + 1) % 10000;
+    return `${String(ms).padStart(13, "0")}-${String(this.#seq).padStart(4, "0")}-${id}`;
+  }
+
+  /**
+   * Takes the next queued entry for upload (queued → processing). Entries that can't be read
+   * go to quarantine and the next one is taken. Null when nothing is queued.
+   */
+  async claim(): Promise<Claimed | null> {
+    while (this.#head < this.#queued.length) {
+      const key = this.#queued[this.#head];
+      this.#queued[this.#head++] = "";
+      if (this.#head > 1024 && this.#head * 2 > this.#queued.length) {
+        this.#queued = this.#queued.slice(this.#head);
+        this.#head = 0;
+      }
+      if (!this.#queuedSet.delete(key)) continue; // removed meanwhile
+      const file = this.#path("processing", key + ".json");
+      try {
+        await this.#ops.rename(this.#path("queued", key + ".json"), file);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue; // taken out by a person
+        this.#queued.splice(this.#head, 0, key); // put it back: the error is the disk's
+        this.#queuedSet.add(key);
+        throw e;
+      }
+      this.#processing.add(key);
+      try {
+        const { envelope, bodyOffset } = await readEnvelope(file);
+        return { key, envelope, file, bodyOffset, attempts: this.#attempts.get(key) ?? 0 };
+      } catch (e) {
+        if (!(e instanceof CorruptEntryError)) throw e;
+        await this.#quarantineFrom("processing", key, e.message);
+      }
+    }
+    return null;
+  }
+
+  /** Reads and checks a claimed entry's body. A corrupt entry is quarantined and null returned. */
+  async readBody(c: Claimed): Promise<Uint8Array | null> {
+    try {
+      return decodeEntry(await Deno.readFile(c.file)).body;
+    } catch (e) {
+      if (!(e instanceof CorruptEntryError)) throw e;
+      await this.#quarantineFrom("processing", c.key, e.message);
+      return null;
+    }
+  }
+
+  async #quarantineFrom(state: State, key: string, reason: string): Promise<void> {
+    const name = key + ".json";
+    const reasonFile = this.#path("quarantine", key + REASON_SUFFIX);
+    await this.#ops.remove(reasonFile);
+    await this.#ops.writeNew(reasonFile, [
+      new TextEncoder().encode(`${new Date().toISOString()} ${reason}\n`),
+    ]);
+    await this.#ops.rename(this.#path(state, name), this.#path("quarantine", name));
+    await this.#syncer.sync(path.join(this.dir, "quarantine"));
+    if (state === "processing") this.#processing.delete(key);
+    this.#quarantine++;
+    this.#opts.onQuarantine?.(key, reason);
+  }
+
+  /** The upload was acknowledged: processing → completed. */
+  async complete(key: string): Promise<void> {
+    await this.#ops.rename(this.#path("processing", key + ".json"), this.#path("completed", key + ".json"));
+    this.#processing.delete(key);
+    if (this.#attempts.delete(key)) await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
+    this.#completed.push(key);
+    await this.#syncer.sync(path.join(this.dir, "completed"));
+    if (this.#completed.length > (this.#opts.keepCompletedCount ?? 1000) + 64) await this.pruneCompleted();
+  }
+
+  /** The upload failed: processing → error, with `info` written durably beside it first. */
+  async fail(key: string, info: Omit<ErrorInfo, "attempts" | "failedAt">): Promise<ErrorInfo> {
+    const full: ErrorInfo = {
+      ...info,
+      attempts: (this.#attempts.get(key) ?? 0) + 1,
+      failedAt: new Date().toISOString(),
+    };
+    await this.#writeErrorInfo(key, full);
+    await this.#ops.rename(this.#path("processing", key + ".json"), this.#path("error", key + ".json"));
+    await this.#syncer.sync(path.join(this.dir, "error"));
+    this.#processing.delete(key);
+    this.#attempts.delete(key);
+    this.#errors.set(key, retryTime(full));
+    return full;
+  }
+
+  /** Puts an in-flight entry back at the front of the queue (shutdown, or a paused uploader). */
+  async release(key: string): Promise<void> {
+    await this.#ops.rename(this.#path("processing", key + ".json"), this.#path("queued", key + ".json"));
+    this.#processing.delete(key);
+    this.#queued.splice(this.#head, 0, key);
+    this.#queuedSet.add(key);
+  }
+
+  /**
+   * Moves error entries whose retry time has come back to queued, earliest first, at most
+   * `max` of them (the retry budget). Returns how many moved.
+   */
+  async requeueDue(now = Date.now(), max = Infinity): Promise<number> {
+    const due = [...this.#errors].filter(([, at]) => at !== null && at <= now)
+      .sort((a, b) => a[1]! - b[1]!).slice(0, max);
+    for (const [key] of due) await this.#requeue(key, true);
+    return due.length;
+  }
+
+  /** How many error entries are due for a retry now. */
+  dueCount(now = Date.now()): number {
+    let n = 0;
+    for (const at of this.#errors.values()) if (at !== null && at <= now) n++;
+    return n;
+  }
+
+  /** The error entries that will retry by themselves: key → retry time (ms). */
+  retrying(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [k, t] of this.#errors) if (t !== null) out.set(k, t);
+    return out;
+  }
+
+  /**
+   * A person asked: error entries back to queued now (all of them, or those with the given keys
+   * or report ids). Their attempt history is cleared. Returns how many moved.
+   */
+  async requeueErrors(which?: (key: string) => boolean): Promise<number> {
+    let n = 0;
+    for (const key of [...this.#errors.keys()]) {
+      if (which && !which(key)) continue;
+      await this.#requeue(key, false);
+      n++;
+    }
+    return n;
+  }
+
+  /** Retrying error entries become due now (a flush ignores backoff). */
+  expediteRetries(): void {
+    for (const [k, t] of this.#errors) if (t !== null) this.#errors.set(k, 0);
+  }
+
+  async #requeue(key: string, keepHistory: boolean): Promise<void> {
+    await this.#ops.rename(this.#path("error", key + ".json"), this.#path("queued", key + ".json"));
+    await this.#syncer.sync(path.join(this.dir, "queued"));
+    if (keepHistory) {
+      const info = await this.#readErrorInfo(key);
+      this.#attempts.set(key, info?.attempts ?? 0);
+    } else {
+      await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
+    }
+    this.#errors.delete(key);
+    this.#queued.push(key);
+    this.#queuedSet.add(key);
+  }
+
+  async #writeErrorInfo(key: string, info: ErrorInfo): Promise<void> {
+    const name = key + ERROR_SUFFIX;
+    const tmp = this.#path("tmp", name);
+    await this.#ops.remove(tmp);
+    await this.#ops.writeNew(tmp, [new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n")]);
+    await this.#ops.rename(tmp, this.#path("error", name));
+  }
+
+  async #readErrorInfo(key: string): Promise<ErrorInfo | null> {
+    return await readErrorInfo(this.dir, key);
+  }
+
+  /** Deletes completed entries beyond the configured count or age. */
+  async pruneCompleted(now = Date.now()): Promise<number> {
+    const maxCount = this.#opts.keepCompletedCount ?? 1000;
+    const maxAgeMs = (this.#opts.keepCompletedHours ?? 168) * 3600_000;
+    let drop = Math.max(0, this.#completed.length - maxCount);
+    while (drop < this.#completed.length && now - keyTime(this.#completed[drop]) > maxAgeMs) drop++;
+    for (const key of this.#completed.slice(0, drop)) {
+      await this.#ops.remove(this.#path("completed", key + ".json"));
+    }
+    this.#completed = this.#completed.slice(drop);
+    return drop;
+  }
+}
+
+function retryTime(info: ErrorInfo): number | null {
+  return info.permanent || info.retryAt === null ? null : Date.parse(info.retryAt);
+}
+
+/** Reads an error sidecar; null when it is missing or unreadable. */
+export async function readErrorInfo(dir: string, key: string): Promise<ErrorInfo | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path.join(dir, "error", key + ERROR_SUFFIX)));
+  } catch {
+    return null;
+  }
+}
+
+/** Names in a folder (empty when it does not exist). */
+export async function listNames(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) out.push(e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
+}
+
+/** Entry keys among folder names (`<key>.json`, not sidecars). */
+export function entryKeys(names: string[]): string[] {
+  return names.filter((n) => n.endsWith(".json") && !n.endsWith(ERROR_SUFFIX)).map((n) => n.slice(0, -5));
+}
+
+/** Reads just the envelope line of an entry file. */
+export async function readEnvelope(file: string): Promise<{ envelope: Envelope; bodyOffset: number }> {
+  const f = await Deno.open(file, { read: true });
+  try {
+    let buf = new Uint8Array(0);
+    const chunk = new Uint8Array(4096);
+    while (true) {
+      const n = await f.read(chunk);
+      if (n === null) throw new CorruptEntryError("no envelope line (the file is truncated)");
+      const next = new Uint8Array(buf.length + n);
+      next.set(buf);
+      next.set(chunk.subarray(0, n), buf.length);
+      buf = next;
+      const nl = buf.indexOf(0x0a);
+      if (nl >= 0) return { envelope: parseEnvelope(buf.subarray(0, nl)), bodyOffset: nl + 1 };
+      if (buf.length > 1 << 20) throw new CorruptEntryError("envelope line longer than 1 MiB");
+    }
+  } finally {
+    f.close();
+  }
+}

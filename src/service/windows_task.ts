@@ -1,0 +1,147 @@
+/**
+ * The Task Scheduler task for the agent (Windows), for `schtasks /Create /XML`.
+ *
+ * A compiled Deno binary can't answer the service control manager (it would be killed with
+ * error 1053), so the default on Windows is a task: started at boot as SYSTEM (or a named
+ * account), no execution time limit, one instance. Task Scheduler's RestartOnFailure only covers
+ * a task that fails to *start*, not a process that exits with an error (MS-TSCH 2.5.4.2), so
+ * both triggers also repeat every 5 minutes: when the agent has exited (e.g. with code 75, "restart
+ * me") the next repetition starts it again, and while it runs the repetition is ignored.
+ *
+ * @module
+ */
+import { type ServiceSpec, ServiceSpecError } from "./spec.ts";
+import { escapeXml } from "./xml.ts";
+
+/** How often the triggers try to start the agent again when it is not running. */
+export const REPEAT_INTERVAL = "PT5M";
+
+/**
+ * Quotes one argument the way Windows programs (CommandLineToArgvW, Rust's std) split them:
+ * quotes around anything with spaces or quotes, backslashes doubled only before a quote.
+ */
+export function quoteWindowsArg(arg: string): string {
+  if (arg !== "" && !/[\s"]/.test(arg)) return arg;
+  let out = '"';
+  let backslashes = 0;
+  for (const ch of arg) {
+    if (ch === "\\") {
+      backslashes++;
+      continue;
+    }
+    out += ch === '"' ? "\\".repeat(backslashes * 2 + 1) + '"' : "\\".repeat(backslashes) + ch;
+    backslashes = 0;
+  }
+  return out + "\\".repeat(backslashes * 2) + '"';
+}
+
+/** Joins arguments into one Windows command line. */
+export function windowsCommandLine(args: string[]): string {
+  return args.map(quoteWindowsArg).join(" ");
+}
+
+function noPercent(text: string, what: string): string {
+  // Task Scheduler expands %VARIABLE% in Command and Arguments; there is no escape for it.
+  if (text.includes("%")) {
+    throw new ServiceSpecError(
+      `${what} "${text}" holds "%", which Task Scheduler would read as an environment ` +
+        "variable: use a path without %",
+    );
+  }
+  return text;
+}
+
+/** The task XML text (write it with {@link encodeUtf16le}). */
+export function taskXml(spec: ServiceSpec): string {
+  if (Object.keys(spec.env).length > 0) {
+    throw new ServiceSpecError(
+      `a Task Scheduler task can't set environment variables (${Object.keys(spec.env)}): ` +
+        "set them for the account instead",
+    );
+  }
+  const x = escapeXml;
+  const principal = spec.runAs
+    ? [
+      `      <UserId>${x(spec.runAs)}</UserId>`,
+      `      <LogonType>Password</LogonType>`,
+      `      <RunLevel>LeastPrivilege</RunLevel>`,
+    ]
+    : [`      <UserId>S-1-5-18</UserId>`, `      <RunLevel>HighestAvailable</RunLevel>`];
+  const repetition = [
+    `      <Repetition>`,
+    `        <Interval>${REPEAT_INTERVAL}</Interval>`,
+    `        <StopAtDurationEnd>false</StopAtDurationEnd>`,
+    `      </Repetition>`,
+  ];
+  const command = noPercent(spec.program, "the program path");
+  const args = windowsCommandLine(spec.args.map((a) => noPercent(a, "the argument")));
+  const lines = [
+    `<?xml version="1.0" encoding="UTF-16"?>`,
+    `<!-- Written by \`agent service install\`. Reinstall rather than edit. -->`,
+    `<Task version="1.4" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">`,
+    `  <RegistrationInfo>`,
+    `    <Description>${x(spec.description)}</Description>`,
+    `    <URI>\\${x(spec.name)}</URI>`,
+    `  </RegistrationInfo>`,
+    `  <Triggers>`,
+    `    <BootTrigger>`,
+    `      <Enabled>true</Enabled>`,
+    ...repetition,
+    `      <Delay>PT30S</Delay>`,
+    `    </BootTrigger>`,
+    `    <RegistrationTrigger>`,
+    `      <Enabled>true</Enabled>`,
+    ...repetition,
+    `    </RegistrationTrigger>`,
+    `  </Triggers>`,
+    `  <Principals>`,
+    `    <Principal id="Author">`,
+    ...principal,
+    `    </Principal>`,
+    `  </Principals>`,
+    `  <Settings>`,
+    `    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>`,
+    `    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>`,
+    `    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>`,
+    `    <AllowHardTerminate>true</AllowHardTerminate>`,
+    `    <StartWhenAvailable>true</StartWhenAvailable>`,
+    `    <RunOnlyIfNetworkAvailable>false</RunOnlyIfNetworkAvailable>`,
+    `    <IdleSettings>`,
+    `      <StopOnIdleEnd>false</StopOnIdleEnd>`,
+    `      <RestartOnIdle>false</RestartOnIdle>`,
+    `    </IdleSettings>`,
+    `    <AllowStartOnDemand>true</AllowStartOnDemand>`,
+    `    <Enabled>true</Enabled>`,
+    `    <Hidden>false</Hidden>`,
+    `    <RunOnlyIfIdle>false</RunOnlyIfIdle>`,
+    `    <WakeToRun>false</WakeToRun>`,
+    `    <ExecutionTimeLimit>PT0S</ExecutionTimeLimit>`,
+    `    <Priority>5</Priority>`,
+    `    <RestartOnFailure>`,
+    `      <Interval>PT1M</Interval>`,
+    `      <Count>255</Count>`,
+    `    </RestartOnFailure>`,
+    `  </Settings>`,
+    `  <Actions Context="Author">`,
+    `    <Exec>`,
+    `      <Command>${x(quoteWindowsArg(command))}</Command>`,
+    `      <Arguments>${x(args)}</Arguments>`,
+    `      <WorkingDirectory>${
+      x(noPercent(spec.workingDirectory, "the working folder"))
+    }</WorkingDirectory>`,
+    `    </Exec>`,
+    `  </Actions>`,
+    `</Task>`,
+    "",
+  ];
+  return lines.join("\r\n");
+}
+
+/** UTF-16 little-endian with a byte order mark: what `schtasks /Create /XML` expects. */
+export function encodeUtf16le(text: string): Uint8Array {
+  const bytes = new Uint8Array(2 + text.length * 2);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(0, 0xfeff, true);
+  for (let i = 0; i < text.length; i++) view.setUint16(2 + i * 2, text.charCodeAt(i), true);
+  return bytes;
+}

@@ -1,0 +1,418 @@
+/**
+ * Intake: takes complete files from the drop folders, converts them in the pool, commits the
+ * reports to the queue, and only then deletes, moves or keeps the source file. A file that
+ * can't be converted goes to the Error folder with a reason beside it.
+ *
+ * @module
+ */
+import { createHash } from "#crypto";
+import path from "#path";
+import type { Config, Converter as ConverterConfig } from "../config/load.ts";
+import type { ConverterPool } from "../convert/pool.ts";
+import type { ConvertOutcome } from "../convert/run.ts";
+import type { Queue } from "../queue/queue.ts";
+import type { KeyedLog } from "../queue/keyed_log.ts";
+import type { Limits } from "../queue/limits.ts";
+import type { Metrics } from "../control/metrics.ts";
+import { logger } from "../log/log.ts";
+import { FolderSource, type ReadyFile, type SourceStatus } from "./source.ts";
+import { moveNoOverwrite, moveToError } from "./post_action.ts";
+
+/** What intake works with. */
+export interface IntakeDeps {
+  queue: Queue;
+  pool: ConverterPool;
+  limits: Limits;
+  /** Content hash → report ids, for re-dropped identical files. */
+  seen: KeyedLog;
+  /** Kept source files: path → size:mtime. */
+  kept: KeyedLog;
+  metrics: Metrics;
+  /** Called after reports were committed (wakes the uploader). */
+  onQueued?: () => void;
+}
+
+/** A recent failure, for status. */
+export interface IntakeFailure {
+  at: string;
+  converter: string;
+  file: string;
+  movedTo: string | null;
+  reason: string;
+  correlationId: string;
+}
+
+/** Per converter numbers. */
+export interface ConverterStatus extends SourceStatus {
+  format: string;
+  converted: number;
+  failed: number;
+  reports: number;
+}
+
+const log = logger("intake");
+
+/** The intake stage for all configured drop folders. */
+export class Intake {
+  #config: Config;
+  #deps: IntakeDeps;
+  #sources = new Map<string, { conf: ConverterConfig; source: FolderSource }>();
+  #ready: { file: ReadyFile; conf: ConverterConfig }[] = [];
+  #inFlight = 0;
+  #maxInFlight: number;
+  #idle: (() => void)[] = [];
+  #ioError: string | null = null;
+  #ioRetry?: ReturnType<typeof setTimeout>;
+  #limitTimer?: ReturnType<typeof setInterval>;
+  #wasPaused = false;
+  #stopped = false;
+  #counts = new Map<string, { converted: number; failed: number; reports: number }>();
+  #failures: IntakeFailure[] = [];
+  /** Converters whose module can't be loaded: their files stay in the drop folder. */
+  #broken = new Map<string, string>();
+
+  /** @param config the agent config; @param deps the stages intake feeds */
+  constructor(config: Config, deps: IntakeDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#maxInFlight = Math.max(2, config.pool.max * 2);
+    for (const [name, help] of [
+      ["files_seen_total", "Source files that passed the stability gate"],
+      ["files_converted_total", "Source files converted and queued"],
+      ["files_failed_total", "Source files moved to the Error folder"],
+      ["files_duplicate_total", "Source files skipped as identical to one already queued"],
+      ["reports_queued_total", "Reports committed to the queue"],
+    ]) deps.metrics.counter(name, help);
+  }
+
+  /** Starts watching every enabled converter's folder. */
+  async start(): Promise<void> {
+    this.#limitTimer = setInterval(() => this.#checkLimits(), 1000);
+    await Promise.all(this.#config.converters.filter((c) => c.enabled).map((c) => this.#startSource(c)));
+  }
+
+  async #startSource(conf: ConverterConfig): Promise<void> {
+    const source = new FolderSource({
+      name: conf.name,
+      root: conf.watch,
+      pattern: conf.pattern,
+      recursive: conf.recursive,
+      ignore: conf.ignore,
+      followSymlinks: conf.followSymlinks,
+      exclude: [conf.doneFolder, conf.errorFolder],
+      rescanMs: this.#config.intake.rescanSeconds * 1000,
+      stableMs: this.#config.intake.stableSeconds * 1000,
+      emptyFileMs: this.#config.intake.emptyFileSeconds * 1000,
+      onReady: (file) => this.#enqueueReady(file, conf),
+      onEmpty: (file) => this.#fail(file, conf, "empty file: it stayed 0 bytes for " +
+        `${this.#config.intake.emptyFileSeconds} s`, "Check that the tester writes its results; " +
+        "move the file back into the drop folder when it has content.", "-"),
+      accepting: () => !this.paused() && !this.#stopped,
+      isDone: (p, size, mtimeMs) => conf.afterSuccess === "keep" && this.#deps.kept.get(p) === `${size}:${mtimeMs}`,
+    });
+    this.#sources.set(conf.name, { conf, source });
+    if (!this.#counts.has(conf.name)) this.#counts.set(conf.name, { converted: 0, failed: 0, reports: 0 });
+    await source.start();
+  }
+
+  /** Applies a new config: converters added, removed or changed start and stop. */
+  async reconfigure(config: Config): Promise<void> {
+    const next = new Map(config.converters.filter((c) => c.enabled).map((c) => [c.name, c]));
+    this.#config = config;
+    this.#broken.clear();
+    for (const [name, { conf, source }] of this.#sources) {
+      const n = next.get(name);
+      if (!n || JSON.stringify(n) !== JSON.stringify(conf)) {
+        source.stop();
+        this.#sources.delete(name);
+        log.info("Converter {name} stopped (config changed)", { name });
+      }
+    }
+    for (const [name, conf] of next) {
+      if (!this.#sources.has(name)) {
+        await this.#startSource(conf);
+        log.info("Converter {name} started, watching {folder}", { name, folder: conf.watch });
+      }
+    }
+    this.#deps.limits.maxReports = config.queue.maxReports;
+    this.#deps.limits.minFreeMb = config.queue.minFreeDiskMb;
+  }
+
+  /** Why intake is paused (limits or a disk error), or null. */
+  pauseReason(): string | null {
+    return this.#ioError ?? this.#deps.limits.state.reason;
+  }
+
+  /** True while intake takes no files. */
+  paused(): boolean {
+    return this.pauseReason() !== null;
+  }
+
+  async #checkLimits(): Promise<void> {
+    const state = await this.#deps.limits.check();
+    const paused = this.paused();
+    if (paused && !this.#wasPaused) {
+      log.error("Intake paused: {reason}. Source files stay in their drop folders.", {
+        reason: this.pauseReason(),
+      });
+    } else if (!paused && this.#wasPaused) {
+      log.info("Intake resumed ({free} MB free)", { free: state.freeMb?.toFixed(0) ?? "?" });
+      for (const { source } of this.#sources.values()) source.poke();
+    }
+    this.#wasPaused = paused;
+  }
+
+  /** Status per converter. */
+  status(): ConverterStatus[] {
+    return [...this.#sources.values()].map(({ conf, source }) => ({
+      ...source.status(),
+      format: conf.module ? `custom (${path.basename(conf.module)})` : conf.format ?? "",
+      ...(this.#counts.get(conf.name) ?? { converted: 0, failed: 0, reports: 0 }),
+    }));
+  }
+
+  /** Converters that can't be loaded, with the reason. */
+  converterProblems(): string[] {
+    return [...this.#broken].map(([name, why]) => `converter ${name} can't be loaded: ${why}`);
+  }
+
+  /** The most recent failures, newest first. */
+  recentFailures(): IntakeFailure[] {
+    return [...this.#failures].reverse();
+  }
+
+  /** Stops taking files and waits for files in flight to be committed or put back. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#limitTimer);
+    clearTimeout(this.#ioRetry);
+    for (const { source } of this.#sources.values()) source.stop();
+    this.#ready = [];
+    if (this.#inFlight > 0) await new Promise<void>((r) => this.#idle.push(r));
+  }
+
+  /** Resolves when no file is being processed and none is waiting (for tests and flush). */
+  idle(): Promise<void> {
+    if (this.#inFlight === 0 && this.#ready.length === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  #enqueueReady(file: ReadyFile, conf: ConverterConfig): void {
+    this.#deps.metrics.inc("files_seen_total", { converter: conf.name });
+    this.#ready.push({ file, conf });
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (!this.#stopped && this.#inFlight < this.#maxInFlight && this.#ready.length > 0) {
+      const { file, conf } = this.#ready.shift()!;
+      this.#inFlight++;
+      this.#process(file, conf).catch((e) => {
+        log.with({ correlationId: file.correlationId }).error(
+          "Unexpected error while taking {file}: {error}; the file stays and is tried again",
+          { file: file.path, error: (e as Error).stack ?? String(e) },
+        );
+        this.#release(file, conf);
+      }).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+        if (this.#inFlight === 0 && this.#ready.length === 0) {
+          for (const r of this.#idle.splice(0)) r();
+        }
+      });
+    }
+  }
+
+  #release(file: ReadyFile, conf: ConverterConfig): void {
+    this.#sources.get(conf.name)?.source.release(file.path);
+  }
+
+  async #process(file: ReadyFile, conf: ConverterConfig): Promise<void> {
+    const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
+    if (this.paused()) return this.#release(file, conf);
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(file.path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        flog.debug("{file} disappeared before it was read", { file: file.path });
+      } else {
+        flog.warn("Can't read {file} ({error}); trying again later", {
+          file: file.path,
+          error: (e as Error).message,
+        });
+      }
+      return this.#release(file, conf);
+    }
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const previous = this.#deps.seen.get(sha256);
+    if (previous && this.#config.queue.duplicates === "skip") {
+      this.#deps.metrics.inc("files_duplicate_total", { converter: conf.name });
+      flog.warn(
+        "{file} is identical to a file already queued ({previous}); skipped " +
+          '(set queue.duplicates to "send" to upload such files again)',
+        { file: file.path, previous },
+      );
+      await this.#afterSuccess(file, conf, flog);
+      return;
+    }
+    const outcome: ConvertOutcome = await this.#deps.pool.convert({
+      converter: conf.name,
+      format: conf.module ? undefined : conf.format,
+      module: conf.module,
+      bytes,
+      name: path.basename(file.path),
+      path: file.path,
+      station: this.#config.station,
+      params: conf.params,
+    });
+    if (!outcome.ok && outcome.kind === "load") {
+      // Not the file's fault: keep it, say what is wrong with the converter, try again later.
+      if (this.#broken.get(conf.name) !== outcome.message) {
+        flog.error("Converter {name} can't be loaded: {message}. {hint} Its files stay in {folder}.", {
+          name: conf.name,
+          message: outcome.message,
+          hint: outcome.hint,
+          folder: conf.watch,
+        });
+      }
+      this.#broken.set(conf.name, outcome.message);
+      return this.#release(file, conf);
+    }
+    this.#broken.delete(conf.name);
+    if (!outcome.ok) {
+      if (outcome.kind === "unavailable") {
+        flog.warn("{file} not converted now: {reason}", { file: file.path, reason: outcome.message });
+        return this.#release(file, conf);
+      }
+      return this.#fail(file, conf, outcome.message, outcome.hint, conf.format ?? "custom");
+    }
+    if (this.#stopped && outcome.reports.length > 0) {
+      // Converted after stop was asked: still commit, so the work is not lost.
+      flog.debug("Committing {file} while stopping", { file: file.path });
+    }
+    const firstSeen = file.firstSeen.toISOString();
+    try {
+      await this.#deps.queue.enqueue(outcome.reports.map((r, i) => ({
+        id: r.id,
+        correlationId: file.correlationId,
+        source: file.path,
+        converter: conf.name,
+        sourceSha256: sha256,
+        unit: i,
+        units: outcome.reports.length,
+        firstSeen,
+        sn: r.sn,
+        pn: r.pn,
+        result: r.result,
+        body: r.body,
+      })));
+    } catch (e) {
+      this.#onIoError(e as Error, file);
+      return this.#release(file, conf);
+    }
+    this.#deps.onQueued?.();
+    const ids = outcome.reports.map((r) => r.id);
+    await this.#deps.seen.set(sha256, `${new Date().toISOString()} ${path.basename(file.path)} ${ids.join(",")}`);
+    const c = this.#counts.get(conf.name)!;
+    c.converted++;
+    c.reports += ids.length;
+    this.#deps.metrics.inc("files_converted_total", { converter: conf.name });
+    this.#deps.metrics.inc("reports_queued_total", { converter: conf.name }, ids.length);
+    if (ids.length === 0) {
+      flog.warn("{file} holds no reports ({format}); nothing to upload", {
+        file: file.path,
+        format: outcome.format,
+      });
+    } else {
+      for (const r of outcome.reports) {
+        flog.info("Queued report {id} (sn {sn}, pn {pn}, result {result}) from {file}", {
+          id: r.id,
+          sn: r.sn,
+          pn: r.pn,
+          result: r.result,
+          file: file.path,
+        });
+      }
+    }
+    await this.#afterSuccess(file, conf, flog);
+  }
+
+  async #afterSuccess(file: ReadyFile, conf: ConverterConfig, flog: typeof log): Promise<void> {
+    try {
+      if (conf.afterSuccess === "delete") {
+        await Deno.remove(file.path);
+      } else if (conf.afterSuccess === "move") {
+        const to = await moveNoOverwrite(file.path, conf.doneFolder, file.rel);
+        flog.debug("Moved {file} to {to}", { file: file.path, to });
+      } else {
+        await this.#deps.kept.set(file.path, `${file.size}:${file.mtimeMs}`);
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        // The reports are safe in the queue; the file stays, and re-taking it is a no-op.
+        flog.error("Reports from {file} are queued, but {action} failed: {error}. Remove the file by hand.", {
+          file: file.path,
+          action: conf.afterSuccess,
+          error: (e as Error).message,
+        });
+        if (conf.afterSuccess !== "keep") {
+          await this.#deps.kept.set(file.path, `${file.size}:${file.mtimeMs}`).catch(() => {});
+        }
+      }
+    }
+    this.#release(file, conf);
+  }
+
+  async #fail(file: ReadyFile, conf: ConverterConfig, reason: string, hint: string, format: string): Promise<void> {
+    const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
+    const c = this.#counts.get(conf.name);
+    if (c) c.failed++;
+    this.#deps.metrics.inc("files_failed_total", { converter: conf.name });
+    let movedTo: string | null = null;
+    try {
+      movedTo = await moveToError(file.path, conf.errorFolder, file.rel, {
+        reason,
+        hint,
+        converter: conf.name,
+        format,
+        correlationId: file.correlationId,
+        source: file.path,
+      });
+      flog.error("{file} can't be converted: {reason}. Moved to {to}", { file: file.path, reason, to: movedTo });
+    } catch (e) {
+      flog.error(
+        "{file} can't be converted: {reason}. Moving it to {dir} failed too ({error}); " +
+          "it stays where it is and is not taken again until it changes.",
+        { file: file.path, reason, dir: conf.errorFolder, error: (e as Error).message },
+      );
+      await this.#deps.kept.set(file.path, `${file.size}:${file.mtimeMs}`).catch(() => {});
+    }
+    this.#failures.push({
+      at: new Date().toISOString(),
+      converter: conf.name,
+      file: file.path,
+      movedTo,
+      reason,
+      correlationId: file.correlationId,
+    });
+    if (this.#failures.length > 50) this.#failures.shift();
+    this.#release(file, conf);
+  }
+
+  #onIoError(e: Error, file: ReadyFile): void {
+    const disk = (e as { code?: string }).code === "ENOSPC" || /No space left/i.test(e.message);
+    this.#ioError = disk
+      ? `disk full while queueing ${file.path}: ${e.message}; intake paused, retrying every 30 s`
+      : `queue write failed (${e.message}); intake stopped, retrying every 30 s. Check the disk holding ${this.#config.dataDir}`;
+    log.with({ correlationId: file.correlationId }).error("{reason}. {file} stays in its drop folder.", {
+      reason: this.#ioError,
+      file: file.path,
+    });
+    clearTimeout(this.#ioRetry);
+    this.#ioRetry = setTimeout(() => {
+      this.#ioError = null;
+      for (const { source } of this.#sources.values()) source.poke();
+    }, 30_000);
+  }
+}

@@ -1,0 +1,397 @@
+/**
+ * One drop folder: finds files (watch events as hints, periodic rescans as the truth) and hands
+ * each one on exactly once, when it is complete (the stability gate).
+ *
+ * Deno's watcher drops events under load, misses files in just-created subfolders and goes
+ * silent when the folder is deleted (shared/reference/deno-notes.md §1), so: every event only
+ * makes us look at a path (we `lstat` and decide from the file system), a full rescan runs every
+ * `rescanMs` and whenever the watcher reports an overflow or an error, and the watcher is
+ * re-armed when the folder disappears and comes back.
+ *
+ * @module
+ */
+import path from "#path";
+import { compileGlob, compileGlobs, DEFAULT_IGNORES } from "./glob.ts";
+import { type Found, scanFolder } from "./scan.ts";
+import { newCorrelationId } from "../log/correlation.ts";
+import { logger } from "../log/log.ts";
+
+/** A file that passed the gate: complete and readable. */
+export interface ReadyFile {
+  path: string;
+  rel: string;
+  size: number;
+  mtimeMs: number;
+  correlationId: string;
+  firstSeen: Date;
+}
+
+/** What a source needs to know about one drop folder. */
+export interface SourceOptions {
+  name: string;
+  root: string;
+  pattern: string;
+  recursive: boolean;
+  ignore: readonly string[];
+  followSymlinks: boolean;
+  /** Folders under root the agent writes to (Done, Error): never scanned. */
+  exclude: readonly string[];
+  rescanMs: number;
+  stableMs: number;
+  emptyFileMs: number;
+  /** A complete file. The source won't offer it again until `release(path)`. */
+  onReady: (file: ReadyFile) => void;
+  /** A file that stayed empty. */
+  onEmpty: (file: ReadyFile) => void;
+  /** Whether files may be taken now (false while intake is paused). */
+  accepting: () => boolean;
+  /** Whether a file at this path with this size and mtime is already done (kept files). */
+  isDone?: (path: string, size: number, mtimeMs: number) => boolean;
+}
+
+interface Candidate {
+  rel: string;
+  size: number;
+  mtimeMs: number;
+  changedAt: number;
+  firstSeen: Date;
+  correlationId: string;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** Numbers for status. */
+export interface SourceStatus {
+  name: string;
+  folder: string;
+  missing: boolean;
+  /** Files seen and waiting for the gate. */
+  waiting: number;
+  /** Files handed on and not yet released. */
+  taken: number;
+  seen: number;
+  lastScanAt: string | null;
+  lastScanError: string | null;
+}
+
+/** Watches one folder. */
+export class FolderSource {
+  #o: SourceOptions;
+  #log;
+  #include;
+  #ignore;
+  #candidates = new Map<string, Candidate>();
+  #taken = new Set<string>();
+  #watcher: Deno.FsWatcher | null = null;
+  #rootIno: number | null = null;
+  #missing = false;
+  #rescanTimer?: ReturnType<typeof setInterval>;
+  #hints = new Set<string>();
+  #hintTimer?: ReturnType<typeof setTimeout>;
+  #scanning: Promise<void> | null = null;
+  #rescanAgain = false;
+  #stopped = false;
+  #seen = 0;
+  #lastScanAt: Date | null = null;
+  #lastScanError: string | null = null;
+
+  /** @param opts the folder and what to do with its files */
+  constructor(opts: SourceOptions) {
+    this.#o = opts;
+    this.#log = logger("watch").with({ converter: opts.name });
+    this.#include = compileGlob(opts.pattern);
+    this.#ignore = compileGlobs([...DEFAULT_IGNORES, ...opts.ignore]);
+  }
+
+  /** Starts watching: a first full scan, the watcher, the rescan timer. */
+  start(): Promise<void> {
+    this.#rescanTimer = setInterval(() => this.rescan(), this.#o.rescanMs);
+    return this.rescan();
+  }
+
+  /** Stops watching. Files already handed on are not affected. */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#rescanTimer);
+    clearTimeout(this.#hintTimer);
+    for (const c of this.#candidates.values()) clearTimeout(c.timer);
+    this.#closeWatcher();
+  }
+
+  /** The file was dealt with (or put back): it may be offered again if it is still there. */
+  release(p: string): void {
+    this.#taken.delete(p);
+  }
+
+  /** Re-checks waiting files now (intake resumed). */
+  poke(): void {
+    for (const [p, c] of this.#candidates) this.#schedule(p, c, 0);
+  }
+
+  /** Numbers for status. */
+  status(): SourceStatus {
+    return {
+      name: this.#o.name,
+      folder: this.#o.root,
+      missing: this.#missing,
+      waiting: this.#candidates.size,
+      taken: this.#taken.size,
+      seen: this.#seen,
+      lastScanAt: this.#lastScanAt?.toISOString() ?? null,
+      lastScanError: this.#lastScanError,
+    };
+  }
+
+  /** A full rescan (coalesced: a rescan asked for during one runs once after it). */
+  rescan(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    if (this.#scanning) {
+      this.#rescanAgain = true;
+      return this.#scanning;
+    }
+    this.#scanning = this.#doRescan().finally(() => {
+      this.#scanning = null;
+      if (this.#rescanAgain && !this.#stopped) {
+        this.#rescanAgain = false;
+        this.rescan();
+      }
+    });
+    return this.#scanning;
+  }
+
+  async #doRescan(): Promise<void> {
+    let rootInfo: Deno.FileInfo;
+    try {
+      rootInfo = await Deno.stat(this.#o.root);
+      if (!rootInfo.isDirectory) throw new Error(`${this.#o.root} is not a folder`);
+    } catch (e) {
+      if (!this.#missing) {
+        this.#log.error(
+          "Watch folder {folder} is missing or not a folder ({error}); files can't be taken " +
+            "until it exists again. Create it, or fix `watch` in the config.",
+          { folder: this.#o.root, error: (e as Error).message },
+        );
+      }
+      this.#missing = true;
+      this.#closeWatcher();
+      return;
+    }
+    if (this.#missing) {
+      this.#log.info("Watch folder {folder} is back", { folder: this.#o.root });
+      this.#missing = false;
+    }
+    // A folder deleted and re-created between two scans leaves the watcher deaf: re-arm.
+    if (this.#watcher && rootInfo.ino !== null && rootInfo.ino !== this.#rootIno) this.#closeWatcher();
+    if (!this.#watcher) this.#arm(rootInfo.ino);
+    let found: Found[];
+    try {
+      found = await scanFolder(this.#scanOptions(this.#o.root));
+      this.#lastScanError = null;
+    } catch (e) {
+      this.#lastScanError = (e as Error).message;
+      this.#log.warn("Scanning {folder} failed: {error}; trying again at the next rescan", {
+        folder: this.#o.root,
+        error: this.#lastScanError,
+      });
+      return;
+    }
+    this.#lastScanAt = new Date();
+    const present = new Set<string>();
+    for (const f of found) {
+      present.add(f.path);
+      await this.#observe(f.path, f.rel);
+    }
+    for (const [p, c] of this.#candidates) {
+      if (!present.has(p)) {
+        clearTimeout(c.timer);
+        this.#candidates.delete(p);
+      }
+    }
+  }
+
+  #scanOptions(root: string) {
+    return {
+      root,
+      recursive: this.#o.recursive,
+      followSymlinks: this.#o.followSymlinks,
+      include: this.#include,
+      ignore: this.#ignore,
+      exclude: this.#o.exclude,
+    };
+  }
+
+  #arm(ino: number | null): void {
+    try {
+      this.#watcher = Deno.watchFs(this.#o.root, { recursive: this.#o.recursive });
+      this.#rootIno = ino;
+    } catch (e) {
+      this.#log.warn("Can't watch {folder} ({error}); relying on rescans every {s} s", {
+        folder: this.#o.root,
+        error: (e as Error).message,
+        s: this.#o.rescanMs / 1000,
+      });
+      return;
+    }
+    const w = this.#watcher;
+    (async () => {
+      try {
+        for await (const ev of w) {
+          if (ev.flag === "rescan") {
+            this.#log.debug("Watcher overflowed; rescanning {folder}", { folder: this.#o.root });
+            this.rescan();
+            continue;
+          }
+          for (const p of ev.paths) this.#hint(p);
+        }
+      } catch (e) {
+        if (!this.#stopped) {
+          this.#log.warn("Watcher on {folder} failed ({error}); rescanning", {
+            folder: this.#o.root,
+            error: (e as Error).message,
+          });
+        }
+      }
+      if (this.#watcher === w) this.#watcher = null;
+      if (!this.#stopped) this.rescan();
+    })();
+  }
+
+  #closeWatcher(): void {
+    const w = this.#watcher;
+    this.#watcher = null;
+    try {
+      w?.close();
+    } catch { /* already closed */ }
+  }
+
+  #hint(p: string): void {
+    this.#hints.add(p);
+    if (!this.#hintTimer) {
+      this.#hintTimer = setTimeout(() => this.#drainHints(), 25);
+    }
+  }
+
+  async #drainHints(): Promise<void> {
+    this.#hintTimer = undefined;
+    const paths = [...this.#hints];
+    this.#hints.clear();
+    for (const p of paths) {
+      const rel = path.relative(this.#o.root, p).replaceAll("\\", "/");
+      if (rel.startsWith("..") || path.isAbsolute(rel) || this.#excluded(p)) continue;
+      if (rel === "") continue;
+      if (this.#ignore(rel)) continue;
+      let st: Deno.FileInfo;
+      try {
+        st = await Deno.lstat(p);
+      } catch {
+        const c = this.#candidates.get(p);
+        if (c) clearTimeout(c.timer);
+        this.#candidates.delete(p);
+        continue;
+      }
+      if (st.isDirectory) {
+        // Events for files in a new subfolder are often lost: scan it now.
+        if (this.#o.recursive) {
+          try {
+            const found = await scanFolder({ ...this.#scanOptions(p) });
+            for (const f of found) await this.#observe(f.path, `${rel}/${f.rel}`);
+          } catch { /* gone again; the rescan will tell */ }
+        }
+      } else if (st.isFile || (st.isSymlink && this.#o.followSymlinks)) {
+        if (!this.#o.recursive && rel.includes("/")) continue;
+        if (this.#include(rel)) await this.#observe(p, rel);
+      }
+    }
+  }
+
+  #excluded(p: string): boolean {
+    return this.#o.exclude.some((d) => p === d || p.startsWith(d + path.sep));
+  }
+
+  async #observe(p: string, rel: string): Promise<void> {
+    if (this.#taken.has(p) || this.#stopped) return;
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.stat(p);
+    } catch {
+      return;
+    }
+    const mtimeMs = st.mtime?.getTime() ?? 0;
+    if (this.#o.isDone?.(p, st.size, mtimeMs)) return;
+    const now = Date.now();
+    let c = this.#candidates.get(p);
+    if (!c) {
+      c = {
+        rel,
+        size: st.size,
+        mtimeMs,
+        changedAt: now,
+        firstSeen: new Date(),
+        correlationId: newCorrelationId(),
+      };
+      this.#candidates.set(p, c);
+      this.#seen++;
+      this.#log.with({ correlationId: c.correlationId }).debug("Seen {file}", { file: p });
+      this.#schedule(p, c, this.#o.stableMs);
+    } else if (c.size !== st.size || c.mtimeMs !== mtimeMs) {
+      c.size = st.size;
+      c.mtimeMs = mtimeMs;
+      c.changedAt = now;
+      this.#schedule(p, c, this.#o.stableMs);
+    }
+  }
+
+  #schedule(p: string, c: Candidate, delayMs: number): void {
+    clearTimeout(c.timer);
+    c.timer = setTimeout(() => this.#check(p), delayMs);
+  }
+
+  /** The gate: unchanged for stableMs, not empty (or empty for too long), readable. */
+  async #check(p: string): Promise<void> {
+    const c = this.#candidates.get(p);
+    if (!c || this.#stopped) return;
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.stat(p);
+    } catch {
+      this.#candidates.delete(p);
+      return;
+    }
+    const mtimeMs = st.mtime?.getTime() ?? 0;
+    const now = Date.now();
+    if (st.size !== c.size || mtimeMs !== c.mtimeMs) {
+      c.size = st.size;
+      c.mtimeMs = mtimeMs;
+      c.changedAt = now;
+      return this.#schedule(p, c, this.#o.stableMs);
+    }
+    const quietFor = now - c.changedAt;
+    if (quietFor < this.#o.stableMs) return this.#schedule(p, c, this.#o.stableMs - quietFor);
+    if (!this.#o.accepting()) return; // paused: poke() re-checks when intake resumes
+    const file: ReadyFile = {
+      path: p,
+      rel: c.rel,
+      size: st.size,
+      mtimeMs,
+      correlationId: c.correlationId,
+      firstSeen: c.firstSeen,
+    };
+    if (st.size === 0) {
+      const emptyFor = now - c.firstSeen.getTime();
+      if (emptyFor < this.#o.emptyFileMs) {
+        return this.#schedule(p, c, Math.min(this.#o.emptyFileMs - emptyFor, this.#o.rescanMs));
+      }
+      this.#candidates.delete(p);
+      this.#taken.add(p);
+      return this.#o.onEmpty(file);
+    }
+    // Readable? (On Windows a writer's share mode refuses us while it still writes.)
+    try {
+      (await Deno.open(p, { read: true })).close();
+    } catch {
+      return this.#schedule(p, c, Math.max(this.#o.stableMs, 200));
+    }
+    this.#candidates.delete(p);
+    this.#taken.add(p);
+    this.#o.onReady(file);
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * `deno task compile` and scripts/release.ts: builds with DENORT_BIN set to this deno binary
+ * (no download needed; the result runs the Deno CLI, so it is inspected, not run) and checks
+ * that each binary embeds every worker module and asset the agent loads at run time. The list
+ * of those files is derived from the source by `runtimeLoadedFiles`, so a new worker or asset
+ * missing from deno.json `compile.include` fails here.
+ */
+import assert from "#assert";
+import path from "#path";
+import { createHash } from "#crypto";
+import {
+  binaryName,
+  BuildError,
+  compileOne,
+  missingFromBinary,
+  parseBuildArgs,
+  permissionFlags,
+  readEmbedded,
+  runtimeLoadedFiles,
+  stampCommit,
+  TARGETS,
+} from "../scripts/compile.ts";
+import { agentPermissionFlags } from "../src/runtime.ts";
+import denoJson from "../deno.json" with { type: "json" };
+import { ownFixture } from "./_fixtures.ts";
+
+const projectRoot = path.resolve(import.meta.dirname!, "..");
+const host = Deno.build.target;
+const app = ownFixture("compile", "app");
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: projectRoot,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function git(...args: string[]): Promise<string> {
+  const r = await new Deno.Command("git", { args: ["-C", projectRoot, ...args] }).output();
+  assert.equal(r.code, 0, `git ${args.join(" ")} failed: ${new TextDecoder().decode(r.stderr)}`);
+  return new TextDecoder().decode(r.stdout).trim();
+}
+
+Deno.test("runtimeLoadedFiles finds workers, assets, registry modules and what they import", async () => {
+  const { files, problems } = await runtimeLoadedFiles(app);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(files.map((f) => f.file), [
+    "main.ts",
+    "src/converters/alpha.ts", // only through the registry's dynamic import
+    "src/converters/mod.ts",
+    "src/helper.ts", // only through the worker
+    "src/page/index.html", // new URL("./page/") is a folder: every file in it
+    "src/page/style.css",
+    "src/pool.ts",
+    "src/server.ts",
+    "src/worker.ts",
+  ]);
+  // Not required: src/types.ts (type-only import) and ghost.ts (only in comments).
+  const worker = files.find((f) => f.file === "src/worker.ts")!;
+  assert.equal(worker.reason, 'src/pool.ts:6 new URL("./worker.ts")');
+});
+
+Deno.test("runtimeLoadedFiles refuses module paths built from templates", async () => {
+  const { problems } = await runtimeLoadedFiles(ownFixture("compile", "templated"));
+  assert.equal(problems.length, 1, problems.join("\n"));
+  assert.match(problems[0], /^src\/registry\.ts:3 builds a module-relative path from a template/);
+});
+
+Deno.test("runtimeLoadedFiles of the agent includes its worker, converters and the entry", async () => {
+  const { files } = await runtimeLoadedFiles(projectRoot);
+  const names = files.map((f) => f.file);
+  assert.ok(names.includes("main.ts"));
+  assert.ok(names.includes("src/version.ts"));
+  assert.ok(names.includes("src/cli/service.ts"), "lazily loaded commands are included");
+  assert.ok(names.includes("src/convert/converters/mod.ts"), "the converter registry is included");
+});
+
+Deno.test("a build without the includes fails the check; with them it passes", async () => {
+  const { files: required } = await runtimeLoadedFiles(app);
+  const out = await Deno.makeTempDir();
+  try {
+    const build = async (include: string[]) => {
+      const output = path.join(out, `fixture-${include.length}`);
+      await compileOne({
+        root: app,
+        entry: "main.ts",
+        target: host,
+        output,
+        flags: ["--allow-read", "--no-prompt"],
+        include,
+        noConfig: true,
+        denortBin: Deno.execPath(),
+      });
+      return Deno.readFile(output);
+    };
+    const missing = await missingFromBinary(await build([]), app, required);
+    assert.deepEqual(missing.map((m) => m.split(" ")[0]), [
+      "src/converters/alpha.ts",
+      "src/converters/mod.ts",
+      "src/helper.ts",
+      "src/page/index.html",
+      "src/page/style.css",
+      "src/worker.ts",
+    ]);
+    const full = await build(["src/worker.ts", "src/page/"]);
+    assert.deepEqual(await missingFromBinary(full, app, required), []);
+    const embedded = readEmbedded(full);
+    assert.ok(!embedded.files.includes("src/types.ts"), "type-only modules are not embedded");
+    assert.equal(embedded.metadata.entrypoint_key, "main.ts");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("without a base runtime and no internet, compile says so and points at DENORT_BIN", {
+  ignore: Deno.env.has("DENORT_BIN"),
+}, async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    // An empty DENO_DIR has no cached denort zip; the proxy makes any download fail at once.
+    const env = {
+      DENO_DIR: path.join(tmp, "deno-dir"),
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      HTTP_PROXY: "http://127.0.0.1:9",
+      NO_PROXY: "",
+    };
+    const err = await compileOne({
+      root: app,
+      entry: "main.ts",
+      target: "x86_64-pc-windows-msvc",
+      output: path.join(tmp, "agent.exe"),
+      flags: [],
+      noConfig: true,
+      env,
+    }).then(() => null, (e) => e);
+    assert.ok(err instanceof BuildError, `expected a BuildError, got ${err}`);
+    assert.match(err.message, /could not get its base runtime for x86_64-pc-windows-msvc/);
+    assert.match(
+      err.message,
+      /https:\/\/dl\.deno\.land\/release\/v[\d.]+\/denort-x86_64-pc-windows-msvc\.zip/,
+    );
+    assert.match(err.message, /DENORT_BIN=/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("stampCommit sets the COMMIT line of src/version.ts, and only that", async () => {
+  const source = await Deno.readTextFile(path.join(projectRoot, "src", "version.ts"));
+  const stamped = stampCommit(source, "0123456789ab-dirty");
+  assert.match(stamped, /^export const COMMIT: string = "0123456789ab-dirty";$/m);
+  assert.equal(stamped.replace('"0123456789ab-dirty"', '"dev"'), source);
+  assert.throws(
+    () => stampCommit(source.replace("export const COMMIT", "export const SHA"), "x"),
+    /exactly once \(found 0\)/,
+  );
+});
+
+Deno.test("baked permissions are the agent task's, and must stay equal to agentPermissionFlags", () => {
+  assert.deepEqual(permissionFlags(denoJson), [...agentPermissionFlags]);
+  assert.ok(agentPermissionFlags.includes("--no-prompt"));
+  assert.throws(
+    () => permissionFlags({ tasks: { agent: "deno run --allow-read --allow-ffi main.ts" } }),
+    /tasks\.agent runs with --allow-read --allow-ffi but src\/runtime\.ts/,
+  );
+});
+
+Deno.test("targets: five release targets, .exe for Windows; DENORT_BIN builds the host only", () => {
+  assert.deepEqual(Object.keys(TARGETS).map(binaryName), [
+    "agent-x86_64-unknown-linux-gnu",
+    "agent-aarch64-unknown-linux-gnu",
+    "agent-x86_64-pc-windows-msvc.exe",
+    "agent-x86_64-apple-darwin",
+    "agent-aarch64-apple-darwin",
+  ]);
+  assert.throws(() => binaryName("riscv64-unknown-linux-gnu"), /unknown target/);
+  assert.throws(() => parseBuildArgs(["--bogus"]), /unknown argument "--bogus"/);
+  const before = Deno.env.get("DENORT_BIN");
+  try {
+    Deno.env.delete("DENORT_BIN");
+    assert.equal(parseBuildArgs([]).targets.length, 5);
+    Deno.env.set("DENORT_BIN", Deno.execPath());
+    assert.deepEqual(parseBuildArgs([]).targets, [host]);
+  } finally {
+    if (before === undefined) Deno.env.delete("DENORT_BIN");
+    else Deno.env.set("DENORT_BIN", before);
+  }
+});
+
+Deno.test("deno task compile embeds every runtime-loaded file, the permissions and the commit", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await run(["task", "compile", "--target", host, "--out", out], {
+      DENORT_BIN: Deno.execPath(),
+    });
+    assert.equal(r.code, 0, `deno task compile failed:\n${r.stderr}`);
+    assert.match(r.stderr, /That is the full Deno CLI, not denort/);
+    const binary = await Deno.readFile(path.join(out, binaryName(host)));
+
+    // Independent of the script's own check: scan this work tree, look into the binary.
+    const { files: required, problems } = await runtimeLoadedFiles(projectRoot);
+    assert.deepEqual(problems, []);
+    const embedded = new Set(readEmbedded(binary).files);
+    const notEmbedded = required.filter((f) => !embedded.has(f.file));
+    assert.deepEqual(
+      notEmbedded.map((f) => `${f.file} (${f.reason})`),
+      [],
+      'add these to deno.json "compile.include"',
+    );
+    const others = required.filter((f) => f.file !== "src/version.ts");
+    assert.deepEqual(await missingFromBinary(binary, projectRoot, others), []);
+
+    const { metadata } = readEmbedded(binary);
+    const perms = metadata.permissions as Record<string, unknown>;
+    for (const kind of ["read", "write", "net", "env", "sys", "run"]) {
+      assert.deepEqual(perms[`allow_${kind}`], [], `--allow-${kind} is baked in`);
+    }
+    assert.equal(perms.allow_ffi, null, "no --allow-ffi");
+    assert.equal(perms.prompt, false, "--no-prompt is baked in");
+    assert.equal(metadata.app_version, denoJson.version);
+    assert.equal(metadata.entrypoint_key, "main.ts");
+
+    const head = await git("rev-parse", "--short=12", "HEAD");
+    const text = new TextDecoder("latin1").decode(binary);
+    const stamp = /export const COMMIT: string = "([^"]*)";/.exec(text);
+    if (!stamp) throw new Error("the stamped src/version.ts is not embedded");
+    assert.match(stamp[1], new RegExp(`^${head}(-dirty)?$`));
+    assert.match(
+      r.stderr,
+      new RegExp(`agent ${denoJson.version.replace(/\./g, "\\.")} \\(${stamp[1]}\\)`),
+    );
+    // The work tree's own src/version.ts was not touched.
+    assert.match(
+      await Deno.readTextFile(path.join(projectRoot, "src", "version.ts")),
+      /^export const COMMIT: string = "dev";$/m,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("release.ts builds and writes SHA256SUMS that sha256sum -c accepts", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await run(
+      ["run", "-A", "scripts/release.ts", "--target", host, "--out", out, "--allow-dirty"],
+      { DENORT_BIN: Deno.execPath() },
+    );
+    assert.equal(r.code, 0, `release failed:\n${r.stderr}`);
+    const sums = await Deno.readTextFile(path.join(out, "SHA256SUMS"));
+    const name = binaryName(host);
+    const bytes = await Deno.readFile(path.join(out, name));
+    const hex = createHash("sha256").update(bytes).digest("hex");
+    assert.equal(sums, `${hex}  ${name}\n`);
+    const check = await new Deno.Command("sha256sum", { args: ["-c", "SHA256SUMS"], cwd: out })
+      .output().catch(() => null);
+    if (check) assert.equal(check.code, 0, new TextDecoder().decode(check.stdout));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -1,0 +1,255 @@
+import assert from "#assert";
+import path from "#path";
+import { type FsOps, realFsOps } from "../../src/queue/fs_ops.ts";
+import { keyId, listNames, Queue, STATES } from "../../src/queue/queue.ts";
+import { decodeEntry, type NewEntry } from "../../src/queue/entry.ts";
+
+function entry(id: string, body = `{"id":"${id}"}`): NewEntry {
+  return {
+    id,
+    correlationId: "c-" + id,
+    source: "/drop/" + id + ".json",
+    converter: "test",
+    sourceSha256: "00",
+    unit: 0,
+    units: 1,
+    firstSeen: new Date().toISOString(),
+    sn: "SN-" + id,
+    pn: "PN",
+    result: "P",
+    body: new TextEncoder().encode(body),
+  };
+}
+
+/** Every state folder's entry ids, read from disk. */
+async function onDisk(dataDir: string): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const s of [...STATES, "tmp", "quarantine"]) {
+    out[s] = (await listNames(path.join(dataDir, "queue", s)))
+      .filter((n) => n.endsWith(".json") && !n.endsWith(".error.json"))
+      .map((n) => keyId(n.slice(0, -5))).sort();
+  }
+  return out;
+}
+
+Deno.test("enqueue, claim, complete: files move through the state folders", async () => {
+  const dir = await Deno.makeTempDir();
+  const q = await Queue.open(dir);
+  await q.enqueue([entry("a"), entry("b")]);
+  assert.deepEqual((await onDisk(dir)).queued, ["a", "b"]);
+  const c = await q.claim();
+  assert.equal(c?.envelope.id, "a");
+  assert.deepEqual(new TextDecoder().decode((await q.readBody(c!))!), `{"id":"a"}`);
+  assert.deepEqual((await onDisk(dir)).processing, ["a"]);
+  await q.complete(c!.key);
+  const disk = await onDisk(dir);
+  assert.deepEqual(disk.completed, ["a"]);
+  assert.deepEqual(disk.queued, ["b"]);
+  assert.deepEqual(q.counts(), {
+    queued: 1,
+    processing: 0,
+    completed: 1,
+    error: 0,
+    quarantine: 0,
+    retrying: 0,
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a transient failure goes to error with a sidecar, then back to queued when due", async () => {
+  const dir = await Deno.makeTempDir();
+  const q = await Queue.open(dir);
+  await q.enqueue([entry("a")]);
+  const c = (await q.claim())!;
+  const retryAt = new Date(Date.now() + 60_000).toISOString();
+  const info = await q.fail(c.key, {
+    reason: "server answered 503",
+    lastStatus: 503,
+    serverMessage: "busy",
+    permanent: false,
+    retryAt,
+    correlationId: "c-a",
+    id: "a",
+    source: "/drop/a.json",
+    sn: "SN-a",
+    pn: "PN",
+  });
+  assert.equal(info.attempts, 1);
+  const sidecar = JSON.parse(
+    await Deno.readTextFile(path.join(dir, "queue", "error", c.key + ".error.json")),
+  );
+  assert.equal(sidecar.lastStatus, 503);
+  assert.equal(sidecar.serverMessage, "busy");
+  assert.equal(await q.requeueDue(Date.now()), 0, "not due yet");
+  assert.equal(await q.requeueDue(Date.now() + 61_000), 1);
+  const again = (await q.claim())!;
+  assert.equal(again.attempts, 1, "the attempt count survives the round trip");
+  const info2 = await q.fail(again.key, { ...sidecar, permanent: true, retryAt: null });
+  assert.equal(info2.attempts, 2);
+  assert.equal(await q.requeueDue(Date.now() + 1e9), 0, "permanent errors wait for a person");
+  assert.equal(await q.requeueErrors(), 1);
+  assert.equal((await q.claim())!.attempts, 0, "a person's requeue starts afresh");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("start-up recovery: processing back to queued, tmp removed, corrupt entries quarantined", async () => {
+  const dir = await Deno.makeTempDir();
+  const q = await Queue.open(dir);
+  await q.enqueue([entry("a"), entry("b"), entry("c")]);
+  const a = (await q.claim())!; // left in processing: the agent "died"
+  // A half-written temporary file and a truncated queued entry.
+  await Deno.writeTextFile(path.join(dir, "queue", "tmp", "junk.json"), '{"v":1,');
+  const qd = path.join(dir, "queue", "queued");
+  const bName = (await listNames(qd)).find((n) => n.includes("-b"))!;
+  const bytes = await Deno.readFile(path.join(qd, bName));
+  await Deno.writeFile(path.join(qd, bName), bytes.subarray(0, bytes.length - 3));
+
+  const quarantined: string[] = [];
+  const q2 = await Queue.open(dir, { onQuarantine: (k) => quarantined.push(keyId(k)) });
+  assert.deepEqual((await onDisk(dir)).tmp, []);
+  assert.equal(q2.counts().queued, 3);
+  const ids: string[] = [];
+  for (let c = await q2.claim(); c; c = await q2.claim()) {
+    if (await q2.readBody(c)) {
+      ids.push(c.envelope.id);
+      await q2.complete(c.key);
+    }
+  }
+  assert.deepEqual(ids.sort(), ["a", "c"]);
+  assert.deepEqual(quarantined, ["b"]);
+  assert.equal(q2.counts().quarantine, 1);
+  const reason = await Deno.readTextFile(
+    path.join(dir, "queue", "quarantine", bName.replace(".json", ".reason.txt")),
+  );
+  assert.match(reason, /body is \d+ bytes/);
+  assert.ok(a.key);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("completed entries are pruned beyond the configured count", async () => {
+  const dir = await Deno.makeTempDir();
+  const q = await Queue.open(dir, { keepCompletedCount: 2 });
+  await q.enqueue(["a", "b", "c", "d"].map((id) => entry(id)));
+  for (let c = await q.claim(); c; c = await q.claim()) await q.complete(c.key);
+  assert.equal(await q.pruneCompleted(), 2);
+  assert.deepEqual((await onDisk(dir)).completed, ["c", "d"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** Dies (throws, and every later call throws) after `limit` operations; a write may be torn. */
+class CrashingOps implements FsOps {
+  count = 0;
+  dead = false;
+  constructor(readonly limit: number) {}
+  #step(): void {
+    if (this.dead) throw new Error("process is dead");
+    if (this.count++ >= this.limit) {
+      this.dead = true;
+      throw new Error(`injected crash at step ${this.limit}`);
+    }
+  }
+  async writeNew(file: string, chunks: Uint8Array[]) {
+    if (!this.dead && this.count === this.limit) {
+      // Torn write: half the bytes reach the file, then the process dies.
+      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let o = 0;
+      for (const c of chunks) all.set(c, o), o += c.length;
+      await Deno.writeFile(file, all.subarray(0, all.length >> 1));
+    }
+    this.#step();
+    return realFsOps.writeNew(file, chunks);
+  }
+  rename(from: string, to: string) {
+    this.#step();
+    return realFsOps.rename(from, to);
+  }
+  syncDir(dir: string) {
+    this.#step();
+    return realFsOps.syncDir(dir);
+  }
+  remove(file: string) {
+    this.#step();
+    return realFsOps.remove(file);
+  }
+}
+
+/** A workload touching every transition; records which ids the queue acknowledged. */
+async function workload(q: Queue, acked: Set<string>, done: Set<string>): Promise<void> {
+  for (const id of ["r1", "r2"]) {
+    await q.enqueue([entry(id)]);
+    acked.add(id);
+  }
+  await q.enqueue([entry("r3"), entry("r4")]);
+  acked.add("r3").add("r4");
+  const c1 = (await q.claim())!;
+  await q.complete(c1.key);
+  done.add(c1.envelope.id);
+  const c2 = (await q.claim())!;
+  await q.fail(c2.key, {
+    reason: "503",
+    lastStatus: 503,
+    serverMessage: null,
+    permanent: false,
+    retryAt: new Date(0).toISOString(),
+    correlationId: "x",
+    id: c2.envelope.id,
+    source: "",
+    sn: "",
+    pn: "",
+  });
+  await q.requeueDue();
+  const c3 = (await q.claim())!;
+  await q.release(c3.key);
+  for (let c = await q.claim(); c; c = await q.claim()) {
+    await q.complete(c.key);
+    done.add(c.envelope.id);
+  }
+}
+
+Deno.test("crash after every single write/fsync/rename: recovery loses no acknowledged report", async () => {
+  // Count the steps of a clean run first.
+  const probeDir = await Deno.makeTempDir();
+  const probe = new CrashingOps(Infinity);
+  await workload(await Queue.open(probeDir, { ops: probe }), new Set(), new Set());
+  const steps = probe.count;
+  await Deno.remove(probeDir, { recursive: true });
+  assert.ok(steps > 20, `the workload has ${steps} steps`);
+
+  for (let limit = 0; limit <= steps; limit++) {
+    const dir = await Deno.makeTempDir();
+    const acked = new Set<string>();
+    const done = new Set<string>();
+    const ops = new CrashingOps(limit);
+    try {
+      await workload(await Queue.open(dir, { ops }), acked, done);
+    } catch (e) {
+      assert.match((e as Error).message, /injected crash|process is dead/, `step ${limit}`);
+    }
+    // Restart with real operations: recovery must reach a consistent state.
+    const q = await Queue.open(dir);
+    const disk = await onDisk(dir);
+    assert.deepEqual(disk.tmp, [], `step ${limit}: tmp cleaned`);
+    assert.deepEqual(disk.processing, [], `step ${limit}: nothing left in processing`);
+    const everywhere = [...disk.queued, ...disk.completed, ...disk.error];
+    assert.equal(new Set(everywhere).size, everywhere.length, `step ${limit}: no entry in two states`);
+    for (const id of acked) {
+      assert.ok(everywhere.includes(id), `step ${limit}: acknowledged report ${id} was lost`);
+    }
+    for (const id of done) {
+      assert.ok(disk.completed.includes(id), `step ${limit}: completed ${id} came back`);
+    }
+    // Everything still readable drains to completed.
+    await q.requeueErrors();
+    for (let c = await q.claim(); c; c = await q.claim()) {
+      const body = await q.readBody(c);
+      if (body) {
+        assert.equal(decodeEntry(await Deno.readFile(c.file)).envelope.id, c.envelope.id);
+        await q.complete(c.key);
+      }
+    }
+    const after = await onDisk(dir);
+    for (const id of acked) assert.ok(after.completed.includes(id), `step ${limit}: ${id} drained`);
+    assert.deepEqual(after.quarantine, [], `step ${limit}: nothing acknowledged was corrupt`);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
