@@ -175,8 +175,6 @@ export interface RuntimeFiles {
   problems: string[];
 }
 
-const MODULE_EXT = /\.(ts|tsx|mts|js|mjs|jsx|json)$/;
-
 /** Blanks out comments (keeping line numbers) so examples in doc comments don't count. */
 function stripComments(text: string): string {
   const blank = (s: string) => s.replace(/[^\n]/g, " ");
@@ -205,8 +203,9 @@ const rel = (root: string, file: string) => path.relative(root, file).split(path
  *   modules, the status page; a folder means every file in it), with a module's own imports;
  * - each module in src/ with literal dynamic imports (the converter registry), with what it
  *   imports.
- * A module-relative URL or import built from a template (`./${name}.ts`) can't be checked and is
- * reported as a problem. Type-only imports are not followed: they are not needed at run time.
+ * A module-relative URL or import built from a template (`./page/${name}`) may load any file in
+ * its static folder, so every file there counts. Type-only imports are not followed: they are not
+ * needed at run time.
  */
 export async function runtimeLoadedFiles(root: string): Promise<RuntimeFiles> {
   const problems: string[] = [];
@@ -220,46 +219,50 @@ export async function runtimeLoadedFiles(root: string): Promise<RuntimeFiles> {
     [/import\.meta\.resolve\(\s*(["'`])(\.\.?\/[^"'`$]*)\1\s*\)/g, "import.meta.resolve"],
     [/(?<![\w.$])import\(\s*(["'`])(\.\.?\/[^"'`$]*)\1\s*[,)]/g, "import"],
   ];
+  // A path built from a template (`./page/${name}`) may be any file in its static folder.
   const templated = [
-    /new\s+URL\(\s*`\.\.?\/[^`]*\$\{[^`]*`\s*,\s*import\.meta\.url/g,
-    /(?<![\w.$])import\(\s*`\.\.?\/[^`]*\$\{/g,
+    /new\s+URL\(\s*`(\.\.?\/[^`$]*)\$\{[^`]*`\s*,\s*import\.meta\.url\s*\)/g,
+    /(?<![\w.$])import\(\s*`(\.\.?\/[^`$]*)\$\{[^`]*`\s*[,)]/g,
   ];
+  // Files a URL points at are read or started as workers; those an import names are modules.
+  // Their own imports count for TypeScript anywhere and for JavaScript named on its own (a .js
+  // in a folder of web assets is served as text, not run).
+  const need = async (target: string, reason: string, imported: boolean) => {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(target);
+    } catch {
+      problems.push(`${reason} points at ${rel(root, target)}, which does not exist`);
+      return;
+    }
+    for (const f of info.isDirectory ? await walk(target) : [target]) {
+      const module = /\.(ts|tsx|mts)$/.test(f) ||
+        ((imported || !info.isDirectory) && /\.(js|mjs|jsx)$/.test(f));
+      if (module) {
+        if (!roots.has(f)) roots.set(f, reason);
+      } else {
+        assets.set(f, reason);
+      }
+    }
+  };
   for (const file of sources) {
     const text = stripComments(await Deno.readTextFile(file));
     const lineOf = (index: number) => text.slice(0, index).split("\n").length;
     for (const re of templated) {
       for (const m of text.matchAll(re)) {
-        problems.push(
-          `${rel(root, file)}:${lineOf(m.index)} builds a module-relative path from a template ` +
-            `(${m[0].trim()}…): deno compile can't see which files it needs and neither can ` +
-            "this check; use one literal path per file (as the converter registry does)",
-        );
+        const folder = m[1].slice(0, m[1].lastIndexOf("/") + 1);
+        const reason = `${rel(root, file)}:${lineOf(m.index)} ${m[0].replace(/\s+/g, " ")} ` +
+          `(any file in ${folder})`;
+        await need(path.resolve(path.dirname(file), folder), reason, m[0].startsWith("import"));
       }
     }
     for (const [re, how] of patterns) {
       for (const m of text.matchAll(re)) {
-        const target = path.resolve(path.dirname(file), m[2]);
         const reason = `${rel(root, file)}:${lineOf(m.index)} ${how}("${m[2]}")`;
         if (how === "import") {
           if (!roots.has(file)) roots.set(file, "it holds literal dynamic imports");
-          continue;
-        }
-        let info: Deno.FileInfo;
-        try {
-          info = await Deno.stat(target);
-        } catch {
-          problems.push(`${reason} points at ${rel(root, target)}, which does not exist`);
-          continue;
-        }
-        if (info.isDirectory) {
-          for (const f of await walk(target)) {
-            if (MODULE_EXT.test(f) && !f.endsWith(".json")) roots.set(f, reason);
-            else assets.set(f, reason);
-          }
-        } else if (MODULE_EXT.test(target) && !target.endsWith(".json")) {
-          roots.set(target, reason);
         } else {
-          assets.set(target, reason);
+          await need(path.resolve(path.dirname(file), m[2]), reason, false);
         }
       }
     }

@@ -15,8 +15,16 @@ import { Uploader } from "./upload/uploader.ts";
 import { Intake } from "./watch/intake.ts";
 import { Metrics } from "./control/metrics.ts";
 import { computeHealth } from "./control/health.ts";
+import { History } from "./control/history.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
-import { type RecentError, type SavedState, stateFile, type StatusSnapshot, uploadErrors } from "./control/snapshot.ts";
+import {
+  type RecentError,
+  type ReloadStatus,
+  type SavedState,
+  stateFile,
+  type StatusSnapshot,
+  uploadErrors,
+} from "./control/snapshot.ts";
 import { inspectQueue } from "./queue/inspect.ts";
 import { addSecrets, logger, setupLogging, shutdownLogging } from "./log/log.ts";
 import { ExitCode } from "./cli/command.ts";
@@ -41,6 +49,8 @@ export class Agent {
   config: Config;
   readonly startedAt = new Date();
   readonly metrics: Metrics;
+  /** Per-minute counts for the last hour (the status page's chart). */
+  readonly history: History;
   readonly queue: Queue;
   readonly pool: ConverterPool;
   readonly uploader: Uploader;
@@ -52,8 +62,9 @@ export class Agent {
   #done!: (code: number) => void;
   /** Resolves with the exit code once the agent has stopped. */
   readonly finished: Promise<number>;
-  #manualPause = false;
   #configWatcher: Deno.FsWatcher | null = null;
+  #lastReload: ReloadStatus | null = null;
+  #stopReason: string | null = null;
 
   private constructor(config: Config, parts: {
     queue: Queue;
@@ -65,6 +76,7 @@ export class Agent {
   }) {
     this.config = config;
     this.metrics = parts.metrics;
+    this.history = new History().follow(parts.metrics);
     this.queue = parts.queue;
     this.pool = parts.pool;
     this.uploader = parts.uploader;
@@ -98,7 +110,7 @@ export class Agent {
               "the service manager restarts the agent; queued reports are safe on disk.",
             { reason, code: ExitCode.RESTART },
           );
-          agent?.stop(ExitCode.RESTART);
+          agent?.stop(ExitCode.RESTART, `converters can't run: ${reason}`);
         },
       });
       const uploader = new Uploader(config.server, queue, metrics, caCerts);
@@ -148,6 +160,7 @@ export class Agent {
     this.#control = await startControlServer(c.dataDir, c.control.port, {
       snapshot: () => this.snapshot(),
       metrics: () => Promise.resolve(this.renderMetrics()),
+      history: () => this.history.series(),
       flush: (o) => this.flush(o),
       requeue: async (o) => {
         const keys = o.keys ? new Set(o.keys) : null;
@@ -157,17 +170,20 @@ export class Agent {
         return { requeued: n };
       },
       pause: () => {
-        this.#manualPause = true;
+        this.intake.setManualPause("paused by a person (POST /resume to resume)");
         log.warn("Intake paused by a person (POST /pause)");
       },
       resume: () => {
-        this.#manualPause = false;
+        this.intake.setManualPause(null);
         log.info("Intake resumed by a person");
       },
     }, { version: VERSION, startedAt: this.startedAt.toISOString() });
     log.info("Control endpoint on http://127.0.0.1:{port}/ (status page, /health, /metrics)", {
       port: this.#control.port,
     });
+    await this.#saveLastGood(await Deno.readTextFile(c.file)).catch((e) =>
+      log.warn("Can't save the last good copy of the config: {error}", { error: (e as Error).message })
+    );
     this.#timers.push(setInterval(() => this.#saveState().catch(() => {}), 5000));
     this.#timers.push(setInterval(() => this.queue.pruneCompleted().catch((e) =>
       log.warn("Pruning completed reports failed: {error}", { error: (e as Error).message })
@@ -206,7 +222,7 @@ export class Agent {
         movedTo: f.movedTo,
       })),
     ].sort((a, b) => b.at.localeCompare(a.at)).slice(0, 20);
-    const intakePause = this.#manualPause ? "paused by a person (POST /resume to resume)" : this.intake.pauseReason();
+    const intakePause = this.intake.pauseReason();
     const pool = this.pool.stats();
     const health = computeHealth({
       now,
@@ -222,6 +238,7 @@ export class Agent {
       poolProblem: pool.unrecoverable,
       converterProblems: this.intake.converterProblems(),
       conversionFailuresLastHour: failures.filter((f) => now - Date.parse(f.at) < 3600_000).length,
+      configProblem: this.#lastReload?.ok === false ? this.#lastReload.error : null,
       thresholds: { ...this.config.health, clockSkewWarnSeconds: this.config.server.clockSkewWarnSeconds },
     });
     return {
@@ -240,10 +257,15 @@ export class Agent {
       pool,
       recentErrors,
       totals: {
+        filesSeen: this.metrics.sum("files_seen_total"),
+        filesConverted: this.metrics.sum("files_converted_total"),
+        filesFailed: this.metrics.sum("files_failed_total"),
+        reportsQueued: this.metrics.sum("reports_queued_total"),
         reportsUploaded: this.metrics.get("reports_uploaded_total"),
         reportsRejected: this.metrics.get("reports_rejected_total"),
         uploadRetries: this.metrics.get("upload_retries_total"),
       },
+      reload: this.#lastReload,
     };
   }
 
@@ -264,7 +286,7 @@ export class Agent {
     m.set("workers", "Converter workers", p.workers, { state: "total" });
     m.set("workers", "Converter workers", p.busy, { state: "busy" });
     m.set("workers", "Converter workers", p.lost, { state: "lost" });
-    m.set("intake_paused", "1 while intake is paused", this.intake.paused() || this.#manualPause ? 1 : 0);
+    m.set("intake_paused", "1 while intake is paused", this.intake.paused() ? 1 : 0);
     return m.render();
   }
 
@@ -279,6 +301,7 @@ export class Agent {
       lastError: up.lastError,
       serverVersion: up.serverVersion,
       recentFailures: this.intake.recentFailures().reverse(),
+      stopReason: stoppedAt ? this.#stopReason : null,
     };
     const file = stateFile(this.config.dataDir);
     await Deno.writeTextFile(file + ".tmp", JSON.stringify(state, null, 2));
@@ -339,10 +362,12 @@ export class Agent {
       await readCaCerts(next);
     } catch (e) {
       const why = e instanceof ConfigError ? e.problems.join("; ") : (e as Error).message;
+      const backup = this.#lastGoodFile();
       log.error(
         "Config edit rejected, still running the previous config: {why}. The last good copy is {backup}.",
-        { why, backup: path.join(this.config.dataDir, "agent.json.last-good") },
+        { why, backup },
       );
+      this.#lastReload = { at: new Date().toISOString(), ok: false, error: why, lastGood: backup };
       return false;
     }
     if (next.dataDir !== this.config.dataDir || next.control.port !== this.config.control.port) {
@@ -364,14 +389,31 @@ export class Agent {
         secrets: [next.server.token],
       });
     }
-    await Deno.writeTextFile(path.join(next.dataDir, "agent.json.last-good"), text);
+    await this.#saveLastGood(text);
+    this.#lastReload = { at: new Date().toISOString(), ok: true, error: null, lastGood: this.#lastGoodFile() };
     log.info("Config reloaded from {file}", { file: next.file });
     return true;
   }
 
-  /** Stops in order and resolves with the exit code. Safe to call more than once. */
-  stop(code: number = ExitCode.OK): Promise<number> {
+  #lastGoodFile(): string {
+    return path.join(this.config.dataDir, "agent.json.last-good");
+  }
+
+  /** Keeps a copy of a config that was valid (it holds the token: only this user may read it). */
+  async #saveLastGood(text: string): Promise<void> {
+    const file = this.#lastGoodFile();
+    await Deno.writeTextFile(file + ".tmp", text, { mode: 0o600 });
+    if (Deno.build.os !== "windows") await Deno.chmod(file + ".tmp", 0o600);
+    await Deno.rename(file + ".tmp", file);
+  }
+
+  /**
+   * Stops in order and resolves with the exit code. Safe to call more than once. `reason`, when
+   * the agent stops itself, is kept in state.json for `agent status`.
+   */
+  stop(code: number = ExitCode.OK, reason: string | null = null): Promise<number> {
     if (this.#stopping) return this.#stopping;
+    this.#stopReason = reason;
     this.#stopping = (async () => {
       const deadline = setTimeout(() => {
         log.error("Shutdown took more than 25 s; exiting anyway (the queue is safe on disk)");

@@ -64,10 +64,24 @@ Deno.test("runtimeLoadedFiles finds workers, assets, registry modules and what t
   assert.equal(worker.reason, 'src/pool.ts:6 new URL("./worker.ts")');
 });
 
-Deno.test("runtimeLoadedFiles refuses module paths built from templates", async () => {
-  const { problems } = await runtimeLoadedFiles(ownFixture("compile", "templated"));
-  assert.equal(problems.length, 1, problems.join("\n"));
-  assert.match(problems[0], /^src\/registry\.ts:3 builds a module-relative path from a template/);
+Deno.test("a path built from a template requires every file in its static folder", async () => {
+  const { files, problems } = await runtimeLoadedFiles(ownFixture("compile", "templated"));
+  assert.deepEqual(problems, []);
+  assert.deepEqual(files.map((f) => f.file), [
+    "main.ts",
+    "src/page/a.html",
+    "src/page/app.js",
+    "src/plugins/alpha.ts",
+    "src/plugins/beta.ts",
+    "src/registry.ts",
+    "src/server.ts",
+    "src/shared.ts", // imported by a plugin
+  ]);
+  const page = files.find((f) => f.file === "src/page/a.html")!;
+  assert.match(
+    page.reason,
+    /^src\/server\.ts:3 new URL\(`\.\/page\/\$\{name\}`.*\(any file in \.\/page\/\)$/,
+  );
 });
 
 Deno.test("runtimeLoadedFiles of the agent includes its worker, converters and the entry", async () => {
@@ -77,6 +91,15 @@ Deno.test("runtimeLoadedFiles of the agent includes its worker, converters and t
   assert.ok(names.includes("src/version.ts"));
   assert.ok(names.includes("src/cli/service.ts"), "lazily loaded commands are included");
   assert.ok(names.includes("src/convert/converters/mod.ts"), "the converter registry is included");
+  assert.ok(names.includes("src/convert/worker.ts"), "the pool's worker module is included");
+  assert.ok(names.includes("src/control/page/index.html"), "the status page is included");
+  // Every converter the registry imports is included.
+  const registry = await Deno.readTextFile(
+    path.join(projectRoot, "src", "convert", "converters", "mod.ts"),
+  );
+  for (const m of registry.matchAll(/import\("\.\/([^"]+)"\)/g)) {
+    assert.ok(names.includes(`src/convert/converters/${m[1]}`), `converter ${m[1]} is included`);
+  }
 });
 
 Deno.test("a build without the includes fails the check; with them it passes", async () => {

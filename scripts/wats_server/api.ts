@@ -52,6 +52,7 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<Reply
   const pre = ctx.faults.inScope(req.method, req.path) ? ctx.faults.draw() : null;
   if (pre !== null) req.entry.fault = `${faultLabel(pre.fault)} (${pre.source})`;
   if (pre?.fault.kind === "status") return statusFault(ctx, pre);
+  if (pre?.fault.kind === "wrongId") return wrongIdReply();
   if (pre?.fault.kind === "slow" && !(await ctx.sleep(pre.fault.delayMs))) {
     return { status: 0, drop: true };
   }
@@ -149,6 +150,7 @@ async function postReport(
     if (rule !== null) {
       req.entry.fault = `${faultLabel(rule.fault)} (${rule.source})`;
       if (rule.fault.kind === "status") return statusFault(ctx, rule);
+      if (rule.fault.kind === "wrongId") return wrongIdReply();
       if (rule.fault.kind === "slow" && !(await ctx.sleep(rule.fault.delayMs))) {
         return { status: 0, drop: true };
       }
@@ -229,6 +231,12 @@ function statusFault(ctx: ApiContext, applied: AppliedFault): Reply {
   }
   const text = fault.message ?? defaultFaultMessage(fault.status);
   return message(fault.status, text, headers);
+}
+
+/** 200 with a made-up ID and nothing stored: the client must not take it as a confirmation. */
+function wrongIdReply(): Reply {
+  const other = crypto.randomUUID();
+  return { ...json(200, { ID: other, uuid: other, Report_ID: 0 }), message: "answered another ID" };
 }
 
 function defaultFaultMessage(status: number): string {

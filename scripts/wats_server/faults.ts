@@ -23,10 +23,13 @@ export type Fault =
   /** Wait this long, then handle the request normally (the report is stored even if the client gave up). */
   | { kind: "slow"; delayMs: number }
   /** Handle the request (store the report), then close the socket without any HTTP response. */
-  | { kind: "drop" };
+  | { kind: "drop" }
+  /** Answer 200 naming another report ID, without storing (a misrouted or confused server). */
+  | { kind: "wrongId" };
 
 /**
- * A fault as JSON or as a short text: `"503"`, `"429"`, `"drop"`, `"slow"`, `"slow:5000"`.
+ * A fault as JSON or as a short text: `"503"`, `"429"`, `"drop"`, `"slow"`, `"slow:5000"`,
+ * `"wrong-id"`.
  */
 export type FaultSpec = Fault | string;
 
@@ -91,11 +94,12 @@ export function parseFault(spec: FaultSpec): Fault {
     const text = spec.trim().toLowerCase();
     if (/^\d{3}$/.test(text)) return checkFault({ kind: "status", status: Number(text) });
     if (text === "drop") return { kind: "drop" };
+    if (text === "wrong-id") return { kind: "wrongId" };
     const slow = /^slow(?::(\d+))?$/.exec(text);
     if (slow) return checkFault({ kind: "slow", delayMs: Number(slow[1] ?? 5000) });
     throw new Error(
-      `Fault "${spec}" is not understood: use a status ("503"), "drop", "slow" or "slow:<ms>", ` +
-        `or an object {kind: "status"|"slow"|"drop", ...}`,
+      `Fault "${spec}" is not understood: use a status ("503"), "drop", "slow", "slow:<ms>" or ` +
+        `"wrong-id", or an object {kind: "status"|"slow"|"drop"|"wrongId", ...}`,
     );
   }
   return checkFault(spec);
@@ -120,9 +124,11 @@ function checkFault(fault: Fault): Fault {
       return { ...fault };
     case "drop":
       return { kind: "drop" };
+    case "wrongId":
+      return { kind: "wrongId" };
     default:
       throw new Error(
-        `Fault kind must be "status", "slow" or "drop", found ${
+        `Fault kind must be "status", "slow", "drop" or "wrongId", found ${
           JSON.stringify((fault as Fault).kind)
         }`,
       );
@@ -298,5 +304,6 @@ export class FaultInjector {
 export function faultLabel(fault: Fault): string {
   if (fault.kind === "status") return String(fault.status);
   if (fault.kind === "slow") return `slow:${fault.delayMs}`;
+  if (fault.kind === "wrongId") return "wrong-id";
   return "drop";
 }

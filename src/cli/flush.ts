@@ -37,7 +37,7 @@ export const command: Command = {
 
 Uploads every queued report now, ignoring backoff and probing the server if the circuit breaker
 is open. Talks to the running agent; when none runs, uploads in this process. Shows a progress
-bar on a terminal.
+bar on a terminal (not when piped or with --json; no colour with NO_COLOR).
 
 Options:
 ${configHelp}
@@ -210,16 +210,21 @@ async function flushInProcess(
   }
 }
 
-/** A one-line progress bar on stderr (terminals only). */
-class ProgressBar {
+/** A one-line progress bar on stderr (terminals only); green unless NO_COLOR is set. */
+export class ProgressBar {
   #enc = new TextEncoder();
+  #color = !Deno.env.get("NO_COLOR");
+  /** Draws `done` of `total` over the current line. */
   draw(done: number, total: number): void {
     const width = 30;
     const frac = total ? Math.min(1, done / total) : 1;
     const full = Math.round(frac * width);
-    const line = `\r[${"#".repeat(full)}${"-".repeat(width - full)}] ${done}/${total} uploaded`;
+    const filled = "#".repeat(full);
+    const bar = this.#color ? `\x1b[32m${filled}\x1b[0m` : filled;
+    const line = `\r\x1b[2K[${bar}${"-".repeat(width - full)}] ${done}/${total} uploaded`;
     Deno.stderr.writeSync(this.#enc.encode(line));
   }
+  /** Removes the bar. */
   clear(): void {
     Deno.stderr.writeSync(this.#enc.encode("\r\x1b[2K"));
   }

@@ -11,6 +11,8 @@ const commands: Record<string, () => Promise<Command>> = {
   status: async () => (await import("./status.ts")).command,
   flush: async () => (await import("./flush.ts")).command,
   convert: async () => (await import("./convert.ts")).command,
+  init: async () => (await import("./init.ts")).command,
+  config: async () => (await import("./config.ts")).command,
   version: async () => (await import("./version.ts")).command,
   service: async () => (await import("./service.ts")).command,
 };

@@ -9,7 +9,7 @@ import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { Agent } from "../agent.ts";
 import { LockedError } from "../queue/lock.ts";
 import { ConfigError } from "../config/load.ts";
-import { setupLogging, shutdownLogging } from "../log/log.ts";
+import { logger, setupLogging, shutdownLogging } from "../log/log.ts";
 
 /** `agent run [--config FILE]` */
 export const command: Command = {
@@ -37,6 +37,21 @@ Exit codes: 0 stopped by a signal; 3 invalid config; 4 another agent runs on thi
       maxFileMb: config.log.maxFileMb,
       maxFiles: config.log.maxFiles,
       secrets: [config.server.token],
+    });
+    // A bug somewhere must not take the station's uploads down: log it, keep running (the
+    // queue is on disk either way, and the log says where to look).
+    const log = logger("agent");
+    globalThis.addEventListener("unhandledrejection", (e) => {
+      e.preventDefault();
+      log.error("Unexpected error (a bug; please report it with this log): {error}", {
+        error: e.reason instanceof Error ? e.reason.stack ?? e.reason.message : String(e.reason),
+      });
+    });
+    globalThis.addEventListener("error", (e) => {
+      e.preventDefault();
+      log.error("Unexpected error (a bug; please report it with this log): {error}", {
+        error: e.error instanceof Error ? e.error.stack ?? e.error.message : String(e.message),
+      });
     });
     let agent: Agent;
     try {

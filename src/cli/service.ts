@@ -13,6 +13,7 @@ import { installPlan, type PlanContext, uninstallPlan } from "../service/plan.ts
 import {
   buildSpec,
   DEFAULT_SERVICE_NAME,
+  needsRoot,
   type Platform,
   type ServiceSpec,
   ServiceSpecError,
@@ -167,14 +168,6 @@ async function specFromArgs(
   }
 }
 
-function needsRoot(spec: ServiceSpec): string | null {
-  if (spec.scope !== "system" || spec.platform === "windows") return null;
-  if (Deno.uid() === 0) return null;
-  return `installing a system service changes ${path.dirname(spec.definitionFile)}, which needs ` +
-    `root: run \`sudo ${Deno.execPath()} service …\` again, or add --user for a service that runs ` +
-    "as you";
-}
-
 async function configExists(file: string): Promise<boolean> {
   try {
     return (await Deno.stat(file)).isFile;
@@ -239,7 +232,7 @@ async function run(argv: string[]): Promise<number> {
       console.log(describePlan(steps, spec.platform));
       return ExitCode.OK;
     }
-    const rootProblem = needsRoot(spec);
+    const rootProblem = needsRoot(spec, Deno.uid(), Deno.execPath());
     if (rootProblem) {
       console.error(`agent service ${action}: ${rootProblem}`);
       return ExitCode.FAILURE;

@@ -42,6 +42,10 @@ export interface HealthInputs {
   /** Converters that can't run at all (module not loadable). */
   converterProblems?: string[];
   conversionFailuresLastHour: number;
+  /** The last edit of the config file was rejected (the previous config runs): why. */
+  configProblem?: string | null;
+  /** When not running: why the agent stopped itself last time (e.g. the pool gave up). */
+  stopReason?: string | null;
   thresholds: {
     stallMinutes: number;
     oldestQueuedMinutes: number;
@@ -62,6 +66,7 @@ export function computeHealth(h: HealthInputs): Health {
       `the agent is not running (nothing holds ${h.dataDir}); ${backlog} report(s) wait to be ` +
         "uploaded. Start it (`agent run`, or its service)",
     );
+    if (h.stopReason) unhealthy.push(`it stopped itself last time: ${h.stopReason}`);
   }
   const u = h.upload;
   if (u?.authProblem) unhealthy.push(`uploads paused: ${u.authProblem}`);
@@ -115,6 +120,9 @@ export function computeHealth(h: HealthInputs): Health {
   }
   if (u?.clockSkewSeconds != null && Math.abs(u.clockSkewSeconds) > h.thresholds.clockSkewWarnSeconds) {
     degraded.push(`station clock differs from the server's by ${u.clockSkewSeconds} s; fix the time (NTP)`);
+  }
+  if (h.configProblem) {
+    degraded.push(`config edit rejected, the last good config keeps running: ${h.configProblem}`);
   }
   const state: HealthState = unhealthy.length ? "unhealthy" : degraded.length ? "degraded" : "healthy";
   return { state, reasons: [...unhealthy, ...degraded] };

@@ -10,6 +10,8 @@ interface Family {
   help: string;
   type: "counter" | "gauge" | "histogram";
   values: Map<string, number>;
+  /** Declared without labels but counted with labels: the unlabelled 0 is only a placeholder. */
+  placeholder?: boolean;
   buckets?: number[];
   hist?: Map<string, { counts: number[]; sum: number; count: number }>;
 }
@@ -22,9 +24,26 @@ function labelKey(labels?: Labels): string {
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 
+/** Called on every counter increment (e.g. to keep per-minute history). */
+export type IncListener = (name: string, by: number, labels?: Labels) => void;
+
+/** A sample value in the exposition format (NaN and infinities spelled as Prometheus wants). */
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
 /** A registry of metrics. Names get the `wats_agent_` prefix. */
 export class Metrics {
   #families = new Map<string, Family>();
+  #listeners: IncListener[] = [];
+
+  /** Calls `fn` on every counter increment. */
+  onInc(fn: IncListener): void {
+    this.#listeners.push(fn);
+  }
 
   #family(name: string, type: Family["type"], help: string, buckets?: number[]): Family {
     let f = this.#families.get(name);
@@ -38,6 +57,7 @@ export class Metrics {
   /** Declares a counter so it shows (as 0) before its first increment. */
   counter(name: string, help: string, labels?: Labels): void {
     const f = this.#family(name, "counter", help);
+    f.help = help;
     const k = labelKey(labels);
     if (!f.values.has(k)) f.values.set(k, 0);
   }
@@ -46,7 +66,16 @@ export class Metrics {
   inc(name: string, labels?: Labels, by = 1): void {
     const f = this.#family(name, "counter", name);
     const k = labelKey(labels);
+    if (k && f.values.get("") === 0) f.placeholder = true;
     f.values.set(k, (f.values.get(k) ?? 0) + by);
+    for (const fn of this.#listeners) fn(name, by, labels);
+  }
+
+  /** The sum of a counter or gauge over all its label sets (0 when unset). */
+  sum(name: string): number {
+    let total = 0;
+    for (const v of this.#families.get(name)?.values.values() ?? []) total += v;
+    return total;
   }
 
   /** The current value of a counter or gauge (0 when unset). */
@@ -83,16 +112,20 @@ export class Metrics {
     const lines: string[] = [];
     for (const [short, f] of this.#families) {
       const name = `wats_agent_${short}`;
-      lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
+      lines.push(`# HELP ${name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${f.type}`);
       if (f.type === "histogram") {
         for (const [k, h] of f.hist!) {
           const inner = k ? k.slice(1, -1) + "," : "";
           f.buckets!.forEach((b, i) => lines.push(`${name}_bucket{${inner}le="${b}"} ${h.counts[i]}`));
           lines.push(`${name}_bucket{${inner}le="+Inf"} ${h.count}`);
-          lines.push(`${name}_sum${k} ${h.sum}`, `${name}_count${k} ${h.count}`);
+          lines.push(`${name}_sum${k} ${formatValue(h.sum)}`, `${name}_count${k} ${h.count}`);
         }
       } else {
-        for (const [k, v] of f.values) lines.push(`${name}${k} ${v}`);
+        for (const [k, v] of f.values) {
+          // A family counted per label set drops its unlabelled placeholder (a duplicate total).
+          if (k === "" && f.placeholder && v === 0) continue;
+          lines.push(`${name}${k} ${formatValue(v)}`);
+        }
       }
     }
     return lines.join("\n") + "\n";

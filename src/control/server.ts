@@ -1,27 +1,37 @@
 /**
  * The control endpoint: HTTP on 127.0.0.1 only. Read-only routes are open on loopback;
  * routes that change state need the bearer token the agent writes to
- * `<dataDir>/control.json` (readable only by the agent's user), which the CLI reads.
+ * `<dataDir>/control.json` (mode 0600: readable only by the agent's user), which the CLI reads.
  *
  * - `GET /health`   health with reasons; 200 healthy/degraded, 503 unhealthy
  * - `GET /metrics`  Prometheus text
  * - `GET /status`   the full status snapshot (JSON)
- * - `GET /`         the status page
+ * - `GET /history`  per-minute counts for the last hour (JSON)
+ * - `GET /`         the status page (static files from ./page/)
  * - `POST /flush`   upload everything now (body `{"errors": true}` also requeues errors)
  * - `POST /requeue` requeue error entries (body `{"keys": [...]}` or `{"all": true}`)
  * - `POST /pause`, `POST /resume`   intake
+ *
+ * The status page's retry button: the page is served with a second, per-run "page token"
+ * embedded in it, which allows only the retry actions (`/requeue`, `/flush`), never
+ * pause/resume. Only a script of the page's own origin can read it (the same-origin policy);
+ * DNS rebinding (a foreign name resolving to 127.0.0.1) is refused by the Host check, and a
+ * cross-site form post has no token and a foreign Origin. A cookie was not used: every port on
+ * 127.0.0.1 is the same "site", so any other local web app's page could post with it.
  *
  * @module
  */
 import path from "#path";
 import { timingSafeEqual } from "#crypto";
-import { logger } from "../log/log.ts";
+import { addSecrets, logger } from "../log/log.ts";
 import type { StatusSnapshot } from "./snapshot.ts";
+import type { HistoryAnswer } from "./history.ts";
 
 /** What the control server serves from. */
 export interface ControlHandlers {
   snapshot(): Promise<StatusSnapshot>;
   metrics(): Promise<string>;
+  history(): HistoryAnswer;
   flush(opts: { errors: boolean }): Promise<{ requeued: number }>;
   requeue(opts: { keys?: string[]; all?: boolean }): Promise<{ requeued: number }>;
   pause(): void;
@@ -43,13 +53,59 @@ export function controlFile(dataDir: string): string {
 }
 
 const log = logger("control");
-const pageUrl = new URL("./page/index.html", import.meta.url);
+
+/** The status page's files: URL path → file in ./page/ and its content type. */
+const PAGE_FILES: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
+  "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+};
+
+/** Where the page gets its token from: `<meta name="agent-page-token" content="...">`. */
+export const PAGE_TOKEN_PLACEHOLDER = "{{AGENT_PAGE_TOKEN}}";
+
+/** Actions the page token may call. */
+const PAGE_ACTIONS = new Set(["/requeue", "/flush"]);
+
+/** Host names the control endpoint answers to (anything else is DNS rebinding or a mistake). */
+const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+const PAGE_HEADERS = {
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; " +
+    "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
 
 /** A running control server. */
 export interface ControlServer {
   port: number;
   token: string;
+  /** The status page's token (retry actions only). */
+  pageToken: string;
   shutdown(): Promise<void>;
+}
+
+function randomToken(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+function sameBytes(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The host name of a Host header value ("127.0.0.1:8089" → "127.0.0.1", "[::1]:80" → "[::1]"). */
+export function hostName(host: string): string {
+  const h = host.trim().toLowerCase();
+  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
+  const colon = h.indexOf(":");
+  return colon === -1 ? h : h.slice(0, colon);
 }
 
 /** Starts the control server and writes control.json (mode 0600). */
@@ -59,21 +115,42 @@ export async function startControlServer(
   handlers: ControlHandlers,
   meta: { version: string; startedAt: string },
 ): Promise<ControlServer> {
-  const token = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
-  const expected = new TextEncoder().encode(`Bearer ${token}`);
-  const authorized = (req: Request) => {
-    const got = new TextEncoder().encode(req.headers.get("authorization") ?? "");
-    return got.length === expected.length && timingSafeEqual(got, expected);
+  const token = randomToken();
+  const pageToken = randomToken();
+  addSecrets([token, pageToken]);
+  const files = new Map<string, string>();
+  const readPage = async (name: string): Promise<string> => {
+    let text = files.get(name);
+    if (text === undefined) {
+      text = await Deno.readTextFile(new URL(`./page/${name}`, import.meta.url));
+      files.set(name, text);
+    }
+    return text;
   };
-  let page: string | null = null;
   const json = (body: unknown, status = 200) =>
-    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+    });
+
+  /** Which token authorizes the request: "control", "page" or null. */
+  const authorized = (req: Request): "control" | "page" | null => {
+    const got = req.headers.get("authorization") ?? "";
+    if (sameBytes(got, `Bearer ${token}`)) return "control";
+    if (sameBytes(got, `Bearer ${pageToken}`)) return "page";
+    return null;
+  };
 
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
+    const host = req.headers.get("host") ?? "";
+    if (!LOCAL_HOSTS.has(hostName(host))) {
+      return json({
+        error: `the control endpoint answers only to 127.0.0.1 or localhost, not to Host "${host}"`,
+      }, 421);
+    }
     try {
-      if (req.method === "GET") {
+      if (req.method === "GET" || req.method === "HEAD") {
         switch (url.pathname) {
           case "/health": {
             const s = await handlers.snapshot();
@@ -85,23 +162,44 @@ export async function startControlServer(
             });
           case "/status":
             return json(await handlers.snapshot());
-          case "/":
-          case "/index.html":
-            page ??= await Deno.readTextFile(pageUrl);
-            return new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } });
+          case "/history":
+            return json(handlers.history());
+        }
+        const page = PAGE_FILES[url.pathname];
+        if (page) {
+          let body = await readPage(page.file);
+          if (page.file === "index.html") body = body.replaceAll(PAGE_TOKEN_PLACEHOLDER, pageToken);
+          return new Response(body, { headers: { "content-type": page.type, ...PAGE_HEADERS } });
         }
         return json({ error: `no such page: ${url.pathname}` }, 404);
       }
       if (req.method === "POST") {
-        if (!authorized(req)) {
+        const origin = req.headers.get("origin");
+        if (origin !== null && origin !== `http://${host}`) {
+          return json({ error: `cross-origin request from ${origin} refused` }, 403);
+        }
+        const who = authorized(req);
+        if (who === null) {
           return json({ error: "this needs the control token (Authorization: Bearer <token> from control.json)" }, 401);
+        }
+        if (who === "page" && !PAGE_ACTIONS.has(url.pathname)) {
+          return json({ error: `the status page may not call ${url.pathname}; use the CLI` }, 403);
         }
         const body = await req.json().catch(() => ({}));
         switch (url.pathname) {
           case "/flush":
             return json(await handlers.flush({ errors: body?.errors === true }));
-          case "/requeue":
-            return json(await handlers.requeue({ keys: body?.keys, all: body?.all === true }));
+          case "/requeue": {
+            const keys = body?.keys;
+            if (keys !== undefined && !(Array.isArray(keys) && keys.every((k) => typeof k === "string"))) {
+              return json({ error: `"keys" must be a list of queue keys, found ${JSON.stringify(keys)}` }, 400);
+            }
+            if (keys === undefined && body?.all !== true) {
+              return json({ error: 'give "keys": [...] or "all": true' }, 400);
+            }
+            log.info("Requeue asked through the {via}", { via: who === "page" ? "status page" : "control API" });
+            return json(await handlers.requeue({ keys, all: body?.all === true }));
+          }
           case "/pause":
             handlers.pause();
             return json({ paused: true });
@@ -136,11 +234,15 @@ export async function startControlServer(
   }
   const info: ControlInfo = { pid: Deno.pid, port: server.addr.port, token, ...meta };
   const file = controlFile(dataDir);
+  await Deno.remove(file + ".tmp").catch(() => {});
   await Deno.writeTextFile(file + ".tmp", JSON.stringify(info, null, 2), { mode: 0o600 });
+  // The mode given to open is masked by the umask and ignored on Windows: set it explicitly.
+  if (Deno.build.os !== "windows") await Deno.chmod(file + ".tmp", 0o600);
   await Deno.rename(file + ".tmp", file);
   return {
     port: server.addr.port,
     token,
+    pageToken,
     async shutdown() {
       await server.shutdown();
       await Deno.remove(file).catch(() => {});

@@ -59,6 +59,18 @@ export interface StatusSnapshot {
   recentErrors: RecentError[];
   /** Counters since start (live only). */
   totals: Record<string, number>;
+  /** The last hot reload of the config file (live only; null before the first edit). */
+  reload?: ReloadStatus | null;
+}
+
+/** The outcome of the last config reload. */
+export interface ReloadStatus {
+  at: string;
+  ok: boolean;
+  /** Why the edit was rejected. */
+  error: string | null;
+  /** The copy of the last config that was valid. */
+  lastGood: string;
 }
 
 /** What the agent leaves in `<dataDir>/state.json` for status when it is not running. */
@@ -71,6 +83,8 @@ export interface SavedState {
   lastError: UploaderStatus["lastError"];
   serverVersion: string | null;
   recentFailures: IntakeFailure[];
+  /** Why the agent stopped itself (not set for a normal stop by a signal). */
+  stopReason?: string | null;
 }
 
 /** The state file's path. */
@@ -132,6 +146,7 @@ export async function offlineSnapshot(config: Config, running = false): Promise<
     intakePause: null,
     missingFolders: [],
     poolProblem: null,
+    stopReason: running ? null : saved?.stopReason ?? null,
     conversionFailuresLastHour: failures.filter((f) => now - Date.parse(f.at) < 3600_000).length,
     thresholds: { ...config.health, clockSkewWarnSeconds: config.server.clockSkewWarnSeconds },
   });

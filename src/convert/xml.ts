@@ -86,7 +86,7 @@ export function parseXml(text: string, options: XmlOptions = {}): XmlElement {
         `XML${where} nests elements more than ${maxDepth} levels deep (line ${parser.line})`,
       );
     }
-    const attrs = tag.attributes as Record<string, string>;
+    const attrs: Record<string, string> = { ...(tag.attributes as Record<string, string>) };
     let scope: Map<string, string> | null = null;
     for (const k in attrs) {
       if (k === "xmlns" || k.startsWith("xmlns:")) {
@@ -171,7 +171,7 @@ export function xmlRoot(text: string): XmlRootInfo | null {
   let found: XmlRootInfo | null = null;
   const stop = new Error("stop");
   parser.on("opentag", (tag) => {
-    const attrs = tag.attributes as Record<string, string>;
+    const attrs: Record<string, string> = { ...(tag.attributes as Record<string, string>) };
     const colon = tag.name.indexOf(":");
     const prefix = colon < 0 ? "" : tag.name.slice(0, colon);
     const nsAttr = prefix === "" ? attrs["xmlns"] : attrs[`xmlns:${prefix}`];

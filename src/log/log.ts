@@ -89,6 +89,36 @@ function stderrSink(): Sink {
   };
 }
 
+/**
+ * A file sink that can't take the agent down: when the log file can't be written (a full disk,
+ * a removed folder) those lines are lost from the file, and stderr says so (at most every five
+ * minutes). The sink buffers, so a call that returns is no proof of a write: no "recovered" note.
+ */
+function guarded(inner: Sink & Partial<Disposable>, file: string): Sink & Disposable {
+  const enc = new TextEncoder();
+  let saidAt = 0;
+  const sink = (record: LogRecord) => {
+    try {
+      inner(record);
+    } catch (e) {
+      if (Date.now() - saidAt < 300_000) return;
+      saidAt = Date.now();
+      const text = `${new Date().toISOString()} WARN  log: log file ${file} can't be written ` +
+        `(${(e as Error).message}); its lines are lost until it can (stderr still has them)\n`;
+      try {
+        Deno.stderr.writeSync(enc.encode(text));
+      } catch { /* stderr closed: nowhere left to say it */ }
+    }
+  };
+  return Object.assign(sink, {
+    [Symbol.dispose]() {
+      try {
+        inner[Symbol.dispose]?.();
+      } catch { /* the tail can't be written either */ }
+    },
+  });
+}
+
 /** Configures logging once per process (later calls reconfigure). */
 export async function setupLogging(opts: LogOptions): Promise<void> {
   addSecrets(opts.secrets ?? []);
@@ -96,20 +126,24 @@ export async function setupLogging(opts: LogOptions): Promise<void> {
   if (opts.console !== false) sinks.console = stderrSink();
   if (opts.dir) {
     await Deno.mkdir(opts.dir, { recursive: true });
-    sinks.file = getRotatingFileSink(path.join(opts.dir, "agent.log"), {
-      formatter: (r) => redact(jsonLinesFormatter(r)),
-      maxSize: Math.round((opts.maxFileMb ?? 10) * 1024 * 1024),
-      maxFiles: opts.maxFiles ?? 5,
-      bufferSize: 8192,
-      flushInterval: 1000,
-    });
+    const file = path.join(opts.dir, "agent.log");
+    sinks.file = guarded(
+      getRotatingFileSink(file, {
+        formatter: (r) => redact(jsonLinesFormatter(r)),
+        maxSize: Math.round((opts.maxFileMb ?? 10) * 1024 * 1024),
+        maxFiles: opts.maxFiles ?? 5,
+        bufferSize: 8192,
+        flushInterval: 1000,
+      }),
+      file,
+    );
   }
   await configure({
     reset: true,
     sinks,
     loggers: [
       { category: ["agent"], lowestLevel: opts.level, sinks: Object.keys(sinks) },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: Object.keys(sinks) },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: sinks.console ? ["console"] : [] },
     ],
   });
   configured = true;

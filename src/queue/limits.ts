@@ -20,7 +20,7 @@ export interface LimitState {
   freeMb: number | null;
 }
 
-/** Checks the limits, at most once per `minIntervalMs` (statfs is a system call per file otherwise). */
+/** Checks the limits; free space at most once per `minIntervalMs` (a burst would statfs per file). */
 export class Limits {
   #state: LimitState = { paused: false, reason: null, freeMb: null };
   #checkedAt = 0;
@@ -36,7 +36,7 @@ export class Limits {
     private backlog: () => number,
     public maxReports: number,
     public minFreeMb: number,
-    private minIntervalMs = 1000,
+    private minIntervalMs = 200,
   ) {}
 
   /** The last known state (cheap). */

@@ -172,3 +172,14 @@ export function buildSpec(input: SpecInput): ServiceSpec {
   }
   return spec;
 }
+
+/**
+ * Why this user can't install or remove `spec` (a Linux or macOS system service needs root),
+ * or null when it can. Windows is left to schtasks, which says "Access is denied".
+ */
+export function needsRoot(spec: ServiceSpec, uid: number | null, program: string): string | null {
+  if (spec.scope !== "system" || spec.platform === "windows" || uid === 0) return null;
+  return `a system service is defined in ${pathFor(spec.platform).dirname(spec.definitionFile)}, ` +
+    `which only root may change: run it again with sudo (\`sudo ${program} service …\`), or add ` +
+    "--user for a service that runs as you";
+}

@@ -1,7 +1,8 @@
 /**
  * The circuit breaker: after `threshold` consecutive failures it opens and uploads stop; every
- * `probeMs` one cheap probe (GET /api/App/Version) asks whether the server is back; the first
- * good probe closes it. An outage costs one probe per interval, not one request per report.
+ * `probeMs` one cheap probe (GET /api/App/Version) asks whether the server is back (half-open
+ * while it runs); the first good probe closes it. An outage costs one probe per interval, not
+ * one request per report.
  *
  * @module
  */
@@ -68,6 +69,14 @@ export class CircuitBreaker {
   probeDue(now = Date.now(), force = false): boolean {
     if (this.#state !== "open") return false;
     return force || this.#lastProbeAt === null || now - this.#lastProbeAt >= this.probeMs;
+  }
+
+  /** Forgets past failures (the server settings changed, so they say nothing about the new ones). */
+  reset(): void {
+    this.#state = "closed";
+    this.#failures = 0;
+    this.#openedAt = null;
+    this.#lastProbeAt = null;
   }
 
   /** Marks a probe as started. */

@@ -3,6 +3,10 @@
  * is opaque and sent as given), and `GET /api/App/Version` as the connectivity probe. Every
  * answer is classified into what the uploader must do (shared/reference/wats-formats-api.md §3.8).
  *
+ * TLS is verified against the built-in roots plus `server.caFile` (company CAs). Proxies come
+ * from HTTPS_PROXY / HTTP_PROXY / NO_PROXY, which Deno's fetch honours for every client, also
+ * one made with `Deno.createHttpClient` (tests/e2e/upload_transport_test.ts proves both).
+ *
  * @module
  */
 import { parseRetryAfter } from "./backoff.ts";
@@ -10,7 +14,7 @@ import { parseRetryAfter } from "./backoff.ts";
 /** What the uploader does with an outcome. */
 export type OutcomeKind =
   | "stored" // 2xx with the matching ID
-  | "rejected" // 400, 409, 413: this report will never be accepted as it is
+  | "rejected" // 400, 409, 413, 422: this report will never be accepted as it is
   | "auth" // 401, 403, 404: a configuration problem; pause everything
   | "transient"; // 408, 429, 5xx, network, timeout, 2xx without the ID: retry later
 
@@ -19,7 +23,7 @@ export interface Outcome {
   kind: OutcomeKind;
   /** HTTP status, or null for a network error or timeout. */
   status: number | null;
-  /** One line for logs and the error sidecar. */
+  /** One line for logs and the error sidecar: what happened and, for config problems, what to fix. */
   message: string;
   /** The server's own message, when it gave one. */
   serverMessage: string | null;
@@ -31,32 +35,50 @@ export interface Outcome {
 
 /** Connection settings. */
 export interface ClientOptions {
+  /** The server's base URL (`/api/...` is appended; a trailing `/` or `/api` is dropped). */
   url: string;
   token: string;
   timeoutMs: number;
-  /** PEM text of extra CA certificates. */
+  /** PEM text of extra CA certificates (added to the built-in roots). */
   caCerts?: string[];
 }
 
 /** Bodies at least this big are streamed from the queue file instead of read into memory. */
 export const STREAM_THRESHOLD = 4 * 1024 * 1024;
 
-/** What to send: bytes in memory, or a byte range of a file streamed from disk. */
+/** What to send: bytes in memory, or the rest of a file from `offset` (`length` bytes), streamed. */
 export type Body = Uint8Array | { file: string; offset: number; length: number };
+
+/** The answer to the version probe. */
+export interface VersionAnswer {
+  outcome: Outcome;
+  version: string | null;
+  /** The server's clock from its `Date` header, or null when absent or unreadable. */
+  serverDate: Date | null;
+}
+
+/**
+ * The API base for a configured server URL: without a trailing `/` or `/api`, because users
+ * paste either form and pyWATS accepts both. A path prefix such as `/wats` is kept.
+ */
+export function apiBase(url: string): string {
+  return url.replace(/\/+$/, "").replace(/\/api$/i, "");
+}
 
 /** A WATS server. */
 export class WatsClient {
   #o: ClientOptions;
+  #base: string;
   #http?: Deno.HttpClient;
 
   /** @param opts where and how to connect */
   constructor(opts: ClientOptions) {
     this.#o = opts;
-    // Proxies come from HTTP_PROXY / HTTPS_PROXY / NO_PROXY, which Deno's fetch honours.
+    this.#base = apiBase(opts.url);
     if (opts.caCerts?.length) this.#http = Deno.createHttpClient({ caCerts: opts.caCerts });
   }
 
-  /** The server's base URL. */
+  /** The server's base URL as configured. */
   get url(): string {
     return this.#o.url;
   }
@@ -67,78 +89,124 @@ export class WatsClient {
   }
 
   #headers(extra: Record<string, string> = {}): Headers {
-    return new Headers({ Authorization: `Basic ${this.#o.token}`, Accept: "application/json", ...extra });
+    return new Headers({
+      Authorization: `Basic ${this.#o.token}`,
+      Accept: "application/json",
+      ...extra,
+    });
   }
 
   /** Uploads one report and classifies the answer. Never throws. */
   async postReport(reportId: string, body: Body): Promise<Outcome> {
     const t0 = performance.now();
-    let file: Deno.FsFile | undefined;
+    let file: Deno.FsFile | null = null;
     try {
       let payload: BodyInit;
-      const headers = this.#headers({ "Content-Type": "application/json" });
       if (body instanceof Uint8Array) {
         payload = body as Uint8Array<ArrayBuffer>;
       } else {
+        // Streamed (chunked): the report is never held in memory as a whole.
         file = await Deno.open(body.file, { read: true });
         await file.seek(body.offset, Deno.SeekMode.Start);
         payload = file.readable;
-        file = undefined; // the stream closes it
       }
-      const res = await fetch(`${this.#o.url}/api/Report/WSJF`, {
+      const res = await fetch(`${this.#base}/api/Report/WSJF`, {
         method: "POST",
-        headers,
+        headers: this.#headers({ "Content-Type": "application/json; charset=utf-8" }),
         body: payload,
         signal: AbortSignal.timeout(this.#o.timeoutMs),
         client: this.#http,
       });
       const text = await res.text();
-      return classifyReportResponse(res.status, text, res.headers.get("retry-after"), reportId, performance.now() - t0);
+      return classifyReportResponse(
+        res.status,
+        text,
+        retryAfterOf(res.headers),
+        reportId,
+        performance.now() - t0,
+      );
     } catch (e) {
-      file?.close();
-      return networkOutcome(e, this.#o.timeoutMs, performance.now() - t0);
+      return networkOutcome(e, this.#base, this.#o.timeoutMs, performance.now() - t0);
+    } finally {
+      closeQuietly(file);
     }
   }
 
   /** GET /api/App/Version: the server version and its clock (Date header). Never throws. */
-  async version(): Promise<{ outcome: Outcome; version: string | null; serverDate: Date | null }> {
+  async version(): Promise<VersionAnswer> {
     const t0 = performance.now();
     try {
-      const res = await fetch(`${this.#o.url}/api/App/Version`, {
+      const res = await fetch(`${this.#base}/api/App/Version`, {
         headers: this.#headers(),
         signal: AbortSignal.timeout(this.#o.timeoutMs),
         client: this.#http,
       });
       const text = await res.text();
       const ms = performance.now() - t0;
-      const dateHeader = res.headers.get("date");
-      const serverDate = dateHeader ? new Date(dateHeader) : null;
-      if (res.ok) {
-        let version: string | null = null;
-        try {
-          const v = JSON.parse(text);
-          version = typeof v === "string" ? v : JSON.stringify(v);
-        } catch {
-          version = text.trim() || null;
-        }
+      const serverDate = dateOf(res.headers);
+      if (!res.ok) {
         return {
-          outcome: { kind: "stored", status: res.status, message: "ok", serverMessage: null, retryAfterMs: null, ms },
-          version,
+          outcome: classifyStatus(res.status, text, retryAfterOf(res.headers), ms),
+          version: null,
           serverDate,
         };
       }
-      return { outcome: classifyStatus(res.status, text, res.headers.get("retry-after"), ms), version: null, serverDate };
+      let version: string | null;
+      try {
+        const v = JSON.parse(text);
+        version = typeof v === "string" ? v : JSON.stringify(v);
+      } catch {
+        version = text.trim() || null; // some proxies strip the JSON quotes
+      }
+      return {
+        outcome: {
+          kind: "stored",
+          status: res.status,
+          message: "ok",
+          serverMessage: null,
+          retryAfterMs: null,
+          ms,
+        },
+        version,
+        serverDate,
+      };
     } catch (e) {
-      return { outcome: networkOutcome(e, this.#o.timeoutMs, performance.now() - t0), version: null, serverDate: null };
+      return {
+        outcome: networkOutcome(e, this.#base, this.#o.timeoutMs, performance.now() - t0),
+        version: null,
+        serverDate: null,
+      };
     }
   }
+}
+
+/** Closes a file the body stream may already have closed (fetch closes it when it reads to the end). */
+function closeQuietly(file: Deno.FsFile | null): void {
+  if (!file) return;
+  try {
+    file.close();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BadResource)) throw e; // BadResource: already closed by the stream
+  }
+}
+
+function dateOf(headers: Headers): Date | null {
+  const h = headers.get("date");
+  if (!h) return null;
+  const d = new Date(h);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** Retry-After in ms; an HTTP date counts from the server's own `Date`, so a skewed clock is harmless. */
+function retryAfterOf(headers: Headers): number | null {
+  return parseRetryAfter(headers.get("retry-after"), dateOf(headers)?.getTime() ?? Date.now());
 }
 
 /** Classifies the answer to a report upload, including the ID check on success. */
 export function classifyReportResponse(
   status: number,
   text: string,
-  retryAfter: string | null,
+  retryAfterMs: number | null,
   reportId: string,
   ms: number,
 ): Outcome {
@@ -148,46 +216,63 @@ export function classifyReportResponse(
       const body = JSON.parse(text);
       const first = Array.isArray(body) ? body[0] : body;
       id = first?.ID ?? first?.id ?? first?.uuid;
-    } catch { /* not JSON: handled below */ }
+    } catch { /* not JSON: no ID, handled below */ }
     if (typeof id === "string" && id.toLowerCase() === reportId.toLowerCase()) {
-      return { kind: "stored", status, message: "stored", serverMessage: null, retryAfterMs: null, ms };
+      return {
+        kind: "stored",
+        status,
+        message: "stored",
+        serverMessage: null,
+        retryAfterMs: null,
+        ms,
+      };
     }
     return {
       kind: "transient",
       status,
       message: `the server answered ${status} but did not confirm report ${reportId} ` +
-        `(its answer ${id === undefined ? "has no ID" : `names ID ${JSON.stringify(id)}`})`,
+        `(its answer ${id === undefined ? "has no ID" : `names ID ${JSON.stringify(id)}`}); ` +
+        "sending it again later",
       serverMessage: text.slice(0, 500) || null,
       retryAfterMs: null,
       ms,
     };
   }
-  return classifyStatus(status, text, retryAfter, ms);
+  return classifyStatus(status, text, retryAfterMs, ms);
 }
 
 /** Classifies a non-2xx status. */
-export function classifyStatus(status: number, text: string, retryAfter: string | null, ms: number): Outcome {
+export function classifyStatus(
+  status: number,
+  text: string,
+  retryAfterMs: number | null,
+  ms: number,
+): Outcome {
   const serverMessage = extractMessage(text);
-  const said = serverMessage ? `: ${serverMessage}` : "";
-  const base = { status, serverMessage, ms, retryAfterMs: parseRetryAfter(retryAfter) };
+  const said = serverMessage ? ` "${serverMessage.replace(/\s+/g, " ")}"` : "";
+  const base = { status, serverMessage, ms, retryAfterMs };
   if (status === 400 || status === 409 || status === 413 || status === 422) {
     const what = status === 413 ? "is too large for the server" : "was rejected by the server";
-    return { ...base, kind: "rejected", message: `the report ${what} (HTTP ${status})${said}` };
+    return { ...base, kind: "rejected", message: `the report ${what}: HTTP ${status}${said}` };
   }
   if (status === 401 || status === 403) {
+    const why = status === 401 ? "not accepted" : "without the right to submit reports";
     return {
       ...base,
       kind: "auth",
-      message: `token rejected (HTTP ${status})${said}. Check server.token in the config ` +
-        "(or AGENT_TOKEN): it must be a valid WATS API token with the right to submit reports",
+      message: `token rejected: HTTP ${status}${said} (the token is ${why}). Fix server.token ` +
+        "in the config (or AGENT_TOKEN): it must be a WATS API token with the right to submit " +
+        "reports; the agent retries at once when the config file changes",
     };
   }
   if (status === 404) {
     return {
       ...base,
       kind: "auth",
-      message: `wrong server URL: ${status} Not Found for the WATS API${said}. Check server.url in ` +
-        "the config: it must be the WATS server's base URL (without /api)",
+      message: `wrong server URL: HTTP 404${said} for the WATS API. Fix server.url in the ` +
+        "config: it must be the WATS server's base URL, e.g. https://company.wats.com (with its " +
+        "path prefix such as /wats if it has one); the agent retries at once when the config " +
+        "file changes",
     };
   }
   return { ...base, kind: "transient", message: `the server answered HTTP ${status}${said}` };
@@ -198,18 +283,69 @@ function extractMessage(text: string): string | null {
   if (!t) return null;
   try {
     const j = JSON.parse(t);
-    const m = j?.Message ?? j?.message ?? j?.error ?? j?.title;
+    const m = j?.Message ?? j?.message ?? j?.error ?? j?.detail ?? j?.title;
     if (typeof m === "string") return m.slice(0, 500);
     if (typeof j === "string") return j.slice(0, 500);
-  } catch { /* plain text */ }
-  return t.slice(0, 500);
+  } catch { /* plain text or HTML */ }
+  const title = /<title>([^<]*)<\/title>/i.exec(t); // a proxy's HTML error page
+  return (title ? title[1].trim() : t).slice(0, 500);
 }
 
-function networkOutcome(e: unknown, timeoutMs: number, ms: number): Outcome {
+/** The innermost useful text of a fetch error (Deno nests the cause). */
+function errorText(e: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = e;
+  for (let i = 0; cur && i < 5; i++) {
+    const m = (cur as Error).message;
+    if (m && !parts.some((p) => p.includes(m))) parts.push(m);
+    cur = (cur as Error).cause;
+  }
+  return parts.join(": ") || String(e);
+}
+
+/** Classifies a request that got no HTTP answer; TLS and connection problems say what to check. */
+export function networkOutcome(e: unknown, base: string, timeoutMs: number, ms: number): Outcome {
   const err = e as Error;
-  const timedOut = err?.name === "TimeoutError" || err?.name === "AbortError";
-  const message = timedOut
-    ? `no answer within ${timeoutMs / 1000} s (server.timeoutSeconds)`
-    : `network error: ${err?.message ?? String(e)}`;
-  return { kind: "transient", status: null, message, serverMessage: null, retryAfterMs: null, ms };
+  const out = (message: string): Outcome => ({
+    kind: "transient",
+    status: null,
+    message,
+    serverMessage: null,
+    retryAfterMs: null,
+    ms,
+  });
+  if (err?.name === "TimeoutError" || err?.name === "AbortError") {
+    return out(`no answer from ${base} within ${timeoutMs / 1000} s (server.timeoutSeconds)`);
+  }
+  const text = errorText(e);
+  let host = base;
+  try {
+    host = new URL(base).host;
+  } catch { /* keep the base as given */ }
+  if (/NotValidForName/i.test(text)) {
+    return out(
+      `TLS error: the certificate of ${host} is not valid for that name (${text}). Check the ` +
+        "host name in server.url: it must be a name the server's certificate lists",
+    );
+  }
+  if (/Expired|NotValidYet/i.test(text)) {
+    return out(
+      `TLS error: the certificate of ${host} is expired or not yet valid (${text}). Check this ` +
+        "machine's clock, or have the server's certificate renewed",
+    );
+  }
+  if (/certificate|UnknownIssuer|tls|handshake|ssl/i.test(text)) {
+    return out(
+      `TLS error: the certificate of ${host} is not trusted (${text}). If the server or a ` +
+        "company proxy uses a certificate from a company CA, save that CA certificate as a PEM " +
+        "file and set server.caFile to it",
+    );
+  }
+  if (/refused/i.test(text)) {
+    return out(`connection refused by ${host}: the server is down or server.url has the wrong port`);
+  }
+  if (/dns|lookup|resolve|name or service not known|no such host/i.test(text)) {
+    return out(`can't resolve ${host} (${text}): check server.url and this machine's DNS`);
+  }
+  return out(`network error talking to ${host}: ${text}`);
 }

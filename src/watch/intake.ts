@@ -62,6 +62,8 @@ export class Intake {
   #maxInFlight: number;
   #idle: (() => void)[] = [];
   #ioError: string | null = null;
+  /** Set while a person paused intake (POST /pause). */
+  #manualPause: string | null = null;
   #ioRetry?: ReturnType<typeof setTimeout>;
   #limitTimer?: ReturnType<typeof setInterval>;
   #wasPaused = false;
@@ -138,9 +140,15 @@ export class Intake {
     this.#deps.limits.minFreeMb = config.queue.minFreeDiskMb;
   }
 
-  /** Why intake is paused (limits or a disk error), or null. */
+  /** Why intake is paused (a disk error, a person, or the limits), or null. */
   pauseReason(): string | null {
-    return this.#ioError ?? this.#deps.limits.state.reason;
+    return this.#ioError ?? this.#manualPause ?? this.#deps.limits.state.reason;
+  }
+
+  /** Pauses intake on a person's request (`reason`), or resumes it (`null`). */
+  setManualPause(reason: string | null): void {
+    this.#manualPause = reason;
+    if (reason === null) for (const { source } of this.#sources.values()) source.poke();
   }
 
   /** True while intake takes no files. */
@@ -152,9 +160,10 @@ export class Intake {
     const state = await this.#deps.limits.check();
     const paused = this.paused();
     if (paused && !this.#wasPaused) {
-      log.error("Intake paused: {reason}. Source files stay in their drop folders.", {
-        reason: this.pauseReason(),
-      });
+      // A person's pause is logged (as a warning) by whoever paused; limits need a person: error.
+      const msg = "Intake paused: {reason}. Source files stay in their drop folders.";
+      if (this.#manualPause) log.debug(msg, { reason: this.pauseReason() });
+      else log.error(msg, { reason: this.pauseReason() });
     } else if (!paused && this.#wasPaused) {
       log.info("Intake resumed ({free} MB free)", { free: state.freeMb?.toFixed(0) ?? "?" });
       for (const { source } of this.#sources.values()) source.poke();
@@ -229,6 +238,7 @@ export class Intake {
 
   async #process(file: ReadyFile, conf: ConverterConfig): Promise<void> {
     const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
+    await this.#deps.limits.check();
     if (this.paused()) return this.#release(file, conf);
     let bytes: Uint8Array;
     try {
@@ -402,9 +412,12 @@ export class Intake {
 
   #onIoError(e: Error, file: ReadyFile): void {
     const disk = (e as { code?: string }).code === "ENOSPC" || /No space left/i.test(e.message);
+    // A full disk usually clears soon (uploads free space); other I/O errors need a person.
+    const retryS = disk ? 5 : 30;
     this.#ioError = disk
-      ? `disk full while queueing ${file.path}: ${e.message}; intake paused, retrying every 30 s`
-      : `queue write failed (${e.message}); intake stopped, retrying every 30 s. Check the disk holding ${this.#config.dataDir}`;
+      ? `disk full while queueing ${file.path}: ${e.message}; intake paused, retrying every ${retryS} s`
+      : `queue write failed (${e.message}); intake stopped, retrying every ${retryS} s. ` +
+        `Check the disk holding ${this.#config.dataDir}`;
     log.with({ correlationId: file.correlationId }).error("{reason}. {file} stays in its drop folder.", {
       reason: this.#ioError,
       file: file.path,
@@ -413,6 +426,7 @@ export class Intake {
     this.#ioRetry = setTimeout(() => {
       this.#ioError = null;
       for (const { source } of this.#sources.values()) source.poke();
-    }, 30_000);
+    }, retryS * 1000);
   }
+
 }

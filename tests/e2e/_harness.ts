@@ -270,10 +270,13 @@ export class AgentHarness implements AsyncDisposable {
     }
   }
 
-  /** Stops everything and removes the folder. */
+  /** Stops everything and removes the folder. Fails when the agent logged an unexpected error. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#child) await this.stop("SIGKILL");
     if (this.server) await this.server.stop();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    // The agent survives unexpected errors (it logs them); a test must not.
+    const bug = this.output.split("\n").find((l) => l.includes("Unexpected error (a bug"));
+    if (bug) throw new Error(`the agent logged an unexpected error:\n${bug}`);
   }
 }

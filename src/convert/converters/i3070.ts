@@ -44,7 +44,12 @@
  * @module
  */
 import { z } from "zod";
-import { ConversionError, type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
+import {
+  ConversionError,
+  type Converter,
+  type ConvertInput,
+  type WsjfReport,
+} from "../contract.ts";
 import { parseInteger, parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText } from "../text.ts";

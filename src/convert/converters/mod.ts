@@ -12,7 +12,15 @@ export type ConverterLoader = () => Promise<Converter>;
 /** Built-in converters by the name used in the config's `format` key. */
 export const builtinConverters: Readonly<Record<string, ConverterLoader>> = {
   wsjf: async () => (await import("./wsjf.ts")).converter,
+  wsxf: async () => (await import("./wsxf.ts")).converter,
+  wstf: async () => (await import("./wstf.ts")).converter,
+  csv: async () => (await import("./csv.ts")).converter,
+  xjtag: async () => (await import("./xjtag.ts")).converter,
+  "teradyne-gr228x": async () => (await import("./teradyne-gr228x.ts")).converter,
   i3070: async () => (await import("./i3070.ts")).converter,
+  takaya: async () => (await import("./takaya.ts")).converter,
+  "teststand-xml": async () => (await import("./teststand-xml.ts")).converter,
+  atml: async () => (await import("./atml.ts")).converter,
 };
 
 /** The names of the built-in formats, for help texts and config validation. */

@@ -123,7 +123,7 @@ function addItem(step: Obj, el: XmlElement): boolean {
           compOp: attr(el, "CompOperator") ?? "LOG",
           status: attr(el, "Status"),
           value: num(attr(el, "NumericValue")),
-          unit: attr(el, "Units"),
+          unit: str(attr(el, "Units")),
           lowLimit: num(attr(el, "LowLimit")),
           highLimit: num(attr(el, "HighLimit")),
           valueFormat: str(attr(el, "NumericValueFormat")),
@@ -172,7 +172,7 @@ function addItem(step: Obj, el: XmlElement): boolean {
     case "MessagePopup":
       step.messagePopup = compact({
         button: int(attr(el, "Button")),
-        response: attr(el, "Response"),
+        response: str(attr(el, "Response")),
       });
       return true;
     case "Attachment": {
@@ -193,11 +193,11 @@ function addItem(step: Obj, el: XmlElement): boolean {
       if (childrenNamed(el, "Series").length > 0 || attr(el, "ChartType") !== undefined) {
         step.chart = compact({
           chartType: attr(el, "ChartType") ?? "Line",
-          label: attr(el, "Label"),
-          xLabel: attr(el, "XLabel"),
-          xUnit: attr(el, "XUnit"),
-          yLabel: attr(el, "YLabel"),
-          yUnit: attr(el, "YUnit"),
+          label: str(attr(el, "Label")),
+          xLabel: str(attr(el, "XLabel")),
+          xUnit: str(attr(el, "XUnit")),
+          yLabel: str(attr(el, "YLabel")),
+          yUnit: str(attr(el, "YUnit")),
           series: childrenNamed(el, "Series").map((s) => ({
             dataType: attr(s, "DataType") ?? "XYG",
             name: attr(s, "Name") ?? "",
@@ -233,11 +233,11 @@ function wrmlCharts(step: Obj, rows: XmlElement[]): void {
   }
   step.chart = compact({
     chartType: type,
-    label: attr(head, "Label"),
-    xLabel: attr(head, "XLabel"),
-    xUnit: attr(head, "XUnit"),
-    yLabel: attr(head, "YLabel"),
-    yUnit: attr(head, "YUnit"),
+    label: str(attr(head, "Label")),
+    xLabel: str(attr(head, "XLabel")),
+    xUnit: str(attr(head, "XUnit")),
+    yLabel: str(attr(head, "YLabel")),
+    yUnit: str(attr(head, "YUnit")),
     series: data.map((r) => {
       const [x, y] = decodeXy(textOf(childrenNamed(r, "Data")[0]), attr(r, "PlotName") ?? "");
       return { dataType: "XYG", name: attr(r, "PlotName") ?? "", xdata: x, ydata: y };

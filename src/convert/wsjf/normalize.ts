@@ -173,7 +173,9 @@ export function normalizeWsjf(raw: unknown, ctx: NormalizeContext): Obj {
     dropUndefinedKeys(r.uut);
   }
   if (Array.isArray(r.miscInfos)) {
-    for (const m of r.miscInfos) if (isObj(m)) m.numeric = toInt(m.numeric);
+    for (const m of r.miscInfos) {
+      if (isObj(m) && m.numeric !== undefined) m.numeric = toInt(m.numeric);
+    }
   }
 
   if (r.root !== undefined) normalizeSteps(r, where, tz);

@@ -128,7 +128,7 @@ export function readLayout(records: readonly TextRecord[], settings: LayoutSetti
   for (let i = 0; i < tableAt; i++) addKeyValue(unit, recs[i], settings);
   const firstKey = tableAt > 0 ? looseName(recs[0].fields[0] ?? "") : "";
 
-  let table = settings.tableHeader === "none" ? null : recs[tableAt];
+  const table = settings.tableHeader === "none" ? null : recs[tableAt];
   const map = mapColumns(table, settings);
   let i = settings.tableHeader === "none" ? 0 : tableAt + 1;
   let lastSerial: string | undefined;
@@ -136,7 +136,7 @@ export function readLayout(records: readonly TextRecord[], settings: LayoutSetti
   for (; i < recs.length; i++) {
     const r = recs[i];
     // A repeated key/value block (append-mode files): a line with the file's first key.
-    if (firstKey !== "" && looseName(r.fields[0] ?? "") === firstKey && rowsInUnit > 0) {
+    if (firstKey !== "" && rowsInUnit > 0 && isKeyValueLine(r, firstKey)) {
       units.push(unit);
       unit = newUnit();
       rowsInUnit = 0;
@@ -156,7 +156,9 @@ export function readLayout(records: readonly TextRecord[], settings: LayoutSetti
         : `line ${r.line}: the row has ${r.fields.length} fields but the configured columns ` +
           `need ${width}`;
       if (settings.badRows === "skip") {
-        unit.skipped.push(`${msg}; row left out: ${r.fields.join("|").slice(0, 120)}`);
+        unit.skipped.push(
+          `line ${r.line}: ${r.fields.length} fields, ${width} expected; row left out`,
+        );
         continue;
       }
       throw new LayoutError(
@@ -205,6 +207,16 @@ export function readLayout(records: readonly TextRecord[], settings: LayoutSetti
   }
   units.push(unit);
   return units;
+}
+
+/**
+ * Whether a record inside the table is the first key of a new key/value block: the file's first
+ * key, then at most one non-empty field right after it (a step row named like the key has its
+ * value further right).
+ */
+function isKeyValueLine(r: TextRecord, firstKey: string): boolean {
+  if (looseName(r.fields[0] ?? "") !== firstKey) return false;
+  return r.fields.slice(2).every((f) => f.trim() === "");
 }
 
 function newUnit(): LayoutUnit {

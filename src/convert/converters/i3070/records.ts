@@ -37,14 +37,6 @@ export class I3070SyntaxError extends Error {
   }
 }
 
-interface Open {
-  record: I3070Record;
-  /** Text of the record before its first child. */
-  text: string[];
-  /** True once name and fields are set (at the first child or at the closing brace). */
-  done: boolean;
-}
-
 /**
  * Parses the whole log into its top-level records (normally BATCH records).
  * Whitespace between records is ignored; any other text outside a record, a `}` without an
@@ -53,57 +45,54 @@ interface Open {
  */
 export function parseI3070Records(text: string): I3070Record[] {
   const top: I3070Record[] = [];
-  const stack: Open[] = [];
-  let line = 1;
+  const stack: I3070Record[] = [];
   // Old Macs end lines with CR alone; count those only when the file has no LF at all.
-  const eol = text.includes("\n") ? "\n" : "\r";
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const eol = text.includes("\n") ? 0x0a : 0x0d;
   const n = text.length;
+  let line = 1;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  // The record whose head (name and fields) runs up to the next brace, and where it starts.
+  let head: I3070Record | undefined;
+  let headStart = 0;
   while (i < n) {
-    // Run of plain text up to the next structural character.
-    let j = i;
-    while (j < n) {
-      const c = text.charCodeAt(j);
+    const runStart = i;
+    const runLine = line;
+    let c = 0;
+    for (; i < n; i++) {
+      c = text.charCodeAt(i);
       if (c === 0x7b /* { */ || c === 0x7d /* } */) break;
-      j++;
+      if (c === eol) line++;
     }
-    if (j > i) {
-      const chunk = text.slice(i, j);
-      const parent = stack[stack.length - 1];
-      if (parent !== undefined) {
-        if (!parent.done) parent.text.push(chunk);
-      } else if (chunk.trim() !== "") {
-        throw new I3070SyntaxError(
-          `text outside any record: "${clip(chunk.trim())}"`,
-          line,
-        );
-      }
-      line += countChar(chunk, eol);
-      i = j;
-      if (i >= n) break;
+    if (head !== undefined) {
+      setHead(head, text.slice(headStart, i));
+      head = undefined;
+    } else if (stack.length === 0 && text.slice(runStart, i).trim() !== "") {
+      const run = text.slice(runStart, i);
+      const lead = run.length - run.trimStart().length;
+      const at = runLine + run.slice(0, lead).split(String.fromCharCode(eol)).length - 1;
+      const first = run.trim().split(/\r?\n|\r/, 1)[0];
+      throw new I3070SyntaxError(`text outside any record: "${clip(first)}"`, at);
     }
-    if (text.charCodeAt(i) === 0x7b) {
+    if (i >= n) break;
+    if (c === 0x7b) {
       if (text.charCodeAt(i + 1) !== 0x40 /* @ */) {
         throw new I3070SyntaxError(`"{" not followed by "@" (a record starts with "{@")`, line);
       }
-      if (stack.length > 0) finishHead(stack[stack.length - 1]);
       const record: I3070Record = { name: "", fields: [], raw: "", children: [], line };
-      if (stack.length > 0) stack[stack.length - 1].record.children.push(record);
+      const parent = stack[stack.length - 1];
+      if (parent !== undefined) parent.children.push(record);
       else top.push(record);
-      stack.push({ record, text: [], done: false });
+      stack.push(record);
+      head = record;
+      headStart = i + 2;
       i += 2;
     } else {
-      const open = stack.pop();
-      if (open === undefined) {
-        throw new I3070SyntaxError(`"}" without an open record`, line);
-      }
-      finishHead(open);
+      if (stack.pop() === undefined) throw new I3070SyntaxError(`"}" without an open record`, line);
       i += 1;
     }
   }
   if (stack.length > 0) {
-    const open = stack[stack.length - 1].record;
-    finishHead(stack[stack.length - 1]);
+    const open = stack[stack.length - 1];
     throw new I3070SyntaxError(
       `the file ends inside the {@${open.name} record that starts on line ${open.line} ` +
         `(${stack.length} record(s) not closed)`,
@@ -113,13 +102,9 @@ export function parseI3070Records(text: string): I3070Record[] {
   return top;
 }
 
-/** Sets name/fields from the text collected so far (only the text before the first child). */
-function finishHead(open: Open): void {
-  if (open.done) return;
-  open.done = true;
-  const r = open.record;
-  const head = open.text.join("").replace(/\r?\n|\r/g, "");
-  open.text.length = 0;
+/** Sets name, fields and raw text from a record's head (the text before its first brace). */
+function setHead(r: I3070Record, text: string): void {
+  const head = text.includes("\n") || text.includes("\r") ? text.replace(/\r?\n|\r/g, "") : text;
   let cut = head.length;
   for (let k = 0; k < head.length; k++) {
     const c = head.charCodeAt(k);
@@ -131,12 +116,6 @@ function finishHead(open: Open): void {
   r.name = head.slice(0, cut).trim();
   r.raw = head.slice(cut).trim();
   r.fields = head[cut] === "|" ? head.slice(cut + 1).split("|").map((f) => f.trim()) : [];
-}
-
-function countChar(s: string, ch: string): number {
-  let count = 0;
-  for (let k = s.indexOf(ch); k !== -1; k = s.indexOf(ch, k + 1)) count++;
-  return count;
 }
 
 function clip(s: string): string {

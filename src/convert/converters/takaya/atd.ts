@@ -77,8 +77,9 @@ export function isQuotedRow(line: string): boolean {
 }
 
 /**
- * Parses an ATD file (tab or quoted layout). Throws {@link TakayaSyntaxError} when no `@`
- * header is found or a group has no serial and no rows can be attributed.
+ * Parses an ATD file (tab or quoted layout) into one unit per group (board), each with the
+ * header of its test block. Throws {@link TakayaSyntaxError} when no `@` header is found or a
+ * row cannot be read.
  */
 export function parseAtd(text: string): TakayaFile {
   const lines = splitLines(text);
@@ -188,7 +189,11 @@ export function parseAtd(text: string): TakayaFile {
     throw new TakayaSyntaxError('no "@" header found', 1);
   }
   if (sawQuoted) variant = "apt94xx";
-  return { variant, units };
+  // One unit per group: each group is a board of the panel, with its own serial and verdict.
+  const perBoard = units.flatMap((u) =>
+    u.groups.length <= 1 ? [u] : u.groups.map((g) => ({ header: u.header, groups: [g] }))
+  );
+  return { variant, units: perBoard };
 }
 
 function newGroup(no: string, line: number): TakayaGroup {

@@ -18,7 +18,6 @@ import {
   type TakayaFile,
   type TakayaGroup,
   type TakayaHeader,
-  type TakayaRow,
   TakayaSyntaxError,
   type TakayaUnit,
 } from "./model.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 import { isNumberText, parseNumber } from "../../number.ts";
+import { parseReportResult, type ReportResult } from "../../wsjf/status.ts";
 
 /** A number in a TAKAYA unit, with the factor to the base unit. */
 export interface Quantity {
@@ -160,22 +161,18 @@ export function rowVerdict(text: string): RowVerdict {
 }
 
 /** Reads a unit/group verdict (`* PASS *`, `FAIL`); undefined when it is not a verdict word. */
-export function unitVerdict(text: string): "P" | "F" | "E" | "T" | undefined {
-  const t = text.replace(/\*/g, "").trim().toUpperCase();
-  if (t === "PASS" || t === "OK" || t === "GOOD") return "P";
-  if (t === "FAIL" || t === "NG" || t === "FAILED") return "F";
-  if (t === "ERROR") return "E";
-  if (t === "ABORT" || t === "ABORTED" || t === "STOP" || t === "STOPPED") return "T";
-  return undefined;
+export function unitVerdict(text: string): ReportResult | undefined {
+  return parseReportResult(text.replace(/\*/g, "").trim());
 }
 
 /** The comparison a function code asks for. */
-export type FunctionKind = "range" | "below" | "above" | "outside" | "skip" | "log";
+export type FunctionKind = "range" | "below" | "above" | "short" | "open" | "skip" | "log";
 
 /**
- * Reads a TAKAYA function code: `**`/`EQ` in range; `SH` (short) and `E`/`LE` at or below;
- * `OP` (open) and `F`/`GE` at or above; `D` outside; `JP`/`JUMP`/`SKIP` jumped; anything else
- * only logged.
+ * Reads a TAKAYA function code: `**`/`EQ` in range; `E`/`LE` at or below; `F`/`GE` at or
+ * above; `SH` short test and `OP` open test (see the converter for their limits);
+ * `JP`/`JUMP`/`SKIP` jumped; anything else (`D`…, whose meaning the files don't show) only
+ * logged.
  */
 export function functionKind(code: string): FunctionKind {
   switch (code.trim().toUpperCase()) {
@@ -184,16 +181,16 @@ export function functionKind(code: string): FunctionKind {
     case "EQ":
     case "":
       return "range";
-    case "SH":
     case "E":
     case "LE":
       return "below";
-    case "OP":
     case "F":
     case "GE":
       return "above";
-    case "D":
-      return "outside";
+    case "SH":
+      return "short";
+    case "OP":
+      return "open";
     case "JP":
     case "JUMP":
     case "SKIP":

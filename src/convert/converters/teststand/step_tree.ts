@@ -239,9 +239,14 @@ function addStep(seq: SequenceBuilder, s: TsStep): void {
 
   // Skipped steps keep no measurements: TestStand leaves stale values in them.
   const skipped = parseStepStatus(s.status) === "S";
+  // A pass/fail measurement needs a verdict: its own, or the single step's.
+  const passFail = (s.passFail ?? []).filter((m) =>
+    m.passed !== undefined ||
+    parseStepStatus(m.status ?? (s.passFail!.length === 1 ? s.status : undefined)) !== undefined
+  );
   const kinds = skipped ? [] : ([
     ["numeric", s.numeric?.length ?? 0],
-    ["passFail", s.passFail?.length ?? 0],
+    ["passFail", passFail.length],
     ["string", s.strings?.length ?? 0],
   ] as const).filter(([, n]) => n > 0);
   if (kinds.length === 0) {
@@ -267,10 +272,10 @@ function addStep(seq: SequenceBuilder, s: TsStep): void {
     if (multi) seq.multiNumeric(s.name, ms, opts);
     else seq.numeric(s.name, ms[0], opts);
   } else if (kind === "passFail") {
-    const ms = s.passFail!.map((m) => ({
+    const ms = passFail.map((m) => ({
       name: m.name,
       passed: m.passed,
-      status: m.status ?? single ?? (m.passed === undefined ? "Passed" : undefined),
+      status: m.status ?? single,
     }));
     opts.reportText = joinText(s.reportText, notes);
     if (multi) seq.multiPassFail(s.name, ms, opts);
@@ -331,7 +336,9 @@ function thresholdComparison(m: TsNumeric): NumericComparison {
       ? 1
       : undefined;
     if (scale !== undefined) {
-      const low = t.low !== undefined && Number.isFinite(t.low) ? nominal - scale * t.low : undefined;
+      const low = t.low !== undefined && Number.isFinite(t.low)
+        ? nominal - scale * t.low
+        : undefined;
       const high = t.high !== undefined && Number.isFinite(t.high)
         ? nominal + scale * t.high
         : undefined;
@@ -433,6 +440,13 @@ function dropUndefined<T extends object>(o: T): T {
   return out;
 }
 
+/** Epoch milliseconds of an ISO date-time with offset, fraction of a second included. */
+export function instantMs(iso: string): number {
+  const t = isoToEpoch(iso);
+  const m = /T\d{2}:\d{2}:\d{2}[.,](\d+)/.exec(iso);
+  return m ? t + Math.round(Number(`0.${m[1]}`) * 1000) : t;
+}
+
 const NAIVE_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
 /**
@@ -452,16 +466,20 @@ export class StepClock {
    */
   constructor(timeZone: string, startMs: number, endMs: number) {
     this.#timeZone = timeZone;
-    const a = offsetMinutesAt(startMs, timeZone);
-    const b = Number.isFinite(endMs) ? offsetMinutesAt(endMs, timeZone) : a;
+    const a = usable(startMs) ? offsetMinutesAt(startMs, timeZone) : NaN;
+    const b = usable(endMs) ? offsetMinutesAt(endMs, timeZone) : a;
     this.#offsetMinutes = a;
-    this.#offset = a === b ? formatOffset(a) : undefined;
+    this.#offset = a === b && Number.isFinite(a) ? formatOffset(a) : undefined;
   }
 
   /** An instant → ISO with offset, or undefined when it is not a usable date. */
-  instant(epochMs: number): string | undefined {
-    if (!Number.isFinite(epochMs) || epochMs < 0 || epochMs > 253402300799000) return undefined;
-    if (this.#offset === undefined) return formatInZone(epochMs, this.#timeZone);
+  instant(ms: number): string | undefined {
+    const epochMs = Math.round(ms);
+    if (!usable(epochMs)) return undefined;
+    if (this.#offset === undefined) {
+      const ms = String(((epochMs % 1000) + 1000) % 1000).padStart(3, "0");
+      return formatInZone(epochMs, this.#timeZone, ms);
+    }
     const wall = new Date(epochMs + this.#offsetMinutes * 60000).toISOString();
     return `${wall.slice(0, 23)}${this.#offset}`;
   }
@@ -476,6 +494,11 @@ export class StepClock {
     }
     return parseIsoDateTime(t, this.#timeZone) ?? undefined;
   }
+}
+
+/** 1970-01-01 … 9999-12-31 (what WSJF and toISOString handle). */
+function usable(epochMs: number): boolean {
+  return Number.isFinite(epochMs) && epochMs >= 0 && epochMs <= 253402300799000;
 }
 
 function formatOffset(minutes: number): string {

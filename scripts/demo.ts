@@ -1,0 +1,115 @@
+/**
+ * `deno task demo`: the agent's main job on an embedded default. Starts a local
+ * WATS-compatible server on a free port, writes a config and drop folders under ./demo, drops
+ * a few made-up sample files, runs the real agent, and prints where to drop more files and how
+ * to see `agent status`. Ctrl+C stops everything.
+ *
+ * `--once`: exit 0 as soon as every sample is on the server (used by the tests); `--dir DIR`
+ * to put the demo somewhere else.
+ *
+ * @module
+ */
+import path from "#path";
+import { parseArgs } from "#util";
+import { makeSampleReports, startWatsServer } from "./wats_server/mod.ts";
+import { agentPermissionFlags } from "../src/runtime.ts";
+
+const root = path.resolve(import.meta.dirname!, "..");
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { once: { type: "boolean" }, dir: { type: "string" }, count: { type: "string" } },
+});
+const demoDir = path.resolve(values.dir ?? path.join(root, "demo"));
+const token = "demo-token-" + crypto.randomUUID().slice(0, 8);
+
+await Deno.mkdir(demoDir, { recursive: true });
+const server = await startWatsServer({ port: 0, tokens: [token] });
+const drop = (name: string) => path.join(demoDir, "drop", name);
+for (const d of ["wsjf", "wstf", "csv"]) await Deno.mkdir(drop(d), { recursive: true });
+
+const config = `// Demo configuration written by \`deno task demo\`. Every key is described in README.md.
+{
+  "server": { "url": "${server.url}", "token": "${token}" },
+  "station": { "name": "DEMO-ST-01", "location": "Demo line", "purpose": "Development" },
+  "dataDir": "./agent-data",
+  "control": { "port": 0 },
+  "intake": { "stableSeconds": 0.5, "rescanSeconds": 2 },
+  "converters": [
+    // WATS JSON reports; converted files move to drop/wsjf/Done
+    { "name": "wsjf-drop", "format": "wsjf", "watch": "./drop/wsjf", "pattern": "*.json", "afterSuccess": "move" },
+    // WATS Standard Text Format
+    { "name": "wstf-drop", "format": "wstf", "watch": "./drop/wstf", "pattern": "*.txt", "afterSuccess": "move" },
+    // An in-house tester's CSV, read by the configurable csv converter
+    { "name": "csv-drop", "format": "csv", "watch": "./drop/csv", "pattern": "*.csv", "afterSuccess": "move",
+      "params": { "partNumber": "DEMO-FCT-1", "processCode": 10 } }
+  ]
+}
+`;
+const configFile = path.join(demoDir, "agent.json");
+await Deno.writeTextFile(configFile, config);
+
+const count = Number(values.count ?? 5);
+const samples = makeSampleReports(count, { seed: Date.now() % 100000 });
+const expected = new Set(samples.map((r) => r.id));
+
+const agent = new Deno.Command(Deno.execPath(), {
+  args: ["run", "--config", path.join(root, "deno.json"), ...agentPermissionFlags, path.join(root, "main.ts"), "run", "--config", configFile],
+  cwd: demoDir,
+  stdout: "inherit",
+  stderr: "inherit",
+}).spawn();
+
+const rel = path.relative(Deno.cwd(), demoDir) || ".";
+console.log(`
+WATS agent demo
+  local WATS server   ${server.url}   (token ${token})
+  agent config        ${path.join(rel, "agent.json")}
+  drop folders        ${path.join(rel, "drop", "wsjf")}  (WSJF .json)
+                      ${path.join(rel, "drop", "wstf")}  (WSTF .txt)
+                      ${path.join(rel, "drop", "csv")}   (CSV)
+  status              deno task agent status --config ${path.join(rel, "agent.json")}
+  status page         the "Control endpoint" URL in the log below
+Dropping ${count} sample reports now; drop more files any time. Ctrl+C stops the demo.
+`);
+
+await new Promise((r) => setTimeout(r, 1500));
+for (const r of samples) {
+  const tmp = path.join(demoDir, `.${r.sn}.tmp`);
+  await Deno.writeTextFile(tmp, JSON.stringify(r, null, 2));
+  await Deno.rename(tmp, path.join(drop("wsjf"), `${r.sn}.json`));
+}
+
+let seen = 0;
+const ticker = setInterval(() => {
+  const stats = server.stats();
+  if (stats.reports !== seen) {
+    seen = stats.reports;
+    console.log(`[demo server] ${stats.reports} report(s) stored, ${stats.receives} received`);
+  }
+  if (values.once && [...expected].every((id) => server.store.get(id))) finish(0);
+}, 250);
+
+let finishing = false;
+async function finish(code: number) {
+  if (finishing) return;
+  finishing = true;
+  clearInterval(ticker);
+  try {
+    agent.kill("SIGTERM");
+  } catch { /* gone */ }
+  const status = await agent.status;
+  await server.stop();
+  console.log(`[demo] agent exited with ${status.code}; server stopped`);
+  Deno.exit(code || status.code);
+}
+for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => finish(0));
+if (values.once) setTimeout(() => {
+  console.error("[demo] not every sample reached the server within 60 s");
+  finish(1);
+}, 60_000);
+agent.status.then((s) => {
+  if (!finishing) {
+    console.error(`[demo] the agent exited unexpectedly with ${s.code}`);
+    finish(s.code || 1);
+  }
+});

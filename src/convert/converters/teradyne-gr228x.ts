@@ -1,0 +1,354 @@
+/**
+ * `teradyne-gr228x`: Teradyne (GenRad) GR228x ICT datalogs (station-formats.md §2.2). One file
+ * holds every board tested since the log was opened and grows while the tester runs (append
+ * mode): each board's report id comes from the board's own lines, so converting the grown file
+ * again gives the earlier boards the same ids (the server overwrites instead of duplicating).
+ *
+ * Records (one per line; CRLF or LF):
+ * - `<path>\<program>.obc[DD-MMM-YY  HH:MM:SS`: program start (sequence name and path);
+ * - `@DD-MMM-YY  HH:MM:SS SN <serial>`: board start;
+ * - end marker + time: `"` passed, `/` failed, `?` aborted, `!` cancelled (both Terminated),
+ *   `*` error, `&` system error (both Error); `]` (return to diagnose) is ignored;
+ * - `(S`/`(O`/`(B`/`(C`/`(F` + node list: shorts/opens/bus/scratch-probe/fixture-contact failure
+ *   (a trailing ` +` continues the list on the next line) → a failed pass/fail step with the
+ *   nodes as report text;
+ * - `<ref><op><value><prefix>(<low><prefix>,<high><prefix>)<type>`: a measurement. `op` `=`
+ *   passed, `#` informational (logged, status Done), anything else failed. Prefixes `P N U M K
+ *   MEG` (**M is milli, MEG mega**) are applied so value and limits are in base units; the type
+ *   code gives the unit where it implies one (R/RP/RS/XP/XS/ZM Ω, CP/CS F, LP/LS H,
+ *   DC/AC/V/AV V, I/AI A, HZ Hz, S s). No value → a pass/fail step (`#` lines without a value
+ *   carry nothing and are left out). Steps are grouped like Virinco's converter: a new sequence
+ *   `R-Group1`, `C-Group1`, … whenever the first letter of the reference changes;
+ * - `WATS_partNumber=`, `WATS_partRevision=`, `WATS_sequenceName=`, `WATS_sequenceVersion=`,
+ *   `WATS_operator=`, `WATS_stationName=`: values printed by the test program;
+ * - `TOP_OF_LOOP-A` … `-H`: panel position → `uut.testSocketIndex` 0 … 7.
+ *
+ * A board whose end marker is missing but that is followed by another board is reported as
+ * Terminated (noted in misc info); the last board of the file without an end marker is still
+ * being tested and is left for the next conversion. A board that only failed fixture contact
+ * (aborted, no measurements) is reported (Terminated) instead of being dropped.
+ *
+ * Header: `sn` from `@`; `start` from `@` (station time zone); `uut.execTime` = end − start;
+ * `pn` = `WATS_partNumber`, else the `partNumber` parameter, else the program file name up to
+ * its first `_` (`43420_BIO2.obc` → `43420`); sequence = program name and path.
+ *
+ * Parameters: the shared ones (params.ts); `processCode` defaults to 30 (ICT);
+ * `partNumberFromProgram` (default true) turns the program-name fallback off when false.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  ConversionError,
+  type Converter,
+  type ConvertInput,
+  type WsjfReport,
+} from "../contract.ts";
+import { sha256Hex } from "../ids.ts";
+import { converterParams, parseParams } from "../params.ts";
+import { decodeText, headText, splitLines } from "../text.ts";
+import { type NaiveDateTime, parseDatePattern, zonedToEpoch } from "../time.ts";
+import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
+
+const paramsSchema = converterParams({
+  processCode: z.coerce.number().int().min(0).max(2147483647).default(30),
+  partNumberFromProgram: z.boolean().default(true),
+});
+
+type Gr228xParams = z.output<typeof paramsSchema>;
+
+const DATE = String.raw`(\d{1,2}-[A-Za-z]{3}-\d{2}\s+\d{1,2}:\d{2}:\d{2})`;
+const PROGRAM_RE = new RegExp(String.raw`^(.*?([^\\/]+)\.obc)\[` + DATE, "i");
+const BOARD_RE = new RegExp(`^@${DATE}\\s+SN\\s*(.*)$`);
+const END_RE = new RegExp(`^([?"/*&!\\]])${DATE}\\s*$`);
+const FAILURE_RE = /^\(([SOBCF])\s*(.*)$/;
+const WATS_RE =
+  /^WATS_(partNumber|partRevision|sequenceName|sequenceVersion|operator|stationName)=(.*)$/i;
+const PANEL_RE = /TOP_OF_LOOP-([A-H])\b/;
+/** A continuation line of a failure node list: node names/numbers, commas, maybe ` +`. */
+const NODES_RE = /^[\w\s,.+/-]+$/;
+const NUM = String.raw`[+-]?(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?`;
+const PREFIX = "(MEG|[PNUMKG])?";
+const MEAS_RE = new RegExp(
+  String
+    .raw`^([^\s=<>#%(]+)([=<>#%])(${NUM})?${PREFIX}(?:\((${NUM})?${PREFIX},(${NUM})?${PREFIX}\))?([A-Z]*)\s*(.*)$`,
+  "i",
+);
+
+const FAILURES: Readonly<Record<string, string>> = {
+  S: "SHORTS test",
+  O: "OPENS test",
+  B: "BUSTEST",
+  C: "SCRATCHPROBING contact",
+  F: "CONTACT fixture",
+};
+
+const END_RESULTS: Readonly<Record<string, string>> = {
+  '"': "P",
+  "/": "F",
+  "?": "T",
+  "!": "T",
+  "*": "E",
+  "&": "E",
+};
+
+const PREFIX_EXP: Readonly<Record<string, number>> = {
+  P: -12,
+  N: -9,
+  U: -6,
+  M: -3,
+  "": 0,
+  K: 3,
+  MEG: 6,
+  G: 9,
+};
+
+const TYPE_UNITS: Readonly<Record<string, string>> = {
+  R: "Ω",
+  RP: "Ω",
+  RS: "Ω",
+  XP: "Ω",
+  XS: "Ω",
+  ZM: "Ω",
+  CP: "F",
+  CS: "F",
+  LP: "H",
+  LS: "H",
+  DC: "V",
+  AC: "V",
+  V: "V",
+  AV: "V",
+  I: "A",
+  AI: "A",
+  HZ: "Hz",
+  S: "s",
+};
+
+/** One board as read from the log. */
+interface Board {
+  line: number;
+  lines: string[];
+  sn: string;
+  start: NaiveDateTime;
+  end?: { result: string; time: NaiveDateTime; marker: string };
+  program?: { name: string; path: string };
+}
+
+/** The GR228x converter. */
+export const converter: Converter = {
+  name: "teradyne-gr228x",
+  description: "Teradyne GR228x ICT datalog (append-mode .LOG, many boards per file)",
+  pattern: "*.LOG",
+  detect({ head }) {
+    const lines = splitLines(headText(head)).filter((l) => l.trim() !== "").slice(0, 5);
+    if (lines.some((l) => PROGRAM_RE.test(l))) return 0.9;
+    if (lines.some((l) => BOARD_RE.test(l))) return 0.6;
+    return 0;
+  },
+  convert(input: ConvertInput): WsjfReport[] {
+    const params = parseParams(input.params, paramsSchema, "teradyne-gr228x");
+    const { text } = decodeText(input.bytes, { encoding: params.encoding });
+    const boards = readBoards(splitLines(text), input.name);
+    const seen = new Map<string, number>();
+    return boards.map((b, i) => {
+      // Identical boards (same lines, same second) still get distinct ids, stable as the
+      // file grows because only earlier boards are counted.
+      const hash = sha256Hex([b.program?.path ?? "", ...b.lines].join("\n"));
+      const n = seen.get(hash) ?? 0;
+      seen.set(hash, n + 1);
+      return buildBoard(input, params, b, i, `gr228x:${hash}:${n}`);
+    });
+  },
+};
+
+function parseTime(text: string, line: number, file: string): NaiveDateTime {
+  const t = parseDatePattern(text, "dd-MMM-yy HH:mm:ss");
+  if (t === null) {
+    throw new ConversionError(
+      `${file}: line ${line}: "${text}" is not a date (expected DD-MMM-YY HH:MM:SS)`,
+      "Check that this is a GR228x datalog and that the line is complete.",
+    );
+  }
+  return t;
+}
+
+/** Splits the log into boards; the last board without an end marker is left out. */
+function readBoards(lines: string[], file: string): Board[] {
+  const boards: Board[] = [];
+  let program: Board["program"];
+  let current: Board | undefined;
+  let sawAnything = false;
+  lines.forEach((raw, i) => {
+    const line = raw.trimEnd();
+    const n = i + 1;
+    if (line.trim() === "") return;
+    const prog = PROGRAM_RE.exec(line);
+    if (prog !== null) {
+      sawAnything = true;
+      program = { path: prog[1], name: prog[2] };
+      return;
+    }
+    const start = BOARD_RE.exec(line);
+    if (start !== null) {
+      sawAnything = true;
+      if (current !== undefined) boards.push(current); // no end marker: reported Terminated
+      current = {
+        line: n,
+        lines: [line],
+        sn: start[2].trim(),
+        start: parseTime(start[1], n, file),
+        program,
+      };
+      return;
+    }
+    const end = END_RE.exec(line);
+    if (end !== null) {
+      sawAnything = true;
+      if (end[1] === "]" || current === undefined) return; // return-to-diagnose, or stray
+      current.lines.push(line);
+      current.end = {
+        marker: end[1],
+        result: END_RESULTS[end[1]],
+        time: parseTime(end[2], n, file),
+      };
+      boards.push(current);
+      current = undefined;
+      return;
+    }
+    if (current !== undefined) current.lines.push(line);
+  });
+  if (!sawAnything) {
+    const first = lines.find((l) => l.trim() !== "") ?? "";
+    throw new ConversionError(
+      `${file} is not a GR228x datalog: no program line (…\\name.obc[DD-MMM-YY HH:MM:SS) and ` +
+        `no board line (@DD-MMM-YY HH:MM:SS SN …); first line is ${
+          JSON.stringify(first.slice(0, 80))
+        }`,
+      "Check the converter's format setting for this folder.",
+    );
+  }
+  return boards;
+}
+
+/** `<number><prefix>` → number in base units (exact decimal shift, no float drift). */
+function scaled(num: string | undefined, prefix: string | undefined): number | undefined {
+  if (num === undefined || num === "") return undefined;
+  const exp = PREFIX_EXP[(prefix ?? "").toUpperCase()] ?? 0;
+  const m = /^([+-]?[\d.]+)(?:E([+-]?\d+))?$/i.exec(num);
+  if (m === null) return NaN;
+  return Number(`${m[1]}e${Number(m[2] ?? 0) + exp}`);
+}
+
+function buildBoard(
+  input: ConvertInput,
+  params: Gr228xParams,
+  b: Board,
+  index: number,
+  idSeed: string,
+): WsjfReport {
+  const wats: Record<string, string> = {};
+  for (const l of b.lines) {
+    const m = WATS_RE.exec(l);
+    if (m !== null) wats[m[1].toLowerCase()] = m[2].trim();
+  }
+  const programPn = b.program?.name.split("_")[0];
+  const usePrograms = params.partNumberFromProgram && params.partNumber === undefined;
+  const startMs = zonedToEpoch(b.start, params.timeZone ?? input.station.timeZone);
+  const endMs = b.end && zonedToEpoch(b.end.time, params.timeZone ?? input.station.timeZone);
+  const rb = new ReportBuilder(input, params, {
+    sn: b.sn,
+    pn: wats.partnumber || (usePrograms ? programPn : undefined) || undefined,
+    rev: wats.partrevision || undefined,
+    start: b.start,
+    result: b.end?.result ?? "T",
+    operator: wats.operator || undefined,
+    machineName: wats.stationname || undefined,
+    execTime: endMs !== undefined && endMs >= startMs ? (endMs - startMs) / 1000 : undefined,
+    sequence: {
+      name: wats.sequencename || b.program?.name,
+      version: wats.sequenceversion || undefined,
+      path: b.program?.path,
+    },
+    unitIndex: index,
+    idSeed,
+  });
+  if (b.end === undefined) rb.misc("End record", "missing: the next board started first");
+
+  let seq: SequenceBuilder = rb.root;
+  let letter = "";
+  const groupCount = new Map<string, number>();
+  const seqFor = (ref: string): SequenceBuilder => {
+    const l = ref[0].toUpperCase();
+    if (l !== letter) {
+      const k = (groupCount.get(l) ?? 0) + 1;
+      groupCount.set(l, k);
+      seq = rb.root.sequence(`${l}-Group${k}`);
+      letter = l;
+    }
+    return seq;
+  };
+  const unparsed: string[] = [];
+  for (let i = 1; i < b.lines.length; i++) {
+    const line = b.lines[i];
+    if (END_RE.test(line) || WATS_RE.test(line)) continue;
+    const panel = PANEL_RE.exec(line);
+    if (panel !== null) {
+      rb.header.testSocketIndex = panel[1].charCodeAt(0) - 65;
+      rb.misc("Panel position", panel[1]);
+      continue;
+    }
+    const fail = FAILURE_RE.exec(line);
+    if (fail !== null) {
+      let nodes = fail[2].trim();
+      while (/\s\+$/.test(nodes) && i + 1 < b.lines.length && NODES_RE.test(b.lines[i + 1])) {
+        nodes = `${nodes.replace(/\s*\+$/, "")},${b.lines[++i].trim()}`.replace(/,,+/g, ",");
+      }
+      nodes = nodes.replace(/\s*\+$/, "").replace(/,$/, "");
+      rb.root.passFail(`${FAILURES[fail[1]]} failed`, { status: "F" }, {
+        reportText: nodes === "" ? undefined : `Nodes: ${nodes}`,
+      });
+      letter = ""; // measurements after a failure summary start a new group
+      continue;
+    }
+    const m = MEAS_RE.exec(line);
+    if (m === null) {
+      unparsed.push(line);
+      continue;
+    }
+    const [, ref, op, value, vPrefix, low, lPrefix, high, hPrefix, type, message] = m;
+    const name = type === "" ? ref : `${ref}(${type})`;
+    const status = op === "=" ? "P" : op === "#" ? "D" : "F";
+    const opts = {
+      status,
+      reportText: message.trim() === "" ? undefined : message.trim().replace(/^=\s*/, ""),
+    };
+    if (value === undefined) {
+      if (op === "#") continue; // an informational line without a value carries nothing
+      seqFor(ref).passFail(name, { status: status === "P" ? "P" : "F" }, {
+        ...opts,
+        reportText: [
+          low !== undefined || high !== undefined
+            ? `Limits: ${low ?? ""}${lPrefix ?? ""} … ${high ?? ""}${hPrefix ?? ""}`
+            : "",
+          opts.reportText ?? "",
+        ].filter((t) => t !== "").join("\n") || undefined,
+      });
+      continue;
+    }
+    seqFor(ref).numeric(name, {
+      value: scaled(value, vPrefix),
+      low: scaled(low, lPrefix),
+      high: scaled(high, hPrefix),
+      compOp: op === "#" ? "LOG" : undefined,
+      unit: TYPE_UNITS[type.toUpperCase()],
+      status: op === "#" ? undefined : status,
+    }, opts);
+  }
+  if (unparsed.length > 0) {
+    rb.misc(
+      "Unparsed lines",
+      `${unparsed.length}, first: ${unparsed[0].slice(0, 60)}`,
+    );
+  }
+  return rb.build();
+}

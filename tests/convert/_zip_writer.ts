@@ -1,0 +1,85 @@
+/**
+ * A minimal ZIP writer for tests: builds archives (stored or deflated entries) so tests can
+ * make synthetic `.xjlog` files, damaged archives and zip bombs without binary fixtures.
+ *
+ * @module
+ */
+import { crc32 } from "../../src/convert/zip.ts";
+
+/** One entry to write. */
+export interface ZipInput {
+  name: string;
+  data: Uint8Array | string;
+  /** 0 = stored, 8 = deflate (default). */
+  method?: 0 | 8;
+  /** Write this as the declared uncompressed size instead of the real one (for bad archives). */
+  declaredSize?: number;
+  /** Write this as the declared CRC-32 instead of the real one. */
+  declaredCrc?: number;
+}
+
+async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new CompressionStream("deflate-raw"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Builds a ZIP archive from `entries`, in order. */
+export async function makeZip(entries: ZipInput[]): Promise<Uint8Array> {
+  const enc = new TextEncoder();
+  const locals: Uint8Array[] = [];
+  const centrals: Uint8Array[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const raw = typeof e.data === "string" ? enc.encode(e.data) : e.data;
+    const method = e.method ?? 8;
+    const body = method === 8 ? await deflateRaw(raw) : raw;
+    const name = enc.encode(e.name);
+    const crc = e.declaredCrc ?? crc32(raw);
+    const size = e.declaredSize ?? raw.length;
+    const local = new Uint8Array(30 + name.length + body.length);
+    const lv = new DataView(local.buffer);
+    lv.setUint32(0, 0x04034b50, true);
+    lv.setUint16(4, 20, true);
+    lv.setUint16(6, 0x800, true);
+    lv.setUint16(8, method, true);
+    lv.setUint32(14, crc, true);
+    lv.setUint32(18, body.length, true);
+    lv.setUint32(22, size, true);
+    lv.setUint16(26, name.length, true);
+    local.set(name, 30);
+    local.set(body, 30 + name.length);
+    const central = new Uint8Array(46 + name.length);
+    const cv = new DataView(central.buffer);
+    cv.setUint32(0, 0x02014b50, true);
+    cv.setUint16(4, 20, true);
+    cv.setUint16(6, 20, true);
+    cv.setUint16(8, 0x800, true);
+    cv.setUint16(10, method, true);
+    cv.setUint32(16, crc, true);
+    cv.setUint32(20, body.length, true);
+    cv.setUint32(24, size, true);
+    cv.setUint16(28, name.length, true);
+    cv.setUint32(42, offset, true);
+    central.set(name, 46);
+    locals.push(local);
+    centrals.push(central);
+    offset += local.length;
+  }
+  const cdSize = centrals.reduce((n, c) => n + c.length, 0);
+  const end = new Uint8Array(22);
+  const ev = new DataView(end.buffer);
+  ev.setUint32(0, 0x06054b50, true);
+  ev.setUint16(8, entries.length, true);
+  ev.setUint16(10, entries.length, true);
+  ev.setUint32(12, cdSize, true);
+  ev.setUint32(16, offset, true);
+  const parts = [...locals, ...centrals, end];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,363 @@
+/**
+ * Tests of the configurable `csv` converter: the two real samples (shared fixtures), our own
+ * synthetic fixtures in tests/fixtures/convert/csv/ (written for these tests, not from a real
+ * tester), parameter errors, and a fuzz run.
+ */
+import assert from "#assert";
+import { ConversionError, type WsjfReport } from "../../src/convert/contract.ts";
+import { converter } from "../../src/convert/converters/csv.ts";
+import type { Step } from "../../src/convert/wsjf/schema.ts";
+import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
+import { validateReport } from "../../src/convert/wsjf/schema.ts";
+import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
+import { fuzzConverter } from "./_fuzz.ts";
+import { convertInput, fileInput, station } from "./_station.ts";
+
+const own = (name: string) => ownFixture("convert", "csv", name);
+
+async function convert(
+  input: ReturnType<typeof convertInput>,
+): Promise<WsjfReport[]> {
+  const reports = await converter.convert(input);
+  for (const r of reports) {
+    fillStationFields(r, station);
+    const v = validateReport(r);
+    assert.ok(v.ok, v.ok ? "" : v.problems.join("\n"));
+  }
+  return reports;
+}
+
+function allSteps(r: WsjfReport): Step[] {
+  const out: Step[] = [];
+  const walk = (s: Step) => {
+    out.push(s);
+    for (const c of s.steps ?? []) walk(c);
+  };
+  walk(r.root!);
+  return out.slice(1);
+}
+
+function step(r: WsjfReport, name: string): Step {
+  const s = allSteps(r).find((x) => x.name === name);
+  if (s === undefined) throw new Error(`step "${name}" not found`);
+  return s;
+}
+
+async function rejects(
+  input: ReturnType<typeof convertInput>,
+  re: RegExp,
+): Promise<ConversionError> {
+  try {
+    await converter.convert(input);
+  } catch (e) {
+    if (!(e instanceof ConversionError)) throw new Error(`expected ConversionError, got ${e}`);
+    assert.match(`${e.message} | ${e.hint}`, re);
+    return e;
+  }
+  throw new Error(`expected a ConversionError matching ${re}`);
+}
+
+// ---- real samples -------------------------------------------------------------------------
+
+Deno.test({
+  name: "csv: real fct-csv-semicolon sample (key;value header + step table, Latin-1)",
+  ...needsSharedFixtures,
+  async fn() {
+    const file = sharedFixture("stations", "fct-csv-semicolon", "fct_all_ok.csv")!;
+    const [r, ...more] = await convert(fileInput(file));
+    assert.equal(more.length, 0);
+    assert.equal(r.sn, "V102431800038DB828853020");
+    assert.equal(r.pn, "B828853_02_F-5296");
+    assert.equal(r.result, "P");
+    assert.equal(r.machineName, "24-0285"); // "Machine ID;24-0285"
+    assert.equal(r.start, "2024-11-29T15:29:00+01:00"); // "Start Time;2024.11.29. 15:29", Oslo
+    assert.equal(r.uut?.execTime, 60); // "Testing time(sec);60"
+    assert.equal(r.uut?.errorCode, 0);
+    assert.deepEqual(r.miscInfos, [
+      { description: "MainSerial", text: "VES/SN0012260367" },
+      { description: "Part Type", text: "S100-SW120" },
+      { description: "MES", text: "1" },
+    ]);
+    const steps = allSteps(r);
+    assert.equal(steps.length, 276); // 287 lines - 10 header lines - 1 table header
+    assert.ok(steps.every((s) => s.status === "P" || s.status === "D"));
+    // "ME Resolver RAW pos;275;280.734;285;\xB0;Passed" (0xB0 = ° in Latin-1/Windows-1252)
+    assert.deepEqual(step(r, "ME Resolver RAW pos").numericMeas, [
+      { compOp: "GELE", status: "P", value: 280.734, unit: "°", lowLimit: 275, highLimit: 285 },
+    ]);
+    // "1A MEAS_CRT HSG U;-300;-244.906;-170;A;Passed"
+    assert.deepEqual(step(r, "1A MEAS_CRT HSG U").numericMeas?.[0], {
+      compOp: "GELE",
+      status: "P",
+      value: -244.906,
+      unit: "A",
+      lowLimit: -300,
+      highLimit: -170,
+    });
+    // "SBC IF;;129.000;;;Info": no limits → LOG, verdict Info → Done
+    const info = step(r, "SBC IF");
+    assert.equal(info.status, "D");
+    assert.deepEqual(info.numericMeas, [{ compOp: "LOG", status: "P", value: 129 }]);
+    // "Micro EN;;E010;;;Info": a text value → string step
+    assert.equal(step(r, "Micro EN").stringMeas?.[0].value, "E010");
+  },
+});
+
+Deno.test({
+  name: "csv: real devkit sample: the malformed last row fails clearly, or is skipped and noted",
+  ...needsSharedFixtures,
+  async fn() {
+    const file = sharedFixture("stations", "devkit-example-csv", "sample-enhanced.csv")!;
+    await rejects(fileInput(file), /line 4: the row has 12 fields .*has 11.*badRows/s);
+
+    const [r, ...more] = await convert(
+      fileInput(file, { badRows: "skip", processCodes: { ICT: 30 } }),
+    );
+    assert.equal(more.length, 0);
+    assert.equal(r.sn, "SN12345");
+    assert.equal(r.pn, "PN-001");
+    assert.equal(r.result, "P");
+    assert.equal(r.processCode, 30); // OperationType "ICT" through processCodes
+    assert.equal(r.start, "2026-02-03T14:30:00+01:00");
+    assert.deepEqual(r.miscInfos, [{
+      description: "Skipped row",
+      text: "line 4: 12 fields, 11 expected; row left out",
+    }]);
+    const steps = allSteps(r);
+    assert.equal(steps.length, 2);
+    // "SN12345,…,Voltage Measurement,NumericLimit,5.02,4.90,5.10,V,PASS"
+    assert.deepEqual(steps[0].numericMeas, [
+      { compOp: "GELE", status: "P", value: 5.02, unit: "V", lowLimit: 4.9, highLimit: 5.1 },
+    ]);
+    assert.equal(steps[1].stepType, "ET_PFT"); // "Continuity Test,PassFail,,,,,PASS"
+    assert.deepEqual(steps[1].booleanMeas, [{ status: "P" }]);
+
+    // Without processCodes the process name is kept as misc info and the default code used.
+    const [r2] = await convert(fileInput(file, { badRows: "skip" }));
+    assert.equal(r2.processCode, 10);
+    assert.ok(r2.miscInfos?.some((m) => m.description === "Process name" && m.text === "ICT"));
+  },
+});
+
+// ---- synthetic fixtures -------------------------------------------------------------------
+
+Deno.test("csv: key/value + table, CRLF, Windows-1252, decimal comma, quoted delimiter", async () => {
+  const params = { decimalSeparator: ",", dateOrder: "dmy" };
+  const [r] = await convert(fileInput(own("kv_decimal_comma_crlf.csv"), params));
+  assert.equal(r.sn, "SYN-0001");
+  assert.equal(r.pn, "PCB-4711");
+  assert.equal(r.rev, "C");
+  assert.equal(r.uut?.user, "Åse Öberg"); // Windows-1252 bytes
+  assert.equal(r.uut?.execTime, 12.5);
+  assert.equal(r.machineName, "FCT-07");
+  assert.equal(r.result, "F");
+  assert.equal(r.start, "2024-11-29T15:29:07+01:00");
+  assert.deepEqual(r.miscInfos, [{ description: "Line", text: "L3" }]);
+  const leak = step(r, "Leak current"); // "Leak current;LE;;12,7;10;µA;Failed"
+  assert.equal(leak.status, "F");
+  assert.deepEqual(leak.numericMeas, [
+    { compOp: "LE", status: "F", value: 12.7, unit: "µA", lowLimit: 10 },
+  ]);
+  const temp = step(r, "Temp; board"); // quoted name with the delimiter inside
+  assert.deepEqual(temp.numericMeas?.[0], {
+    compOp: "GTLT",
+    status: "P",
+    value: 36.5,
+    unit: "°C",
+    lowLimit: 20,
+    highLimit: 60,
+  });
+  assert.equal(step(r, "Firmware").stringMeas?.[0].value, "v1.2.3");
+  assert.equal(step(r, "Fuse intact").stepType, "ET_PFT");
+  assert.equal(step(r, "Calibration").stepType, "Action");
+
+  // The same file with LF line ends gives the same reports, ids included.
+  const lf = new TextDecoder("windows-1252").decode(
+    Deno.readFileSync(own("kv_decimal_comma_crlf.csv")),
+  ).replaceAll("\r\n", "\n");
+  const bytes = Uint8Array.from(lf, (c) => c === "µ" ? 0xb5 : c === "°" ? 0xb0 : c.charCodeAt(0));
+  const [r2] = await convert(convertInput(bytes, "kv.csv", params));
+  assert.deepEqual(r2, r);
+});
+
+Deno.test("csv: decimal comma without the parameter fails with a hint", async () => {
+  await rejects(
+    fileInput(own("kv_decimal_comma_crlf.csv"), { dateOrder: "dmy" }),
+    /"12,5" .*decimalSeparator: ","/s,
+  );
+});
+
+Deno.test("csv: header on every row, split by serial, glued units, a failing unit", async () => {
+  const params = { datePattern: "MM/dd/yyyy hh:mm:ss tt" };
+  const reports = await convert(fileInput(own("rows_two_serials.csv"), params));
+  assert.equal(reports.length, 2);
+  const [a, b] = reports;
+  assert.deepEqual([a.sn, b.sn], ["U-100", "U-200"]);
+  assert.deepEqual([a.result, b.result], ["P", "F"]);
+  assert.equal(a.pn, "PX-1");
+  assert.equal(a.start, "2025-03-04T13:05:09+01:00"); // 01:05:09 PM
+  assert.equal(b.start, "2025-03-04T13:07:41+01:00");
+  assert.notEqual(a.id, b.id);
+  assert.deepEqual(a.root?.steps?.map((s) => s.name), ["Power", "Comms"]);
+  assert.deepEqual(step(b, "VCC").numericMeas, [
+    { compOp: "GELE", status: "F", value: 3.61, unit: "V", lowLimit: 3.1, highLimit: 3.5 },
+  ]);
+  assert.equal(step(b, "VCC").reportText, "Note: retest"); // unknown column → report text
+  assert.equal(step(a, "ICC").reportText, "Note: idle, fan off");
+  assert.equal(step(a, "Banner").stringMeas?.[0].value, "Hello, world");
+  // Same file, same ids.
+  const again = await convert(fileInput(own("rows_two_serials.csv"), params));
+  assert.deepEqual(again.map((r) => r.id), [a.id, b.id]);
+
+  // dateOrder instead of a pattern; splitBy "file" keeps one report (serial of the first row).
+  const one = await convert(
+    fileInput(own("rows_two_serials.csv"), { dateOrder: "mdy", splitBy: "file" }),
+  );
+  assert.equal(one.length, 1);
+  assert.equal(one[0].sn, "U-100");
+  assert.equal(allSteps(one[0]).filter((s) => s.stepType !== "SequenceCall").length, 6);
+});
+
+Deno.test("csv: an ambiguous day/month date needs dateOrder or datePattern", async () => {
+  await rejects(fileInput(own("rows_two_serials.csv")), /line 2, column "Date".*dateOrder/s);
+});
+
+Deno.test("csv: nano51e preset reads the header from the file name", async () => {
+  const name = "A%PN-77%20240110%SN0042_NG_20240315101112.csv";
+  const [r] = await convert(fileInput(own(name), { preset: "nano51e" }));
+  assert.equal(r.pn, "PN-77");
+  assert.equal(r.sn, "SN0042");
+  assert.equal(r.result, "F"); // NG
+  assert.equal(r.processCode, 30);
+  assert.equal(r.start, "2024-03-15T10:11:12+01:00");
+  assert.deepEqual(r.miscInfos, [{ description: "SMT Production Date", text: "20240110" }]);
+  assert.deepEqual(r.root?.steps?.map((s) => s.name), ["Power", "Clock"]);
+  // "I_STBY[Power],12.5mA,0,10,FAIL"
+  assert.deepEqual(step(r, "I_STBY").numericMeas, [
+    { compOp: "GELE", status: "F", value: 12.5, unit: "mA", lowLimit: 0, highLimit: 10 },
+  ]);
+  // A processCode in the config wins over the preset.
+  const [r2] = await convert(fileInput(own(name), { preset: "nano51e", processCode: 31 }));
+  assert.equal(r2.processCode, 31);
+  // A file name that doesn't match.
+  const bytes = Deno.readFileSync(own(name));
+  await rejects(convertInput(bytes, "other.csv", { preset: "nano51e" }), /fileNamePattern/);
+});
+
+Deno.test("csv: append-mode key/value blocks: one report each, ids stable as the file grows", async () => {
+  const text = Deno.readFileSync(own("append_blocks.csv"));
+  const reports = await convert(convertInput(text, "log.csv"));
+  assert.deepEqual(reports.map((r) => [r.sn, r.result]), [["SYN-A1", "P"], ["SYN-A2", "F"]]);
+  const firstBlock = new TextDecoder().decode(text).split("SerialNumber;SYN-A2")[0];
+  const [early] = await convert(convertInput(firstBlock, "log.csv"));
+  assert.equal(early.id, reports[0].id);
+  assert.deepEqual(early, reports[0]);
+});
+
+Deno.test("csv: tab-delimited UTF-8 with BOM, UTC timestamp, computed result", async () => {
+  const [r] = await convert(fileInput(own("tab_utf8_bom.tsv")));
+  assert.equal(r.sn, "T-1");
+  assert.equal(r.start, "2025-06-01T12:00:00+02:00"); // 10:00Z in Oslo summer time
+  assert.equal(r.result, "F"); // no result in the file: from the steps
+  assert.equal(step(r, "B").status, "F");
+});
+
+Deno.test("csv: explicit columns and header keys by name and number", async () => {
+  const text = "Board;Lot 7\nWhen;2025-02-01 10:00\nMeasure|Reading|Lower|Upper|Judge\n" +
+    "x|1|0|2|GO\ny|5|0|2|NOGO\n";
+  const params = {
+    delimiter: "|",
+    header: { sn: "Board", start: "When" },
+    columns: { name: "Measure", value: 2, low: "Lower", high: "Upper", status: ["Judge"] },
+    statusWords: { GO: "P", NOGO: "F" },
+    partNumber: "PN-X",
+  };
+  // Key/value lines use ";" here, which is not the delimiter: one field each → not key/value.
+  await rejects(convertInput(text, "x.txt", params), /no serial number/);
+  const [r] = await convert(convertInput(text.replaceAll(";", "|"), "x.txt", params));
+  assert.equal(r.sn, "Lot 7");
+  assert.equal(r.pn, "PN-X");
+  assert.equal(r.result, "F");
+  assert.deepEqual(allSteps(r).map((s) => [s.name, s.status]), [["x", "P"], ["y", "F"]]);
+});
+
+Deno.test("csv: unknown verdict words fail with the line, statusWords fixes it", async () => {
+  const text = "SN;S1\nPN;P1\nDate;2025-01-01 00:00:00\nName;Value;Status\nA;1;MAYBE\n";
+  await rejects(
+    convertInput(text, "a.csv"),
+    /line 5, step "A": unknown status "MAYBE".*statusWords/s,
+  );
+  const [r] = await convert(convertInput(text, "a.csv", { statusWords: { MAYBE: "S" } }));
+  assert.equal(allSteps(r)[0].status, "S");
+});
+
+Deno.test("csv: missing start: conversion time with a note, or an error", async () => {
+  const text = "SN;S1\nPN;P1\nName;Value;Status\nA;1;PASS\n";
+  const [r] = await convert(convertInput(text, "a.csv"));
+  assert.ok(r.miscInfos?.some((m) => m.description === "Start time"));
+  assert.match(r.start, /[+-]\d{2}:\d{2}$/);
+  await rejects(convertInput(text, "a.csv", { missingStart: "error" }), /no start date/);
+});
+
+Deno.test("csv: broken files give ConversionErrors that say where", async () => {
+  await rejects(convertInput("", "e.csv"), /empty/);
+  await rejects(convertInput("just words\nmore words\n", "w.csv"), /no delimiter/);
+  await rejects(
+    convertInput('SN;S1\nName;Value;Status\n"A;1;PASS\nB;2;PASS\n', "q.csv"),
+    /quoted field opened on line 3 is never closed/,
+  );
+  await rejects(
+    convertInput(
+      "SN;S1\nPN;P\nDate;2025-01-01 10:00\nName;Value;Min;Status\nA;1;low;PASS\n",
+      "n.csv",
+    ),
+    /line 5, low limit of "A": "low" is not a number/,
+  );
+  await rejects(
+    convertInput("SN;S1\nPN;P\nDate;31.02.2025\nName;Value;Status\nA;1;PASS\n", "d.csv"),
+    /"31.02.2025" is not a date/,
+  );
+});
+
+Deno.test("csv: bad parameters name the parameter", async () => {
+  const text = "SN;S1\nName;Value\nA;1\n";
+  await rejects(convertInput(text, "a.csv", { delimter: ";" }), /unknown parameter "delimter"/);
+  await rejects(convertInput(text, "a.csv", { delimiter: ";;" }), /parameter "delimiter"/);
+  await rejects(convertInput(text, "a.csv", { tableHeader: "none" }), /columns\.name/);
+  await rejects(convertInput(text, "a.csv", { namePattern: "^(.+)$" }), /parameter "namePattern"/);
+  await rejects(
+    convertInput(text, "a.csv", { fileNamePattern: "(" }),
+    /parameter "fileNamePattern"/,
+  );
+  await rejects(convertInput(text, "a.csv", { statusWords: { X: "maybe" } }), /statusWords\.X/);
+  await rejects(convertInput(text, "a.csv", { columns: { valeu: "V" } }), /valeu/);
+  await rejects(convertInput(text, "a.csv", { compOp: "BETWEEN" }), /parameter "compOp"/);
+});
+
+Deno.test("csv: detect", () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const d = (head: string, name: string) => converter.detect!({ head: enc(head), name });
+  assert.equal(d("SerialNumber;V1\nMainSerial;x\n", "fct.csv"), 0.6);
+  assert.equal(d("SerialNumber,PartNumber,TestDate\n", "x.csv"), 0.6);
+  assert.equal(d("TestName,Value\n", "A%PN%2024%SN_OK_20240101120000.csv"), 0.7);
+  assert.equal(d("a;b\n1;2\n", "x.csv"), 0.3);
+  assert.equal(d("FORMAT;mmdd\n", "x.dat"), 0.1);
+  assert.equal(
+    converter.detect!({ head: new Uint8Array([0x50, 0x4b, 3, 4, 0, 0]), name: "a.zip" }),
+    0,
+  );
+});
+
+Deno.test("csv: fuzz", async () => {
+  const seeds = [
+    "kv_decimal_comma_crlf.csv",
+    "rows_two_serials.csv",
+    "append_blocks.csv",
+    "tab_utf8_bom.tsv",
+  ].map((f) => Deno.readFileSync(own(f)));
+  const stats = await fuzzConverter(converter, seeds, {
+    params: { decimalSeparator: ",", dateOrder: "dmy", partNumber: "PN", badRows: "skip" },
+  });
+  assert.ok(stats.converted > 0, "some fuzz cases should still convert");
+  await fuzzConverter(converter, seeds.slice(1, 3), { params: { dateOrder: "mdy" }, cases: 150 });
+});
