@@ -287,6 +287,9 @@ export class Agent {
     m.set("workers", "Converter workers", p.busy, { state: "busy" });
     m.set("workers", "Converter workers", p.lost, { state: "lost" });
     m.set("intake_paused", "1 while intake is paused", this.intake.paused() ? 1 : 0);
+    const mem = Deno.memoryUsage();
+    m.set("process_resident_memory_bytes", "Resident memory of the agent process", mem.rss);
+    m.set("heap_used_bytes", "JavaScript heap in use (main thread)", mem.heapUsed);
     return m.render();
   }
 

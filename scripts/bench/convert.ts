@@ -41,8 +41,50 @@ export const BENCHES: BenchEntry[] = [
     own: "wsjf",
     match: /\.json$/,
   },
-  { format: "wsxf", shared: ["wats/wsxf", "stations/wats-wsxf"], own: "wsxf", match: /\.xml$/i },
+  {
+    format: "wsxf",
+    shared: ["wats/wsxf", "stations/wats-wsxf", "stations/wats-wrml"],
+    own: "wsxf",
+    match: /\.xml$/i,
+  },
   { format: "wstf", shared: ["stations/wats-wstf"], own: "wstf", params: { partNumber: "BENCH" } },
+  { format: "i3070", shared: ["stations/keysight-i3070-log"], own: "i3070" },
+  {
+    format: "takaya",
+    shared: ["stations/takaya-atd", "stations/takaya-apt94xx-atd", "stations/takaya-atdx"],
+    own: "takaya",
+  },
+  {
+    format: "teststand-xml",
+    shared: ["stations/teststand-xml"],
+    own: "teststand-xml",
+    params: { partNumber: "BENCH" },
+  },
+  {
+    format: "atml",
+    shared: ["stations/atml-teststand"],
+    own: "atml",
+    params: { partNumber: "BENCH" },
+  },
+  { format: "csv", shared: ["stations/fct-csv-semicolon"], own: "csv", match: /fct|kv_/ },
+  {
+    format: "xjtag",
+    shared: ["stations/xjtag-xjlog"],
+    own: "xjtag",
+    params: { partNumber: "BENCH" },
+  },
+  { format: "teradyne-gr228x", shared: ["stations/teradyne-gr228x-log"], own: "teradyne-gr228x" },
+  {
+    format: "teradyne-spectrum",
+    shared: ["stations/teradyne-spectrum-ict"],
+    own: "teradyne-spectrum",
+  },
+  {
+    format: "spea-3030",
+    shared: ["stations/spea-3030-csv"],
+    own: "spea-3030",
+    params: { partNumber: "BENCH" },
+  },
 ];
 
 const station = {

@@ -30,7 +30,11 @@ export interface Check {
 export async function checkConverters(config: Config): Promise<Check[]> {
   const checks: Check[] = [];
   if (config.converters.length === 0) {
-    checks.push({ what: "converters", result: "warn", message: "none configured: the agent will watch nothing" });
+    checks.push({
+      what: "converters",
+      result: "warn",
+      message: "none configured: the agent will watch nothing",
+    });
   }
   for (const c of config.converters) {
     const what = `converter ${c.name}`;
@@ -40,14 +44,20 @@ export async function checkConverters(config: Config): Promise<Check[]> {
     }
     if (c.module) {
       if (!(await isFile(c.module))) {
-        checks.push({ what, result: "fail", message: `module ${c.module} does not exist or is not a file` });
+        checks.push({
+          what,
+          result: "fail",
+          message: `module ${c.module} does not exist or is not a file`,
+        });
         continue;
       }
     } else if (c.format && c.format !== "auto" && !builtinFormats.includes(c.format)) {
       checks.push({
         what,
         result: "fail",
-        message: `format "${c.format}" is not a built-in format; expected "auto" or one of ${builtinFormats.join(", ")}`,
+        message: `format "${c.format}" is not a built-in format; expected "auto" or one of ${
+          builtinFormats.join(", ")
+        }`,
       });
       continue;
     }
@@ -56,7 +66,8 @@ export async function checkConverters(config: Config): Promise<Check[]> {
       checks.push({
         what,
         result: "warn",
-        message: `${kind}; watch folder ${c.watch} does not exist yet (the agent takes files once it does; ` +
+        message:
+          `${kind}; watch folder ${c.watch} does not exist yet (the agent takes files once it does; ` +
           "until then health is degraded)",
       });
     } else {
@@ -75,7 +86,11 @@ export async function checkDataDir(config: Config): Promise<Check[]> {
     await Deno.writeTextFile(probe, "ok");
     await Deno.remove(probe);
   } catch (e) {
-    return [{ what: "dataDir", result: "fail", message: `${dir} can't be created or written: ${(e as Error).message}` }];
+    return [{
+      what: "dataDir",
+      result: "fail",
+      message: `${dir} can't be created or written: ${(e as Error).message}`,
+    }];
   }
   let freeMb: number;
   try {
@@ -91,30 +106,45 @@ export async function checkDataDir(config: Config): Promise<Check[]> {
         `(${config.queue.minFreeDiskMb}): intake will stay paused until there is room`,
     }];
   }
-  return [{ what: "dataDir", result: "ok", message: `${dir} is writable, ${freeMb.toFixed(0)} MB free` }];
+  return [{
+    what: "dataDir",
+    result: "ok",
+    message: `${dir} is writable, ${freeMb.toFixed(0)} MB free`,
+  }];
 }
 
 /** Checks that the control port is free (or held by this data directory's running agent). */
 export async function checkControlPort(config: Config): Promise<Check[]> {
   const port = config.control.port;
-  if (port === 0) return [{ what: "control", result: "ok", message: "port 0: a free port is picked at start" }];
+  if (port === 0) {
+    return [{ what: "control", result: "ok", message: "port 0: a free port is picked at start" }];
+  }
   try {
     const l = Deno.listen({ hostname: "127.0.0.1", port });
     l.close();
     return [{ what: "control", result: "ok", message: `127.0.0.1:${port} is free` }];
   } catch (e) {
     if (!(e instanceof Deno.errors.AddrInUse)) {
-      return [{ what: "control", result: "fail", message: `can't listen on 127.0.0.1:${port}: ${(e as Error).message}` }];
+      return [{
+        what: "control",
+        result: "fail",
+        message: `can't listen on 127.0.0.1:${port}: ${(e as Error).message}`,
+      }];
     }
   }
   const contact = await contactAgent(config.dataDir, 2000);
   if (contact.state === "running" && contact.info.port === port) {
-    return [{ what: "control", result: "ok", message: `127.0.0.1:${port} is used by the running agent (pid ${contact.info.pid})` }];
+    return [{
+      what: "control",
+      result: "ok",
+      message: `127.0.0.1:${port} is used by the running agent (pid ${contact.info.pid})`,
+    }];
   }
   return [{
     what: "control",
     result: "fail",
-    message: `127.0.0.1:${port} is in use by another program: set control.port to a free port (or 0)`,
+    message:
+      `127.0.0.1:${port} is in use by another program: set control.port to a free port (or 0)`,
   }];
 }
 
@@ -124,7 +154,11 @@ export async function checkServer(config: Config): Promise<Check[]> {
   try {
     caCerts = await readCaCerts(config);
   } catch (e) {
-    return [{ what: "server", result: "fail", message: (e as Error).message.split("\n").slice(1).join(" ").trim() }];
+    return [{
+      what: "server",
+      result: "fail",
+      message: (e as Error).message.split("\n").slice(1).join(" ").trim(),
+    }];
   }
   const client = new WatsClient({
     url: config.server.url,
@@ -139,7 +173,9 @@ export async function checkServer(config: Config): Promise<Check[]> {
       const checks: Check[] = [{
         what: "server",
         result: "ok",
-        message: `${config.server.url} answers (WATS ${version ?? "version unknown"}); token accepted`,
+        message: `${config.server.url} answers (WATS ${
+          version ?? "version unknown"
+        }); token accepted`,
       }];
       if (serverDate && !Number.isNaN(serverDate.getTime())) {
         const skew = Math.round((serverDate.getTime() - Date.now()) / 1000);
@@ -147,7 +183,8 @@ export async function checkServer(config: Config): Promise<Check[]> {
           checks.push({
             what: "clock",
             result: "warn",
-            message: `this station's clock differs from the server's by ${skew} s; set the time (NTP)`,
+            message:
+              `this station's clock differs from the server's by ${skew} s; set the time (NTP)`,
           });
         }
       }
@@ -158,7 +195,9 @@ export async function checkServer(config: Config): Promise<Check[]> {
         what: "token",
         result: "fail",
         message: `the server rejected the token (HTTP ${outcome.status} from ${where})` +
-          `${outcome.serverMessage ? `: ${outcome.serverMessage.replace(/\.+$/, "")}` : ""}. Check server.token (or AGENT_TOKEN): ` +
+          `${
+            outcome.serverMessage ? `: ${outcome.serverMessage.replace(/\.+$/, "")}` : ""
+          }. Check server.token (or AGENT_TOKEN): ` +
           "it must be a WATS API token with the right to submit reports",
       }];
     }
@@ -174,7 +213,8 @@ export async function checkServer(config: Config): Promise<Check[]> {
       return [{
         what: "server",
         result: "fail",
-        message: `can't reach ${config.server.url}: ${outcome.message}. Check server.url, the network, ` +
+        message:
+          `can't reach ${config.server.url}: ${outcome.message}. Check server.url, the network, ` +
           "a proxy (HTTPS_PROXY) or the firewall",
       }];
     }
@@ -210,7 +250,9 @@ Exit codes: 0 everything fine (warnings allowed); 1 a check failed; 3 the file i
     }, true);
     if (positionals[0] !== "check" || positionals.length > 1) {
       throw new UsageError(
-        positionals.length ? `unknown subcommand "${positionals.join(" ")}"; expected "check"` : 'expected "check"',
+        positionals.length
+          ? `unknown subcommand "${positionals.join(" ")}"; expected "check"`
+          : 'expected "check"',
         "config",
       );
     }
@@ -230,12 +272,22 @@ Exit codes: 0 everything fine (warnings allowed); 1 a check failed; 3 the file i
     for (const c of checks) c.message = redactToken(c.message, config.server.token);
     const failed = checks.some((c) => c.result === "fail");
     if (json) {
-      console.log(JSON.stringify({ valid: true, ok: !failed, config: config.file, checks }, null, 2));
+      console.log(
+        JSON.stringify({ valid: true, ok: !failed, config: config.file, checks }, null, 2),
+      );
     } else {
       const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
-      const mark = { ok: color ? "\x1b[32m✓\x1b[0m" : "ok  ", warn: color ? "\x1b[33m!\x1b[0m" : "warn", fail: color ? "\x1b[31m✗\x1b[0m" : "FAIL" };
+      const mark = {
+        ok: color ? "\x1b[32m✓\x1b[0m" : "ok  ",
+        warn: color ? "\x1b[33m!\x1b[0m" : "warn",
+        fail: color ? "\x1b[31m✗\x1b[0m" : "FAIL",
+      };
       for (const c of checks) console.log(`${mark[c.result]} ${c.what}: ${c.message}`);
-      console.log(failed ? "\nSome checks failed: fix them and run `agent config check` again." : "\nAll checks passed.");
+      console.log(
+        failed
+          ? "\nSome checks failed: fix them and run `agent config check` again."
+          : "\nAll checks passed.",
+      );
     }
     return failed ? ExitCode.FAILURE : ExitCode.OK;
   },

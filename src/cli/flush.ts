@@ -10,7 +10,7 @@ import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { contactAgent, fetchStatus, postAction } from "../control/client.ts";
 import { Queue } from "../queue/queue.ts";
-import { LockedError, lockDataDir } from "../queue/lock.ts";
+import { lockDataDir, LockedError } from "../queue/lock.ts";
 import { Uploader } from "../upload/uploader.ts";
 import { Metrics } from "../control/metrics.ts";
 import { readCaCerts } from "../agent.ts";
@@ -56,7 +56,10 @@ Exit codes: 0 the queue is empty; 1 reports remain (what and why is printed); 3 
     const json = values.json === true;
     const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
     if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
-      throw new UsageError(`--timeout expects a number of seconds > 0, found "${values.timeout}"`, "flush");
+      throw new UsageError(
+        `--timeout expects a number of seconds > 0, found "${values.timeout}"`,
+        "flush",
+      );
     }
     const loaded = await configForCommand(values.config as string | undefined, json);
     if ("exit" in loaded) return loaded.exit;
@@ -85,7 +88,10 @@ Exit codes: 0 the queue is empty; 1 reports remain (what and why is printed); 3 
       return ExitCode.FAILURE;
     } else {
       try {
-        result = { ...(await flushInProcess(config, errors, timeoutS * 1000, bar)), via: "in-process" };
+        result = {
+          ...(await flushInProcess(config, errors, timeoutS * 1000, bar)),
+          via: "in-process",
+        };
       } catch (e) {
         if (!(e instanceof LockedError)) throw e;
         if (json) console.log(JSON.stringify({ flushed: false, error: e.message }));
@@ -107,14 +113,19 @@ async function report(
   const remaining = q.counts.queued + q.counts.processing + q.counts.error;
   const reasons: string[] = [];
   if (r.last.authProblem) reasons.push(`uploads paused: ${r.last.authProblem}`);
-  else if (r.last.breaker !== "closed") reasons.push(`server unreachable (${r.last.lastError ?? "no answer"})`);
-  else if (r.last.queued + r.last.processing + r.last.retrying > 0) {
-    reasons.push(`not finished in time${r.last.lastError ? ` (last error: ${r.last.lastError})` : ""}`);
+  else if (r.last.breaker !== "closed") {
+    reasons.push(`server unreachable (${r.last.lastError ?? "no answer"})`);
+  } else if (r.last.queued + r.last.processing + r.last.retrying > 0) {
+    reasons.push(
+      `not finished in time${r.last.lastError ? ` (last error: ${r.last.lastError})` : ""}`,
+    );
   }
   const permanent = q.counts.error - q.counts.retrying;
   if (permanent > 0) {
-    reasons.push(`${permanent} report(s) rejected by the server wait in error; fix them, then run ` +
-      "`agent flush --errors`");
+    reasons.push(
+      `${permanent} report(s) rejected by the server wait in error; fix them, then run ` +
+        "`agent flush --errors`",
+    );
     for (const e of q.errors.filter((x) => x.permanent).slice(0, 5)) {
       reasons.push(`  ${e.id} (sn ${e.sn}, from ${e.source}): ${e.reason}`);
     }
@@ -191,16 +202,20 @@ async function flushInProcess(
     uploader.start();
     uploader.flushNow();
     try {
-      return await drain(() => {
-        const c = queue.counts();
-        const u = uploader.status();
-        return Promise.resolve({
-          ...c,
-          authProblem: u.authProblem,
-          breaker: u.breaker,
-          lastError: u.lastError?.message ?? null,
-        });
-      }, timeoutMs, bar);
+      return await drain(
+        () => {
+          const c = queue.counts();
+          const u = uploader.status();
+          return Promise.resolve({
+            ...c,
+            authProblem: u.authProblem,
+            breaker: u.breaker,
+            lastError: u.lastError?.message ?? null,
+          });
+        },
+        timeoutMs,
+        bar,
+      );
     } finally {
       await uploader.stop();
     }

@@ -48,7 +48,9 @@ function safeHostname(): string {
 export function urlProblem(url: string): string | null {
   try {
     const u = new URL(url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") return "expected an http:// or https:// URL";
+    if (u.protocol !== "http:" && u.protocol !== "https:") {
+      return "expected an http:// or https:// URL";
+    }
     return null;
   } catch {
     return "expected a URL such as https://your-company.wats.com";
@@ -173,9 +175,11 @@ class Terminal {
     }
   }
 
-  /** A line typed without echo (the token). */
-  async secret(): Promise<string | null> {
+  /** Asks for a line typed without echo (the token). */
+  async secret(question: string): Promise<string | null> {
+    // No echo before the question shows: a fast typist (or a script) must not be echoed.
     Deno.stdin.setRaw(true);
+    this.write(question);
     let out = "";
     try {
       while (true) {
@@ -194,11 +198,17 @@ class Terminal {
   }
 
   /** Asks until `check` accepts the answer; an empty answer takes the default. */
-  async ask(question: string, def: string, check: (v: string) => string | null = () => null): Promise<string> {
+  async ask(
+    question: string,
+    def: string,
+    check: (v: string) => string | null = () => null,
+  ): Promise<string> {
     while (true) {
       this.write(`${question} [${def}]: `);
       const got = await this.line();
-      if (got === null) throw new Deno.errors.UnexpectedEof("input ended before all questions were answered");
+      if (got === null) {
+        throw new Deno.errors.UnexpectedEof("input ended before all questions were answered");
+      }
       const value = got.trim() || def;
       const problem = check(value);
       if (!problem) return value;
@@ -211,8 +221,9 @@ class Terminal {
 async function interview(term: Terminal, a: InitAnswers): Promise<InitAnswers> {
   term.write("Creating a starter config. Press Enter to take the [default].\n");
   const url = await term.ask("WATS server URL", a.url, urlProblem);
-  term.write("WATS API token (not shown; Enter to leave it out and use AGENT_TOKEN): ");
-  const token = (await term.secret())?.trim() || null;
+  const token =
+    (await term.secret("WATS API token (not shown; Enter to leave it out and use AGENT_TOKEN): "))
+      ?.trim() || null;
   const station = await term.ask("Station name", a.station, (v) => v ? null : "expected a name");
   const watch = await term.ask("Drop folder to watch", a.watch);
   const format = await term.ask("File format in it", a.format, formatProblem);
@@ -259,7 +270,9 @@ Exit codes: 0 written; 1 the file exists (use --force) or input ended; 2 a wrong
     const urlBad = urlProblem(answers.url);
     if (urlBad) throw new UsageError(`--url: ${urlBad}, found "${answers.url}"`, "init");
     const formatBad = formatProblem(answers.format);
-    if (formatBad) throw new UsageError(`--format: ${formatBad}, found "${answers.format}"`, "init");
+    if (formatBad) {
+      throw new UsageError(`--format: ${formatBad}, found "${answers.format}"`, "init");
+    }
 
     const file = resolveConfigPath(values.config as string | undefined);
     if (values.force !== true && await exists(file)) {
@@ -285,7 +298,9 @@ Exit codes: 0 written; 1 the file exists (use --force) or input ended; 2 a wrong
     await Deno.mkdir(watch, { recursive: true });
 
     const next: string[] = [];
-    if (answers.url === DEFAULT_URL) next.push(`set server.url to your WATS server (now ${DEFAULT_URL})`);
+    if (answers.url === DEFAULT_URL) {
+      next.push(`set server.url to your WATS server (now ${DEFAULT_URL})`);
+    }
     if (answers.token === null && !Deno.env.get("AGENT_TOKEN")) {
       next.push("put the API token in server.token, or set AGENT_TOKEN for the agent");
     }

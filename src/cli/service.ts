@@ -133,7 +133,7 @@ async function specFromArgs(
   } else {
     launch = selfCommand([]);
     fromSource = !isCompiled();
-    if (fromSource) {
+    if (fromSource && action === "install") {
       notes.push(
         "Running from source: the service will start `deno run … main.ts` from this project. " +
           "On a station, install the compiled agent (agent-<target>) instead.",
@@ -143,7 +143,7 @@ async function specFromArgs(
           "The task runs deno as SYSTEM (or --run-as), whose Deno cache is empty: run " +
             "`deno install --frozen` as that account first.",
         );
-      } else if (action === "install") {
+      } else {
         env.DENO_DIR = await denoDir();
       }
     }

@@ -4,9 +4,12 @@
  *
  * @module
  */
+import path from "#path";
 import { type Command, parseCommandArgs } from "./command.ts";
-import { configForCommand, configHelp, configOption } from "./config_arg.ts";
+import { configHelp, configOption } from "./config_arg.ts";
+import { type Config, ConfigError, loadConfig, resolveConfigPath } from "../config/load.ts";
 import { contactAgent, fetchStatus } from "../control/client.ts";
+import type { ControlInfo } from "../control/server.ts";
 import { offlineSnapshot, type StatusSnapshot } from "../control/snapshot.ts";
 import type { HealthState } from "../control/health.ts";
 
@@ -31,13 +34,47 @@ ${configHelp}
                       processing, completed, error, quarantine, retrying, oldestQueuedAgeSeconds},
                       upload, intake, converters, pool, recentErrors
 
+When the config file has an error but an agent runs (on its last good config), the error is
+printed and the running agent's status shown.
+
 Exit codes: 0 healthy, 1 degraded, 2 unhealthy (including: not running), 3 cannot tell
-(invalid config, or an agent that holds the data directory but does not answer).`,
+(invalid config and no agent found, or an agent that holds the data directory but does not
+answer).`,
   async run(argv) {
-    const { values } = parseCommandArgs("status", argv, { ...configOption, json: { type: "boolean" } });
+    const { values } = parseCommandArgs("status", argv, {
+      ...configOption,
+      json: { type: "boolean" },
+    });
     const json = values.json === true;
-    const loaded = await configForCommand(values.config as string | undefined, json);
-    if ("exit" in loaded) return CANNOT_TELL;
+    const loaded = await configOrRunningAgent(values.config as string | undefined);
+    if ("info" in loaded) {
+      // The file has an error, but an agent runs on its last good config: show that agent.
+      if (!json) {
+        console.error(`${loaded.error.message}\n(The running agent keeps its last good config.)\n`);
+      }
+      let snap: StatusSnapshot;
+      try {
+        snap = await fetchStatus(loaded.info);
+      } catch (e) {
+        if (!json) console.error(`agent status: cannot tell: ${(e as Error).message}`);
+        else {console.log(
+            JSON.stringify({ error: `cannot tell: ${(e as Error).message}`, health: null }),
+          );}
+        return CANNOT_TELL;
+      }
+      if (json) {
+        console.log(JSON.stringify({ ...snap, configError: loaded.error.problems }, null, 2));
+      } else console.log(renderStatus(snap, Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR")));
+      return HEALTH_EXIT[snap.health.state];
+    }
+    if ("error" in loaded) {
+      if (json) {
+        console.log(
+          JSON.stringify({ error: loaded.error.message, config: loaded.error.file, health: null }),
+        );
+      } else console.error(loaded.error.message);
+      return CANNOT_TELL;
+    }
     const { config } = loaded;
     const contact = await contactAgent(config.dataDir);
     let snap: StatusSnapshot;
@@ -45,10 +82,14 @@ Exit codes: 0 healthy, 1 degraded, 2 unhealthy (including: not running), 3 canno
       if (contact.state === "unreachable") {
         const msg = `cannot tell: ${contact.why}`;
         if (json) console.log(JSON.stringify({ running: true, error: msg, health: null }));
-        else console.error(`agent status: ${msg}. Is it hung? Check its log in ${config.dataDir}/logs.`);
+        else {console.error(
+            `agent status: ${msg}. Is it hung? Check its log in ${config.dataDir}/logs.`,
+          );}
         return CANNOT_TELL;
       }
-      snap = contact.state === "running" ? await fetchStatus(contact.info) : await offlineSnapshot(config);
+      snap = contact.state === "running"
+        ? await fetchStatus(contact.info)
+        : await offlineSnapshot(config);
     } catch (e) {
       const msg = `cannot tell: ${(e as Error).message}`;
       if (json) console.log(JSON.stringify({ error: msg }));
@@ -60,6 +101,44 @@ Exit codes: 0 healthy, 1 degraded, 2 unhealthy (including: not running), 3 canno
     return HEALTH_EXIT[snap.health.state];
   },
 };
+
+/**
+ * The data directory a config file names, read loosely (for a file that does not validate):
+ * its "dataDir" string if one can be found, else the default, relative to the file's folder.
+ */
+export async function looseDataDir(file: string): Promise<string> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(file);
+  } catch { /* the default then */ }
+  const m = /"dataDir"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text);
+  let dir = "./agent-data";
+  if (m) {
+    try {
+      dir = JSON.parse(`"${m[1]}"`);
+    } catch { /* keep the default */ }
+  }
+  return path.resolve(path.dirname(path.resolve(file)), dir);
+}
+
+/**
+ * The config; or, when it does not validate, the agent that runs on its data directory (found
+ * loosely) together with the config error; or just the error.
+ */
+export async function configOrRunningAgent(
+  explicit: string | undefined,
+): Promise<
+  { config: Config } | { info: ControlInfo; error: ConfigError } | { error: ConfigError }
+> {
+  const file = resolveConfigPath(explicit);
+  try {
+    return { config: await loadConfig(file) };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const contact = await contactAgent(await looseDataDir(file));
+    return contact.state === "running" ? { info: contact.info, error: e } : { error: e };
+  }
+}
 
 /** How long ago, in words. */
 export function ago(iso: string | null, now = Date.now()): string {
@@ -93,18 +172,32 @@ export function renderStatus(s: StatusSnapshot, color: boolean): string {
     `Queue:     ${q.queued} queued, ${q.processing} uploading, ${q.error} in error ` +
       `(${q.retrying} will retry), ${q.completed} completed (kept), ${q.quarantine} quarantined`,
   );
-  if (q.oldestQueuedAgeSeconds !== null) lines.push(`           oldest waiting: ${duration(q.oldestQueuedAgeSeconds)}`);
+  if (q.oldestQueuedAgeSeconds !== null) {
+    lines.push(`           oldest waiting: ${duration(q.oldestQueuedAgeSeconds)}`);
+  }
   const u = s.upload;
   const server = `${s.server.url}${s.server.version ? ` (WATS ${s.server.version})` : ""}`;
   lines.push(`Server:    ${server}`);
   if (u) {
     const breaker = u.breaker === "closed" ? "closed" : c("31", u.breaker);
-    lines.push(`Uploads:   last success ${ago(u.lastSuccessAt)}; circuit breaker ${breaker}` +
-      (s.running ? `; ${u.inFlight} in flight` : ""));
+    lines.push(
+      `Uploads:   last success ${ago(u.lastSuccessAt)}; circuit breaker ${breaker}` +
+        (s.running ? `; ${u.inFlight} in flight` : ""),
+    );
     if (u.authProblem) lines.push(`           ${c("31", "PAUSED")}: ${u.authProblem}`);
-    if (u.lastError) lines.push(`           last error ${ago(u.lastError.at)}: ${u.lastError.message}`);
+    if (u.lastError) {
+      lines.push(`           last error ${ago(u.lastError.at)}: ${u.lastError.message}`);
+    }
   }
-  lines.push(`Intake:    ${s.intake.paused ? `${c("33", "PAUSED")}: ${s.intake.reason}` : s.running ? "taking files" : "-"}`);
+  lines.push(
+    `Intake:    ${
+      s.intake.paused
+        ? `${c("33", "PAUSED")}: ${s.intake.reason}`
+        : s.running
+        ? "taking files"
+        : "-"
+    }`,
+  );
   if (s.converters.length) {
     lines.push("Converters:");
     for (const conv of s.converters) {
@@ -112,7 +205,11 @@ export function renderStatus(s: StatusSnapshot, color: boolean): string {
         ? `${conv.converted} files → ${conv.reports} reports, ${conv.failed} failed, ${conv.waiting} waiting` +
           (conv.missing ? `, ${c("31", "FOLDER MISSING")}` : "")
         : "";
-      lines.push(`  ${conv.name.padEnd(16)} ${conv.format.padEnd(14)} ${conv.folder}${counts ? `  (${counts})` : ""}`);
+      lines.push(
+        `  ${conv.name.padEnd(16)} ${conv.format.padEnd(14)} ${conv.folder}${
+          counts ? `  (${counts})` : ""
+        }`,
+      );
     }
   }
   if (s.recentErrors.length) {

@@ -123,7 +123,8 @@ export const configSchema = z.strictObject({
     emptyFileSeconds: seconds(60),
   }).prefault({}),
   pool: z.strictObject({
-    min: z.int().min(0).default(1),
+    /** Workers kept when idle (0: start them only when a file arrives; saves ~25 MiB). */
+    min: z.int().min(0).default(0),
     max: z.int().min(1).default(Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2))),
     /** Seconds one file may take to convert. */
     timeoutSeconds: seconds(60),

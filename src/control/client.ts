@@ -19,33 +19,45 @@ export async function contactAgent(dataDir: string, timeoutMs = 3000): Promise<A
   const info = await readControlInfo(dataDir);
   if (info) {
     try {
-      const res = await fetch(`http://127.0.0.1:${info.port}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(`http://127.0.0.1:${info.port}/health`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       await res.body?.cancel();
       return { state: "running", info };
     } catch (e) {
       if (!(await isDataDirLocked(dataDir))) return { state: "stopped" }; // a stale control.json
       return {
         state: "unreachable",
-        why: `an agent holds ${dataDir} but its control endpoint (127.0.0.1:${info.port}) does not ` +
+        why:
+          `an agent holds ${dataDir} but its control endpoint (127.0.0.1:${info.port}) does not ` +
           `answer: ${(e as Error).message}`,
       };
     }
   }
   if (await isDataDirLocked(dataDir)) {
-    return { state: "unreachable", why: `an agent holds ${dataDir} but has not started its control endpoint yet` };
+    return {
+      state: "unreachable",
+      why: `an agent holds ${dataDir} but has not started its control endpoint yet`,
+    };
   }
   return { state: "stopped" };
 }
 
 /** GET /status from a running agent. */
 export async function fetchStatus(info: ControlInfo, timeoutMs = 5000): Promise<StatusSnapshot> {
-  const res = await fetch(`http://127.0.0.1:${info.port}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`http://127.0.0.1:${info.port}/status`, {
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   if (!res.ok) throw new Error(`the agent answered ${res.status} to /status: ${await res.text()}`);
   return await res.json();
 }
 
 /** POSTs an action to a running agent with the control token. */
-export async function postAction(info: ControlInfo, action: string, body: unknown = {}): Promise<unknown> {
+export async function postAction(
+  info: ControlInfo,
+  action: string,
+  body: unknown = {},
+): Promise<unknown> {
   const res = await fetch(`http://127.0.0.1:${info.port}/${action}`, {
     method: "POST",
     headers: { authorization: `Bearer ${info.token}`, "content-type": "application/json" },

@@ -22,7 +22,13 @@ export interface HealthInputs {
   now: number;
   running: boolean;
   dataDir: string;
-  queue: { queued: number; processing: number; error: number; retrying: number; quarantine: number };
+  queue: {
+    queued: number;
+    processing: number;
+    error: number;
+    retrying: number;
+    quarantine: number;
+  };
   maxReports: number;
   oldestQueuedAt: number | null;
   upload: {
@@ -71,15 +77,21 @@ export function computeHealth(h: HealthInputs): Health {
   const u = h.upload;
   if (u?.authProblem) unhealthy.push(`uploads paused: ${u.authProblem}`);
   if (u && u.breaker !== "closed") {
-    const since = u.breakerOpenedAt ? ` for ${minutes(h.now - Date.parse(u.breakerOpenedAt))} min` : "";
+    const since = u.breakerOpenedAt
+      ? ` for ${minutes(h.now - Date.parse(u.breakerOpenedAt))} min`
+      : "";
     unhealthy.push(
-      `server unreachable${since} (circuit breaker open; last error: ${u.lastError?.message ?? "?"}); ` +
+      `server unreachable${since} (circuit breaker open; last error: ${
+        u.lastError?.message ?? "?"
+      }); ` +
         "reports stay queued and are sent when it answers again",
     );
   }
   if (h.running && backlog > 0) {
-    const last = u?.lastSuccessAt ? Date.parse(u.lastSuccessAt) : null;
-    const since = last ?? Math.max(h.startedAt ?? h.now, h.oldestQueuedAt ?? h.now);
+    // The stall starts at the latest of: the last upload, when the oldest waiting report was
+    // queued, the agent's start. (An idle station's first new report is no stall.)
+    const last = u?.lastSuccessAt ? Date.parse(u.lastSuccessAt) : 0;
+    const since = Math.max(last, h.oldestQueuedAt ?? h.now, h.startedAt ?? 0);
     if (h.now - since > h.thresholds.stallMinutes * 60_000) {
       unhealthy.push(
         `nothing uploaded for ${minutes(h.now - since)} min while ${backlog} report(s) wait` +
@@ -88,12 +100,18 @@ export function computeHealth(h: HealthInputs): Health {
     }
   }
   if (h.poolProblem) unhealthy.push(`converters can't run: ${h.poolProblem}`);
-  for (const p of h.converterProblems ?? []) unhealthy.push(`${p}; its files wait in the drop folder`);
+  for (const p of h.converterProblems ?? []) {
+    unhealthy.push(`${p}; its files wait in the drop folder`);
+  }
   if (h.intakePause) {
-    (/write failed|I\/O/i.test(h.intakePause) ? unhealthy : degraded).push(`intake paused: ${h.intakePause}`);
+    (/write failed|I\/O/i.test(h.intakePause) ? unhealthy : degraded).push(
+      `intake paused: ${h.intakePause}`,
+    );
   }
   for (const f of h.missingFolders) degraded.push(`watch folder missing: ${f}`);
-  if (u && u.errorRate5m !== null && u.attempts5m >= 5 && u.errorRate5m > h.thresholds.maxErrorRate) {
+  if (
+    u && u.errorRate5m !== null && u.attempts5m >= 5 && u.errorRate5m > h.thresholds.maxErrorRate
+  ) {
     degraded.push(
       `${Math.round(u.errorRate5m * 100)}% of ${u.attempts5m} uploads failed in the last 5 min` +
         (u.lastError ? ` (last: ${u.lastError.message})` : ""),
@@ -107,23 +125,42 @@ export function computeHealth(h: HealthInputs): Health {
     );
   }
   if (h.queue.quarantine > 0) {
-    degraded.push(`${h.queue.quarantine} unreadable queue entr(ies) in quarantine (see ${h.dataDir}/queue/quarantine)`);
+    degraded.push(
+      `${h.queue.quarantine} unreadable queue entr(ies) in quarantine (see ${h.dataDir}/queue/quarantine)`,
+    );
   }
-  if (h.oldestQueuedAt !== null && h.now - h.oldestQueuedAt > h.thresholds.oldestQueuedMinutes * 60_000) {
-    degraded.push(`the oldest report waiting to upload was queued ${minutes(h.now - h.oldestQueuedAt)} min ago`);
+  if (
+    h.oldestQueuedAt !== null &&
+    h.now - h.oldestQueuedAt > h.thresholds.oldestQueuedMinutes * 60_000
+  ) {
+    degraded.push(
+      `the oldest report waiting to upload was queued ${minutes(h.now - h.oldestQueuedAt)} min ago`,
+    );
   }
   if (backlog >= 0.8 * h.maxReports && !h.intakePause) {
-    degraded.push(`queue ${Math.round((backlog / h.maxReports) * 100)}% full (${backlog} of ${h.maxReports})`);
+    degraded.push(
+      `queue ${Math.round((backlog / h.maxReports) * 100)}% full (${backlog} of ${h.maxReports})`,
+    );
   }
   if (h.conversionFailuresLastHour > 0) {
-    degraded.push(`${h.conversionFailuresLastHour} file(s) failed to convert in the last hour (see their Error folders)`);
+    degraded.push(
+      `${h.conversionFailuresLastHour} file(s) failed to convert in the last hour (see their Error folders)`,
+    );
   }
-  if (u?.clockSkewSeconds != null && Math.abs(u.clockSkewSeconds) > h.thresholds.clockSkewWarnSeconds) {
-    degraded.push(`station clock differs from the server's by ${u.clockSkewSeconds} s; fix the time (NTP)`);
+  if (
+    u?.clockSkewSeconds != null && Math.abs(u.clockSkewSeconds) > h.thresholds.clockSkewWarnSeconds
+  ) {
+    degraded.push(
+      `station clock differs from the server's by ${u.clockSkewSeconds} s; fix the time (NTP)`,
+    );
   }
   if (h.configProblem) {
     degraded.push(`config edit rejected, the last good config keeps running: ${h.configProblem}`);
   }
-  const state: HealthState = unhealthy.length ? "unhealthy" : degraded.length ? "degraded" : "healthy";
+  const state: HealthState = unhealthy.length
+    ? "unhealthy"
+    : degraded.length
+    ? "degraded"
+    : "healthy";
   return { state, reasons: [...unhealthy, ...degraded] };
 }

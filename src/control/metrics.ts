@@ -112,11 +112,16 @@ export class Metrics {
     const lines: string[] = [];
     for (const [short, f] of this.#families) {
       const name = `wats_agent_${short}`;
-      lines.push(`# HELP ${name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${f.type}`);
+      lines.push(
+        `# HELP ${name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`,
+        `# TYPE ${name} ${f.type}`,
+      );
       if (f.type === "histogram") {
         for (const [k, h] of f.hist!) {
           const inner = k ? k.slice(1, -1) + "," : "";
-          f.buckets!.forEach((b, i) => lines.push(`${name}_bucket{${inner}le="${b}"} ${h.counts[i]}`));
+          f.buckets!.forEach((b, i) =>
+            lines.push(`${name}_bucket{${inner}le="${b}"} ${h.counts[i]}`)
+          );
           lines.push(`${name}_bucket{${inner}le="+Inf"} ${h.count}`);
           lines.push(`${name}_sum${k} ${formatValue(h.sum)}`, `${name}_count${k} ${h.count}`);
         }

@@ -90,7 +90,10 @@ export interface ControlServer {
 }
 
 function randomToken(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0"))
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
     .join("");
 }
 
@@ -180,7 +183,9 @@ export async function startControlServer(
         }
         const who = authorized(req);
         if (who === null) {
-          return json({ error: "this needs the control token (Authorization: Bearer <token> from control.json)" }, 401);
+          return json({
+            error: "this needs the control token (Authorization: Bearer <token> from control.json)",
+          }, 401);
         }
         if (who === "page" && !PAGE_ACTIONS.has(url.pathname)) {
           return json({ error: `the status page may not call ${url.pathname}; use the CLI` }, 403);
@@ -191,13 +196,20 @@ export async function startControlServer(
             return json(await handlers.flush({ errors: body?.errors === true }));
           case "/requeue": {
             const keys = body?.keys;
-            if (keys !== undefined && !(Array.isArray(keys) && keys.every((k) => typeof k === "string"))) {
-              return json({ error: `"keys" must be a list of queue keys, found ${JSON.stringify(keys)}` }, 400);
+            if (
+              keys !== undefined &&
+              !(Array.isArray(keys) && keys.every((k) => typeof k === "string"))
+            ) {
+              return json({
+                error: `"keys" must be a list of queue keys, found ${JSON.stringify(keys)}`,
+              }, 400);
             }
             if (keys === undefined && body?.all !== true) {
               return json({ error: 'give "keys": [...] or "all": true' }, 400);
             }
-            log.info("Requeue asked through the {via}", { via: who === "page" ? "status page" : "control API" });
+            log.info("Requeue asked through the {via}", {
+              via: who === "page" ? "status page" : "control API",
+            });
             return json(await handlers.requeue({ keys, all: body?.all === true }));
           }
           case "/pause":

@@ -103,7 +103,18 @@ export async function readSavedState(dataDir: string): Promise<SavedState | null
 
 /** Converts the queue's error entries into recent errors. */
 export function uploadErrors(
-  errors: { key: string; failedAt: string; source: string; reason: string; correlationId: string; id: string; permanent: boolean; lastStatus: number | null; attempts: number; retryAt: string | null }[],
+  errors: {
+    key: string;
+    failedAt: string;
+    source: string;
+    reason: string;
+    correlationId: string;
+    id: string;
+    permanent: boolean;
+    lastStatus: number | null;
+    attempts: number;
+    retryAt: string | null;
+  }[],
 ): RecentError[] {
   return errors.map((e) => ({
     at: e.failedAt,
@@ -133,7 +144,9 @@ export async function offlineSnapshot(config: Config, running = false): Promise<
     correlationId: f.correlationId,
     movedTo: f.movedTo,
   }));
-  const recentErrors = [...uploadErrors(q.errors), ...failures].sort((a, b) => b.at.localeCompare(a.at)).slice(0, 20);
+  const recentErrors = [...uploadErrors(q.errors), ...failures].sort((a, b) =>
+    b.at.localeCompare(a.at)
+  ).slice(0, 20);
   const health = computeHealth({
     now,
     running,
@@ -157,11 +170,17 @@ export async function offlineSnapshot(config: Config, running = false): Promise<
     startedAt: null,
     config: config.file,
     dataDir: config.dataDir,
-    server: { url: config.server.url, version: saved?.serverVersion ?? null, clockSkewSeconds: null },
+    server: {
+      url: config.server.url,
+      version: saved?.serverVersion ?? null,
+      clockSkewSeconds: null,
+    },
     health,
     queue: {
       ...q.counts,
-      oldestQueuedAgeSeconds: q.oldestQueuedAt === null ? null : Math.round((now - q.oldestQueuedAt) / 1000),
+      oldestQueuedAgeSeconds: q.oldestQueuedAt === null
+        ? null
+        : Math.round((now - q.oldestQueuedAt) / 1000),
     },
     upload: saved
       ? {
@@ -182,7 +201,11 @@ export async function offlineSnapshot(config: Config, running = false): Promise<
       }
       : null,
     intake: { paused: false, reason: null },
-    converters: config.converters.map((c) => ({ name: c.name, folder: c.watch, format: c.format ?? "custom" })),
+    converters: config.converters.map((c) => ({
+      name: c.name,
+      folder: c.watch,
+      format: c.format ?? "custom",
+    })),
     pool: null,
     recentErrors,
     totals: {},

@@ -19,7 +19,7 @@ export type DecimalSeparator = "." | ",";
 const NAN_RE = /^[+-]?(nan(\(\w*\))?|1\.#(q|s)?nan|1\.#ind)$/i;
 const INF_RE = /^([+-]?)(inf|infinity|1\.#inf)$/i;
 const PLACEHOLDER_RE = /^[-.*_\s]+$/;
-const DEC_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+const DEC_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i; // unambiguous: linear time
 const HEX_RE = /^[+-]?0x[0-9a-f]+$/i;
 
 /**
@@ -60,4 +60,23 @@ export function parseInteger(text: string): number | undefined {
   const t = text.trim();
   if (t === "") return undefined;
   return /^[+-]?\d+$/.test(t) ? Number(t) : NaN;
+}
+
+/**
+ * A decimal number text times 10^`exponent`, computed by shifting the decimal exponent so no
+ * binary rounding is added (`"100.20007"`, 3 → 100200.07, where 100.20007 * 1000 gives
+ * 100200.07000000001). For SI prefixes (`K` → 3, `n` → -9). Returns `undefined` for blank or
+ * placeholder text and NaN for text that is not a decimal number.
+ */
+export function parseScaled(
+  text: string,
+  exponent: number,
+  decimal: DecimalSeparator = ".",
+): number | undefined {
+  const t = text.trim();
+  if (t === "" || PLACEHOLDER_RE.test(t)) return undefined;
+  const s = decimal === "," ? t.replace(",", ".") : t;
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:e([+-]?\d+))?$/i.exec(s);
+  if (m === null) return exponent === 0 ? parseNumber(t, decimal) : NaN;
+  return Number(`${m[1]}e${Number(m[2] ?? 0) + exponent}`);
 }

@@ -1,19 +1,35 @@
 /**
  * The converter pool: `node:worker_threads` workers that run converters, isolated from the agent.
  *
- * Why `node:worker_threads` and not Web Workers: in Deno 2.9 a Web Worker that runs out of
- * memory aborts the whole process, while a worker_threads worker with `resourceLimits` just
- * dies with an error event (see shared/reference/deno-notes.md §2.4). Neither kind can be
- * stopped when stuck in a synchronous loop: `terminate()` returns but the thread keeps
- * spinning (§2.3). So a job that overruns its time limit gets its worker terminated and, unless
- * the thread is seen to be gone (Linux: /proc/self/task), counted as lost. When more workers are
- * lost than `maxLostWorkers`, the pool reports itself unrecoverable and the agent exits with
- * the restart code so its service manager starts a clean process (the queue makes that safe).
+ * Why `node:worker_threads` and not Web Workers (measured on Deno 2.9.6, see
+ * shared/reference/deno-notes.md §2 and tests/convert/pool_test.ts):
+ * - Memory. Only worker_threads take `resourceLimits`. A Web Worker that runs out of memory
+ *   aborts the whole process ("Fatal JavaScript out of memory", exit 133); a worker_threads
+ *   worker that hits `maxOldGenerationSizeMb` dies alone, the agent lives on. It dies in one of
+ *   two ways. With an `error` event ("Worker terminated due to reaching memory limit") when the
+ *   allocation runs in a timer callback or a module's top-level code. Silently when it runs in
+ *   the message handler or after an `await` (most converters): V8 stops the converter, the
+ *   worker lives on idle, the job never ends; its time limit ends it, and `terminate()` then
+ *   reclaims the thread.
+ * - Errors. An uncaught error in a worker_threads worker, and `Deno.exit()` or `process.exit()`
+ *   called in one, end only that worker (`exit` event); an uncaught error in a Web Worker
+ *   without an `onerror` handler ends the agent.
+ * - Neither kind can be stopped in a synchronous endless loop: `terminate()` returns, but the
+ *   thread keeps spinning at 100 % of a core (denoland/deno#35657). So when a job overruns its
+ *   time limit, its file gets the timeout as its outcome, the worker is terminated and replaced,
+ *   and, unless its thread is seen to be gone (Linux: no `worker-<threadId>` thread left in
+ *   /proc/self/task; elsewhere we can't tell and assume it is not), it counts as lost. At
+ *   `maxLostWorkers` lost workers the pool reports itself unrecoverable, and the agent drains
+ *   and exits with the restart code (75) so its service manager starts a clean process; the
+ *   queue on disk makes that safe, and the file that hung is already in the Error folder.
+ *
+ * Sizing: `min` workers are kept; while jobs wait, more start, up to `max`
+ * ({@link workersToStart}); a worker above `min` idle for `idleMs` stops.
  *
  * @module
  */
 import { Worker } from "node:worker_threads";
-import type { ConvertJob, ConvertOutcome } from "./run.ts";
+import type { ConvertJob, ConvertOutcome, FailureKind } from "./run.ts";
 
 /** Pool sizing and limits. */
 export interface PoolOptions {
@@ -44,6 +60,33 @@ export interface PoolStats {
   unrecoverable: string | null;
 }
 
+/** What the pool posts to a worker: a job, or a ping (answered only while its loop is free). */
+export type WorkerRequest = { jobId: number; job: ConvertJob } | { ping: true };
+
+/** What a worker posts back. */
+export interface WorkerReply {
+  /** Sent once, when the worker has loaded and listens for jobs. */
+  ready?: true;
+  /** The answer to a ping. */
+  pong?: true;
+  jobId?: number;
+  outcome?: ConvertOutcome;
+  /** The worker wants to be replaced after this job (a custom module failed to load). */
+  retire?: boolean;
+  /** The job was not run: give it to a fresh worker (a custom module changed on disk). */
+  rerun?: boolean;
+  /** With `rerun`: the job's bytes, handed back. */
+  bytes?: Uint8Array;
+}
+
+/**
+ * How many workers to start: one per waiting job, capped so the pool never exceeds `max`.
+ * (The seed had `Math.max` here, which started a worker per waiting job without a cap.)
+ */
+export function workersToStart(waiting: number, current: number, max: number): number {
+  return Math.max(0, Math.min(waiting, max - current));
+}
+
 interface Pending {
   job: ConvertJob;
   resolve: (o: ConvertOutcome) => void;
@@ -51,24 +94,34 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
-  ready: Promise<void>;
-  job: (Pending & { timer: ReturnType<typeof setTimeout> }) | null;
+  /** The worker said it is ready; before that, its death is not the job's fault. */
+  ready: boolean;
+  job: (Pending & { id: number; timer: ReturnType<typeof setTimeout> }) | null;
   idleTimer?: ReturnType<typeof setTimeout>;
+  retireAfterJob: boolean;
   dead: boolean;
+  /** Set while a ping waits for its answer. */
+  onPong?: () => void;
 }
+
+/** Workers that die before they are ready, in a row, before the pool gives up. */
+const MAX_START_FAILURES = 3;
 
 const workerUrl = new URL("./worker.ts", import.meta.url);
 
 /** A pool of converter workers. */
 export class ConverterPool {
-  #opts: PoolOptions;
+  #opts: Required<Omit<PoolOptions, "onUnrecoverable">> & Pick<PoolOptions, "onUnrecoverable">;
   #slots = new Set<Slot>();
   #waiting: Pending[] = [];
+  #nextJobId = 1;
   #lost = 0;
   #timeouts = 0;
   #crashes = 0;
+  #startFailures = 0;
   #unrecoverable: string | null = null;
   #closed = false;
+  #checks = new Set<Promise<void>>();
 
   /** @param opts sizing and limits */
   constructor(opts: PoolOptions) {
@@ -94,12 +147,10 @@ export class ConverterPool {
   /** Converts one file in a worker. Never rejects: failures come back as outcomes. */
   convert(job: ConvertJob): Promise<ConvertOutcome> {
     if (this.#closed || this.#unrecoverable) {
-      return Promise.resolve({
-        ok: false,
-        kind: "unavailable",
-        message: this.#unrecoverable ?? "the converter pool is shutting down",
-        hint: "The file stays in the drop folder and is taken again after the agent restarts.",
-      });
+      return Promise.resolve(unavailable(
+        this.#unrecoverable ?? "the converter pool is shutting down",
+        "The file stays in the drop folder and is taken again after the agent restarts.",
+      ));
     }
     return new Promise((resolve) => {
       this.#waiting.push({ job, resolve });
@@ -108,25 +159,22 @@ export class ConverterPool {
   }
 
   #dispatch(): void {
+    if (this.#closed || this.#unrecoverable) return;
     for (const slot of this.#slots) {
       if (this.#waiting.length === 0) return;
       if (!slot.job && !slot.dead) this.#run(slot, this.#waiting.shift()!);
     }
-    // Grow by backlog, capped at max: min(), not max() (the seed's bug).
-    const toStart = Math.min(this.#waiting.length, this.#opts.max - this.#slots.size);
-    for (let i = 0; i < toStart; i++) this.#run(this.#spawn(), this.#waiting.shift()!);
+    const n = workersToStart(this.#waiting.length, this.#slots.size, this.#opts.max);
+    for (let i = 0; i < n; i++) this.#run(this.#spawn(), this.#waiting.shift()!);
   }
 
   #spawn(): Slot {
     const worker = new Worker(workerUrl, {
       resourceLimits: { maxOldGenerationSizeMb: this.#opts.memoryMb },
     });
-    const slot: Slot = { worker, ready: Promise.resolve(), job: null, dead: false };
-    worker.on("message", (msg: { jobId?: number; outcome?: ConvertOutcome }) => {
-      if (!slot.job || !msg.outcome) return;
-      this.#finish(slot, msg.outcome);
-    });
-    worker.on("error", (err: Error) => this.#onWorkerDeath(slot, err.message));
+    const slot: Slot = { worker, ready: false, job: null, retireAfterJob: false, dead: false };
+    worker.on("message", (msg: WorkerReply) => this.#onMessage(slot, msg));
+    worker.on("error", (err: Error) => this.#onWorkerDeath(slot, err?.message ?? String(err)));
     worker.on("exit", (code: number) => {
       if (!slot.dead) this.#onWorkerDeath(slot, `the worker exited with code ${code}`);
     });
@@ -136,15 +184,46 @@ export class ConverterPool {
 
   #run(slot: Slot, pending: Pending): void {
     clearTimeout(slot.idleTimer);
+    const id = this.#nextJobId++;
     const timer = setTimeout(() => this.#onTimeout(slot), this.#opts.timeoutMs);
-    slot.job = { ...pending, timer };
+    slot.job = { ...pending, id, timer };
     const bytes = pending.job.bytes;
     // Transfer, don't copy, the file's bytes (a copy of a large file costs ~100x more).
     const transferable = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    slot.worker.postMessage(
-      { job: pending.job },
-      transferable ? [bytes.buffer as ArrayBuffer] : [],
-    );
+    try {
+      slot.worker.postMessage(
+        { jobId: id, job: pending.job } satisfies WorkerRequest,
+        transferable ? [bytes.buffer as ArrayBuffer] : [],
+      );
+    } catch (e) {
+      clearTimeout(timer);
+      slot.job = null;
+      pending.resolve(unavailable(
+        `the file could not be handed to a converter worker: ${(e as Error).message}`,
+        "The file stays in the drop folder and is tried again.",
+      ));
+    }
+  }
+
+  #onMessage(slot: Slot, msg: WorkerReply): void {
+    if (msg?.ready) {
+      slot.ready = true;
+      this.#startFailures = 0;
+      return;
+    }
+    if (msg?.pong) return slot.onPong?.();
+    // Only the reply to the job this worker runs now counts (a converter could post too).
+    const job = slot.job;
+    if (!job || slot.dead || msg?.jobId !== job.id) return;
+    if (msg.rerun && msg.bytes instanceof Uint8Array) {
+      clearTimeout(job.timer);
+      slot.job = null;
+      this.#waiting.unshift({ job: { ...job.job, bytes: msg.bytes }, resolve: job.resolve });
+      this.#retire(slot, true);
+      return this.#dispatch();
+    }
+    if (msg.retire) slot.retireAfterJob = true;
+    this.#finish(slot, wellFormed(msg.outcome));
   }
 
   #finish(slot: Slot, outcome: ConvertOutcome): void {
@@ -152,29 +231,50 @@ export class ConverterPool {
     clearTimeout(job.timer);
     slot.job = null;
     job.resolve(outcome);
-    if (!this.#closed) this.#dispatch();
+    if (slot.retireAfterJob) this.#retire(slot, true);
+    this.#dispatch();
     if (!slot.job && !slot.dead && this.#slots.size > this.#opts.min) {
-      slot.idleTimer = setTimeout(() => this.#retire(slot), this.#opts.idleMs);
+      slot.idleTimer = setTimeout(() => this.#retire(slot, false), this.#opts.idleMs);
     }
   }
 
-  #retire(slot: Slot): void {
-    if (slot.job || slot.dead || this.#slots.size <= this.#opts.min) return;
+  /** Stops an idle worker (`force`: even when that leaves fewer than `min`; they respawn). */
+  #retire(slot: Slot, force: boolean): void {
+    if (slot.job || slot.dead || (!force && this.#slots.size <= this.#opts.min)) return;
     slot.dead = true;
+    clearTimeout(slot.idleTimer);
     this.#slots.delete(slot);
     slot.worker.terminate();
+    this.#replenish();
+  }
+
+  #replenish(): void {
+    if (this.#closed || this.#unrecoverable) return;
+    while (this.#slots.size < this.#opts.min) this.#spawn();
   }
 
   #onWorkerDeath(slot: Slot, why: string): void {
     if (slot.dead) return;
     slot.dead = true;
+    clearTimeout(slot.idleTimer);
     this.#slots.delete(slot);
-    if (slot.job) {
+    const job = slot.job;
+    slot.job = null;
+    if (job) clearTimeout(job.timer);
+    if (!slot.ready) {
+      // The worker never started (its module failed to load): not the file's fault. Its bytes
+      // went to the dead worker, so the file is not retried here but taken again later.
+      this.#startFailures++;
+      job?.resolve(unavailable(
+        `a converter worker could not start: ${why}`,
+        "The file stays in the drop folder and is tried again.",
+      ));
+      if (this.#startFailures >= MAX_START_FAILURES) {
+        return this.#giveUp(`converter workers can't start: ${why}`);
+      }
+    } else if (job) {
       this.#crashes++;
       const outOfMemory = /memory limit|out of memory/i.test(why);
-      const job = slot.job;
-      clearTimeout(job.timer);
-      slot.job = null;
       job.resolve({
         ok: false,
         kind: "crash",
@@ -186,10 +286,8 @@ export class ConverterPool {
           : "Check the file; if others of this format convert, this one is malformed.",
       });
     }
-    if (!this.#closed) {
-      if (this.#slots.size < this.#opts.min) this.#spawn();
-      this.#dispatch();
-    }
+    this.#replenish();
+    this.#dispatch();
   }
 
   async #onTimeout(slot: Slot): Promise<void> {
@@ -200,39 +298,58 @@ export class ConverterPool {
     slot.job = null;
     this.#slots.delete(slot);
     const seconds = Math.round(this.#opts.timeoutMs / 100) / 10;
+    const limit = `${this.#opts.memoryMb} MiB`;
+    const idle = await answersPing(slot);
     job.resolve({
       ok: false,
       kind: "timeout",
-      message: `the converter did not finish within ${seconds} s`,
-      hint: "The file may be malformed (a converter stuck on it) or very large. Check it; " +
-        "raise pool.timeoutSeconds if such files are normal.",
+      message: `the converter did not finish within ${seconds} s` + (idle
+        ? " (it had stopped working: it waits for something that never comes, or it ran out " +
+          "of memory)"
+        : " (it was still computing: stuck in a loop, or short of memory)"),
+      hint: `The converter is stuck on this file, or it ran out of memory (limit ${limit}), ` +
+        "or the file is very large. Check the file; raise pool.timeoutSeconds or " +
+        "pool.memoryMb if such files are normal.",
     });
-    const threadId = slot.worker.threadId;
-    await slot.worker.terminate();
-    if (!(await threadGone(threadId))) {
-      this.#lost++;
-      if (this.#lost >= this.#opts.maxLostWorkers && !this.#unrecoverable) {
-        this.#unrecoverable = `${this.#lost} converter worker(s) are stuck and can't be stopped`;
-        this.#opts.onUnrecoverable?.(this.#unrecoverable);
-      }
+    // A replacement starts now; the stuck thread is checked in the background.
+    this.#replenish();
+    this.#dispatch();
+    const check = this.#reclaim(slot.worker);
+    this.#checks.add(check);
+    await check;
+    this.#checks.delete(check);
+  }
+
+  /** Terminates a timed-out worker and counts it as lost unless its thread is seen to end. */
+  async #reclaim(worker: Worker): Promise<void> {
+    const threadId = worker.threadId;
+    await worker.terminate();
+    if (await threadGone(threadId)) return;
+    this.#lost++;
+    if (this.#lost >= this.#opts.maxLostWorkers) {
+      this.#giveUp(`${this.#lost} converter worker(s) are stuck and can't be stopped`);
     }
-    if (!this.#closed && !this.#unrecoverable) {
-      if (this.#slots.size < this.#opts.min) this.#spawn();
-      this.#dispatch();
+  }
+
+  /** Resolves when every timed-out worker has been found reclaimed or lost (for tests). */
+  async settled(): Promise<void> {
+    while (this.#checks.size > 0) await Promise.all(this.#checks);
+  }
+
+  #giveUp(reason: string): void {
+    if (this.#unrecoverable || this.#closed) return;
+    this.#unrecoverable = reason;
+    for (const p of this.#waiting.splice(0)) {
+      p.resolve(unavailable(reason, "The file stays in the drop folder and is taken again " +
+        "after the agent restarts."));
     }
+    this.#opts.onUnrecoverable?.(reason);
   }
 
   /** Stops all workers. Waiting jobs come back as "unavailable". */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const p of this.#waiting.splice(0)) {
-      p.resolve({
-        ok: false,
-        kind: "unavailable",
-        message: "the converter pool is shutting down",
-        hint: "",
-      });
-    }
+    for (const p of this.#waiting.splice(0)) p.resolve(unavailable("the converter pool is shutting down", ""));
     const all = [...this.#slots];
     this.#slots.clear();
     for (const s of all) {
@@ -240,37 +357,85 @@ export class ConverterPool {
       clearTimeout(s.idleTimer);
       if (s.job) {
         clearTimeout(s.job.timer);
-        s.job.resolve({
-          ok: false,
-          kind: "unavailable",
-          message: "the agent is stopping",
-          hint: "",
-        });
+        s.job.resolve(unavailable("the agent is stopping", ""));
       }
     }
     await Promise.all(all.map((s) => s.worker.terminate()));
   }
 }
 
+function unavailable(message: string, hint: string): ConvertOutcome {
+  return { ok: false, kind: "unavailable", message, hint };
+}
+
+/** A reply's outcome, checked for shape: anything else is the converter's fault. */
+function wellFormed(o: unknown): ConvertOutcome {
+  const x = o as Record<string, unknown> | undefined;
+  if (x?.ok === false && typeof x.kind === "string" && typeof x.message === "string") {
+    return { ok: false, kind: x.kind as FailureKind, message: x.message, hint: String(x.hint ?? "") };
+  }
+  if (
+    x?.ok === true && typeof x.format === "string" && Array.isArray(x.reports) &&
+    x.reports.every((r: Record<string, unknown>) =>
+      typeof r?.id === "string" && typeof r.sn === "string" && typeof r.pn === "string" &&
+      r.body instanceof Uint8Array
+    )
+  ) {
+    return x as unknown as ConvertOutcome;
+  }
+  return {
+    ok: false,
+    kind: "invalid-output",
+    message: "the converter worker sent back something that is not a conversion outcome",
+    hint: "A converter must return its reports, not post messages itself; fix the converter.",
+  };
+}
+
 /**
- * Whether a terminated worker's thread is really gone. On Linux the thread is visible as
- * /proc/self/task/<tid> named `worker-<threadId>`; elsewhere we can't tell, so assume not.
+ * Whether a worker that overran its time limit still answers: its event loop is free when the
+ * converter awaits something that never comes, and also after V8 stopped the converter at the
+ * heap limit without an error event (both measured); it is not when the converter computes.
+ */
+function answersPing(slot: Slot): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 500);
+    slot.onPong = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    try {
+      slot.worker.postMessage({ ping: true } satisfies WorkerRequest);
+    } catch { /* a closed port does not answer */ }
+  });
+}
+
+/**
+ * The Linux thread (in /proc/self/task) of worker `threadId`: Deno names it `worker-<threadId>`.
+ * Null when it is gone or we can't tell (not Linux).
+ */
+async function workerTask(threadId: number): Promise<string | null> {
+  if (Deno.build.os !== "linux") return null;
+  const name = `worker-${threadId}`;
+  for await (const t of Deno.readDir("/proc/self/task")) {
+    const comm = await Deno.readTextFile(`/proc/self/task/${t.name}/comm`).catch(() => "");
+    if (comm.trim() === name) return t.name;
+  }
+  return null;
+}
+
+/**
+ * Whether a terminated worker's thread is really gone (Linux: no `worker-<threadId>` thread in
+ * /proc/self/task within 2 s). Elsewhere we can't tell, so we assume it is not.
  */
 async function threadGone(threadId: number): Promise<boolean> {
   if (Deno.build.os !== "linux") return false;
-  const name = `worker-${threadId}`;
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    let found = false;
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 100));
     try {
-      for await (const t of Deno.readDir("/proc/self/task")) {
-        const comm = await Deno.readTextFile(`/proc/self/task/${t.name}/comm`).catch(() => "");
-        if (comm.trim() === name) found = true;
-      }
+      if (await workerTask(threadId) === null) return true;
     } catch {
       return false;
     }
-    if (!found) return true;
   }
   return false;
 }

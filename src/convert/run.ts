@@ -6,6 +6,7 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
+import path from "#path";
 import { createHash } from "#crypto";
 import { ConversionError, type Converter, type StationContext } from "./contract.ts";
 import { builtinConverters, builtinFormats } from "./converters/mod.ts";
@@ -53,6 +54,8 @@ export type ConvertOutcome =
   | { ok: false; kind: FailureKind; message: string; hint: string };
 
 const loaded = new Map<string, Promise<Converter>>();
+/** The mtime of each custom module file when this worker loaded it. */
+const loadedMtime = new Map<string, number | null>();
 
 /** Loads a built-in converter by name, or a custom module by path (cached per worker). */
 export function loadConverter(job: Pick<ConvertJob, "format" | "module">): Promise<Converter> {
@@ -79,56 +82,101 @@ function loadBuiltin(format: string): Promise<Converter> {
   return load();
 }
 
+/** The file types a custom converter module may have. */
+export const CUSTOM_MODULE_EXTENSIONS: readonly string[] = [".js", ".mjs", ".ts", ".mts"];
+
+const CUSTOM_HELP = 'See "Custom converters" in the README.';
+
 /**
- * Loads a custom converter module: its default export or its `converter` export. The module is
- * imported from its file URL; inside a compiled binary, where files outside the binary can't be
- * imported, it is imported from its source text instead (so it must be self-contained JS).
+ * Whether a custom module this worker has loaded changed on disk since (or is gone). Such a
+ * worker can't load the new text: an isolate keeps every module it imported, under its URL,
+ * until it ends (a failed import too), so the pool gives the job to a fresh worker.
+ */
+export async function moduleChanged(file: string): Promise<boolean> {
+  if (!loadedMtime.has(file)) return false;
+  const now = await Deno.stat(file).then((s) => s.mtime?.getTime() ?? null, () => undefined);
+  return now !== loadedMtime.get(file);
+}
+
+/**
+ * Loads a custom converter: an ES module file (JavaScript, or TypeScript whose types are
+ * removed, not checked) whose default export, or `converter` export, implements the contract.
+ * It is imported by its file URL, in the source run and in a `deno compile` binary alike: the
+ * binary's module loader reads files that are not embedded from the disk, and since Deno 2.8.2
+ * transpiles TypeScript ones (denoland/deno#34616). It may import `node:` built-ins and files
+ * beside it; `npm:`, `jsr:` and `https:` modules are not in the binary, so it must bundle them.
  */
 async function loadCustom(file: string): Promise<Converter> {
+  const ext = path.extname(file).toLowerCase();
+  if (!CUSTOM_MODULE_EXTENSIONS.includes(ext)) {
+    throw new ConversionError(
+      `custom converter ${file}: expected an ES module file ending in ` +
+        `${CUSTOM_MODULE_EXTENSIONS.join(", ")}, found ${ext ? `"${ext}"` : "no extension"}`,
+      `Point "module" at the converter's .js (or .ts) file. ${CUSTOM_HELP}`,
+    );
+  }
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(file);
+  } catch (e) {
+    throw new ConversionError(
+      `custom converter ${file} can't be read: ${(e as Error).message}`,
+      'Check "module" in the config (a relative path is relative to the config file).',
+    );
+  }
+  if (!info.isFile) {
+    throw new ConversionError(
+      `custom converter ${file} is not a file`,
+      'Point "module" at the converter\'s module file, not a folder.',
+    );
+  }
+  loadedMtime.set(file, info.mtime?.getTime() ?? null);
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(file).href);
-  } catch (first) {
-    let source: string;
-    try {
-      source = await Deno.readTextFile(file);
-    } catch (e) {
-      throw new ConversionError(
-        `custom converter ${file} can't be read: ${(e as Error).message}`,
-        "Check the converter's `module` path in the config.",
-      );
-    }
-    try {
-      mod = await import(`data:text/javascript;base64,${btoa(unescapeUtf8(source))}`);
-    } catch (second) {
-      throw new ConversionError(
-        `custom converter ${file} can't be loaded: ${(first as Error).message}; ` +
-          `from its text: ${(second as Error).message}`,
-        "A custom converter must be a self-contained JavaScript ES module (no imports) " +
-          "whose default export implements the converter contract (see README).",
-      );
-    }
+  } catch (e) {
+    throw importFailure(file, e);
   }
   const c = (mod.default ?? mod.converter) as Partial<Converter> | undefined;
-  if (!c || typeof c.convert !== "function") {
+  if (!c || typeof c !== "object" || typeof c.convert !== "function") {
     throw new ConversionError(
       `custom converter ${file} has no converter: expected a default (or "converter") export ` +
         `with a convert(input) function, found exports ${Object.keys(mod).join(", ") || "none"}`,
-      "See the README section on custom converters.",
+      `Add \`export default { name, description, convert(input) { ... } }\`. ${CUSTOM_HELP}`,
     );
   }
+  const convert = c.convert.bind(c);
   return {
-    name: c.name ?? file,
-    description: c.description ?? "custom converter",
-    ...c,
-  } as Converter;
+    name: typeof c.name === "string" && c.name ? c.name : path.basename(file),
+    description: typeof c.description === "string" ? c.description : "custom converter",
+    convert,
+  };
 }
 
-/** btoa takes Latin-1; turn UTF-8 text into its byte string first. */
-function unescapeUtf8(s: string): string {
-  let out = "";
-  for (const b of new TextEncoder().encode(s)) out += String.fromCharCode(b);
-  return out;
+/** Says why importing a custom module failed, and what to do about it. */
+function importFailure(file: string, e: unknown): ConversionError {
+  const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+  if (/SyntaxError|Expected|Expression expected|Unexpected token/i.test(msg) || e instanceof SyntaxError) {
+    return new ConversionError(
+      `custom converter ${file} is not a valid ES module: ${msg}`,
+      "Fix the syntax error. The module must be an ES module (`export default ...`, not " +
+        "`module.exports`); TypeScript is accepted, its types are removed but not checked. " +
+        CUSTOM_HELP,
+    );
+  }
+  if (/Module not found|Cannot find module|not a dependency|Relative import path|Unsupported scheme/i.test(msg)) {
+    return new ConversionError(
+      `custom converter ${file} imports a module that is not available: ${msg}`,
+      "A custom converter may import only node: built-ins (node:path, node:crypto, ...) and " +
+        "files beside it by relative path (./helpers.js). npm:, jsr: and https: modules are " +
+        `not in the agent binary: bundle them into the converter file. ${CUSTOM_HELP}`,
+    );
+  }
+  return new ConversionError(
+    `custom converter ${file} failed while loading: ${msg}`,
+    "Its top-level code threw (it runs once in each converter worker, before the first file). " +
+      CUSTOM_HELP,
+  );
 }
 
 /** Picks the built-in converter whose `detect` is most confident (at least 0.5). */
@@ -187,28 +235,38 @@ export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
   }
   const reports: ConvertedReport[] = [];
   for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== null && typeof raw[i] === "object") fillStationFields(raw[i], job.station);
-    const checked = validateReport(raw[i]);
-    if (!checked.ok) {
+    const what = `report ${i + 1} of ${raw.length} from converter "${converter.name}"`;
+    try {
+      if (raw[i] !== null && typeof raw[i] === "object") fillStationFields(raw[i], job.station);
+      const checked = validateReport(raw[i]);
+      if (!checked.ok) {
+        return {
+          ok: false,
+          kind: "invalid-output",
+          message: `${what} is not valid WSJF: ${checked.problems.slice(0, 5).join("; ")}` +
+            (checked.problems.length > 5 ? ` (and ${checked.problems.length - 5} more)` : ""),
+          hint: "The file may hold values the converter does not expect; check it. If the file " +
+            "is right, this is a bug in the converter.",
+        };
+      }
+      const r = checked.report;
+      reports.push({
+        id: r.id,
+        sn: r.sn,
+        pn: r.pn,
+        result: r.result ?? "",
+        body: encoder.encode(JSON.stringify(r)),
+      });
+    } catch (e) {
+      // A report whose getters throw, or that can't be serialised (a cycle, a BigInt).
       return {
         ok: false,
         kind: "invalid-output",
-        message:
-          `report ${i + 1} of ${raw.length} from converter "${converter.name}" is not valid ` +
-          `WSJF: ${checked.problems.slice(0, 5).join("; ")}` +
-          (checked.problems.length > 5 ? ` (and ${checked.problems.length - 5} more)` : ""),
-        hint: "The file may hold values the converter does not expect; check it. If the file is " +
-          "right, this is a bug in the converter.",
+        message: `${what} can't be checked or serialised: ${(e as Error)?.message ?? String(e)}`,
+        hint: "This is a bug in the converter (reports must be plain JSON data); report it " +
+          "with the file.",
       };
     }
-    const r = checked.report;
-    reports.push({
-      id: r.id,
-      sn: r.sn,
-      pn: r.pn,
-      result: r.result ?? "",
-      body: encoder.encode(JSON.stringify(r)),
-    });
   }
   const ids = new Set(reports.map((r) => r.id));
   if (ids.size !== reports.length) {
@@ -223,13 +281,25 @@ export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
   return { ok: true, format: converter.name, sha256, reports };
 }
 
+/**
+ * Whether `e` is a ConversionError. A custom module can't import the agent's class, so any error
+ * named "ConversionError" counts, with its `hint` when it has one.
+ */
+export function isConversionError(e: unknown): e is { message: string; hint?: unknown } {
+  if (e instanceof ConversionError) return true;
+  return typeof e === "object" && e !== null && (e as Error).name === "ConversionError" &&
+    typeof (e as Error).message === "string";
+}
+
 function failure(e: unknown, kind: FailureKind): ConvertOutcome {
-  if (e instanceof ConversionError) {
+  if (isConversionError(e)) {
     return {
       ok: false,
       kind: kind === "load" ? "load" : "conversion",
       message: e.message,
-      hint: e.hint,
+      hint: typeof e.hint === "string" && e.hint
+        ? e.hint
+        : "Check that the file is complete and in the configured format.",
     };
   }
   const err = e instanceof Error ? e : new Error(String(e));

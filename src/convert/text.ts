@@ -204,14 +204,23 @@ const CONTROL_RE =
  * C0 controls other than tab/LF/CR, lone surrogates, U+FFFE and U+FFFF.
  */
 export function stripControlChars(text: string): string {
-  CONTROL_RE.lastIndex = 0;
-  return CONTROL_RE.test(text) ? text.replace(CONTROL_RE, "") : text;
+  return mayHaveControlChars(text) ? text.replace(CONTROL_RE, "") : text;
+}
+
+/** Fast pre-check (no regex): true when `text` has a character the regex must look at. */
+function mayHaveControlChars(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 ? c !== 9 && c !== 10 && c !== 13 : c >= 0xd800 && (c <= 0xdfff || c >= 0xfffe)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Whether {@link stripControlChars} would change `text`. */
 export function hasControlChars(text: string): boolean {
-  CONTROL_RE.lastIndex = 0;
-  return CONTROL_RE.test(text);
+  return mayHaveControlChars(text) && stripControlChars(text) !== text;
 }
 
 /**

@@ -1,17 +1,33 @@
 /**
- * The pool worker's entry point (a `node:worker_threads` worker): takes one job at a time,
- * runs it, and posts the outcome back. Report bodies are transferred, not copied.
+ * The pool worker's entry point (a `node:worker_threads` worker): says it is ready, then takes
+ * one job at a time, runs it, and posts the outcome back under the job's id. Report bodies are
+ * transferred, not copied.
+ *
+ * A worker whose custom converter module failed to load, or changed on disk since it was
+ * loaded, asks to be retired: the module cache of an isolate keeps a failed or old module for
+ * good, so only a fresh worker can load the fixed or edited file.
  *
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { type ConvertJob, runConversion } from "./run.ts";
+import { moduleChanged, runConversion } from "./run.ts";
+import type { WorkerReply, WorkerRequest } from "./pool.ts";
 
 /** A marker that the compile test finds in the binary, proving this module is embedded. */
 export const WORKER_ID = "wats-agent/convert-worker@1";
 
-parentPort!.on("message", async (msg: { job: ConvertJob }) => {
-  const outcome = await runConversion(msg.job);
-  const transfer = outcome.ok ? outcome.reports.map((r) => r.body.buffer as ArrayBuffer) : [];
-  parentPort!.postMessage({ outcome }, transfer);
+const port = parentPort!;
+
+port.on("message", async (msg: WorkerRequest) => {
+  if ("ping" in msg) return port.postMessage({ pong: true } satisfies WorkerReply);
+  const { jobId, job } = msg;
+  if (job.module && await moduleChanged(job.module)) {
+    const reply: WorkerReply = { jobId, rerun: true, bytes: job.bytes };
+    return port.postMessage(reply, [job.bytes.buffer as ArrayBuffer]);
+  }
+  const outcome = await runConversion(job);
+  const reply: WorkerReply = { jobId, outcome, retire: !outcome.ok && outcome.kind === "load" };
+  port.postMessage(reply, outcome.ok ? outcome.reports.map((r) => r.body.buffer as ArrayBuffer) : []);
 });
+
+port.postMessage({ ready: true } satisfies WorkerReply);

@@ -128,7 +128,9 @@ export function parseXml(text: string, options: XmlOptions = {}): XmlElement {
     if (e instanceof ConversionError) throw e;
     const msg = e instanceof Error ? e.message : String(e);
     throw new ConversionError(
-      `not well-formed XML${where}: ${msg.replace(/^(?:undefined:)?(\d+):(\d+): /, "line $1, column $2: ")}`,
+      `not well-formed XML${where}: ${
+        msg.replace(/^(?:undefined:)?(\d+):(\d+): /, "line $1, column $2: ")
+      }`,
       "Check that the file is complete (not cut off while being written) and is XML.",
     );
   }

@@ -13,7 +13,6 @@ import {
   configure,
   dispose,
   getLogger,
-  jsonLinesFormatter,
   type Logger,
   type LogLevel,
   type LogRecord,
@@ -77,8 +76,35 @@ export function textLine(record: LogRecord, color: boolean): string {
   const t = new Date(record.timestamp).toISOString().replace("T", " ").slice(0, 23);
   const cid = record.properties.correlationId ? ` [${record.properties.correlationId}]` : "";
   const level = LEVEL_TEXT[record.level];
-  const lvl = color && LEVEL_COLOR[record.level] ? `${LEVEL_COLOR[record.level]}${level}\x1b[0m` : level;
-  return redact(`${t} ${lvl} ${record.category.slice(1).join(".")}: ${renderMessage(record)}${cid}`);
+  const lvl = color && LEVEL_COLOR[record.level]
+    ? `${LEVEL_COLOR[record.level]}${level}\x1b[0m`
+    : level;
+  return redact(
+    `${t} ${lvl} ${record.category.slice(1).join(".")}: ${renderMessage(record)}${cid}`,
+  );
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message, stack: value.stack };
+  }
+  return value;
+}
+
+/**
+ * One JSON line for the log file: `@timestamp`, `level` (DEBUG, INFO, WARNING, ERROR, FATAL),
+ * `message` (rendered as on the terminal), `logger`, and `properties` (the values, including
+ * `correlationId` for lines about a file or report). Secrets are masked.
+ */
+export function jsonLine(record: LogRecord): string {
+  return redact(JSON.stringify({
+    "@timestamp": new Date(record.timestamp).toISOString(),
+    level: record.level.toUpperCase(),
+    message: renderMessage(record),
+    logger: record.category.join("."),
+    properties: record.properties,
+  }, jsonSafe)) + "\n";
 }
 
 function stderrSink(): Sink {
@@ -90,33 +116,30 @@ function stderrSink(): Sink {
 }
 
 /**
- * A file sink that can't take the agent down: when the log file can't be written (a full disk,
- * a removed folder) those lines are lost from the file, and stderr says so (at most every five
- * minutes). The sink buffers, so a call that returns is no proof of a write: no "recovered" note.
+ * When the log file can't be written (a full disk, a removed folder) those lines are lost from
+ * the file, and stderr says so, at most every five minutes. The file sink writes in the
+ * background and reports a failed write through LogTape's meta logger; this filter turns those
+ * reports into the note (and drops them, so a full disk does not print a line per second).
  */
-function guarded(inner: Sink & Partial<Disposable>, file: string): Sink & Disposable {
+function fileFailureFilter(file: string): (record: LogRecord) => boolean {
   const enc = new TextEncoder();
   let saidAt = 0;
-  const sink = (record: LogRecord) => {
-    try {
-      inner(record);
-    } catch (e) {
-      if (Date.now() - saidAt < 300_000) return;
+  return (record) => {
+    if (!/file sink flush failed/i.test(String(record.rawMessage))) return true;
+    if (Date.now() - saidAt >= 300_000) {
       saidAt = Date.now();
+      const error = record.properties.error;
       const text = `${new Date().toISOString()} WARN  log: log file ${file} can't be written ` +
-        `(${(e as Error).message}); its lines are lost until it can (stderr still has them)\n`;
+        `(${
+          error instanceof Error ? error.message : String(error)
+        }); its lines are lost until it ` +
+        "can (stderr still has them)\n";
       try {
         Deno.stderr.writeSync(enc.encode(text));
       } catch { /* stderr closed: nowhere left to say it */ }
     }
+    return false;
   };
-  return Object.assign(sink, {
-    [Symbol.dispose]() {
-      try {
-        inner[Symbol.dispose]?.();
-      } catch { /* the tail can't be written either */ }
-    },
-  });
 }
 
 /** Configures logging once per process (later calls reconfigure). */
@@ -124,26 +147,34 @@ export async function setupLogging(opts: LogOptions): Promise<void> {
   addSecrets(opts.secrets ?? []);
   const sinks: Record<string, Sink> = {};
   if (opts.console !== false) sinks.console = stderrSink();
+  let file: string | null = null;
   if (opts.dir) {
     await Deno.mkdir(opts.dir, { recursive: true });
-    const file = path.join(opts.dir, "agent.log");
-    sinks.file = guarded(
-      getRotatingFileSink(file, {
-        formatter: (r) => redact(jsonLinesFormatter(r)),
-        maxSize: Math.round((opts.maxFileMb ?? 10) * 1024 * 1024),
-        maxFiles: opts.maxFiles ?? 5,
-        bufferSize: 8192,
-        flushInterval: 1000,
-      }),
-      file,
-    );
+    file = path.join(opts.dir, "agent.log");
+    sinks.file = getRotatingFileSink(path.join(opts.dir, "agent.log"), {
+      formatter: jsonLine,
+      maxSize: Math.round((opts.maxFileMb ?? 10) * 1024 * 1024),
+      maxFiles: opts.maxFiles ?? 5,
+      bufferSize: 8192,
+      flushInterval: 1000,
+      // Non-blocking: written by a timer too, so the last lines before a quiet spell reach the
+      // file within a second (blocking mode waits for the next line), and a failed write
+      // never throws into the agent.
+      nonBlocking: true,
+    });
   }
   await configure({
     reset: true,
     sinks,
+    filters: { fileFailure: fileFailureFilter(file ?? "") },
     loggers: [
       { category: ["agent"], lowestLevel: opts.level, sinks: Object.keys(sinks) },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: sinks.console ? ["console"] : [] },
+      {
+        category: ["logtape", "meta"],
+        lowestLevel: "warning",
+        sinks: sinks.console ? ["console"] : [],
+        filters: ["fileFailure"],
+      },
     ],
   });
   configured = true;

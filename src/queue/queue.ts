@@ -119,6 +119,9 @@ export class Queue {
   #attempts = new Map<string, number>();
   #completed: string[] = [];
   #quarantine = 0;
+  #loading: Promise<void> | null = null;
+  #loadError: Error | null = null;
+  #waiters: (() => void)[] = [];
 
   private constructor(dir: string, opts: QueueOptions) {
     this.dir = dir;
@@ -153,17 +156,18 @@ export class Queue {
     }
     if (processing.length) await this.#syncer.sync(path.join(this.dir, "queued"));
 
+    // In-flight entries go first; the rest of queued/ is read in the background (below).
+    this.#push(processing.sort());
+
     const errorNames = await listNames(path.join(this.dir, "error"));
     const errorKeys = new Set(entryKeys(errorNames));
-    this.#queued = entryKeys(await listNames(path.join(this.dir, "queued"))).sort();
-    this.#queuedSet = new Set(this.#queued);
     for (const name of errorNames) {
       if (!name.endsWith(ERROR_SUFFIX)) continue;
       const key = name.slice(0, -ERROR_SUFFIX.length);
       const info = await this.#readErrorInfo(key);
       if (errorKeys.has(key)) {
         this.#errors.set(key, info ? retryTime(info) : Date.now());
-      } else if (this.#queuedSet.has(key) && info) {
+      } else if (info && await exists(this.#path("queued", key + ".json"))) {
         this.#attempts.set(key, info.attempts); // failed before, retrying now
       } else {
         await this.#ops.remove(this.#path("error", name)); // its entry is gone
@@ -175,6 +179,50 @@ export class Queue {
     this.#completed = entryKeys(await listNames(path.join(this.dir, "completed"))).sort();
     this.#quarantine = entryKeys(await listNames(path.join(this.dir, "quarantine"))).length;
     await this.pruneCompleted();
+    this.#loading = this.#loadQueued();
+  }
+
+  /**
+   * Reads queued/ in batches, so uploads start with the first batch instead of waiting for a
+   * listing of 100,000 files; when the listing ends, what is still waiting is put in FIFO order.
+   */
+  async #loadQueued(): Promise<void> {
+    const batch: string[] = [];
+    const flush = () => {
+      batch.sort();
+      for (const k of batch) if (!this.#queuedSet.has(k) && !this.#processing.has(k)) this.#push([k]);
+      batch.length = 0;
+      for (const w of this.#waiters.splice(0)) w();
+    };
+    try {
+      let size = 64;
+      for await (const e of Deno.readDir(path.join(this.dir, "queued"))) {
+        if (!e.name.endsWith(".json")) continue;
+        batch.push(e.name.slice(0, -5));
+        if (batch.length >= size) {
+          flush();
+          size = 4096;
+        }
+      }
+      flush();
+      this.#queued = this.#queued.slice(this.#head).filter((k) => k !== "").sort();
+      this.#head = 0;
+    } catch (e) {
+      this.#loadError = e as Error;
+    } finally {
+      this.#loading = null;
+      for (const w of this.#waiters.splice(0)) w();
+    }
+  }
+
+  /** Resolves when the start-up listing of queued/ is complete. */
+  async loaded(): Promise<void> {
+    await this.#loading;
+  }
+
+  /** True while the start-up listing of queued/ is still running (counts are partial). */
+  get loading(): boolean {
+    return this.#loading !== null;
   }
 
   /** Counts by state. */
@@ -204,7 +252,11 @@ export class Queue {
       const t = keyTime(key);
       if (oldest === null || t < oldest) oldest = t;
     };
-    if (this.#head < this.#queued.length) consider(this.#queued[this.#head]);
+    if (this.#loading) {
+      for (let i = this.#head; i < this.#queued.length; i++) if (this.#queued[i]) consider(this.#queued[i]);
+    } else if (this.#head < this.#queued.length) {
+      consider(this.#queued[this.#head]); // FIFO order: the head is the oldest
+    }
     for (const k of this.#processing) consider(k);
     for (const [k, t] of this.#errors) if (t !== null) consider(k);
     return oldest;
@@ -260,6 +312,20 @@ export class Queue {
    * go to quarantine and the next one is taken. Null when nothing is queued.
    */
   async claim(): Promise<Claimed | null> {
+    while (true) {
+      const c = await this.#claimKnown();
+      if (c) return c;
+      if (this.#loadError) {
+        const e = this.#loadError;
+        this.#loadError = null;
+        throw new Error(`reading ${path.join(this.dir, "queued")} failed: ${e.message}`);
+      }
+      if (!this.#loading) return null;
+      await new Promise<void>((r) => this.#waiters.push(r)); // the next batch of the listing
+    }
+  }
+
+  async #claimKnown(): Promise<Claimed | null> {
     while (this.#head < this.#queued.length) {
       const key = this.#queued[this.#head];
       this.#queued[this.#head++] = "";
@@ -442,6 +508,15 @@ export async function readErrorInfo(dir: string, key: string): Promise<ErrorInfo
     return JSON.parse(await Deno.readTextFile(path.join(dir, "error", key + ERROR_SUFFIX)));
   } catch {
     return null;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.lstat(p);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -8,7 +8,12 @@
  * Full jitter: a random delay between 0 and min(max, initial × 2^(attempt−1)), so that many
  * failed reports don't all retry at the same moment. `attempt` counts from 1.
  */
-export function fullJitterMs(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
+export function fullJitterMs(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random = Math.random,
+): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(random() * ceiling);
 }

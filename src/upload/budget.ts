@@ -18,7 +18,10 @@ export class RetryBudget {
   }
 
   #refill(now: number): void {
-    this.#tokens = Math.min(this.perMinute, this.#tokens + ((now - this.#at) / 60_000) * this.perMinute);
+    this.#tokens = Math.min(
+      this.perMinute,
+      this.#tokens + ((now - this.#at) / 60_000) * this.perMinute,
+    );
     this.#at = now;
   }
 

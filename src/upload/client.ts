@@ -46,6 +46,18 @@ export interface ClientOptions {
 /** Bodies at least this big are streamed from the queue file instead of read into memory. */
 export const STREAM_THRESHOLD = 4 * 1024 * 1024;
 
+/**
+ * The slowest upload speed a report is given time for, in bytes per second (1 Mbit/s): a post
+ * may take server.timeoutSeconds plus its size at this speed, so a 40 MB report on a slow link
+ * is not abandoned and re-sent forever. A small report gets a few ms more.
+ */
+export const MIN_BYTES_PER_SECOND = 128 * 1024;
+
+/** The time one post of `bytes` may take. */
+export function postTimeoutMs(timeoutMs: number, bytes: number): number {
+  return Math.round(timeoutMs + (bytes / MIN_BYTES_PER_SECOND) * 1000);
+}
+
 /** What to send: bytes in memory, or the rest of a file from `offset` (`length` bytes), streamed. */
 export type Body = Uint8Array | { file: string; offset: number; length: number };
 
@@ -70,6 +82,8 @@ export class WatsClient {
   #o: ClientOptions;
   #base: string;
   #http?: Deno.HttpClient;
+  #active = 0;
+  #closing = false;
 
   /** @param opts where and how to connect */
   constructor(opts: ClientOptions) {
@@ -83,9 +97,18 @@ export class WatsClient {
     return this.#o.url;
   }
 
-  /** Closes the connection pool. */
+  /** Closes the connection pool once the requests in progress have ended. */
   close(): void {
-    this.#http?.close();
+    this.#closing = true;
+    if (this.#active === 0) this.#http?.close();
+  }
+
+  #begin(): void {
+    this.#active++;
+  }
+
+  #end(): void {
+    if (--this.#active === 0 && this.#closing) this.#http?.close();
   }
 
   #headers(extra: Record<string, string> = {}): Headers {
@@ -99,7 +122,10 @@ export class WatsClient {
   /** Uploads one report and classifies the answer. Never throws. */
   async postReport(reportId: string, body: Body): Promise<Outcome> {
     const t0 = performance.now();
+    const bytes = body instanceof Uint8Array ? body.length : body.length;
+    const timeoutMs = postTimeoutMs(this.#o.timeoutMs, bytes);
     let file: Deno.FsFile | null = null;
+    this.#begin();
     try {
       let payload: BodyInit;
       if (body instanceof Uint8Array) {
@@ -114,7 +140,7 @@ export class WatsClient {
         method: "POST",
         headers: this.#headers({ "Content-Type": "application/json; charset=utf-8" }),
         body: payload,
-        signal: AbortSignal.timeout(this.#o.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
         client: this.#http,
       });
       const text = await res.text();
@@ -126,15 +152,17 @@ export class WatsClient {
         performance.now() - t0,
       );
     } catch (e) {
-      return networkOutcome(e, this.#base, this.#o.timeoutMs, performance.now() - t0);
+      return networkOutcome(e, this.#base, timeoutMs, performance.now() - t0);
     } finally {
       closeQuietly(file);
+      this.#end();
     }
   }
 
   /** GET /api/App/Version: the server version and its clock (Date header). Never throws. */
   async version(): Promise<VersionAnswer> {
     const t0 = performance.now();
+    this.#begin();
     try {
       const res = await fetch(`${this.#base}/api/App/Version`, {
         headers: this.#headers(),
@@ -176,6 +204,8 @@ export class WatsClient {
         version: null,
         serverDate: null,
       };
+    } finally {
+      this.#end();
     }
   }
 }
@@ -315,7 +345,11 @@ export function networkOutcome(e: unknown, base: string, timeoutMs: number, ms: 
     ms,
   });
   if (err?.name === "TimeoutError" || err?.name === "AbortError") {
-    return out(`no answer from ${base} within ${timeoutMs / 1000} s (server.timeoutSeconds)`);
+    const s = Math.round(timeoutMs / 100) / 10;
+    return out(
+      `no answer from ${base} within ${s} s (server.timeoutSeconds, plus time for the report's ` +
+        "size on a slow link)",
+    );
   }
   const text = errorText(e);
   let host = base;
@@ -342,7 +376,9 @@ export function networkOutcome(e: unknown, base: string, timeoutMs: number, ms: 
     );
   }
   if (/refused/i.test(text)) {
-    return out(`connection refused by ${host}: the server is down or server.url has the wrong port`);
+    return out(
+      `connection refused by ${host}: the server is down or server.url has the wrong port`,
+    );
   }
   if (/dns|lookup|resolve|name or service not known|no such host/i.test(text)) {
     return out(`can't resolve ${host} (${text}): check server.url and this machine's DNS`);

@@ -129,7 +129,10 @@ export class Uploader {
       const [name, help] of [
         ["uploads_total", "Upload attempts by outcome (stored, rejected, auth, transient)"],
         ["reports_uploaded_total", "Reports stored on the server"],
-        ["reports_rejected_total", "Reports the server rejected (now in error, waiting for a person)"],
+        [
+          "reports_rejected_total",
+          "Reports the server rejected (now in error, waiting for a person)",
+        ],
         ["upload_retries_total", "Reports sent back to the queue for another attempt"],
         ["breaker_probes_total", "Probes sent while the circuit breaker was open"],
       ]
@@ -196,7 +199,7 @@ export class Uploader {
       this.#cautious = true;
     }
     this.#startLoops();
-    setTimeout(() => old.close(), server.timeoutSeconds * 1000 + 1000);
+    old.close(); // once its requests in progress have ended
     this.#wake();
     this.#checkDue = true;
     this.#runCheck("config change");
@@ -236,7 +239,9 @@ export class Uploader {
         ? new Date(this.#breaker.openedAt).toISOString()
         : null,
       authProblem: this.#authProblem,
-      throttledUntil: this.#throttleUntil > now ? new Date(this.#throttleUntil).toISOString() : null,
+      throttledUntil: this.#throttleUntil > now
+        ? new Date(this.#throttleUntil).toISOString()
+        : null,
       lastSuccessAt: this.#lastSuccessAt?.toISOString() ?? null,
       lastAttemptAt: this.#lastAttemptAt?.toISOString() ?? null,
       lastError: this.#lastError,
@@ -255,7 +260,13 @@ export class Uploader {
    * pauses uploads as an upload's would. Returns true when the server answered.
    */
   async checkServer(why: string): Promise<boolean> {
-    const answer = await this.#client.version();
+    let answer: VersionAnswer;
+    let generation: number;
+    do {
+      // An answer to the settings before a config change says nothing: ask again.
+      generation = this.#generation;
+      answer = await this.#client.version();
+    } while (generation !== this.#generation && !this.#stopped);
     return this.#onVersion(answer, why);
   }
 
@@ -406,13 +417,17 @@ export class Uploader {
   /** A queue I/O error around an upload: put the entry back (a re-send is an idempotent upsert). */
   async #onSendError(c: Claimed, e: Error): Promise<void> {
     const clog = log.with({ correlationId: c.envelope.correlationId, reportId: c.envelope.id });
-    clog.error("Recording the upload of report {id} failed: {error}; putting it back in the queue", {
-      id: c.envelope.id,
-      error: e.message,
-    });
+    clog.error(
+      "Recording the upload of report {id} failed: {error}; putting it back in the queue",
+      {
+        id: c.envelope.id,
+        error: e.message,
+      },
+    );
     try {
       await this.#queue.release(c.key);
     } catch (e2) {
+      if (e2 instanceof Deno.errors.NotFound) return; // it had moved on: its outcome was recorded
       clog.error(
         "Can't put report {id} back in the queue ({error}); it stays in queue/processing and " +
           "is queued again at the next start-up",
@@ -473,7 +488,10 @@ export class Uploader {
         await this.#queue.complete(c.key);
         this.#lastSuccessAt = new Date();
         this.#metrics.inc("reports_uploaded_total");
-        rlog.info("Uploaded report {id} (sn {sn}), attempt {attempt}: HTTP {status} in {ms} ms", fields);
+        rlog.info(
+          "Uploaded report {id} (sn {sn}), attempt {attempt}: HTTP {status} in {ms} ms",
+          fields,
+        );
         return;
       case "rejected":
         await this.#fail(c, outcome, true, null);
@@ -488,10 +506,13 @@ export class Uploader {
         await this.#queue.release(c.key);
         if (generation !== this.#generation) {
           // Sent with the settings before a config change: says nothing about the new ones.
-          rlog.info("Upload of report {id}, attempt {attempt}: {message} (old settings; retrying)", {
-            ...fields,
-            message: outcome.message,
-          });
+          rlog.info(
+            "Upload of report {id}, attempt {attempt}: {message} (old settings; retrying)",
+            {
+              ...fields,
+              message: outcome.message,
+            },
+          );
           return;
         }
         this.#recordError(c, outcome);
@@ -589,7 +610,9 @@ export class Uploader {
   }
 
   #onBreakerClosed(why: string): void {
-    log.info("Server reachable again ({why}): circuit breaker closed; sending the backlog", { why });
+    log.info("Server reachable again ({why}): circuit breaker closed; sending the backlog", {
+      why,
+    });
     this.#queue.expediteRetries();
     this.#wake();
   }
@@ -598,7 +621,14 @@ export class Uploader {
     if (!this.#breaker.probeDue(Date.now(), force)) return;
     this.#breaker.probing();
     this.#metrics.inc("breaker_probes_total");
+    const generation = this.#generation;
     const answer = await this.#client.version();
+    if (generation !== this.#generation) {
+      // Asked with the settings before a config change: probe again now with the new ones.
+      if (this.#breaker.state === "half-open") this.#breaker.failure();
+      this.#probe(true);
+      return;
+    }
     // A 401/403/404 also proves the server is reachable; #onVersion pauses uploads for it.
     const reachable = this.#onVersion(answer, "probe");
     if (reachable) {

@@ -110,7 +110,8 @@ export class Intake {
         `${this.#config.intake.emptyFileSeconds} s`, "Check that the tester writes its results; " +
         "move the file back into the drop folder when it has content.", "-"),
       accepting: () => !this.paused() && !this.#stopped,
-      isDone: (p, size, mtimeMs) => conf.afterSuccess === "keep" && this.#deps.kept.get(p) === `${size}:${mtimeMs}`,
+      // Kept files, and files whose delete/move (or move to Error) failed: not again until changed.
+      isDone: (p, size, mtimeMs) => this.#deps.kept.get(p) === `${size}:${mtimeMs}`,
     });
     this.#sources.set(conf.name, { conf, source });
     if (!this.#counts.has(conf.name)) this.#counts.set(conf.name, { converted: 0, failed: 0, reports: 0 });

@@ -13,19 +13,25 @@ export async function moveNoOverwrite(file: string, destDir: string, rel: string
   await Deno.mkdir(path.dirname(target), { recursive: true });
   const ext = path.extname(target);
   const stem = target.slice(0, target.length - ext.length);
+  let linkable = true;
   for (let n = 0;; n++) {
     const candidate = n === 0 ? target : `${stem} (${n})${ext}`;
     if (await exists(candidate)) continue;
     try {
-      await Deno.link(file, candidate); // atomic "create if absent", then drop the old name
-      await Deno.remove(file);
-      return candidate;
+      if (linkable) {
+        await Deno.link(file, candidate); // atomic "create if absent", then drop the old name
+      } else {
+        await copyDurably(file, candidate); // no hard links: copy (createNew), fsync
+      }
     } catch (e) {
-      if (e instanceof Deno.errors.AlreadyExists) continue;
-      if (!isLinkUnsupported(e)) throw e;
+      if (e instanceof Deno.errors.AlreadyExists) continue; // taken between look and write
+      if (linkable && isLinkUnsupported(e)) {
+        linkable = false; // another volume, FAT, some shares
+        n--;
+        continue;
+      }
+      throw e;
     }
-    // No hard links (another volume, FAT, some shares): copy, fsync, then remove.
-    await copyDurably(file, candidate);
     await Deno.remove(file);
     return candidate;
   }
@@ -37,12 +43,22 @@ function isLinkUnsupported(e: unknown): boolean {
     e instanceof Deno.errors.NotSupported || e instanceof Deno.errors.PermissionDenied;
 }
 
+/** Copies into a new file (never over an existing one); a partial copy is removed. */
 async function copyDurably(from: string, to: string): Promise<void> {
   const src = await Deno.open(from, { read: true });
-  const dst = await Deno.open(to, { write: true, createNew: true });
+  let dst: Deno.FsFile;
+  try {
+    dst = await Deno.open(to, { write: true, createNew: true });
+  } catch (e) {
+    src.close();
+    throw e;
+  }
   try {
     await src.readable.pipeTo(dst.writable, { preventClose: true });
     await dst.sync();
+  } catch (e) {
+    await Deno.remove(to).catch(() => {});
+    throw e;
   } finally {
     try {
       dst.close();

@@ -49,6 +49,12 @@ export interface SourceOptions {
   isDone?: (path: string, size: number, mtimeMs: number) => boolean;
 }
 
+/** What stays with a file while the agent runs: its correlation id and when it was first seen. */
+interface Identity {
+  correlationId: string;
+  firstSeen: Date;
+}
+
 interface Candidate {
   rel: string;
   size: number;
@@ -64,6 +70,8 @@ export interface SourceStatus {
   name: string;
   folder: string;
   missing: boolean;
+  /** Whether watch events come in (false: rescans only, e.g. while the folder is missing). */
+  watching: boolean;
   /** Files seen and waiting for the gate. */
   waiting: number;
   /** Files handed on and not yet released. */
@@ -80,7 +88,10 @@ export class FolderSource {
   #include;
   #ignore;
   #candidates = new Map<string, Candidate>();
-  #taken = new Set<string>();
+  /** Files handed on and not yet released, with the identity they were handed on with. */
+  #taken = new Map<string, Identity>();
+  /** Files released without being done with (to retry): they keep their correlation id. */
+  #released = new Map<string, Identity>();
   #watcher: Deno.FsWatcher | null = null;
   #rootIno: number | null = null;
   #missing = false;
@@ -93,6 +104,7 @@ export class FolderSource {
   #seen = 0;
   #lastScanAt: Date | null = null;
   #lastScanError: string | null = null;
+  #armError: string | null = null;
 
   /** @param opts the folder and what to do with its files */
   constructor(opts: SourceOptions) {
@@ -119,7 +131,9 @@ export class FolderSource {
 
   /** The file was dealt with (or put back): it may be offered again if it is still there. */
   release(p: string): void {
+    const id = this.#taken.get(p);
     this.#taken.delete(p);
+    if (id) this.#released.set(p, id);
   }
 
   /** Re-checks waiting files now (intake resumed). */
@@ -133,6 +147,7 @@ export class FolderSource {
       name: this.#o.name,
       folder: this.#o.root,
       missing: this.#missing,
+      watching: this.#watcher !== null,
       waiting: this.#candidates.size,
       taken: this.#taken.size,
       seen: this.#seen,
@@ -183,6 +198,7 @@ export class FolderSource {
     if (this.#watcher && rootInfo.ino !== null && rootInfo.ino !== this.#rootIno) this.#closeWatcher();
     if (!this.#watcher) this.#arm(rootInfo.ino);
     let found: Found[];
+    const listedAt = Date.now();
     try {
       found = await scanFolder(this.#scanOptions(this.#o.root));
       this.#lastScanError = null;
@@ -200,12 +216,15 @@ export class FolderSource {
       present.add(f.path);
       await this.#observe(f.path, f.rel);
     }
+    // Forget files that are gone; one first seen (by an event) after the listing was made may
+    // simply be newer than the listing.
     for (const [p, c] of this.#candidates) {
-      if (!present.has(p)) {
+      if (!present.has(p) && c.firstSeen.getTime() < listedAt) {
         clearTimeout(c.timer);
         this.#candidates.delete(p);
       }
     }
+    for (const p of this.#released.keys()) if (!present.has(p)) this.#released.delete(p);
   }
 
   #scanOptions(root: string) {
@@ -224,12 +243,20 @@ export class FolderSource {
       this.#watcher = Deno.watchFs(this.#o.root, { recursive: this.#o.recursive });
       this.#rootIno = ino;
     } catch (e) {
-      this.#log.warn("Can't watch {folder} ({error}); relying on rescans every {s} s", {
-        folder: this.#o.root,
-        error: (e as Error).message,
-        s: this.#o.rescanMs / 1000,
-      });
+      const error = (e as Error).message;
+      if (this.#armError !== error) {
+        this.#log.warn(
+          "Can't watch {folder} ({error}); relying on rescans every {s} s. On Linux, raise " +
+            "fs.inotify.max_user_watches if the error is about watches or space.",
+          { folder: this.#o.root, error, s: this.#o.rescanMs / 1000 },
+        );
+      }
+      this.#armError = error;
       return;
+    }
+    if (this.#armError) {
+      this.#log.info("Watching {folder} again", { folder: this.#o.root });
+      this.#armError = null;
     }
     const w = this.#watcher;
     (async () => {
@@ -277,7 +304,10 @@ export class FolderSource {
     for (const p of paths) {
       const rel = path.relative(this.#o.root, p).replaceAll("\\", "/");
       if (rel.startsWith("..") || path.isAbsolute(rel) || this.#excluded(p)) continue;
-      if (rel === "") continue;
+      if (rel === "") {
+        this.rescan(); // the folder itself changed (removed, replaced): look now
+        continue;
+      }
       if (this.#ignore(rel)) continue;
       let st: Deno.FileInfo;
       try {
@@ -315,22 +345,29 @@ export class FolderSource {
     } catch {
       return;
     }
+    // Taken while we looked (a scan and an event can observe the same file at once).
+    if (this.#taken.has(p) || this.#stopped) return;
     const mtimeMs = st.mtime?.getTime() ?? 0;
     if (this.#o.isDone?.(p, st.size, mtimeMs)) return;
     const now = Date.now();
     let c = this.#candidates.get(p);
     if (!c) {
+      const again = this.#released.get(p);
+      this.#released.delete(p);
       c = {
         rel,
         size: st.size,
         mtimeMs,
         changedAt: now,
-        firstSeen: new Date(),
-        correlationId: newCorrelationId(),
+        firstSeen: again?.firstSeen ?? new Date(),
+        correlationId: again?.correlationId ?? newCorrelationId(),
       };
       this.#candidates.set(p, c);
-      this.#seen++;
-      this.#log.with({ correlationId: c.correlationId }).debug("Seen {file}", { file: p });
+      if (!again) this.#seen++;
+      this.#log.with({ correlationId: c.correlationId }).debug(
+        again ? "Seen {file} again" : "Seen {file}",
+        { file: p },
+      );
       this.#schedule(p, c, this.#o.stableMs);
     } else if (c.size !== st.size || c.mtimeMs !== mtimeMs) {
       c.size = st.size;
@@ -356,6 +393,7 @@ export class FolderSource {
       this.#candidates.delete(p);
       return;
     }
+    if (this.#candidates.get(p) !== c) return;
     const mtimeMs = st.mtime?.getTime() ?? 0;
     const now = Date.now();
     if (st.size !== c.size || mtimeMs !== c.mtimeMs) {
@@ -381,7 +419,7 @@ export class FolderSource {
         return this.#schedule(p, c, Math.min(this.#o.emptyFileMs - emptyFor, this.#o.rescanMs));
       }
       this.#candidates.delete(p);
-      this.#taken.add(p);
+      this.#taken.set(p, c);
       return this.#o.onEmpty(file);
     }
     // Readable? (On Windows a writer's share mode refuses us while it still writes.)
@@ -390,8 +428,9 @@ export class FolderSource {
     } catch {
       return this.#schedule(p, c, Math.max(this.#o.stableMs, 200));
     }
+    if (this.#candidates.get(p) !== c) return; // another check took or dropped it meanwhile
     this.#candidates.delete(p);
-    this.#taken.add(p);
+    this.#taken.set(p, c);
     this.#o.onReady(file);
   }
 }

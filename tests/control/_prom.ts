@@ -100,7 +100,9 @@ export function checkExposition(text: string): Exposition {
       if (kind === "TYPE") {
         if (!TYPES.has(rest)) problems.push(`${at}: unknown type ${rest}`);
         if (types.has(name)) problems.push(`${at}: second TYPE for ${name}`);
-        if (finished.has(name) || current === name) problems.push(`${at}: TYPE for ${name} after its samples`);
+        if (finished.has(name) || current === name) {
+          problems.push(`${at}: TYPE for ${name} after its samples`);
+        }
         types.set(name, rest);
       } else {
         if (helps.has(name)) problems.push(`${at}: second HELP for ${name}`);
@@ -127,7 +129,9 @@ export function checkExposition(text: string): Exposition {
     }
     const value = parseValue(parts[0]);
     if (value === null) return void problems.push(`${at}: bad value ${parts[0]}`);
-    if (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])) problems.push(`${at}: bad timestamp ${parts[1]}`);
+    if (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])) {
+      problems.push(`${at}: bad timestamp ${parts[1]}`);
+    }
     const family = familyOf(name, types);
     if (current !== family) {
       if (finished.has(family)) problems.push(`${at}: samples of ${family} are not together`);
@@ -137,7 +141,9 @@ export function checkExposition(text: string): Exposition {
     const type = types.get(family);
     if (type === undefined) problems.push(`${at}: ${name} has no TYPE line before it`);
     if (type === "counter" && !(value >= 0)) problems.push(`${at}: counter ${name} is ${value}`);
-    if (type === "histogram" && name === family) problems.push(`${at}: histogram ${family} sample without suffix`);
+    if (type === "histogram" && name === family) {
+      problems.push(`${at}: histogram ${family} sample without suffix`);
+    }
     if (type === "histogram" && name.endsWith("_bucket") && !("le" in labels)) {
       problems.push(`${at}: ${name} without an le label`);
     }
@@ -181,7 +187,13 @@ function checkHistograms(samples: Sample[], types: Map<string, string>, problems
 }
 
 /** The value of one sample, or undefined. */
-export function sampleValue(e: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  e: Exposition,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const want = JSON.stringify(Object.entries(labels).sort());
-  return e.samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === want)?.value;
+  return e.samples.find((s) =>
+    s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === want
+  )?.value;
 }

@@ -349,6 +349,55 @@ Deno.test("atml: 6.01 batch → one report per TestResults, a terminated unit", 
   assert.equal(step(b, "Terminate here").status, "T");
 });
 
+Deno.test("atml: limit pairs in either order", async () => {
+  // The upper bound written first (AND), and an OR pair with its upper bound first.
+  const text = fromLatin1(Deno.readFileSync(own("atml202_failed_crlf.xml")))
+    .replace(
+      /<c:Limit comparator="GE"><c:Datum value="0" xsi:type="c:double" nonStandardUnit="V"\/><\/c:Limit>(<c:Limit comparator="LE">.*?<\/c:Limit>)/,
+      '$1<c:Limit comparator="GE"><c:Datum value="0" xsi:type="c:double" nonStandardUnit="V"/></c:Limit>',
+    )
+    .replace(
+      /(<c:Limit comparator="LT">.*?<\/c:Limit>)(<c:Limit comparator="GT">.*?<\/c:Limit>)/,
+      "$2$1",
+    );
+  const [r] = await convertValid(
+    converter,
+    convertInput(latin1(text), "o.xml", { partNumber: "P" }),
+  );
+  const hex = step(r, "Spänning hex").numericMeas?.[0];
+  assert.deepEqual([hex?.compOp, hex?.lowLimit, hex?.highLimit], ["GELE", 0, 100]);
+  const band = step(r, "Outside band").numericMeas?.[0];
+  assert.deepEqual([band?.compOp, band?.lowLimit, band?.highLimit], ["LTGT", -1e-3, 1e-3]);
+});
+
+Deno.test("atml: a pass/fail step's PassFail result is its measurement, not extra data", async () => {
+  const text = fromLatin1(Deno.readFileSync(own("atml202_failed_crlf.xml"))).replace(
+    /(<tr:Test ID="15" name="Button pressed"[\s\S]*?<tr:Outcome value="Failed"\/>)/,
+    '$1<tr:TestResult ID="pf" name="PassFail"><tr:TestData>' +
+      '<c:Datum value="false" xsi:type="c:boolean"/></tr:TestData></tr:TestResult>',
+  );
+  assert.ok(text.includes('name="PassFail"'));
+  const [r] = await convertValid(
+    converter,
+    convertInput(latin1(text), "pf.xml", { partNumber: "P" }),
+  );
+  const pressed = step(r, "Button pressed");
+  assert.deepEqual(pressed.booleanMeas, [{ status: "F" }]);
+  assert.equal(pressed.additionalResults, undefined);
+});
+
+Deno.test("atml: the batch table's serial fills units that have none", async () => {
+  const text = fromLatin1(Deno.readFileSync(own("atml601_batch.xml")))
+    .replaceAll("<ts:BatchSerialNumber value='LOT-601'/>", "")
+    .replace(
+      /(<trc:TestResultsCollection[^>]*>)/,
+      '$1<trc:Extension><ts:TSBatchTable batchSerialNumber="TRAY-9" stationID="S" operator="o">' +
+        "</ts:TSBatchTable></trc:Extension>",
+    );
+  const reports = await convertValid(converter, convertInput(latin1(text), "t.xml"));
+  assert.deepEqual(reports.map((r) => r.uut?.batchSN), ["TRAY-9", "TRAY-9"]);
+});
+
 Deno.test("atml: a repeated uuid keeps the first unit's id and derives the second's", async () => {
   const text = fromLatin1(Deno.readFileSync(own("atml601_batch.xml")))
     .replace("000000000001", "000000000000");

@@ -273,10 +273,27 @@ Deno.test("i3070: damaged and foreign files give clear errors", async () => {
   await rejects(converter, convertInput("{@BATCH|A|B\n}\n", "x.log"), /no \{@BTEST record/);
   await rejects(
     converter,
+    convertInput("{@BATCH|A\n{@BTEST||00|240101120000\n}}", "x.log"),
+    /line 2: BTEST board id \(field 1\) is empty/,
+  );
+  // …but an X'd-out board without a board id is simply not reported.
+  const xOut = "{@BATCH|A\n{@BTEST||13|240101120000\n}}";
+  assert.deepEqual(await converter.convert(convertInput(xOut, "x.log")), []);
+  assert.deepEqual(
+    await converter.convert(convertInput(xOut, "x.log", { xOutBoards: "terminated" })),
+    [],
+  );
+  await rejects(
+    converter,
     convertInput("{@BATCH|A||||||||||||\n{@BTEST|SN1|00|notadate|1||||||||1\n}}", "x.log"),
     /line 2: BTEST start time \(field 3\) "notadate"/,
   );
   await rejects(converter, convertInput("}", "x.log"), /"\}" without an open record/);
+  await rejects(
+    converter,
+    convertInput("{@BATCH|X\n" + "{@BATCH|X".repeat(100_000), "deep.log"),
+    /line 2: records nested more than 64 deep/,
+  );
 });
 
 Deno.test("i3070: the tokeniser splits on braces, not lines", () => {

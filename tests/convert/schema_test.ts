@@ -268,3 +268,22 @@ Deno.test(
     assert.ok(checked > 200, `checked ${checked}`);
   },
 );
+
+Deno.test("schema: hostile depth and control characters from custom converters", () => {
+  const r = load("minimal.json");
+  let s = r.root;
+  for (let i = 0; i < 5000; i++) {
+    const kid = { id: i + 10, group: "M", stepType: "SequenceCall", name: "x", status: "P" };
+    s.steps = [kid];
+    s = kid;
+  }
+  expectProblem(r, /^root: steps are nested 201 levels deep, more than 200/);
+  const c = load("minimal.json");
+  c.sn = "S\u0001N";
+  c.root.steps[0].name = "V\u0000cc";
+  const v = validateReport(c);
+  if (!v.ok) throw new Error(v.problems.join("; "));
+  assert.equal(v.report.sn, "SN");
+  assert.equal(v.report.root!.steps![0].name, "Vcc");
+  assert.equal(c.sn, "S\u0001N"); // the input is not changed
+});

@@ -327,6 +327,8 @@ Deno.test("teststand-xml: active mode recomputes, import mode keeps the file's v
   const [imp] = await convertValid(converter, convertInput(latin1(text), "x.xml"));
   assert.equal(imp.result, "P");
   assert.equal(step(imp, "Voltage").status, "P");
+  // The single measurement carries the step's verdict (TestStand stores one for both).
+  assert.equal(step(imp, "Voltage").numericMeas?.[0].status, "P");
   assert.ok(imp.miscInfos?.some((m) => m.description === "Status note"));
   const [act] = await convertValid(
     converter,

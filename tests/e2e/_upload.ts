@@ -39,7 +39,11 @@ export async function agentLog(h: AgentHarness): Promise<LogLine[]> {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
   }
-  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  return text.split("\n").filter((l) => l.trim()).map((l) => {
+    const line: LogLine = JSON.parse(l);
+    if (line.level === "WARN") line.level = "WARNING"; // LogTape's own formatter says WARN
+    return line;
+  });
 }
 
 /** Log lines about upload attempts (they carry an `attempt` property), optionally of one report. */
@@ -113,10 +117,23 @@ export async function makeCerts(dir: string): Promise<TestCerts> {
     }
   };
   await run([
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-    "-keyout", f("ca.key"), "-out", f("ca.pem"), "-subj", "/CN=Agent Test Company CA",
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.pem"),
+    "-subj",
+    "/CN=Agent Test Company CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
   ]); // deno-fmt-ignore
   await run([
     "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"),
@@ -128,8 +145,21 @@ export async function makeCerts(dir: string): Promise<TestCerts> {
       "extendedKeyUsage=serverAuth\n",
   );
   await run([
-    "x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"),
-    "-CAcreateserial", "-days", "2", "-out", f("server.pem"), "-extfile", f("server.ext"),
+    "x509",
+    "-req",
+    "-in",
+    f("server.csr"),
+    "-CA",
+    f("ca.pem"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-out",
+    f("server.pem"),
+    "-extfile",
+    f("server.ext"),
   ]); // deno-fmt-ignore
   return {
     caFile: f("ca.pem"),
@@ -194,7 +224,7 @@ export async function startProxy(): Promise<TestProxy> {
     client.on("close", () => sockets.delete(client));
     client.on("error", () => client.destroy());
     client.once("data", (first: Uint8Array) => {
-      const line = new TextDecoder().decode(first).split("\r\n")[0];
+      const line = requestLine(first)!;
       seen.push(line);
       const [method, target] = line.split(" ");
       let host: string;
@@ -207,6 +237,11 @@ export async function startProxy(): Promise<TestProxy> {
         const u = new URL(target); // forward proxying: the request line holds the full URL
         host = u.hostname;
         port = Number(u.port || 80);
+        // Later requests on a kept-alive connection: log their request lines too.
+        client.on("data", (chunk: Uint8Array) => {
+          const next = requestLine(chunk);
+          if (next) seen.push(next);
+        });
       }
       const upstream = net.connect(port, host, () => {
         if (method === "CONNECT") client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -229,6 +264,12 @@ export async function startProxy(): Promise<TestProxy> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The request line a chunk starts with, if it starts a request. */
+function requestLine(chunk: Uint8Array): string | null {
+  const head = new TextDecoder().decode(chunk.subarray(0, 2048)).split("\r\n")[0];
+  return /^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(head) ? head : null;
 }
 
 /** Sleeps. */

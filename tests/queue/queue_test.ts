@@ -106,6 +106,7 @@ Deno.test("start-up recovery: processing back to queued, tmp removed, corrupt en
 
   const quarantined: string[] = [];
   const q2 = await Queue.open(dir, { onQuarantine: (k) => quarantined.push(keyId(k)) });
+  await q2.loaded();
   assert.deepEqual((await onDisk(dir)).tmp, []);
   assert.equal(q2.counts().queued, 3);
   const ids: string[] = [];

@@ -54,11 +54,23 @@ function showStatus(s) {
   for (const k of ["queued", "processing", "error", "retrying", "completed", "quarantine"]) {
     text(`q-${k}`, s.queue[k]);
   }
-  text("q-oldest", s.queue.oldestQueuedAgeSeconds === null ? "none" : duration(s.queue.oldestQueuedAgeSeconds));
+  text(
+    "q-oldest",
+    s.queue.oldestQueuedAgeSeconds === null ? "none" : duration(s.queue.oldestQueuedAgeSeconds),
+  );
   text("last-upload", ago(s.upload?.lastSuccessAt ?? null));
   text("breaker", s.upload?.breaker ?? "–");
   text("server", `${s.server.url}${s.server.version ? ` (WATS ${s.server.version})` : ""}`);
-  for (const k of ["filesSeen", "filesConverted", "filesFailed", "reportsUploaded", "uploadRetries", "reportsRejected"]) {
+  for (
+    const k of [
+      "filesSeen",
+      "filesConverted",
+      "filesFailed",
+      "reportsUploaded",
+      "uploadRetries",
+      "reportsRejected",
+    ]
+  ) {
     text(`t-${k}`, s.totals[k] ?? 0);
   }
 
@@ -87,7 +99,9 @@ function showStatus(s) {
     cell(
       tr,
       e.kind === "upload"
-        ? `report ${e.reportId}${e.permanent ? " (waits for a person)" : e.retryAt ? " (retries by itself)" : ""}`
+        ? `report ${e.reportId}${
+          e.permanent ? " (waits for a person)" : e.retryAt ? " (retries by itself)" : ""
+        }`
         : `conversion${e.movedTo ? `, moved to ${e.movedTo}` : ""}`,
     );
     cell(tr, e.file, "file");
@@ -165,7 +179,8 @@ async function retry(key, button) {
     });
     const body = await res.json();
     if (res.status === 401) {
-      msg.textContent = "The agent restarted since this page was loaded: reload the page, then retry.";
+      msg.textContent =
+        "The agent restarted since this page was loaded: reload the page, then retry.";
     } else if (!res.ok) {
       msg.textContent = `Retry refused (${res.status}): ${body.error}`;
     } else {

@@ -529,7 +529,7 @@ function buildUnit(
   for (const row of unit.steps) {
     let name = row.cells.name;
     let group = row.cells.group;
-    if (s.namePattern !== undefined) {
+    if (s.namePattern !== undefined && name.length <= 1000) {
       const m = s.namePattern.exec(name);
       if (m?.groups !== undefined) {
         name = m.groups.name?.trim() || name;
@@ -564,7 +564,8 @@ function describeLocator(loc: Locator): string {
   return loc.map((n) => `"${n}"`).slice(0, 4).join("/") + (loc.length > 4 ? "/…" : "");
 }
 
-const GLUED_RE = /^([+-]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?)\s*([^\d\s.,+-][^\d]*)$/u;
+// Unambiguous number part (no nested optional digit runs), so matching stays linear.
+const GLUED_RE = /^([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)\s*([^\d\s.,+-][^\d]*)$/u;
 
 /** `3.28V` → [3.28, "V"]; undefined when the text is not a number glued to a unit. */
 function splitValueUnit(text: string, decimal: DecimalSeparator): [number, string] | undefined {
@@ -775,7 +776,7 @@ function parseDuration(v: HeaderValue, s: Settings, file: string): number | unde
   if (hms !== null) {
     return (+(hms[1] ?? 0)) * 3600 + +hms[2] * 60 + Number(hms[3].replace(",", "."));
   }
-  const n = parseNumber(t.replace(/\s*(s|sec|seconds?|ms|min)$/i, ""), s.decimal);
+  const n = parseNumber(t.replace(/(?:s|sec|seconds?|ms|min)$/i, ""), s.decimal);
   if (n === undefined) return undefined;
   if (!Number.isFinite(n) || n < 0) {
     throw new ConversionError(

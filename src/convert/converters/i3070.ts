@@ -39,7 +39,8 @@
  * step. `{@NOTE|name|text}` → misc info. Verdicts are the tester's (import mode).
  *
  * Params (besides the shared ones in params.ts): `partNumberFrom` (`"uutType"` default, or
- * `"versionLabel"`), `xOutBoards` (`"skip"` default, or `"terminated"`).
+ * `"versionLabel"`), `xOutBoards` (`"skip"` default, or `"terminated"`; an X'd-out board
+ * without a board id is left out either way).
  *
  * @module
  */
@@ -225,12 +226,6 @@ function buildBoard(
   const t = board.btest.fields;
   const at = (line: number, what: string) => `${input.name}: line ${line}: ${what}`;
   const sn = t[0] ?? "";
-  if (sn === "") {
-    throw new ConversionError(
-      at(board.btest.line, "BTEST board id (field 1) is empty"),
-      "Configure the tester to log a board id (barcode) for every board.",
-    );
-  }
   const status = parseInteger(t[1] ?? "");
   if (status === undefined || Number.isNaN(status)) {
     throw new ConversionError(
@@ -238,7 +233,14 @@ function buildBoard(
       "Check that the file is an unmodified i3070 log.",
     );
   }
-  if (status === 13 && params.xOutBoards === "skip") return undefined;
+  // X'd-out boards often have no board id: without one they can't be reported either way.
+  if (status === 13 && (params.xOutBoards === "skip" || sn === "")) return undefined;
+  if (sn === "") {
+    throw new ConversionError(
+      at(board.btest.line, "BTEST board id (field 1) is empty"),
+      "Configure the tester to log a board id (barcode) for every board.",
+    );
+  }
   const start = parseDatePattern(t[2] ?? "", "yyMMddHHmmss");
   if (start === null) {
     throw new ConversionError(

@@ -69,7 +69,7 @@ import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText } from "../text.ts";
 import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
-import { type StepStatus, worse } from "../wsjf/status.ts";
+import { type ReportResult, type StepStatus, worse } from "../wsjf/status.ts";
 import { parseAtd } from "./takaya/atd.ts";
 import { parseAtdx } from "./takaya/atdx.ts";
 import { readTakayaDate } from "./takaya/dates.ts";
@@ -244,7 +244,9 @@ function buildUnit(
   const verdicts = (file.variant === "atdx" ? unit.groups.map((g) => g.verdict) : [
     unit.groups.length === 1 && unit.groups[0].verdict !== "" ? unit.groups[0].verdict : h.verdict,
   ]).map(unitVerdict).filter((v) => v !== undefined);
-  const fileResult = verdicts.length === 0 ? undefined : verdicts.reduce<StepStatus>(worse, "P");
+  const fileResult = verdicts.length === 0
+    ? undefined
+    : verdicts.reduce<StepStatus>(worse, "P") as ReportResult;
 
   const groupNo = Number(unit.groups[0]?.no);
   const rb = new ReportBuilder(input, params, {
@@ -292,11 +294,10 @@ function buildUnit(
   }
   const computed = anyFailed ? "F" : "P";
   if (fileResult !== undefined && fileResult !== computed) {
+    const word = { P: "PASS", F: "FAIL", E: "ERROR", T: "TERMINATED" } as const;
     rb.misc(
       "TesterStatus",
-      `tester verdict ${fileResult === "P" ? "PASS" : "FAIL"}; step verdicts give ${
-        computed === "P" ? "PASS" : "FAIL"
-      }`,
+      `tester verdict ${word[fileResult]}; step verdicts give ${word[computed]}`,
     );
   }
   return rb.build();

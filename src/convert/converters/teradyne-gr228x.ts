@@ -45,6 +45,7 @@ import {
   type WsjfReport,
 } from "../contract.ts";
 import { sha256Hex } from "../ids.ts";
+import { parseScaled } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText, splitLines } from "../text.ts";
 import { type NaiveDateTime, parseDatePattern, zonedToEpoch } from "../time.ts";
@@ -58,7 +59,7 @@ const paramsSchema = converterParams({
 type Gr228xParams = z.output<typeof paramsSchema>;
 
 const DATE = String.raw`(\d{1,2}-[A-Za-z]{3}-\d{2}\s+\d{1,2}:\d{2}:\d{2})`;
-const PROGRAM_RE = new RegExp(String.raw`^(.*?([^\\/]+)\.obc)\[` + DATE, "i");
+const PROGRAM_DATE_RE = new RegExp(`^${DATE}`);
 const BOARD_RE = new RegExp(`^@${DATE}\\s+SN\\s*(.*)$`);
 const END_RE = new RegExp(`^([?"/*&!\\]])${DATE}\\s*$`);
 const FAILURE_RE = /^\(([SOBCF])\s*(.*)$/;
@@ -67,7 +68,10 @@ const WATS_RE =
 const PANEL_RE = /TOP_OF_LOOP-([A-H])\b/;
 /** A continuation line of a failure node list: node names/numbers, commas, maybe ` +`. */
 const NODES_RE = /^[\w\s,.+/-]+$/;
-const NUM = String.raw`[+-]?(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?`;
+// Unambiguous (no nested optional digit runs), so matching a long line stays linear.
+const NUM = String.raw`[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:E[+-]?\d+)?`;
+/** Lines longer than this are not records of this format (and never reach a regex). */
+const MAX_LINE = 4096;
 const PREFIX = "(MEG|[PNUMKG])?";
 const MEAS_RE = new RegExp(
   String
@@ -124,6 +128,16 @@ const TYPE_UNITS: Readonly<Record<string, string>> = {
   S: "s",
 };
 
+/** `<path>\<name>.obc[DD-MMM-YY  HH:MM:SS` → path, name and time text, or null. */
+function programLine(line: string): { path: string; name: string; time: string } | null {
+  const at = line.toLowerCase().lastIndexOf(".obc[");
+  if (at <= 0) return null;
+  const date = PROGRAM_DATE_RE.exec(line.slice(at + 5));
+  if (date === null) return null;
+  const path = line.slice(0, at + 4);
+  return { path, name: path.split(/[\\/]/).pop()!.slice(0, -4), time: date[1] };
+}
+
 /** One board as read from the log. */
 interface Board {
   line: number;
@@ -141,7 +155,7 @@ export const converter: Converter = {
   pattern: "*.LOG",
   detect({ head }) {
     const lines = splitLines(headText(head)).filter((l) => l.trim() !== "").slice(0, 5);
-    if (lines.some((l) => PROGRAM_RE.test(l))) return 0.9;
+    if (lines.some((l) => programLine(l) !== null)) return 0.9;
     if (lines.some((l) => BOARD_RE.test(l))) return 0.6;
     return 0;
   },
@@ -182,10 +196,14 @@ function readBoards(lines: string[], file: string): Board[] {
     const line = raw.trimEnd();
     const n = i + 1;
     if (line.trim() === "") return;
-    const prog = PROGRAM_RE.exec(line);
+    if (line.length > MAX_LINE) {
+      current?.lines.push(line.slice(0, MAX_LINE)); // kept as an unparsed line
+      return;
+    }
+    const prog = programLine(line);
     if (prog !== null) {
       sawAnything = true;
-      program = { path: prog[1], name: prog[2] };
+      program = { path: prog.path, name: prog.name };
       return;
     }
     const start = BOARD_RE.exec(line);
@@ -233,10 +251,7 @@ function readBoards(lines: string[], file: string): Board[] {
 /** `<number><prefix>` → number in base units (exact decimal shift, no float drift). */
 function scaled(num: string | undefined, prefix: string | undefined): number | undefined {
   if (num === undefined || num === "") return undefined;
-  const exp = PREFIX_EXP[(prefix ?? "").toUpperCase()] ?? 0;
-  const m = /^([+-]?[\d.]+)(?:E([+-]?\d+))?$/i.exec(num);
-  if (m === null) return NaN;
-  return Number(`${m[1]}e${Number(m[2] ?? 0) + exp}`);
+  return parseScaled(num, PREFIX_EXP[(prefix ?? "").toUpperCase()] ?? 0);
 }
 
 function buildBoard(

@@ -61,6 +61,7 @@ import {
   type BooleanMeasurement,
   type Chart,
   type LoopInfo,
+  MAX_STEP_DEPTH,
   type MiscInfo,
   type NumericMeasurement,
   SINGLE_MEAS_STEP_TYPES,
@@ -81,8 +82,7 @@ import {
   worse,
 } from "./status.ts";
 
-/** Deepest step nesting the builder accepts (deeper files are refused). */
-export const MAX_STEP_DEPTH = 200;
+export { MAX_STEP_DEPTH };
 
 /** Most `Status note` misc infos per report; the rest are counted in one more note. */
 export const MAX_STATUS_NOTES = 10;

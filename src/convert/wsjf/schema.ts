@@ -28,6 +28,7 @@
  */
 import { z } from "zod";
 import { ConversionError } from "../contract.ts";
+import { stripControlCharsDeep } from "../text.ts";
 import { isoToEpoch } from "../time.ts";
 import {
   NUMERIC_COMP_OPS,
@@ -488,6 +489,9 @@ export const wsjfReportSchema: z.ZodType<WsjfReport> = z.looseObject({
 // ---------------------------------------------------------------------------------------------
 // Semantic checks
 
+/** Deepest step nesting accepted (reports the agent builds and files it reads). */
+export const MAX_STEP_DEPTH = 200;
+
 /** Step types that hold exactly one unnamed measurement. */
 export const SINGLE_MEAS_STEP_TYPES: ReadonlySet<string> = new Set([
   "ET_NLT",
@@ -661,13 +665,21 @@ export type ValidationResult =
 
 /**
  * Validates a report (structure, codes, the semantic rules in the module doc). On success
- * returns the normalised report (compOp upper case, chart type canonical, id lower case;
- * unknown fields kept); on failure a list of problems, each naming the JSON path, what was
+ * returns the normalised report (a copy: compOp upper case, chart type canonical, id lower
+ * case, control characters stripped from strings; unknown fields kept); on failure a list of problems, each naming the JSON path, what was
  * expected and what was found, e.g.
  * `root.steps[3].numericMeas[0].compOp: expected one of LOG, EQ, …, found "XX"`.
  */
 export function validateReport(value: unknown): ValidationResult {
   const warnings: string[] = [];
+  const depth = stepDepth(value);
+  if (depth > MAX_STEP_DEPTH) {
+    return {
+      ok: false,
+      problems: [`root: steps are nested ${depth} levels deep, more than ${MAX_STEP_DEPTH}`],
+      warnings,
+    };
+  }
   const parsed = wsjfReportSchema.safeParse(value);
   if (!parsed.success) {
     return {
@@ -680,7 +692,23 @@ export function validateReport(value: unknown): ValidationResult {
   semanticProblems(parsed.data, problems, warnings);
   return problems.length > 0
     ? { ok: false, problems, warnings }
-    : { ok: true, report: parsed.data, warnings };
+    : { ok: true, report: stripControlCharsDeep(parsed.data), warnings };
+}
+
+/** Nesting depth of the raw step tree (iterative, so a hostile depth can't overflow). */
+function stepDepth(value: unknown): number {
+  const root = (value as { root?: unknown } | null)?.root;
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [s, d] = stack.pop()!;
+    if (s === null || typeof s !== "object") continue;
+    if (d > max) max = d;
+    if (max > MAX_STEP_DEPTH) return max;
+    const kids = (s as { steps?: unknown }).steps;
+    if (Array.isArray(kids)) { for (const k of kids) stack.push([k, d + 1]); }
+  }
+  return max;
 }
 
 /**

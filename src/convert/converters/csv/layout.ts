@@ -234,9 +234,18 @@ function trimTrailingEmpty(fields: string[], width: number): string[] {
   return n === fields.length ? fields : fields.slice(0, n);
 }
 
+const looseHeaders = new WeakMap<TextRecord, string[]>();
+
 function sameHeaderRow(r: TextRecord, table: TextRecord | null): boolean {
   if (table === null || r.fields.length < table.fields.length) return false;
-  return table.fields.every((f, k) => looseName(f) === looseName(r.fields[k] ?? ""));
+  let names = looseHeaders.get(table);
+  if (names === undefined) {
+    names = table.fields.map(looseName);
+    looseHeaders.set(table, names);
+  }
+  // Cheap test first: most rows differ from the header in their first field.
+  if (looseName(r.fields[0] ?? "") !== names[0]) return false;
+  return names.every((n, k) => n === looseName(r.fields[k] ?? ""));
 }
 
 function columnLabel(table: TextRecord | null, at: number): string {
@@ -249,9 +258,9 @@ function addKeyValue(unit: LayoutUnit, r: TextRecord, settings: LayoutSettings):
   let key = (r.fields[0] ?? "").trim();
   let value = r.fields.slice(1).map((f) => f.trim()).filter((f) => f !== "").join(" ");
   if (r.fields.length === 1) {
-    const m = /^([^:=]+?)\s*[:=]\s*(.*)$/.exec(key);
-    if (m === null) return; // a title line
-    [key, value] = [m[1], m[2].trim()];
+    const at = key.search(/[:=]/);
+    if (at <= 0) return; // a title line
+    [key, value] = [key.slice(0, at).trim(), key.slice(at + 1).trim()];
   }
   if (key === "") return;
   const field = headerFieldForKey(key, settings);

@@ -37,11 +37,14 @@ export class I3070SyntaxError extends Error {
   }
 }
 
+/** Deepest record nesting accepted (real logs nest 5 deep: BATCH, BTEST, BLOCK, test, LIM). */
+export const MAX_DEPTH = 64;
+
 /**
  * Parses the whole log into its top-level records (normally BATCH records).
  * Whitespace between records is ignored; any other text outside a record, a `}` without an
- * open record, a `{` not followed by `@`, or a record still open at the end of the file is an
- * {@link I3070SyntaxError}.
+ * open record, a `{` not followed by `@`, nesting deeper than {@link MAX_DEPTH}, or a record
+ * still open at the end of the file is an {@link I3070SyntaxError}.
  */
 export function parseI3070Records(text: string): I3070Record[] {
   const top: I3070Record[] = [];
@@ -78,6 +81,9 @@ export function parseI3070Records(text: string): I3070Record[] {
       if (text.charCodeAt(i + 1) !== 0x40 /* @ */) {
         throw new I3070SyntaxError(`"{" not followed by "@" (a record starts with "{@")`, line);
       }
+      if (stack.length >= MAX_DEPTH) {
+        throw new I3070SyntaxError(`records nested more than ${MAX_DEPTH} deep`, line);
+      }
       const record: I3070Record = { name: "", fields: [], raw: "", children: [], line };
       const parent = stack[stack.length - 1];
       if (parent !== undefined) parent.children.push(record);
@@ -104,7 +110,9 @@ export function parseI3070Records(text: string): I3070Record[] {
 
 /** Sets name, fields and raw text from a record's head (the text before its first brace). */
 function setHead(r: I3070Record, text: string): void {
-  const head = text.includes("\n") || text.includes("\r") ? text.replace(/\r?\n|\r/g, "") : text;
+  // Most heads only end with a line break; a break inside a head (a wrapped record) is rare.
+  let head = text.trimEnd();
+  if (head.includes("\n") || head.includes("\r")) head = head.replace(/\r?\n|\r/g, "");
   let cut = head.length;
   for (let k = 0; k < head.length; k++) {
     const c = head.charCodeAt(k);

@@ -31,9 +31,10 @@ import { parseNumber } from "../../number.ts";
 import { parseIsoDateTime } from "../../time.ts";
 import type { ReportHeader } from "../../wsjf/builder.ts";
 import type { AdditionalData, AdditionalDataProperty } from "../../wsjf/schema.ts";
-import { child, type XmlElement } from "../../xml.ts";
+import { child, textOf, type XmlElement } from "../../xml.ts";
 import {
   instantMs,
+  nonEmpty,
   StepClock,
   type TsNumeric,
   type TsStep,
@@ -86,13 +87,15 @@ export function parseAtml(root: XmlElement, ctx: AtmlContext): TsUnit[] {
         "setting.",
     );
   }
+  // A batch file's summary table carries the batch serial for all its units.
+  const batch = path(root, "Extension", "TSBatchTable");
+  const batchSN = nonEmpty(batch?.attrs.batchSerialNumber);
   const seenIds = new Set<string>();
-  return results.map((tr, i) => parseTestResults(tr, ctx, i, results.length, seenIds));
-}
-
-function nonEmpty(s: string | undefined): string | undefined {
-  const t = s?.trim();
-  return t === undefined || t === "" ? undefined : t;
+  return results.map((tr, i) => {
+    const unit = parseTestResults(tr, ctx, i, results.length, seenIds);
+    unit.header.batchSN ??= batchSN;
+    return unit;
+  });
 }
 
 /** The `value` attribute of a child element (TestStand's extension elements use it). */
@@ -207,10 +210,6 @@ function parseTestResults(
     additionalData: uutAdditionalData(uut),
     steps,
   };
-}
-
-function textOf(el: XmlElement | undefined): string | undefined {
-  return el?.text.trim();
 }
 
 function partNumber(uut: XmlElement | undefined): string | undefined {
@@ -436,6 +435,14 @@ class AtmlStepReader {
         (step.numeric ??= []).push({ ...readNumeric(r, datum, undefined), comp: "LOG" });
       } else if (none && datum !== undefined && stringType && name === "String") {
         (step.strings ??= []).push({ value: datumText(datum), comp: "LOG" });
+      } else if (none && datum !== undefined && passFailType && name === "PassFail") {
+        const v = datumText(datum)?.trim().toLowerCase();
+        const passed = v === "true" || v === "1"
+          ? true
+          : v === "false" || v === "0"
+          ? false
+          : undefined;
+        (step.passFail ??= []).push({ passed, status: step.status });
       } else {
         (step.additionalResults ??= []).push(testResultData(r));
       }
@@ -599,7 +606,7 @@ function readNumeric(
     m.comp = single.attrs.comparator;
     m.low = datumNumber(child(single, "Datum"));
   } else if (expected !== undefined) {
-    m.comp = expected.attrs.comparator;
+    m.comp = expected.attrs.comparator ?? "EQ";
     m.low = datumNumber(child(expected, "Datum"));
     const props = limitProperties(r, limits);
     const type = nonEmpty(textOf(props && child(props, "ThresholdType")));

@@ -33,6 +33,7 @@ import { formatInZone, isoToEpoch, offsetMinutesAt, parseIsoDateTime } from "../
 import {
   type AttachmentInput,
   type ChartInput,
+  dropUndefined,
   type NumericInput,
   ReportBuilder,
   type ReportHeader,
@@ -219,8 +220,8 @@ function addStep(seq: SequenceBuilder, s: TsStep): void {
     attachment: s.chart ? undefined : s.attachment,
   };
   const extra: Record<string, unknown> = {};
-  if (s.messagePopup) extra.messagePopup = dropUndefined(s.messagePopup);
-  if (s.callExe) extra.callExe = dropUndefined(s.callExe);
+  if (s.messagePopup) extra.messagePopup = dropUndefined({ ...s.messagePopup });
+  if (s.callExe) extra.callExe = dropUndefined({ ...s.callExe });
   if (Object.keys(extra).length > 0) opts.extra = extra;
 
   if (s.sequence) {
@@ -434,10 +435,10 @@ function joinText(text: string | undefined, notes: readonly string[]): string | 
   return parts.length > 0 ? parts.join("\n") : undefined;
 }
 
-function dropUndefined<T extends object>(o: T): T {
-  const out = { ...o };
-  for (const k of Object.keys(out) as Array<keyof T>) if (out[k] === undefined) delete out[k];
-  return out;
+/** Trimmed text, or undefined when absent or blank. */
+export function nonEmpty(s: string | undefined): string | undefined {
+  const t = s?.trim();
+  return t === undefined || t === "" ? undefined : t;
 }
 
 /** Epoch milliseconds of an ISO date-time with offset, fraction of a second included. */
@@ -477,10 +478,12 @@ export class StepClock {
     const epochMs = Math.round(ms);
     if (!usable(epochMs)) return undefined;
     if (this.#offset === undefined) {
-      const ms = String(((epochMs % 1000) + 1000) % 1000).padStart(3, "0");
-      return formatInZone(epochMs, this.#timeZone, ms);
+      const fraction = String(epochMs % 1000).padStart(3, "0");
+      return formatInZone(epochMs, this.#timeZone, fraction);
     }
-    const wall = new Date(epochMs + this.#offsetMinutes * 60000).toISOString();
+    const local = epochMs + this.#offsetMinutes * 60000;
+    if (!usable(local)) return undefined;
+    const wall = new Date(local).toISOString();
     return `${wall.slice(0, 23)}${this.#offset}`;
   }
 

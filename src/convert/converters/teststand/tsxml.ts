@@ -42,7 +42,14 @@ import {
   text,
   toAdditionalData,
 } from "./props.ts";
-import { instantMs, StepClock, type TsNumeric, type TsStep, type TsUnit } from "./step_tree.ts";
+import {
+  instantMs,
+  nonEmpty,
+  StepClock,
+  type TsNumeric,
+  type TsStep,
+  type TsUnit,
+} from "./step_tree.ts";
 
 /** What the parser needs besides the XML. */
 export interface TsXmlContext {
@@ -82,11 +89,6 @@ function reportInfo(report: XmlElement): Map<string, string> {
   return info;
 }
 
-function nonEmpty(s: string | undefined): string | undefined {
-  const t = s?.trim();
-  return t === undefined || t === "" ? undefined : t;
-}
-
 function parseReport(report: XmlElement, ctx: TsXmlContext, index: number, count: number): TsUnit {
   const where = count > 1 ? `${ctx.fileName}, report ${index + 1} of ${count}` : ctx.fileName;
   const info = reportInfo(report);
@@ -112,7 +114,11 @@ function parseReport(report: XmlElement, ctx: TsXmlContext, index: number, count
     start = startInfo;
     startMs = instantMs(startInfo);
   } else {
-    const naive = startFromDetails(prop(report, "StartDate"), prop(report, "StartTime"), where);
+    const naive = startFromDetails(
+      prop(report, "StartDate"),
+      prop(report, "StartTime"),
+      startInfo === undefined ? where : `${where} (ReportInfo Start "${startInfo}" is no date)`,
+    );
     start = naive;
     startMs = zonedToEpoch(naive, ctx.timeZone) + Number(naive.fraction ?? "0");
   }
@@ -184,12 +190,11 @@ function parseReport(report: XmlElement, ctx: TsXmlContext, index: number, count
   const subUnits: TsUnit["subUnits"] = [];
   for (const p of arrayObjects(propAt(uut, "MiscUUTResult.UUT_Part_Info"))) {
     const pn = text(p, "Part_Number");
-    const psn = text(p, "Part_Serial_Number");
-    if (pn === undefined && psn === undefined) continue;
+    if (pn === undefined) continue; // the empty prototype row, or a row without a part
     subUnits.push({
       partType: text(p, "Part_Type"),
-      pn: pn ?? "",
-      sn: psn ?? "",
+      pn,
+      sn: text(p, "Part_Serial_Number") ?? "",
       rev: text(p, "Part_Revision_Number"),
     });
   }

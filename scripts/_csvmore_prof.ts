@@ -1,0 +1,10 @@
+import { builtinConverters } from "../src/convert/converters/mod.ts";
+import { fileInput } from "../tests/convert/_station.ts";
+const [fmt, f, p] = Deno.args;
+const c = await builtinConverters[fmt]();
+const input = fileInput(f, JSON.parse(p ?? "{}"));
+for (let i = 0; i < 3; i++) await c.convert(input);
+const t = performance.now(); const N = 20;
+for (let i = 0; i < N; i++) await c.convert(input);
+const ms = (performance.now() - t) / N;
+console.log(fmt, ms.toFixed(2), "ms/file", (input.bytes.length / 1e6 / (ms / 1000)).toFixed(2), "MB/s");
