@@ -323,8 +323,10 @@ export class ConverterPool {
   /** Terminates a timed-out worker and counts it as lost unless its thread is seen to end. */
   async #reclaim(worker: Worker): Promise<void> {
     const threadId = worker.threadId;
-    await worker.terminate();
-    if (await threadGone(threadId)) return;
+    try {
+      await worker.terminate();
+      if (await threadGone(threadId)) return;
+    } catch { /* can't tell: count it as lost */ }
     this.#lost++;
     if (this.#lost >= this.#opts.maxLostWorkers) {
       this.#giveUp(`${this.#lost} converter worker(s) are stuck and can't be stopped`);
@@ -410,32 +412,46 @@ function answersPing(slot: Slot): Promise<boolean> {
 }
 
 /**
- * The Linux thread (in /proc/self/task) of worker `threadId`: Deno names it `worker-<threadId>`.
- * Null when it is gone or we can't tell (not Linux).
+ * The names of this process's threads (Linux), or null when they can't be read. Deno lets only
+ * `--allow-all` read /proc/self (the agent runs with narrower permissions), so without it they
+ * are read by `/bin/sh` (the agent may run programs); Deno names a worker's thread
+ * `worker-<threadId>`.
  */
-async function workerTask(threadId: number): Promise<string | null> {
+async function threadNames(): Promise<string[] | null> {
   if (Deno.build.os !== "linux") return null;
-  const name = `worker-${threadId}`;
-  for await (const t of Deno.readDir("/proc/self/task")) {
-    const comm = await Deno.readTextFile(`/proc/self/task/${t.name}/comm`).catch(() => "");
-    if (comm.trim() === name) return t.name;
+  try {
+    const names: string[] = [];
+    for await (const t of Deno.readDir("/proc/self/task")) {
+      names.push((await Deno.readTextFile(`/proc/self/task/${t.name}/comm`).catch(() => "")).trim());
+    }
+    return names;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) return null;
   }
-  return null;
+  try {
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", `cat /proc/${Deno.pid}/task/*/comm 2>/dev/null`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const names = new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim()).filter(Boolean);
+    return names.length > 0 ? names : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
- * Whether a terminated worker's thread is really gone (Linux: no `worker-<threadId>` thread in
- * /proc/self/task within 2 s). Elsewhere we can't tell, so we assume it is not.
+ * Whether a terminated worker's thread is really gone (Linux: no `worker-<threadId>` thread
+ * within 2 s). When we can't tell (not Linux, /proc unreadable) we assume it is not.
  */
 async function threadGone(threadId: number): Promise<boolean> {
-  if (Deno.build.os !== "linux") return false;
+  const name = `worker-${threadId}`;
   for (let i = 0; i < 20; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    try {
-      if (await workerTask(threadId) === null) return true;
-    } catch {
-      return false;
-    }
+    const names = await threadNames();
+    if (names === null) return false;
+    if (!names.includes(name)) return true;
   }
   return false;
 }

@@ -51,6 +51,8 @@ export interface ConverterStatus extends SourceStatus {
 }
 
 const log = logger("intake");
+/** Bytes of source files being converted at once (one larger file is still taken alone). */
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 /** The intake stage for all configured drop folders. */
 export class Intake {
@@ -59,6 +61,7 @@ export class Intake {
   #sources = new Map<string, { conf: ConverterConfig; source: FolderSource }>();
   #ready: { file: ReadyFile; conf: ConverterConfig }[] = [];
   #inFlight = 0;
+  #inFlightBytes = 0;
   #maxInFlight: number;
   #idle: (() => void)[] = [];
   #ioError: string | null = null;
@@ -77,7 +80,9 @@ export class Intake {
   constructor(config: Config, deps: IntakeDeps) {
     this.#config = config;
     this.#deps = deps;
-    this.#maxInFlight = Math.max(2, config.pool.max * 2);
+    // Many files in flight let their fsyncs overlap (group commit); the byte cap keeps a burst
+    // of large station files from filling memory.
+    this.#maxInFlight = 32;
     for (const [name, help] of [
       ["files_seen_total", "Source files that passed the stability gate"],
       ["files_converted_total", "Source files converted and queued"],
@@ -215,8 +220,11 @@ export class Intake {
 
   #pump(): void {
     while (!this.#stopped && this.#inFlight < this.#maxInFlight && this.#ready.length > 0) {
+      const size = this.#ready[0].file.size;
+      if (this.#inFlight > 0 && this.#inFlightBytes + size > MAX_IN_FLIGHT_BYTES) break;
       const { file, conf } = this.#ready.shift()!;
       this.#inFlight++;
+      this.#inFlightBytes += size;
       this.#process(file, conf).catch((e) => {
         log.with({ correlationId: file.correlationId }).error(
           "Unexpected error while taking {file}: {error}; the file stays and is tried again",
@@ -225,6 +233,7 @@ export class Intake {
         this.#release(file, conf);
       }).finally(() => {
         this.#inFlight--;
+        this.#inFlightBytes -= size;
         this.#pump();
         if (this.#inFlight === 0 && this.#ready.length === 0) {
           for (const r of this.#idle.splice(0)) r();

@@ -254,6 +254,14 @@ Deno.test("csv: append-mode key/value blocks: one report each, ids stable as the
   assert.deepEqual(early, reports[0]);
 });
 
+Deno.test("csv: a step named like the first header key does not start a new unit", async () => {
+  const text = "SerialNumber;S1\nPart Number;P1\nStart Time;2025-01-01 10:00\n" +
+    "StepName;Min;Value;Max;Unit;Status\nSerialNumber;;S1;;;Passed\nV1;1;1.5;2;V;Passed\n";
+  const reports = await convert(convertInput(text, "a.csv"));
+  assert.equal(reports.length, 1);
+  assert.deepEqual(allSteps(reports[0]).map((s) => s.name), ["SerialNumber", "V1"]);
+});
+
 Deno.test("csv: tab-delimited UTF-8 with BOM, UTC timestamp, computed result", async () => {
   const [r] = await convert(fileInput(own("tab_utf8_bom.tsv")));
   assert.equal(r.sn, "T-1");

@@ -84,7 +84,9 @@ Deno.test({
       lowLimit: 69750,
       highLimit: 80250,
     }]);
-    assert.ok(r.miscInfos?.some((m) => m.description === "Status note" && /RESR707/.test(m.text ?? "")));
+    assert.ok(
+      r.miscInfos?.some((m) => m.description === "Status note" && /RESR707/.test(m.text ?? "")),
+    );
     // ANL;1;C332;…;CAPC332 1nF 10% -10%;;FAIL(+/-);-NAN;8.500000e-10;1.150000e-09;F
     const c332 = find(r, "CAPC332 1nF 10% -10%");
     assert.equal(c332.status, "F");

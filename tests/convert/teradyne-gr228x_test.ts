@@ -163,8 +163,8 @@ Deno.test("teradyne-gr228x: not a GR228x log, bad dates, detect", async () => {
   for (
     const [text, re] of [
       ["{@BATCH|x}\n", /not a GR228x datalog.*\{@BATCH/],
-      ["@31-XYZ-12  14:18:51 SN 1\n", /line 1: "31-XYZ-12  14:18:51" is not a date/],
-      ["@31-FEB-12  14:18:51 SN 1\n", /line 1: "31-FEB-12  14:18:51" is not a date/],
+      ["@31-XYZ-12  14:18:51 SN 1\n", /line 1: "31-XYZ-12 {2}14:18:51" is not a date/],
+      ["@31-FEB-12  14:18:51 SN 1\n", /line 1: "31-FEB-12 {2}14:18:51" is not a date/],
     ] as const
   ) {
     await assert.rejects(

@@ -55,7 +55,7 @@ Deno.test("intake isolation: throwing, garbage, exiting, out-of-memory and hangi
   for (const name of Object.keys(bad)) assert.match(await errorNote(h, name), /What to do: \S/);
 
   const s = await h.status();
-  assert.equal(s.running, true, "the agent is still running");
+  assert.equal(s.running, true, `the agent is still running\n${h.output.slice(-3000)}`);
   assert.equal(s.pool.lost, 0, "every worker was reclaimed");
   assert.equal(s.health.state, "degraded", "conversion failures in the last hour");
   assert.equal(s.converters[0].failed, 7);

@@ -62,8 +62,8 @@ Deno.test("health: nothing uploaded for N minutes while reports wait (a hanging 
   await using h = await AgentHarness.create({
     config: { server: { timeoutSeconds: 60 }, health: { stallMinutes: 0.05 } },
   });
-  // Every report upload hangs 12 s, then is stored: no error, no open breaker, just no progress.
-  h.server.setFaults({ next: ["slow:12000", "slow:12000"] });
+  // Every report upload hangs 15 s, then is stored: no error, no open breaker, just no progress.
+  h.server.setFaults({ next: ["slow:15000", "slow:15000"] });
   await h.start();
   const reports = makeSampleReports(2, { seed: 23 });
   await dropAll(h, reports);
@@ -227,8 +227,11 @@ Deno.test("health: converter pool can't recover (a stuck worker) → exits 75; s
     out.stdout,
     /stopped itself last time: converters can't run: 1 converter worker\(s\) are stuck/,
   );
-  // What the service manager does: start it again (here with the converter fixed).
+  // What the service manager does: start it again (here with the converter fixed, and a time
+  // limit that a loaded machine can't overrun).
   await Deno.writeTextFile(module, PASSTHROUGH_CONVERTER);
+  h.config.pool = { min: 1, max: 1, timeoutSeconds: 30, maxLostWorkers: 1 };
+  await h.writeConfig();
   await h.start();
   const [next] = makeSampleReports(1, { seed: 130 });
   await dropAll(h, [next], "custom");

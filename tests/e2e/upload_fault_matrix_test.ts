@@ -102,8 +102,14 @@ Deno.test("upload fault matrix: 50% 5xx, 10% slow, 5% dropped, 1% invalid → ev
   assert.ok(gets.length <= getBound, `${gets.length} version GETs > bound ${getBound}`);
 
   // Every attempt the server saw is in the agent's log, with its correlation id.
+  // (A post that timed out before the server accepted the connection is logged by the agent
+  // only: on a loaded machine that happens now and then.)
   const lines = await attemptLines(h);
-  assert.equal(lines.length, sent.length, "one log line per attempt");
+  const timedOut = lines.filter((l) => /^no answer from/.test(l.properties.message ?? "")).length;
+  assert.ok(
+    lines.length >= sent.length && lines.length <= sent.length + timedOut,
+    `${lines.length} attempts logged for ${sent.length} posts on the server`,
+  );
   for (const l of lines) {
     assert.match(l.properties.correlationId, /^[0-9a-z]{10}$/);
     const level = { stored: "INFO", transient: "WARNING", rejected: "ERROR" }[
