@@ -148,7 +148,8 @@ export async function stageSources(root: string, commit: string): Promise<string
   return stage;
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
+/** Copies a file or a folder tree. */
+export async function copyTree(from: string, to: string): Promise<void> {
   const info = await Deno.stat(from);
   if (info.isFile) {
     await Deno.mkdir(path.dirname(to), { recursive: true });

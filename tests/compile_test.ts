@@ -12,6 +12,7 @@ import {
   binaryName,
   BuildError,
   compileOne,
+  copyTree,
   missingFromBinary,
   parseBuildArgs,
   permissionFlags,
@@ -28,10 +29,10 @@ const projectRoot = path.resolve(import.meta.dirname!, "..");
 const host = Deno.build.target;
 const app = ownFixture("compile", "app");
 
-async function run(args: string[], env: Record<string, string> = {}) {
+async function run(args: string[], env: Record<string, string> = {}, cwd = projectRoot) {
   const out = await new Deno.Command(Deno.execPath(), {
     args,
-    cwd: projectRoot,
+    cwd,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
   }).output();
@@ -39,8 +40,8 @@ async function run(args: string[], env: Record<string, string> = {}) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-async function git(...args: string[]): Promise<string> {
-  const r = await new Deno.Command("git", { args: ["-C", projectRoot, ...args] }).output();
+async function git(dir: string, ...args: string[]): Promise<string> {
+  const r = await new Deno.Command("git", { args: ["-C", dir, ...args] }).output();
   assert.equal(r.code, 0, `git ${args.join(" ")} failed: ${new TextDecoder().decode(r.stderr)}`);
   return new TextDecoder().decode(r.stdout).trim();
 }
@@ -215,17 +216,23 @@ Deno.test("targets: five release targets, .exe for Windows; DENORT_BIN builds th
 });
 
 Deno.test("deno task compile embeds every runtime-loaded file, the permissions and the commit", async () => {
-  const out = await Deno.makeTempDir();
+  // A snapshot of the project (with its git history), so that edits made to the work tree
+  // while the build runs can't make the binary and the scanned sources disagree.
+  const snap = await Deno.makeTempDir({ prefix: "agent-snapshot-" });
   try {
+    for (const top of ["main.ts", "deno.json", "deno.lock", "src", "scripts", ".git"]) {
+      await copyTree(path.join(projectRoot, top), path.join(snap, top));
+    }
+    const out = path.join(snap, "out");
     const r = await run(["task", "compile", "--target", host, "--out", out], {
       DENORT_BIN: Deno.execPath(),
-    });
+    }, snap);
     assert.equal(r.code, 0, `deno task compile failed:\n${r.stderr}`);
     assert.match(r.stderr, /That is the full Deno CLI, not denort/);
     const binary = await Deno.readFile(path.join(out, binaryName(host)));
 
-    // Independent of the script's own check: scan this work tree, look into the binary.
-    const { files: required, problems } = await runtimeLoadedFiles(projectRoot);
+    // Independent of the script's own check: scan the sources, look into the binary.
+    const { files: required, problems } = await runtimeLoadedFiles(snap);
     assert.deepEqual(problems, []);
     const embedded = new Set(readEmbedded(binary).files);
     const notEmbedded = required.filter((f) => !embedded.has(f.file));
@@ -235,7 +242,7 @@ Deno.test("deno task compile embeds every runtime-loaded file, the permissions a
       'add these to deno.json "compile.include"',
     );
     const others = required.filter((f) => f.file !== "src/version.ts");
-    assert.deepEqual(await missingFromBinary(binary, projectRoot, others), []);
+    assert.deepEqual(await missingFromBinary(binary, snap, others), []);
 
     const { metadata } = readEmbedded(binary);
     const perms = metadata.permissions as Record<string, unknown>;
@@ -247,7 +254,7 @@ Deno.test("deno task compile embeds every runtime-loaded file, the permissions a
     assert.equal(metadata.app_version, denoJson.version);
     assert.equal(metadata.entrypoint_key, "main.ts");
 
-    const head = await git("rev-parse", "--short=12", "HEAD");
+    const head = await git(snap, "rev-parse", "--short=12", "HEAD");
     const text = new TextDecoder("latin1").decode(binary);
     const stamp = /export const COMMIT: string = "([^"]*)";/.exec(text);
     if (!stamp) throw new Error("the stamped src/version.ts is not embedded");
@@ -256,13 +263,13 @@ Deno.test("deno task compile embeds every runtime-loaded file, the permissions a
       r.stderr,
       new RegExp(`agent ${denoJson.version.replace(/\./g, "\\.")} \\(${stamp[1]}\\)`),
     );
-    // The work tree's own src/version.ts was not touched.
+    // The sources' own src/version.ts was not touched.
     assert.match(
-      await Deno.readTextFile(path.join(projectRoot, "src", "version.ts")),
+      await Deno.readTextFile(path.join(snap, "src", "version.ts")),
       /^export const COMMIT: string = "dev";$/m,
     );
   } finally {
-    await Deno.remove(out, { recursive: true });
+    await Deno.remove(snap, { recursive: true });
   }
 });
 

@@ -94,6 +94,9 @@ export class Intake {
 
   /** Starts watching every enabled converter's folder. */
   async start(): Promise<void> {
+    // Paused from the start (a full queue, low disk): say so now, and remember it, so that the
+    // end of the pause is noticed and waiting files are re-checked (poke) even if it ends soon.
+    await this.#checkLimits();
     this.#limitTimer = setInterval(() => this.#checkLimits(), 1000);
     await Promise.all(this.#config.converters.filter((c) => c.enabled).map((c) => this.#startSource(c)));
   }

@@ -404,7 +404,9 @@ export class FolderSource {
     }
     const quietFor = now - c.changedAt;
     if (quietFor < this.#o.stableMs) return this.#schedule(p, c, this.#o.stableMs - quietFor);
-    if (!this.#o.accepting()) return; // paused: poke() re-checks when intake resumes
+    // Paused: poke() re-checks when intake resumes; the timer too, in case a short pause ended
+    // unnoticed between two limit checks.
+    if (!this.#o.accepting()) return this.#schedule(p, c, this.#o.rescanMs);
     const file: ReadyFile = {
       path: p,
       rel: c.rel,

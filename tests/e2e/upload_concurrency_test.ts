@@ -27,6 +27,9 @@ for (const concurrency of [1, 3]) {
     console.log(`concurrency ${concurrency}: at most ${overlap} post(s) in flight`);
     assert.ok(overlap <= concurrency, `${overlap} posts in flight at once`);
     if (concurrency > 1) assert.ok(overlap >= 2, "uploads do run in parallel");
-    assert.equal((await liveStatus(h)).upload.inFlight, 0);
+    await h.waitFor(async () => {
+      const s = await liveStatus(h);
+      return s.queue.completed === 9 && s.upload.inFlight === 0;
+    }, "all 9 completed, nothing in flight");
   });
 }
