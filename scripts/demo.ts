@@ -11,7 +11,7 @@
  */
 import path from "#path";
 import { parseArgs } from "#util";
-import { makeSampleReports, startWatsServer } from "./wats_server/mod.ts";
+import { defaultProcesses, makeSampleReports, startWatsServer } from "./wats_server/mod.ts";
 import { agentPermissionFlags } from "../src/runtime.ts";
 
 const root = path.resolve(import.meta.dirname!, "..");
@@ -23,7 +23,12 @@ const demoDir = path.resolve(values.dir ?? path.join(root, "demo"));
 const token = "demo-token-" + crypto.randomUUID().slice(0, 8);
 
 await Deno.mkdir(demoDir, { recursive: true });
-const server = await startWatsServer({ port: 0, tokens: [token] });
+// The demo server knows the usual test processes, ICT (30) among them.
+const server = await startWatsServer({
+  port: 0,
+  tokens: [token],
+  processes: [...defaultProcesses, { code: 30, name: "ICT", isTestOperation: true, isRepairOperation: false }],
+});
 const drop = (name: string) => path.join(demoDir, "drop", name);
 for (const d of ["wsjf", "wstf", "csv"]) await Deno.mkdir(drop(d), { recursive: true });
 
@@ -38,10 +43,11 @@ const config = `// Demo configuration written by \`deno task demo\`. Every key i
     // WATS JSON reports; converted files move to drop/wsjf/Done
     { "name": "wsjf-drop", "format": "wsjf", "watch": "./drop/wsjf", "pattern": "*.json", "afterSuccess": "move" },
     // WATS Standard Text Format
-    { "name": "wstf-drop", "format": "wstf", "watch": "./drop/wstf", "pattern": "*.txt", "afterSuccess": "move" },
+    { "name": "wstf-drop", "format": "wstf", "watch": "./drop/wstf", "pattern": "*.txt", "afterSuccess": "move",
+      "params": { "decimalSeparator": "," } },
     // An in-house tester's CSV, read by the configurable csv converter
     { "name": "csv-drop", "format": "csv", "watch": "./drop/csv", "pattern": "*.csv", "afterSuccess": "move",
-      "params": { "partNumber": "DEMO-FCT-1", "processCode": 10 } }
+      "params": { "processCode": 10 } }
   ]
 }
 `;
@@ -72,12 +78,34 @@ WATS agent demo
 Dropping ${count} sample reports now; drop more files any time. Ctrl+C stops the demo.
 `);
 
-await new Promise((r) => setTimeout(r, 1500));
-for (const r of samples) {
-  const tmp = path.join(demoDir, `.${r.sn}.tmp`);
-  await Deno.writeTextFile(tmp, JSON.stringify(r, null, 2));
-  await Deno.rename(tmp, path.join(drop("wsjf"), `${r.sn}.json`));
+/** Writes a file the way testers do: a temporary name, then a rename into the drop folder. */
+async function dropFile(folder: string, name: string, content: string): Promise<void> {
+  const tmp = path.join(demoDir, `.${name}.tmp`);
+  await Deno.writeTextFile(tmp, content);
+  await Deno.rename(tmp, path.join(drop(folder), name));
 }
+
+/** A made-up in-house tester's CSV: one row per step, the header repeated on every row. */
+function sampleCsv(serial: string, failing: boolean): string {
+  const start = new Date(Date.now() - 60_000).toISOString().slice(0, 19);
+  const rows = [
+    ["VCC", "3.31", "3.1", "3.5", "V"],
+    ["ICC", failing ? "0.62" : "0.12", "", "0.5", "A"],
+    ["Temp", "41.5", "10", "70", "°C"],
+  ];
+  return ["Serial,Part,Date,Test,Measured,Low,High,Units,Verdict"].concat(rows.map(([n, v, lo, hi, u]) => {
+    const ok = (lo === "" || Number(v) >= Number(lo)) && (hi === "" || Number(v) <= Number(hi));
+    return [serial, "DEMO-FCT-1", start, n, v, lo, hi, u, ok ? "PASS" : "FAIL"].join(",");
+  })).join("\r\n") + "\r\n";
+}
+
+await new Promise((r) => setTimeout(r, 1500));
+for (const r of samples) await dropFile("wsjf", `${r.sn}.json`, JSON.stringify(r, null, 2));
+const stamp = Date.now().toString(36).toUpperCase();
+await dropFile("csv", `FCT-${stamp}-1.csv`, sampleCsv(`FCT-${stamp}-1`, false));
+await dropFile("csv", `FCT-${stamp}-2.csv`, sampleCsv(`FCT-${stamp}-2`, true));
+await dropFile("wstf", "two-units.txt", await Deno.readTextFile(path.join(root, "tests", "fixtures", "convert", "wstf", "two-units.txt")));
+const expectedTotal = count + 2 + 2; // the WSJF samples, two CSV files, two WSTF units
 
 let seen = 0;
 const ticker = setInterval(() => {
@@ -86,7 +114,9 @@ const ticker = setInterval(() => {
     seen = stats.reports;
     console.log(`[demo server] ${stats.reports} report(s) stored, ${stats.receives} received`);
   }
-  if (values.once && [...expected].every((id) => server.store.get(id))) finish(0);
+  if (values.once && [...expected].every((id) => server.store.get(id)) && stats.reports >= expectedTotal) {
+    finish(0);
+  }
 }, 250);
 
 let finishing = false;
