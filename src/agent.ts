@@ -5,7 +5,7 @@
  * @module
  */
 import path from "#path";
-import { type Config, ConfigError, loadConfig } from "./config/load.ts";
+import { type Config, ConfigError, configWarnings, loadConfig } from "./config/load.ts";
 import { ConverterPool } from "./convert/pool.ts";
 import { Queue } from "./queue/queue.ts";
 import { KeyedLog } from "./queue/keyed_log.ts";
@@ -143,6 +143,7 @@ export class Agent {
       url: c.server.url,
       station: c.station.name,
     });
+    for (const w of configWarnings(c)) log.warn("Config: {warning}", { warning: w });
     const counts = this.queue.counts();
     if (counts.queued + counts.error > 0) {
       log.info("Queue recovered: {queued} queued, {error} in error, {quarantine} in quarantine", counts);

@@ -9,8 +9,7 @@
 import path from "#path";
 import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
-import type { Config } from "../config/load.ts";
-import { builtinFormats } from "../convert/converters/mod.ts";
+import { type Config, configWarnings } from "../config/load.ts";
 import { freeBytes } from "../queue/limits.ts";
 import { readCaCerts } from "../agent.ts";
 import { WatsClient } from "../upload/client.ts";
@@ -51,15 +50,6 @@ export async function checkConverters(config: Config): Promise<Check[]> {
         });
         continue;
       }
-    } else if (c.format && c.format !== "auto" && !builtinFormats.includes(c.format)) {
-      checks.push({
-        what,
-        result: "fail",
-        message: `format "${c.format}" is not a built-in format; expected "auto" or one of ${
-          builtinFormats.join(", ")
-        }`,
-      });
-      continue;
     }
     const kind = c.module ? `custom module ${c.module}` : `format ${c.format}`;
     if (!(await isDir(c.watch))) {
@@ -73,6 +63,9 @@ export async function checkConverters(config: Config): Promise<Check[]> {
     } else {
       checks.push({ what, result: "ok", message: `${kind}, watching ${c.watch} for ${c.pattern}` });
     }
+  }
+  for (const warning of configWarnings(config)) {
+    checks.push({ what: "converters", result: "warn", message: warning });
   }
   return checks;
 }

@@ -12,6 +12,7 @@ import type { z } from "zod";
 import { configSchema, type ConfigInput, type ConverterConfig } from "./schema.ts";
 import { JsoncError, parseJsonc } from "./jsonc.ts";
 import { isCompiled } from "../runtime.ts";
+import { appendModeFormats, builtinFormats } from "../convert/converters/mod.ts";
 
 /** A converter entry with every path absolute. */
 export interface Converter extends ConverterConfig {
@@ -50,6 +51,24 @@ export function resolveConfigPath(explicit?: string): string {
   return path.join(dir, "agent.json");
 }
 
+/**
+ * Things in a valid config that are probably mistakes; the agent logs them at start-up and
+ * `agent config check` prints them.
+ */
+export function configWarnings(config: Config): string[] {
+  const out: string[] = [];
+  config.converters.forEach((c, i) => {
+    if (appendModeFormats.has(c.format ?? "") && c.afterSuccess !== "keep") {
+      out.push(
+        `converters[${i}] (${c.name}): ${c.format} logs grow while the tester runs; afterSuccess ` +
+          `"${c.afterSuccess}" takes the file away with its unfinished last board, which is then lost. ` +
+          'Use "keep" unless the tester writes one closed file per board.',
+      );
+    }
+  });
+  return out;
+}
+
 /** Reads and validates a config file. Throws {@link ConfigError}. */
 export async function loadConfig(file: string): Promise<Config> {
   let text: string;
@@ -82,6 +101,19 @@ export function parseConfig(text: string, file: string): Config {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, describeIssues(parsed.error, raw));
   const c = parsed.data;
+  const problems: string[] = [];
+  const rawConverters = isObject(raw) && Array.isArray(raw.converters) ? raw.converters : [];
+  c.converters.forEach((conv, i) => {
+    if (conv.format && conv.format !== "auto" && !conv.module && !builtinFormats.includes(conv.format)) {
+      problems.push(
+        `converters[${i}].format: expected one of ${[...builtinFormats, "auto"].join(", ")} ` +
+          `(or "module" for a custom converter), found "${conv.format}"`,
+      );
+    }
+    const given = isObject(rawConverters[i]) ? rawConverters[i].afterSuccess : undefined;
+    if (appendModeFormats.has(conv.format ?? "") && given === undefined) conv.afterSuccess = "keep";
+  });
+  if (problems.length) throw new ConfigError(file, problems);
   if (!c.server.token) {
     throw new ConfigError(file, [
       "server.token: expected the WATS API token, found nothing (set it in the file or in AGENT_TOKEN)",

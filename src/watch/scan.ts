@@ -18,13 +18,15 @@ export interface ScanOptions {
   ignore: GlobMatcher;
   /** Absolute folders never to enter (Done, Error). */
   exclude: readonly string[];
+  /** `root`'s path relative to the watched folder when listing one of its subfolders. */
+  prefix?: string;
 }
 
 /** A file found by a scan. */
 export interface Found {
   /** Absolute path. */
   path: string;
-  /** Path relative to the watched folder, with `/`. */
+  /** Path relative to the watched folder (with `prefix`), with `/`. */
   rel: string;
 }
 
@@ -43,7 +45,7 @@ export async function scanFolder(opts: ScanOptions): Promise<Found[]> {
     try {
       entries = await Array.fromAsync(Deno.readDir(dir));
     } catch (e) {
-      if (rel !== "" && e instanceof Deno.errors.NotFound) return; // removed while walking
+      if (dir !== opts.root && e instanceof Deno.errors.NotFound) return; // removed while walking
       throw e;
     }
     for (const e of entries) {
@@ -69,7 +71,7 @@ export async function scanFolder(opts: ScanOptions): Promise<Found[]> {
       }
     }
   };
-  await walk(opts.root, "");
+  await walk(opts.root, opts.prefix ?? "");
   return out;
 }
 

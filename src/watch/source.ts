@@ -81,6 +81,18 @@ export interface SourceStatus {
   lastScanError: string | null;
 }
 
+/** Files looked at (stat) at once during a scan: a burst of thousands is seen in seconds. */
+const OBSERVE_CONCURRENCY = 32;
+
+/** Runs `fn` on every item, at most `limit` at a time. */
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
 /** Watches one folder. */
 export class FolderSource {
   #o: SourceOptions;
@@ -211,11 +223,8 @@ export class FolderSource {
       return;
     }
     this.#lastScanAt = new Date();
-    const present = new Set<string>();
-    for (const f of found) {
-      present.add(f.path);
-      await this.#observe(f.path, f.rel);
-    }
+    const present = new Set(found.map((f) => f.path));
+    await eachLimited(found, OBSERVE_CONCURRENCY, (f) => this.#observe(f.path, f.rel));
     // Forget files that are gone; one first seen (by an event) after the listing was made may
     // simply be newer than the listing.
     for (const [p, c] of this.#candidates) {
@@ -301,36 +310,45 @@ export class FolderSource {
     this.#hintTimer = undefined;
     const paths = [...this.#hints];
     this.#hints.clear();
-    for (const p of paths) {
-      const rel = path.relative(this.#o.root, p).replaceAll("\\", "/");
-      if (rel.startsWith("..") || path.isAbsolute(rel) || this.#excluded(p)) continue;
-      if (rel === "") {
-        this.rescan(); // the folder itself changed (removed, replaced): look now
-        continue;
-      }
-      if (this.#ignore(rel)) continue;
-      let st: Deno.FileInfo;
-      try {
-        st = await Deno.lstat(p);
-      } catch {
-        const c = this.#candidates.get(p);
-        if (c) clearTimeout(c.timer);
-        this.#candidates.delete(p);
-        continue;
-      }
-      if (st.isDirectory) {
-        // Events for files in a new subfolder are often lost: scan it now.
-        if (this.#o.recursive) {
-          try {
-            const found = await scanFolder({ ...this.#scanOptions(p) });
-            for (const f of found) await this.#observe(f.path, `${rel}/${f.rel}`);
-          } catch { /* gone again; the rescan will tell */ }
-        }
-      } else if (st.isFile || (st.isSymlink && this.#o.followSymlinks)) {
-        if (!this.#o.recursive && rel.includes("/")) continue;
-        if (this.#include(rel)) await this.#observe(p, rel);
-      }
+    await eachLimited(paths, OBSERVE_CONCURRENCY, (p) => this.#hinted(p));
+  }
+
+  /** Looks at one path a watch event named. */
+  async #hinted(p: string): Promise<void> {
+    const rel = path.relative(this.#o.root, p).replaceAll("\\", "/");
+    if (rel.startsWith("..") || path.isAbsolute(rel) || this.#excluded(p)) return;
+    if (rel === "") {
+      this.rescan(); // the folder itself changed (removed, replaced): look now
+      return;
     }
+    if (this.#ignoredPath(rel)) return;
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.lstat(p);
+    } catch {
+      const c = this.#candidates.get(p);
+      if (c) clearTimeout(c.timer);
+      this.#candidates.delete(p);
+      return;
+    }
+    if (st.isDirectory) {
+      // Events for files in a new subfolder are often lost: scan it now.
+      if (!this.#o.recursive) return;
+      try {
+        const found = await scanFolder({ ...this.#scanOptions(p), prefix: rel });
+        await eachLimited(found, OBSERVE_CONCURRENCY, (f) => this.#observe(f.path, f.rel));
+      } catch { /* gone again; the rescan will tell */ }
+    } else if (st.isFile || (st.isSymlink && this.#o.followSymlinks)) {
+      if (!this.#o.recursive && rel.includes("/")) return;
+      if (this.#include(rel)) await this.#observe(p, rel);
+    }
+  }
+
+  /** Whether the path, or a folder on the way to it, is ignored (as a scan would skip it). */
+  #ignoredPath(rel: string): boolean {
+    const parts = rel.split("/");
+    for (let i = 1; i <= parts.length; i++) if (this.#ignore(parts.slice(0, i).join("/"))) return true;
+    return false;
   }
 
   #excluded(p: string): boolean {

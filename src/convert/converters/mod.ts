@@ -27,3 +27,10 @@ export const builtinConverters: Readonly<Record<string, ConverterLoader>> = {
 
 /** The names of the built-in formats, for help texts and config validation. */
 export const builtinFormats: readonly string[] = Object.keys(builtinConverters);
+
+/**
+ * Formats whose files testers keep appending to (one log, many boards). Their converters leave
+ * out an unfinished last unit, so such files must stay where they are: their `afterSuccess`
+ * defaults to "keep", and "delete"/"move" draw a warning.
+ */
+export const appendModeFormats: ReadonlySet<string> = new Set(["teradyne-gr228x", "spea-3030"]);
