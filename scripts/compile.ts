@@ -3,7 +3,7 @@
  * `deno compile`, then checks that each binary embeds every module and asset the agent loads
  * at run time.
  *
- * Usage: deno task compile [--target TARGET]... [--out DIR]
+ * Usage: deno task compile [--target TARGET]... [--out DIR] [--no-check]
  *
  * - The version comes from deno.json; the commit (`git rev-parse`, "-dirty" when tracked files
  *   changed, or `$AGENT_COMMIT`) is stamped into a staged copy of the sources, so the work tree
@@ -506,6 +506,8 @@ export interface BuildOptions {
   root?: string;
   /** The base runtime binary; default `$DENORT_BIN`. */
   denortBin?: string;
+  /** Skip the type check (when `deno task check` already ran, e.g. in tests). */
+  noCheck?: boolean;
   log?: (line: string) => void;
 }
 
@@ -536,7 +538,7 @@ export async function buildAgent(o: BuildOptions): Promise<{ commit: string; bui
   }
   const commit = await gitCommit(root);
   log(`agent ${denoJson.version} (${commit})`);
-  await typeCheck(root);
+  if (!o.noCheck) await typeCheck(root);
   const stage = await stageSources(root, commit);
   try {
     const required = await runtimeLoadedFiles(stage);
@@ -582,10 +584,13 @@ export async function buildAgent(o: BuildOptions): Promise<{ commit: string; bui
   }
 }
 
-/** Parses `--target T` (repeatable) and `--out DIR`. */
-export function parseBuildArgs(args: string[]): { targets: string[]; outDir: string } {
+/** Parses `--target T` (repeatable), `--out DIR` and `--no-check`. */
+export function parseBuildArgs(
+  args: string[],
+): { targets: string[]; outDir: string; noCheck: boolean } {
   const targets: string[] = [];
   let outDir = path.join(projectRoot, "dist");
+  let noCheck = false;
   for (let i = 0; i < args.length; i++) {
     const value = () => {
       if (args[i + 1] === undefined) throw new BuildError(`${args[i]} needs a value`);
@@ -593,8 +598,11 @@ export function parseBuildArgs(args: string[]): { targets: string[]; outDir: str
     };
     if (args[i] === "--target") targets.push(value());
     else if (args[i] === "--out") outDir = path.resolve(value());
+    else if (args[i] === "--no-check") noCheck = true;
     else {
-      throw new BuildError(`unknown argument "${args[i]}": expected --target TARGET or --out DIR`);
+      throw new BuildError(
+        `unknown argument "${args[i]}": expected --target TARGET, --out DIR or --no-check`,
+      );
     }
   }
   for (const t of targets) binaryName(t);
@@ -602,13 +610,12 @@ export function parseBuildArgs(args: string[]): { targets: string[]; outDir: str
     // One runtime binary can only make its own target; a plain run builds every target.
     targets.push(...(Deno.env.get("DENORT_BIN") ? [Deno.build.target] : Object.keys(TARGETS)));
   }
-  return { targets, outDir };
+  return { targets, outDir, noCheck };
 }
 
 if (import.meta.main) {
   try {
-    const { targets, outDir } = parseBuildArgs(Deno.args);
-    await buildAgent({ targets, outDir });
+    await buildAgent(parseBuildArgs(Deno.args));
   } catch (e) {
     if (!(e instanceof BuildError)) throw e;
     console.error(`compile: ${e.message}`);

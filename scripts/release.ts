@@ -3,6 +3,7 @@
  * binaries (the `sha256sum -c` format).
  *
  * Usage: deno run -A scripts/release.ts [--target TARGET]... [--out DIR] [--allow-dirty]
+ *        [--no-check]
  *
  * A release is built from a committed tree: with uncommitted changes to tracked files it stops
  * (the binaries would report "<commit>-dirty"), unless --allow-dirty.
@@ -34,7 +35,7 @@ export async function writeChecksums(outDir: string, files: string[]): Promise<s
 
 /** Builds the targets into outDir and writes SHA256SUMS. Throws {@link BuildError}. */
 export async function release(
-  o: { targets: string[]; outDir: string; allowDirty: boolean },
+  o: { targets: string[]; outDir: string; allowDirty: boolean; noCheck?: boolean },
 ): Promise<{ files: string[]; sums: string }> {
   const commit = await gitCommit(projectRoot);
   if (commit.endsWith("-dirty") && !o.allowDirty) {
@@ -43,7 +44,11 @@ export async function release(
         "--allow-dirty to build anyway",
     );
   }
-  const { built } = await buildAgent({ targets: o.targets, outDir: o.outDir });
+  const { built } = await buildAgent({
+    targets: o.targets,
+    outDir: o.outDir,
+    noCheck: o.noCheck,
+  });
   const files = built.map((b) => b.file);
   const sums = await writeChecksums(o.outDir, files);
   console.error(`wrote ${sums}`);
@@ -53,8 +58,8 @@ export async function release(
 if (import.meta.main) {
   try {
     const allowDirty = Deno.args.includes("--allow-dirty");
-    const { targets, outDir } = parseBuildArgs(Deno.args.filter((a) => a !== "--allow-dirty"));
-    const { sums } = await release({ targets, outDir, allowDirty });
+    const build = parseBuildArgs(Deno.args.filter((a) => a !== "--allow-dirty"));
+    const { sums } = await release({ ...build, allowDirty });
     console.log(await Deno.readTextFile(sums));
   } catch (e) {
     if (!(e instanceof BuildError)) throw e;

@@ -18,6 +18,7 @@ import path from "#path";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../wats_server/mod.ts";
 import { FolderSource } from "../../src/watch/source.ts";
+import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
 
 interface BurstResult {
   n: number;
@@ -27,6 +28,8 @@ interface BurstResult {
   firstQueuedMs: number;
   allQueuedMs: number;
   allUploadedMs: number;
+  /** Files/s of write + fsync + rename, one after another, on the same disk (the yardstick). */
+  raw: number;
 }
 
 /** Writes `n` files in one burst into the agent's drop folder and times the stages. */
@@ -40,6 +43,7 @@ export async function benchBurst(n: number): Promise<BurstResult> {
   });
   const reports = makeSampleReports(n, { seed: 4242 });
   const bodies = reports.map((r) => new TextEncoder().encode(JSON.stringify(r)));
+  const raw = await rawWriteFsyncRename(h.dir, bodies.slice(0, Math.min(n, 1000)));
   await h.start();
   const drop = h.dropDir("json");
   const t0 = performance.now();
@@ -75,6 +79,7 @@ export async function benchBurst(n: number): Promise<BurstResult> {
     firstQueuedMs,
     allQueuedMs,
     allUploadedMs,
+    raw,
   };
 }
 
@@ -137,24 +142,45 @@ if (import.meta.main) {
   const n = Number(values.n ?? 10_000);
   const gateFiles = Number(values["gate-files"] ?? 20);
 
-  console.log(`intake benchmark (Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs)`);
-  console.log(`\n1. burst of ${n.toLocaleString("en-US")} WSJF files, agent defaults (stable 1 s, rescan 5 s)`);
+  console.log(
+    `intake benchmark (Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs)`,
+  );
+  console.log(
+    `\n1. burst of ${
+      n.toLocaleString("en-US")
+    } WSJF files, agent defaults (stable 1 s, rescan 5 s)`,
+  );
   const b = await benchBurst(n);
-  console.log(`  files of ~${b.bytes} B written in          ${ms(b.writeMs).padStart(10)}  ` +
-    `(${Math.round(n / (b.writeMs / 1000)).toLocaleString("en-US")} files/s)`);
+  console.log(
+    `  files of ~${b.bytes} B written in          ${ms(b.writeMs).padStart(10)}  ` +
+      `(${Math.round(n / (b.writeMs / 1000)).toLocaleString("en-US")} files/s)`,
+  );
   console.log(`  all seen after                      ${ms(b.allSeenMs).padStart(10)}`);
   console.log(`  first report queued after           ${ms(b.firstQueuedMs).padStart(10)}`);
-  console.log(`  all ${n} queued after              ${ms(b.allQueuedMs).padStart(10)}  ` +
-    `(${Math.round(n / (b.allQueuedMs / 1000)).toLocaleString("en-US")} files/s overall)`);
+  console.log(
+    `  all ${n} queued after              ${ms(b.allQueuedMs).padStart(10)}  ` +
+      `(${Math.round(n / (b.allQueuedMs / 1000)).toLocaleString("en-US")} files/s overall)`,
+  );
   console.log(`  all on the server after             ${ms(b.allUploadedMs).padStart(10)}`);
+  console.log(
+    `  (yardstick: write+fsync+rename one after another on this disk: ${rate(b.raw)} files/s)`,
+  );
 
-  console.log(`\n2. stability gate: rename into the folder → handed on (${gateFiles} files, one at a time)`);
+  console.log(
+    `\n2. stability gate: rename into the folder → handed on (${gateFiles} files, one at a time)`,
+  );
   const base = await benchGate(0, gateFiles);
   const gated = await benchGate(1000, gateFiles);
-  console.log(`  stableSeconds 0:   median ${ms(quantile(base, 0.5))}, p95 ${ms(quantile(base, 0.95))}`);
-  console.log(`  stableSeconds 1:   median ${ms(quantile(gated, 0.5))}, p95 ${ms(quantile(gated, 0.95))}`);
-  console.log(`  the gate adds:     ${ms(quantile(gated, 0.5) - quantile(base, 0.5))} (median), ` +
-    "i.e. stableSeconds plus one stat and one open; if the watcher lost the file's event, " +
-    "add up to rescanSeconds");
+  console.log(
+    `  stableSeconds 0:   median ${ms(quantile(base, 0.5))}, p95 ${ms(quantile(base, 0.95))}`,
+  );
+  console.log(
+    `  stableSeconds 1:   median ${ms(quantile(gated, 0.5))}, p95 ${ms(quantile(gated, 0.95))}`,
+  );
+  console.log(
+    `  the gate adds:     ${ms(quantile(gated, 0.5) - quantile(base, 0.5))} (median), ` +
+      "i.e. stableSeconds plus one stat and one open; if the watcher lost the file's event, " +
+      "add up to rescanSeconds",
+  );
   Deno.exit(0);
 }

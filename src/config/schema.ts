@@ -131,7 +131,7 @@ export const configSchema = z.strictObject({
     /** Heap limit of each worker in MiB. */
     memoryMb: z.int().min(16).default(512),
     /** Workers that may be lost (stuck, not reclaimable) before the agent restarts itself. */
-    maxLostWorkers: z.int().min(1).default(2),
+    maxLostWorkers: z.int().min(1).default(1),
   }).prefault({}).refine((p) => p.min <= p.max, {
     message: "expected pool.min <= pool.max",
     path: ["min"],

@@ -125,7 +125,8 @@ export class ConverterPool {
 
   /** @param opts sizing and limits */
   constructor(opts: PoolOptions) {
-    this.#opts = { idleMs: 30_000, ...opts };
+    // Starting a worker blocks the event loop for 100–300 ms: keep idle ones a while.
+    this.#opts = { idleMs: 300_000, ...opts };
     for (let i = 0; i < opts.min; i++) this.#spawn();
   }
 
@@ -303,10 +304,11 @@ export class ConverterPool {
     job.resolve({
       ok: false,
       kind: "timeout",
-      message: `the converter did not finish within ${seconds} s` + (idle
-        ? " (it had stopped working: it waits for something that never comes, or it ran out " +
-          "of memory)"
-        : " (it was still computing: stuck in a loop, or short of memory)"),
+      message: `the converter did not finish within ${seconds} s` +
+        (idle
+          ? " (it had stopped working: it waits for something that never comes, or it ran out " +
+            "of memory)"
+          : " (it was still computing: stuck in a loop, or short of memory)"),
       hint: `The converter is stuck on this file, or it ran out of memory (limit ${limit}), ` +
         "or the file is very large. Check the file; raise pool.timeoutSeconds or " +
         "pool.memoryMb if such files are normal.",
@@ -342,8 +344,11 @@ export class ConverterPool {
     if (this.#unrecoverable || this.#closed) return;
     this.#unrecoverable = reason;
     for (const p of this.#waiting.splice(0)) {
-      p.resolve(unavailable(reason, "The file stays in the drop folder and is taken again " +
-        "after the agent restarts."));
+      p.resolve(unavailable(
+        reason,
+        "The file stays in the drop folder and is taken again " +
+          "after the agent restarts.",
+      ));
     }
     this.#opts.onUnrecoverable?.(reason);
   }
@@ -351,7 +356,9 @@ export class ConverterPool {
   /** Stops all workers. Waiting jobs come back as "unavailable". */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const p of this.#waiting.splice(0)) p.resolve(unavailable("the converter pool is shutting down", ""));
+    for (const p of this.#waiting.splice(0)) {
+      p.resolve(unavailable("the converter pool is shutting down", ""));
+    }
     const all = [...this.#slots];
     this.#slots.clear();
     for (const s of all) {
@@ -374,7 +381,12 @@ function unavailable(message: string, hint: string): ConvertOutcome {
 function wellFormed(o: unknown): ConvertOutcome {
   const x = o as Record<string, unknown> | undefined;
   if (x?.ok === false && typeof x.kind === "string" && typeof x.message === "string") {
-    return { ok: false, kind: x.kind as FailureKind, message: x.message, hint: String(x.hint ?? "") };
+    return {
+      ok: false,
+      kind: x.kind as FailureKind,
+      message: x.message,
+      hint: String(x.hint ?? ""),
+    };
   }
   if (
     x?.ok === true && typeof x.format === "string" && Array.isArray(x.reports) &&
@@ -422,11 +434,15 @@ async function threadNames(): Promise<string[] | null> {
   try {
     const names: string[] = [];
     for await (const t of Deno.readDir("/proc/self/task")) {
-      names.push((await Deno.readTextFile(`/proc/self/task/${t.name}/comm`).catch(() => "")).trim());
+      names.push(
+        (await Deno.readTextFile(`/proc/self/task/${t.name}/comm`).catch(() => "")).trim(),
+      );
     }
     return names;
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) return null;
+    if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
+      return null;
+    }
   }
   try {
     const out = await new Deno.Command("/bin/sh", {
@@ -434,7 +450,9 @@ async function threadNames(): Promise<string[] | null> {
       stdout: "piped",
       stderr: "null",
     }).output();
-    const names = new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim()).filter(Boolean);
+    const names = new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim()).filter(
+      Boolean,
+    );
     return names.length > 0 ? names : null;
   } catch {
     return null;

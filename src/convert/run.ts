@@ -156,7 +156,10 @@ async function loadCustom(file: string): Promise<Converter> {
 /** Says why importing a custom module failed, and what to do about it. */
 function importFailure(file: string, e: unknown): ConversionError {
   const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
-  if (/SyntaxError|Expected|Expression expected|Unexpected token/i.test(msg) || e instanceof SyntaxError) {
+  if (
+    /SyntaxError|Expected|Expression expected|Unexpected token/i.test(msg) ||
+    e instanceof SyntaxError
+  ) {
     return new ConversionError(
       `custom converter ${file} is not a valid ES module: ${msg}`,
       "Fix the syntax error. The module must be an ES module (`export default ...`, not " +
@@ -164,7 +167,10 @@ function importFailure(file: string, e: unknown): ConversionError {
         CUSTOM_HELP,
     );
   }
-  if (/Module not found|Cannot find module|not a dependency|Relative import path|Unsupported scheme/i.test(msg)) {
+  if (
+    /Module not found|Cannot find module|not a dependency|Relative import path|Unsupported scheme/i
+      .test(msg)
+  ) {
     return new ConversionError(
       `custom converter ${file} imports a module that is not available: ${msg}`,
       "A custom converter may import only node: built-ins (node:path, node:crypto, ...) and " +
@@ -306,9 +312,9 @@ function failure(e: unknown, kind: FailureKind): ConvertOutcome {
   return {
     ok: false,
     kind,
-    message: `${
-      kind === "load" ? "loading the converter" : "the converter"
-    } failed: ${err.message.replace(/\.$/, "")}`,
+    message: `${kind === "load" ? "loading the converter" : "the converter"} failed: ${
+      err.message.replace(/\.$/, "")
+    }`,
     hint: kind === "load"
       ? "Check the converter module named in the config."
       : "The file is probably malformed in a way the converter does not report clearly; check it. " +

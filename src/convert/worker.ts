@@ -27,7 +27,10 @@ port.on("message", async (msg: WorkerRequest) => {
   }
   const outcome = await runConversion(job);
   const reply: WorkerReply = { jobId, outcome, retire: !outcome.ok && outcome.kind === "load" };
-  port.postMessage(reply, outcome.ok ? outcome.reports.map((r) => r.body.buffer as ArrayBuffer) : []);
+  port.postMessage(
+    reply,
+    outcome.ok ? outcome.reports.map((r) => r.body.buffer as ArrayBuffer) : [],
+  );
 });
 
 port.postMessage({ ready: true } satisfies WorkerReply);

@@ -13,7 +13,10 @@ export type GlobMatcher = (relativePath: string) => boolean;
 export const DEFAULT_IGNORES: readonly string[] = ["*.tmp", "*.part", "*.partial", "~$*", ".*"];
 
 /** Compiles a glob pattern. */
-export function compileGlob(pattern: string, caseInsensitive = Deno.build.os === "windows"): GlobMatcher {
+export function compileGlob(
+  pattern: string,
+  caseInsensitive = Deno.build.os === "windows",
+): GlobMatcher {
   const anchored = pattern.includes("/");
   const re = new RegExp(`^${globToRegExpSource(pattern)}$`, caseInsensitive ? "i" : "");
   return (rel) => {

@@ -83,13 +83,15 @@ export class Intake {
     // Many files in flight let their fsyncs overlap (group commit); the byte cap keeps a burst
     // of large station files from filling memory.
     this.#maxInFlight = 32;
-    for (const [name, help] of [
-      ["files_seen_total", "Source files that passed the stability gate"],
-      ["files_converted_total", "Source files converted and queued"],
-      ["files_failed_total", "Source files moved to the Error folder"],
-      ["files_duplicate_total", "Source files skipped as identical to one already queued"],
-      ["reports_queued_total", "Reports committed to the queue"],
-    ]) deps.metrics.counter(name, help);
+    for (
+      const [name, help] of [
+        ["files_seen_total", "Source files that passed the stability gate"],
+        ["files_converted_total", "Source files converted and queued"],
+        ["files_failed_total", "Source files moved to the Error folder"],
+        ["files_duplicate_total", "Source files skipped as identical to one already queued"],
+        ["reports_queued_total", "Reports committed to the queue"],
+      ]
+    ) deps.metrics.counter(name, help);
   }
 
   /** Starts watching every enabled converter's folder. */
@@ -98,7 +100,9 @@ export class Intake {
     // end of the pause is noticed and waiting files are re-checked (poke) even if it ends soon.
     await this.#checkLimits();
     this.#limitTimer = setInterval(() => this.#checkLimits(), 1000);
-    await Promise.all(this.#config.converters.filter((c) => c.enabled).map((c) => this.#startSource(c)));
+    await Promise.all(
+      this.#config.converters.filter((c) => c.enabled).map((c) => this.#startSource(c)),
+    );
   }
 
   async #startSource(conf: ConverterConfig): Promise<void> {
@@ -114,15 +118,24 @@ export class Intake {
       stableMs: this.#config.intake.stableSeconds * 1000,
       emptyFileMs: this.#config.intake.emptyFileSeconds * 1000,
       onReady: (file) => this.#enqueueReady(file, conf),
-      onEmpty: (file) => this.#fail(file, conf, "empty file: it stayed 0 bytes for " +
-        `${this.#config.intake.emptyFileSeconds} s`, "Check that the tester writes its results; " +
-        "move the file back into the drop folder when it has content.", "-"),
+      onEmpty: (file) =>
+        this.#fail(
+          file,
+          conf,
+          "empty file: it stayed 0 bytes for " +
+            `${this.#config.intake.emptyFileSeconds} s`,
+          "Check that the tester writes its results; " +
+            "move the file back into the drop folder when it has content.",
+          "-",
+        ),
       accepting: () => !this.paused() && !this.#stopped,
       // Kept files, and files whose delete/move (or move to Error) failed: not again until changed.
       isDone: (p, size, mtimeMs) => this.#deps.kept.get(p) === `${size}:${mtimeMs}`,
     });
     this.#sources.set(conf.name, { conf, source });
-    if (!this.#counts.has(conf.name)) this.#counts.set(conf.name, { converted: 0, failed: 0, reports: 0 });
+    if (!this.#counts.has(conf.name)) {
+      this.#counts.set(conf.name, { converted: 0, failed: 0, reports: 0 });
+    }
     await source.start();
   }
 
@@ -157,7 +170,7 @@ export class Intake {
   /** Pauses intake on a person's request (`reason`), or resumes it (`null`). */
   setManualPause(reason: string | null): void {
     this.#manualPause = reason;
-    if (reason === null) for (const { source } of this.#sources.values()) source.poke();
+    if (reason === null) { for (const { source } of this.#sources.values()) source.poke(); }
   }
 
   /** True while intake takes no files. */
@@ -292,12 +305,15 @@ export class Intake {
     if (!outcome.ok && outcome.kind === "load") {
       // Not the file's fault: keep it, say what is wrong with the converter, try again later.
       if (this.#broken.get(conf.name) !== outcome.message) {
-        flog.error("Converter {name} can't be loaded: {message}. {hint} Its files stay in {folder}.", {
-          name: conf.name,
-          message: outcome.message,
-          hint: outcome.hint,
-          folder: conf.watch,
-        });
+        flog.error(
+          "Converter {name} can't be loaded: {message}. {hint} Its files stay in {folder}.",
+          {
+            name: conf.name,
+            message: outcome.message,
+            hint: outcome.hint,
+            folder: conf.watch,
+          },
+        );
       }
       this.#broken.set(conf.name, outcome.message);
       return this.#release(file, conf);
@@ -305,7 +321,10 @@ export class Intake {
     this.#broken.delete(conf.name);
     if (!outcome.ok) {
       if (outcome.kind === "unavailable") {
-        flog.warn("{file} not converted now: {reason}", { file: file.path, reason: outcome.message });
+        flog.warn("{file} not converted now: {reason}", {
+          file: file.path,
+          reason: outcome.message,
+        });
         return this.#release(file, conf);
       }
       return this.#fail(file, conf, outcome.message, outcome.hint, conf.format ?? "custom");
@@ -336,7 +355,10 @@ export class Intake {
     }
     this.#deps.onQueued?.();
     const ids = outcome.reports.map((r) => r.id);
-    await this.#deps.seen.set(sha256, `${new Date().toISOString()} ${path.basename(file.path)} ${ids.join(",")}`);
+    await this.#deps.seen.set(
+      sha256,
+      `${new Date().toISOString()} ${path.basename(file.path)} ${ids.join(",")}`,
+    );
     const c = this.#counts.get(conf.name)!;
     c.converted++;
     c.reports += ids.length;
@@ -374,11 +396,14 @@ export class Intake {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
         // The reports are safe in the queue; the file stays, and re-taking it is a no-op.
-        flog.error("Reports from {file} are queued, but {action} failed: {error}. Remove the file by hand.", {
-          file: file.path,
-          action: conf.afterSuccess,
-          error: (e as Error).message,
-        });
+        flog.error(
+          "Reports from {file} are queued, but {action} failed: {error}. Remove the file by hand.",
+          {
+            file: file.path,
+            action: conf.afterSuccess,
+            error: (e as Error).message,
+          },
+        );
         if (conf.afterSuccess !== "keep") {
           await this.#deps.kept.set(file.path, `${file.size}:${file.mtimeMs}`).catch(() => {});
         }
@@ -387,7 +412,13 @@ export class Intake {
     this.#release(file, conf);
   }
 
-  async #fail(file: ReadyFile, conf: ConverterConfig, reason: string, hint: string, format: string): Promise<void> {
+  async #fail(
+    file: ReadyFile,
+    conf: ConverterConfig,
+    reason: string,
+    hint: string,
+    format: string,
+  ): Promise<void> {
     const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
     const c = this.#counts.get(conf.name);
     if (c) c.failed++;
@@ -402,7 +433,11 @@ export class Intake {
         correlationId: file.correlationId,
         source: file.path,
       });
-      flog.error("{file} can't be converted: {reason}. Moved to {to}", { file: file.path, reason, to: movedTo });
+      flog.error("{file} can't be converted: {reason}. Moved to {to}", {
+        file: file.path,
+        reason,
+        to: movedTo,
+      });
     } catch (e) {
       flog.error(
         "{file} can't be converted: {reason}. Moving it to {dir} failed too ({error}); " +
@@ -431,15 +466,17 @@ export class Intake {
       ? `disk full while queueing ${file.path}: ${e.message}; intake paused, retrying every ${retryS} s`
       : `queue write failed (${e.message}); intake stopped, retrying every ${retryS} s. ` +
         `Check the disk holding ${this.#config.dataDir}`;
-    log.with({ correlationId: file.correlationId }).error("{reason}. {file} stays in its drop folder.", {
-      reason: this.#ioError,
-      file: file.path,
-    });
+    log.with({ correlationId: file.correlationId }).error(
+      "{reason}. {file} stays in its drop folder.",
+      {
+        reason: this.#ioError,
+        file: file.path,
+      },
+    );
     clearTimeout(this.#ioRetry);
     this.#ioRetry = setTimeout(() => {
       this.#ioError = null;
       for (const { source } of this.#sources.values()) source.poke();
     }, retryS * 1000);
   }
-
 }

@@ -92,7 +92,12 @@ export interface ErrorNote {
  * Moves a failed file into the Error folder (keeping its subfolder) and writes
  * `<name>.error.txt` beside it. Returns the new path of the file.
  */
-export async function moveToError(file: string, errorDir: string, rel: string, note: ErrorNote): Promise<string> {
+export async function moveToError(
+  file: string,
+  errorDir: string,
+  rel: string,
+  note: ErrorNote,
+): Promise<string> {
   const moved = await moveNoOverwrite(file, errorDir, rel);
   const text = [
     `File:        ${note.source}`,

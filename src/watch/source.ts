@@ -85,7 +85,11 @@ export interface SourceStatus {
 const OBSERVE_CONCURRENCY = 32;
 
 /** Runs `fn` on every item, at most `limit` at a time. */
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function eachLimited<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await fn(items[next++]);
@@ -207,7 +211,9 @@ export class FolderSource {
       this.#missing = false;
     }
     // A folder deleted and re-created between two scans leaves the watcher deaf: re-arm.
-    if (this.#watcher && rootInfo.ino !== null && rootInfo.ino !== this.#rootIno) this.#closeWatcher();
+    if (this.#watcher && rootInfo.ino !== null && rootInfo.ino !== this.#rootIno) {
+      this.#closeWatcher();
+    }
     if (!this.#watcher) this.#arm(rootInfo.ino);
     let found: Found[];
     const listedAt = Date.now();
@@ -347,7 +353,9 @@ export class FolderSource {
   /** Whether the path, or a folder on the way to it, is ignored (as a scan would skip it). */
   #ignoredPath(rel: string): boolean {
     const parts = rel.split("/");
-    for (let i = 1; i <= parts.length; i++) if (this.#ignore(parts.slice(0, i).join("/"))) return true;
+    for (let i = 1; i <= parts.length; i++) {
+      if (this.#ignore(parts.slice(0, i).join("/"))) return true;
+    }
     return false;
   }
 

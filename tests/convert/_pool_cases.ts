@@ -18,10 +18,23 @@ import type { ConvertOutcome } from "../../src/convert/run.ts";
 
 const fixtures = path.resolve(import.meta.dirname!, "../fixtures/converters");
 const moody = path.join(fixtures, "moody.js");
-const station = { name: "POOL-T", location: "Lab", purpose: "Test", timeZone: "UTC", operator: "op" };
+const station = {
+  name: "POOL-T",
+  location: "Lab",
+  purpose: "Test",
+  timeZone: "UTC",
+  operator: "op",
+};
 
 function pool(opts: Partial<PoolOptions> = {}): ConverterPool {
-  return new ConverterPool({ min: 1, max: 2, timeoutMs: 30_000, memoryMb: 64, maxLostWorkers: 2, ...opts });
+  return new ConverterPool({
+    min: 1,
+    max: 2,
+    timeoutMs: 30_000,
+    memoryMb: 64,
+    maxLostWorkers: 2,
+    ...opts,
+  });
 }
 
 function job(text: string, module = moody) {
@@ -42,7 +55,9 @@ function failed(o: ConvertOutcome): { kind: string; message: string; hint: strin
 }
 
 function reports(o: ConvertOutcome) {
-  if (!o.ok) throw new assert.AssertionError({ message: `expected success, got ${JSON.stringify(o)}` });
+  if (!o.ok) {
+    throw new assert.AssertionError({ message: `expected success, got ${JSON.stringify(o)}` });
+  }
   return o.reports;
 }
 
@@ -92,8 +107,16 @@ export const cases: Record<string, () => Promise<void>> = {
       ]);
       assert.equal(failed(thrown).kind, "converter-error");
       assert.match(failed(thrown).message, /moody was told to throw \(boom\)/);
-      assert.equal(failed(rejected).kind, "conversion", "an error named ConversionError: the file's fault");
-      assert.equal(failed(rejected).hint, "Write a serial number after REJECT.", "its hint is kept");
+      assert.equal(
+        failed(rejected).kind,
+        "conversion",
+        "an error named ConversionError: the file's fault",
+      );
+      assert.equal(
+        failed(rejected).hint,
+        "Write a serial number after REJECT.",
+        "its hint is kept",
+      );
       assert.equal(failed(garbage).kind, "invalid-output");
       assert.match(failed(garbage).message, /returned an object instead of an array of reports/);
       assert.equal(failed(invalid).kind, "invalid-output");
@@ -129,23 +152,32 @@ export const cases: Record<string, () => Promise<void>> = {
       await p.close();
     },
 
-  "a converter that never returns (awaits forever) times out; its worker is reclaimed": async () => {
-    let unrecoverable: string | null = null;
-    const p = pool({ timeoutMs: 1000, maxLostWorkers: 1, onUnrecoverable: (r) => unrecoverable = r });
-    await p.convert(job("OK WARM-UP")); // the first load is slow on a busy machine
-    const o = failed(await p.convert(job("HANG")));
-    assert.equal(o.kind, "timeout");
-    assert.match(o.message, /did not finish within 1 s \(it had stopped working/);
-    await p.settled();
-    assert.equal(p.stats().lost, 0);
-    assert.equal(unrecoverable, null, "a reclaimed worker is not lost");
-    assert.equal(sn(await p.convert(job("OK SN-4"))), "SN-4");
-    await p.close();
-  },
+  "a converter that never returns (awaits forever) times out; its worker is reclaimed":
+    async () => {
+      let unrecoverable: string | null = null;
+      const p = pool({
+        timeoutMs: 1000,
+        maxLostWorkers: 1,
+        onUnrecoverable: (r) => unrecoverable = r,
+      });
+      await p.convert(job("OK WARM-UP")); // the first load is slow on a busy machine
+      const o = failed(await p.convert(job("HANG")));
+      assert.equal(o.kind, "timeout");
+      assert.match(o.message, /did not finish within 1 s \(it had stopped working/);
+      await p.settled();
+      assert.equal(p.stats().lost, 0);
+      assert.equal(unrecoverable, null, "a reclaimed worker is not lost");
+      assert.equal(sn(await p.convert(job("OK SN-4"))), "SN-4");
+      await p.close();
+    },
 
   "a worker stuck in while(true) is lost; at maxLostWorkers the pool gives up": async () => {
     let unrecoverable: string | null = null;
-    const p = pool({ timeoutMs: 1500, maxLostWorkers: 2, onUnrecoverable: (r) => unrecoverable = r });
+    const p = pool({
+      timeoutMs: 1500,
+      maxLostWorkers: 2,
+      onUnrecoverable: (r) => unrecoverable = r,
+    });
     await p.convert(job("OK WARM-UP"));
     const loop = failed(await p.convert(job("LOOP")));
     assert.equal(loop.kind, "timeout");
@@ -186,8 +218,18 @@ export const cases: Record<string, () => Promise<void>> = {
           /imports a module that is not available: .*not_there\.js/,
           /node: built-ins/,
         ],
-        ["no_export.js", "export const helper = 1;", /has no converter: .*found exports helper/, /export default/],
-        ["top.js", 'throw new Error("settings missing");', /failed while loading: .*settings missing/, /top-level code/],
+        [
+          "no_export.js",
+          "export const helper = 1;",
+          /has no converter: .*found exports helper/,
+          /export default/,
+        ],
+        [
+          "top.js",
+          'throw new Error("settings missing");',
+          /failed while loading: .*settings missing/,
+          /top-level code/,
+        ],
         [
           "common.cjs",
           "module.exports = {};",
@@ -218,16 +260,26 @@ export const cases: Record<string, () => Promise<void>> = {
     const version = (v: string) =>
       `const m = await import(${JSON.stringify("file://" + moody)});\n` +
       `export default { name: "v", async convert(input) {\n` +
-      `  const [r] = await m.default.convert(input); r.sn = ${JSON.stringify(v)}; return [r]; } };\n`;
+      `  const [r] = await m.default.convert(input); r.sn = ${
+        JSON.stringify(v)
+      }; return [r]; } };\n`;
     const p = pool({ min: 1, max: 1 });
     try {
       await Deno.writeTextFile(file, "export default { convert( };");
       assert.equal(failed(await p.convert(job("OK A", file))).kind, "load");
       await Deno.writeTextFile(file, version("V1"));
-      assert.equal(sn(await p.convert(job("OK A", file))), "V1", "loads once fixed (failed worker retired)");
+      assert.equal(
+        sn(await p.convert(job("OK A", file))),
+        "V1",
+        "loads once fixed (failed worker retired)",
+      );
       await Deno.writeTextFile(file, version("V2"));
       await Deno.utime(file, new Date(), new Date(Date.now() + 5000)); // surely a new mtime
-      assert.equal(sn(await p.convert(job("OK B", file))), "V2", "the edit is seen (stale worker replaced)");
+      assert.equal(
+        sn(await p.convert(job("OK B", file))),
+        "V2",
+        "the edit is seen (stale worker replaced)",
+      );
       assert.equal(sn(await p.convert(job("OK C", file))), "V2");
     } finally {
       await p.close();

@@ -35,7 +35,11 @@ Deno.test("intake burst: 1,000 files at once, renames into the folder and new su
     expected.push(`S-${d}`);
   }
 
-  await h.waitFor(() => h.server.store.size === expected.length, `${expected.length} reports on the server`, 240_000);
+  await h.waitFor(
+    () => h.server.store.size === expected.length,
+    `${expected.length} reports on the server`,
+    240_000,
+  );
   const got = h.server.store.list().map((r) => r.report.sn as string);
   assert.deepEqual(got.sort(), expected.sort());
   assert.equal(h.server.store.totalReceives, expected.length, "each report received exactly once");

@@ -19,23 +19,44 @@ Deno.test("intake custom: a TypeScript module beside the config converts; a brok
   });
   const dir = path.join(h.dir, "converters");
   await Deno.mkdir(dir);
-  for (const f of ["typed.ts", "typed_helper.ts"]) await Deno.copyFile(path.join(fixtures, f), path.join(dir, f));
+  for (const f of ["typed.ts", "typed_helper.ts"]) {
+    await Deno.copyFile(path.join(fixtures, f), path.join(dir, f));
+  }
   await h.start();
   await h.drop("typed", "unit.csv", "SN-T1;PN-T;P");
   await h.drop("later", "waiting.txt", "OK LATER-1");
-  await h.waitFor(() => h.server.store.list().some((r) => r.report.sn === "SN-T1"), "the TypeScript converter's report");
+  await h.waitFor(
+    () => h.server.store.list().some((r) => r.report.sn === "SN-T1"),
+    "the TypeScript converter's report",
+  );
   const typed = h.server.store.list().find((r) => r.report.sn === "SN-T1")!.report;
   assert.equal(typed.pn, "PN-T");
   assert.equal(typed.machineName, "E2E-ST");
 
   await h.waitFor(async () => {
     const s = await h.status();
-    return s.health.reasons.some((r: string) => /converter later can't be loaded: .*later\.js can't be read/.test(r));
+    return s.health.reasons.some((r: string) =>
+      /converter later can't be loaded: .*later\.js can't be read/.test(r)
+    );
   }, "status naming the converter that can't be loaded");
-  assert.deepEqual(await h.files(h.dropDir("later")), ["waiting.txt"], "its file waits in the drop folder");
-  assert.deepEqual(await h.files(path.join(h.dropDir("later"), "Error")), [], "not the file's fault: not in Error");
+  assert.deepEqual(
+    await h.files(h.dropDir("later")),
+    ["waiting.txt"],
+    "its file waits in the drop folder",
+  );
+  assert.deepEqual(
+    await h.files(path.join(h.dropDir("later"), "Error")),
+    [],
+    "not the file's fault: not in Error",
+  );
 
   await Deno.copyFile(path.join(fixtures, "moody.js"), path.join(dir, "later.js"));
-  await h.waitFor(() => h.server.store.list().some((r) => r.report.sn === "LATER-1"), "the waiting file converted after the fix");
-  await h.waitFor(async () => !(await h.status()).health.reasons.some((r: string) => /can't be loaded/.test(r)), "the problem cleared");
+  await h.waitFor(
+    () => h.server.store.list().some((r) => r.report.sn === "LATER-1"),
+    "the waiting file converted after the fix",
+  );
+  await h.waitFor(
+    async () => !(await h.status()).health.reasons.some((r: string) => /can't be loaded/.test(r)),
+    "the problem cleared",
+  );
 });

@@ -34,7 +34,10 @@ Deno.test("intake folders: a deleted and re-created watch folder is reported mis
     return !c.missing && c.watching;
   }, "the folder watched again");
   await h.drop("moody", "after.txt", "OK AFTER");
-  await h.waitFor(() => h.server.store.list().some((r) => r.report.sn === "AFTER"), "a file dropped after");
+  await h.waitFor(
+    () => h.server.store.list().some((r) => r.report.sn === "AFTER"),
+    "a file dropped after",
+  );
   assert.match(h.output, /Watch folder .* is back/);
 });
 
@@ -51,7 +54,10 @@ Deno.test("intake folders: temp, partial, Office lock and dot files and links ar
     await Deno.writeTextFile(path.join(elsewhere, "target2.txt"), "OK LINKED-2");
     const plain = h.dropDir("plain");
     await Deno.symlink(path.join(elsewhere, "target.txt"), path.join(plain, "link.txt"));
-    await Deno.symlink(path.join(elsewhere, "target2.txt"), path.join(h.dropDir("follows"), "link.txt"));
+    await Deno.symlink(
+      path.join(elsewhere, "target2.txt"),
+      path.join(h.dropDir("follows"), "link.txt"),
+    );
     const ignored = ["r.tmp", "r.part", "~$r.txt", ".r.txt"];
     for (const name of ignored) await Deno.writeTextFile(path.join(plain, name), "OK IGNORED");
     await h.start();
@@ -61,7 +67,11 @@ Deno.test("intake folders: temp, partial, Office lock and dot files and links ar
     assert.deepEqual(h.server.store.list().map((r) => r.report.sn).sort(), ["LINKED-2", "REAL"]);
     assert.deepEqual(await h.files(plain), ignored.sort(), "ignored files left in place");
     assert.ok((await Deno.lstat(path.join(plain, "link.txt"))).isSymlink, "the link left in place");
-    assert.equal(await Deno.readTextFile(path.join(elsewhere, "target2.txt")), "OK LINKED-2", "the link's target is kept");
+    assert.equal(
+      await Deno.readTextFile(path.join(elsewhere, "target2.txt")),
+      "OK LINKED-2",
+      "the link's target is kept",
+    );
   } finally {
     await Deno.remove(elsewhere, { recursive: true });
   }

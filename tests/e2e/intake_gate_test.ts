@@ -32,7 +32,11 @@ Deno.test("intake gate: a slow writer's file is uploaded complete, never partial
   assert.equal(stored.report.sn, report.sn);
   assert.deepEqual(stored.report.root, report.root, "the whole step tree arrived");
   assert.equal(h.server.store.size, 1, "nothing else was uploaded");
-  assert.deepEqual(await h.files(path.join(h.dropDir("json"), "Error")), [], "no partial file in Error");
+  assert.deepEqual(
+    await h.files(path.join(h.dropDir("json"), "Error")),
+    [],
+    "no partial file in Error",
+  );
   assert.doesNotMatch(h.output, /can't be converted/);
 });
 
@@ -50,9 +54,15 @@ Deno.test("intake gate: a zero-byte file waits, then goes to Error as an empty f
   await Deno.writeTextFile(path.join(drop, "late.json"), JSON.stringify(report));
 
   const errorDir = path.join(drop, "Error");
-  await h.waitFor(async () => (await h.files(errorDir)).includes("empty.json.error.txt"), "empty.json in Error");
+  await h.waitFor(
+    async () => (await h.files(errorDir)).includes("empty.json.error.txt"),
+    "empty.json in Error",
+  );
   const note = await Deno.readTextFile(path.join(errorDir, "empty.json.error.txt"));
   assert.match(note, /What happened: empty file: it stayed 0 bytes for 3 s/);
-  await h.waitFor(() => h.server.store.get(report.id) !== undefined, "the late-filled file converted");
+  await h.waitFor(
+    () => h.server.store.get(report.id) !== undefined,
+    "the late-filled file converted",
+  );
   assert.deepEqual(await h.files(errorDir), ["empty.json", "empty.json.error.txt"]);
 });

@@ -38,19 +38,35 @@ Deno.test("intake isolation: throwing, garbage, exiting, out-of-memory and hangi
   for (let i = 1; i <= 6; i++) await h.drop("moody", `good-${i}.txt`, `OK GOOD-${i}`);
 
   const errorDir = path.join(h.dropDir("moody"), "Error");
-  await h.waitFor(async () => {
-    const files = await h.files(errorDir);
-    return Object.keys(bad).every((n) => files.includes(`${n}.error.txt`));
-  }, "every bad file in Error with its note", 90_000);
+  await h.waitFor(
+    async () => {
+      const files = await h.files(errorDir);
+      return Object.keys(bad).every((n) => files.includes(`${n}.error.txt`));
+    },
+    "every bad file in Error with its note",
+    90_000,
+  );
   await h.waitFor(() => serials(h).length === 6, "the 6 good reports on the server", 30_000);
   assert.deepEqual(serials(h), ["GOOD-1", "GOOD-2", "GOOD-3", "GOOD-4", "GOOD-5", "GOOD-6"]);
 
-  assert.match(await errorNote(h, "throws.txt"), /What happened: the converter failed: moody was told to throw/);
-  assert.match(await errorNote(h, "garbage.txt"), /returned an object instead of an array of reports/);
+  assert.match(
+    await errorNote(h, "throws.txt"),
+    /What happened: the converter failed: moody was told to throw/,
+  );
+  assert.match(
+    await errorNote(h, "garbage.txt"),
+    /returned an object instead of an array of reports/,
+  );
   assert.match(await errorNote(h, "invalid.txt"), /is not valid WSJF/);
-  assert.match(await errorNote(h, "exits.txt"), /the converter crashed: the worker exited with code 3/);
+  assert.match(
+    await errorNote(h, "exits.txt"),
+    /the converter crashed: the worker exited with code 3/,
+  );
   assert.match(await errorNote(h, "oom_event.txt"), /ran out of memory \(limit 32 MiB\)/);
-  assert.match(await errorNote(h, "oom_silent.txt"), /did not finish within 6 s .*ran out of memory/);
+  assert.match(
+    await errorNote(h, "oom_silent.txt"),
+    /did not finish within 6 s .*ran out of memory/,
+  );
   assert.match(await errorNote(h, "hangs.txt"), /did not finish within 6 s/);
   for (const name of Object.keys(bad)) assert.match(await errorNote(h, name), /What to do: \S/);
 

@@ -20,10 +20,16 @@ Deno.test("intake post-action: move into Done keeps the subfolder and never over
   await Deno.writeTextFile(path.join(done, "unit.txt"), "an older file of the same name");
   await h.start();
   await h.drop("moody", "line2/unit.txt", "OK MOVED-1");
-  await h.waitFor(async () => (await h.files(done)).length === 2, "the file moved next to the old one");
+  await h.waitFor(
+    async () => (await h.files(done)).length === 2,
+    "the file moved next to the old one",
+  );
   assert.deepEqual(await h.files(done), ["unit (1).txt", "unit.txt"]);
   assert.equal(await Deno.readTextFile(path.join(done, "unit (1).txt")), "OK MOVED-1");
-  assert.equal(await Deno.readTextFile(path.join(done, "unit.txt")), "an older file of the same name");
+  assert.equal(
+    await Deno.readTextFile(path.join(done, "unit.txt")),
+    "an older file of the same name",
+  );
   await h.waitFor(() => serials(h).includes("MOVED-1"), "the report on the server");
 });
 
@@ -56,7 +62,10 @@ Deno.test("intake: every log line about a file carries its correlation id, from 
   await h.drop("moody", "traced.txt", "OK TRACED");
   await h.drop("moody", "broken.txt", "THROW traced");
   await h.waitFor(() => serials(h).includes("TRACED"), "the report on the server");
-  await h.waitFor(async () => (await h.files(path.join(h.dropDir("moody"), "Error"))).length === 2, "broken.txt in Error");
+  await h.waitFor(
+    async () => (await h.files(path.join(h.dropDir("moody"), "Error"))).length === 2,
+    "broken.txt in Error",
+  );
   assert.equal(await h.stop(), 0); // flushes the log file
 
   const lines = (await Deno.readTextFile(path.join(h.dataDir, "logs", "agent.log"))).split("\n")
@@ -65,7 +74,13 @@ Deno.test("intake: every log line about a file carries its correlation id, from 
   for (const [name, extra] of [["traced.txt", reportId], ["broken.txt", "\u0000"]]) {
     const about = lines.filter((l) => l.message.includes(name) || l.message.includes(extra));
     const ids = new Set(about.map((l) => l.properties.correlationId));
-    assert.equal(ids.size, 1, `one correlation id on every line about ${name}:\n${about.map((l) => JSON.stringify(l)).join("\n")}`);
+    assert.equal(
+      ids.size,
+      1,
+      `one correlation id on every line about ${name}:\n${
+        about.map((l) => JSON.stringify(l)).join("\n")
+      }`,
+    );
     assert.match([...ids][0], /^[0-9a-z]{10}$/);
     const messages = about.map((l) => l.message).join("\n");
     if (name === "traced.txt") {
@@ -74,7 +89,9 @@ Deno.test("intake: every log line about a file carries its correlation id, from 
       assert.match(messages, /Uploaded report/);
     } else {
       assert.match(messages, /can't be converted/);
-      const note = await Deno.readTextFile(path.join(h.dropDir("moody"), "Error", "broken.txt.error.txt"));
+      const note = await Deno.readTextFile(
+        path.join(h.dropDir("moody"), "Error", "broken.txt.error.txt"),
+      );
       assert.ok(note.includes(`Correlation: ${[...ids][0]}`), "the Error note names the same id");
     }
   }

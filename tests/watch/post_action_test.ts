@@ -16,8 +16,15 @@ Deno.test("post action: move keeps the subfolder path and never overwrites", asy
     const to = await moveNoOverwrite(path.join(dir, "in", "line1", "r.json"), done, "line1/r.json");
     assert.equal(to, path.join(done, "line1", "r (2).json"));
     assert.equal(await Deno.readTextFile(to), "newer");
-    assert.equal(await Deno.readTextFile(path.join(done, "line1", "r.json")), "older", "not overwritten");
-    await assert.rejects(() => Deno.stat(path.join(dir, "in", "line1", "r.json")), Deno.errors.NotFound);
+    assert.equal(
+      await Deno.readTextFile(path.join(done, "line1", "r.json")),
+      "older",
+      "not overwritten",
+    );
+    await assert.rejects(
+      () => Deno.stat(path.join(dir, "in", "line1", "r.json")),
+      Deno.errors.NotFound,
+    );
 
     await Deno.writeTextFile(path.join(dir, "plain"), "no extension");
     const plain = await moveNoOverwrite(path.join(dir, "plain"), done, "deep/er/plain");
@@ -32,14 +39,19 @@ Deno.test("post action: a failed file goes to Error with <name>.error.txt saying
   try {
     await Deno.mkdir(path.join(dir, "sub"));
     await Deno.writeTextFile(path.join(dir, "sub", "bad.csv"), "broken");
-    const moved = await moveToError(path.join(dir, "sub", "bad.csv"), path.join(dir, "Error"), "sub/bad.csv", {
-      reason: "line 3: no serial number",
-      hint: "Add the serial number.",
-      converter: "line2",
-      format: "csv",
-      correlationId: "abc123defg",
-      source: path.join(dir, "sub", "bad.csv"),
-    });
+    const moved = await moveToError(
+      path.join(dir, "sub", "bad.csv"),
+      path.join(dir, "Error"),
+      "sub/bad.csv",
+      {
+        reason: "line 3: no serial number",
+        hint: "Add the serial number.",
+        converter: "line2",
+        format: "csv",
+        correlationId: "abc123defg",
+        source: path.join(dir, "sub", "bad.csv"),
+      },
+    );
     assert.equal(moved, path.join(dir, "Error", "sub", "bad.csv"));
     const note = await Deno.readTextFile(moved + ".error.txt");
     assert.match(note, /What happened: line 3: no serial number/);

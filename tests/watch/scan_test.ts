@@ -54,7 +54,11 @@ Deno.test("scan: default ignores, the agent's Done/Error folders, recursion and 
       "sub/f.json",
     ]);
     const extra = compileGlobs([...DEFAULT_IGNORES, "sub/deeper"]);
-    assert.deepEqual(await rels(options(dir, { ignore: extra })), ["a.json", "notes.txt", "sub/f.json"]);
+    assert.deepEqual(await rels(options(dir, { ignore: extra })), [
+      "a.json",
+      "notes.txt",
+      "sub/f.json",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -69,7 +73,11 @@ Deno.test("scan: symbolic links are skipped unless followed, and followed links 
     await Deno.symlink(dir, path.join(dir, "sub", "loop")); // sub/loop -> the root itself
     await Deno.symlink(path.join(dir, "nowhere.json"), path.join(dir, "dangling.json"));
 
-    assert.deepEqual(await rels(options(dir)), ["a.json", "sub/b.json"], "links not followed by default");
+    assert.deepEqual(
+      await rels(options(dir)),
+      ["a.json", "sub/b.json"],
+      "links not followed by default",
+    );
     assert.deepEqual(await rels(options(dir, { followSymlinks: true })), [
       "a.json",
       "link.json",

@@ -105,7 +105,11 @@ Deno.test("source: a burst, a rename into the folder and a new subfolder are all
     assert.equal(new Set(all).size, 521, "no file handed on twice");
     assert.ok(all.includes("moved_in.txt"));
     assert.ok(all.includes("new-19/deeper/inner.txt"));
-    assert.equal(new Set(r.ready.map((f) => f.correlationId)).size, 521, "one correlation id per file");
+    assert.equal(
+      new Set(r.ready.map((f) => f.correlationId)).size,
+      521,
+      "one correlation id per file",
+    );
   } finally {
     await Deno.remove(outside, { recursive: true });
   }
@@ -142,4 +146,15 @@ Deno.test("source: a released file is offered again with the same correlation id
   assert.equal(r.ready[2].rel, "retry.txt");
   assert.equal(r.ready[2].correlationId, first.correlationId);
   assert.equal(r.source.status().seen, 2, "seen counts files, not offers");
+});
+
+Deno.test("source: events for new subfolders honour anchored patterns and ignored folders", async () => {
+  await using r = await rig({ pattern: "line*/**/*.txt", rescanMs: 60_000, stableMs: 100 });
+  for (const rel of ["line1/new/x.txt", "other/y.txt", "line2/.cache/z.txt", "line3/w.tmp"]) {
+    Deno.mkdirSync(path.dirname(path.join(r.dir, rel)), { recursive: true });
+    Deno.writeTextFileSync(path.join(r.dir, rel), "data");
+  }
+  await waitFor(() => r.ready.length >= 1, "the matching file (events only: no rescan in time)");
+  await new Promise((res) => setTimeout(res, 1000));
+  assert.deepEqual(names(r.ready), ["line1/new/x.txt"]);
 });
