@@ -94,6 +94,11 @@ export class Agent {
       const queue = await Queue.open(config.dataDir, {
         keepCompletedCount: config.queue.keepCompletedCount,
         keepCompletedHours: config.queue.keepCompletedHours,
+        onSyncError: (e) =>
+          log.error("fsync of the completed folder failed: {error}. Check the disk holding {dir}.", {
+            error: e.message,
+            dir: config.dataDir,
+          }),
         onQuarantine: (key, reason) =>
           log.error("Queue entry {key} can't be read ({reason}); moved to quarantine", { key, reason }),
       });

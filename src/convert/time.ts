@@ -81,9 +81,36 @@ function utcMs(n: NaiveDateTime): number {
   return d.getTime();
 }
 
-/** The zone's UTC offset in minutes at an instant (epoch milliseconds). */
+const HOUR_MS = 3_600_000;
+/** Per zone: hour (epoch ms / 1 h) → the offset all through that hour, or NaN when it changes. */
+const hourOffsets = new Map<string, Map<number, number>>();
+
+/**
+ * The zone's UTC offset in minutes at an instant (epoch milliseconds). An `Intl` lookup costs
+ * ~17 µs, and reports look up thousands of times in the same few hours: the offset is cached
+ * per hour, when it is the same at the first and the last second of that hour (an hour with a
+ * change is looked up exactly, every time).
+ */
 export function offsetMinutesAt(epochMs: number, timeZone: string): number {
-  assertTimeZone(timeZone);
+  let zone = hourOffsets.get(timeZone);
+  if (zone === undefined) {
+    assertTimeZone(timeZone);
+    zone = new Map();
+    hourOffsets.set(timeZone, zone);
+  }
+  const hour = Math.floor(epochMs / HOUR_MS);
+  let offset = zone.get(hour);
+  if (offset === undefined) {
+    const first = exactOffsetMinutes(hour * HOUR_MS, timeZone);
+    const last = exactOffsetMinutes(hour * HOUR_MS + HOUR_MS - 1000, timeZone);
+    offset = first === last ? first : NaN;
+    if (zone.size >= 10_000) zone.clear();
+    zone.set(hour, offset);
+  }
+  return Number.isNaN(offset) ? exactOffsetMinutes(epochMs, timeZone) : offset;
+}
+
+function exactOffsetMinutes(epochMs: number, timeZone: string): number {
   const parts = formatter(timeZone).formatToParts(new Date(epochMs));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const wall = utcMs({
@@ -157,13 +184,16 @@ export function zonedToIso(naive: NaiveDateTime, timeZone: string): string {
 
 /** Whether the fields of a naive date/time form a real calendar date and time. */
 export function isValidNaive(n: NaiveDateTime): boolean {
-  if (![n.year, n.month, n.day, n.hour, n.minute, n.second].every(Number.isInteger)) return false;
+  const int = Number.isInteger;
+  if (!int(n.year) || !int(n.month) || !int(n.day)) return false;
+  if (!int(n.hour) || !int(n.minute) || !int(n.second)) return false;
   if (n.year < 1 || n.year > 9999 || n.month < 1 || n.month > 12) return false;
-  const dim = new Date(Date.UTC(2000, n.month, 0)).getUTCDate(); // leap-year safe below
-  const days = n.month === 2 ? (isLeap(n.year) ? 29 : 28) : dim;
+  const days = n.month === 2 ? (isLeap(n.year) ? 29 : 28) : DAYS_IN_MONTH[n.month - 1];
   return n.day >= 1 && n.day <= days && n.hour >= 0 && n.hour <= 23 && n.minute >= 0 &&
     n.minute <= 59 && n.second >= 0 && n.second <= 59;
 }
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function isLeap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -286,8 +316,10 @@ function twelveHour(hour: number, pm: boolean): number {
   return (hour % 12) + (pm ? 12 : 0);
 }
 
+// The space before AM/PM belongs to the optional AM/PM group: two `\s*` next to each other
+// (one inside an optional group) backtrack quadratically on a long run of spaces.
 const LOOSE_RE =
-  /^\s*(\d{1,4}|[A-Za-z]{3,9})[./\- ](\d{1,2}|[A-Za-z]{3,9})[./\- ](\d{1,4})\.?(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,:](\d+))?)?\s*([AaPp][Mm])?)?\s*$/;
+  /^\s*(\d{1,4}|[A-Za-z]{3,9})[./\- ](\d{1,2}|[A-Za-z]{3,9})[./\- ](\d{1,4})\.?(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,:](\d+))?)?(?:\s*([AaPp][Mm]))?)?\s*$/;
 
 /**
  * Parses a date with any of `/ - . space` as separator and an optional time
@@ -321,8 +353,25 @@ export function parseLooseDateTime(text: string, order: DateOrder): NaiveDateTim
   return isValidNaive(n) ? n : null;
 }
 
-/** Whether an ISO string with offset is a real instant (used by the report schema). */
+/**
+ * Epoch milliseconds of an ISO date-time **with** an offset (or `Z`), whole seconds: the
+ * fraction is ignored (the report schema uses it as a validity check). NaN when `text` has no
+ * offset or is not a real date-time. See {@link isoToEpochMs} for instants with fractions.
+ */
 export function isoToEpoch(text: string): number {
+  return isoInstant(text, false);
+}
+
+/**
+ * Epoch milliseconds of an ISO date-time with an offset (or `Z`), the fraction of a second
+ * included (rounded to the millisecond): for step start times and end − start durations.
+ * NaN when `text` has no offset or is not a real date-time.
+ */
+export function isoToEpochMs(text: string): number {
+  return isoInstant(text, true);
+}
+
+function isoInstant(text: string, withFraction: boolean): number {
   const m = ISO_RE.exec(text.trim());
   if (!m || !m[8]) return NaN;
   const n: NaiveDateTime = {
@@ -337,5 +386,6 @@ export function isoToEpoch(text: string): number {
   const z = m[8].toUpperCase();
   const off = z === "Z" ? 0 : (z[0] === "-" ? -1 : 1) *
     (Number(z.slice(1, 3)) * 60 + Number(z.replace(":", "").slice(3, 5)));
-  return utcMs(n) - off * 60000;
+  const ms = withFraction && m[7] ? Math.round(Number(`0.${m[7]}`) * 1000) : 0;
+  return utcMs(n) - off * 60000 + ms;
 }

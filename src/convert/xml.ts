@@ -67,6 +67,7 @@ export function parseXml(text: string, options: XmlOptions = {}): XmlElement {
       "Write the file without a DOCTYPE/ENTITY declarations.",
     );
   }
+  // (saxes counts lines whatever `position` says; the option only adds them to its messages.)
   const parser = new SaxesParser({ position: true });
   const top: XmlElement = {
     name: "",
@@ -78,21 +79,39 @@ export function parseXml(text: string, options: XmlOptions = {}): XmlElement {
     line: 0,
   };
   const stack: XmlElement[] = [top];
-  const scopes: Array<Map<string, string> | null> = [null];
+  // Namespace bindings in scope, one entry per open element; shared until an element declares.
+  const scopes: Array<ReadonlyMap<string, string>> = [new Map()];
   let root: XmlElement | null = null;
+  // Attributes come one by one before their tag: collected into a plain object here (saxes'
+  // own attribute object has a null prototype and is slow to copy).
+  let attrs: Record<string, string> = {};
+  let declares = false;
+  parser.on("attribute", (a) => {
+    if (a.name === "__proto__") {
+      // An own key like any other, not the object's prototype.
+      Object.defineProperty(attrs, a.name, {
+        value: a.value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else attrs[a.name] = a.value;
+    if (a.name.startsWith("xmlns") && (a.name.length === 5 || a.name[5] === ":")) declares = true;
+  });
   parser.on("opentag", (tag) => {
     if (stack.length > maxDepth) {
       throw new ConversionError(
         `XML${where} nests elements more than ${maxDepth} levels deep (line ${parser.line})`,
       );
     }
-    const attrs: Record<string, string> = { ...(tag.attributes as Record<string, string>) };
-    let scope: Map<string, string> | null = null;
-    for (const k in attrs) {
-      if (k === "xmlns" || k.startsWith("xmlns:")) {
-        scope ??= new Map();
-        scope.set(k === "xmlns" ? "" : k.slice(6), attrs[k]);
+    let scope = scopes[scopes.length - 1];
+    if (declares) {
+      const own = new Map(scope);
+      for (const k in attrs) {
+        if (k === "xmlns") own.set("", attrs[k]);
+        else if (k.startsWith("xmlns:")) own.set(k.slice(6), attrs[k]);
       }
+      scope = own;
     }
     const colon = tag.name.indexOf(":");
     const prefix = colon < 0 ? "" : tag.name.slice(0, colon);
@@ -100,12 +119,14 @@ export function parseXml(text: string, options: XmlOptions = {}): XmlElement {
     const el: XmlElement = {
       name: tag.name,
       local: colon < 0 ? tag.name : tag.name.slice(colon + 1),
-      ns: resolvePrefix(scopes, prefix),
+      ns: scope.get(prefix) ?? (prefix === "xml" ? XML_NS : ""),
       attrs,
       children: [],
       text: "",
       line: parser.line,
     };
+    attrs = {};
+    declares = false;
     const parent = stack[stack.length - 1];
     parent.children.push(el);
     if (parent === top) root = el;
@@ -140,13 +161,7 @@ export function parseXml(text: string, options: XmlOptions = {}): XmlElement {
   return root;
 }
 
-function resolvePrefix(scopes: Array<Map<string, string> | null>, prefix: string): string {
-  for (let i = scopes.length - 1; i >= 0; i--) {
-    const uri = scopes[i]?.get(prefix);
-    if (uri !== undefined) return uri;
-  }
-  return prefix === "xml" ? "http://www.w3.org/XML/1998/namespace" : "";
-}
+const XML_NS = "http://www.w3.org/XML/1998/namespace";
 
 /** Decodes bytes ({@link decodeXml}: BOM, declaration, fallbacks) and parses them. */
 export function parseXmlBytes(
@@ -195,12 +210,15 @@ export function xmlRoot(text: string): XmlRootInfo | null {
 
 /** The first child element with this local name, or undefined. */
 export function child(el: XmlElement, local: string): XmlElement | undefined {
-  return el.children.find((c) => c.local === local);
+  for (const c of el.children) if (c.local === local) return c;
+  return undefined;
 }
 
 /** All child elements with this local name, in order. */
 export function childrenNamed(el: XmlElement, local: string): XmlElement[] {
-  return el.children.filter((c) => c.local === local);
+  const out: XmlElement[] = [];
+  for (const c of el.children) if (c.local === local) out.push(c);
+  return out;
 }
 
 /** All descendants with this local name, depth-first in document order. */

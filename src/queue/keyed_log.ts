@@ -16,6 +16,7 @@ export class KeyedLog {
   #lines = 0;
   #maxEntries: number;
   #writer: Promise<void> = Promise.resolve();
+  #handle: Deno.FsFile | null = null;
 
   private constructor(file: string, maxEntries: number) {
     this.#file = file;
@@ -75,12 +76,23 @@ export class KeyedLog {
   #append(line: string): Promise<void> {
     this.#lines++;
     this.#writer = this.#writer.then(async () => {
-      await Deno.writeTextFile(this.#file, line, { append: true });
+      // One handle for all appends (an open and close per line costs more than the write).
+      this.#handle ??= await Deno.open(this.#file, { append: true, create: true });
+      const bytes = new TextEncoder().encode(line);
+      let off = 0;
+      while (off < bytes.length) off += await this.#handle.write(bytes.subarray(off));
       if (this.#lines > 2 * this.#map.size + 1000 || this.#map.size > this.#maxEntries) {
         await this.compact();
       }
     });
     return this.#writer;
+  }
+
+  /** Closes the append handle (reopened on the next write). */
+  async close(): Promise<void> {
+    await this.#writer.catch(() => {});
+    this.#handle?.close();
+    this.#handle = null;
   }
 
   /** Rewrites the file with the live entries only (atomically: temp file, fsync, rename). */
@@ -90,6 +102,8 @@ export class KeyedLog {
     const body = [...this.#map].map(([k, v]) => `${k}\t${v}\n`).join("");
     await realFsOps.remove(tmp);
     await realFsOps.writeNew(tmp, [new TextEncoder().encode(body)]);
+    this.#handle?.close(); // the file is replaced: appends go to the new one
+    this.#handle = null;
     await realFsOps.rename(tmp, this.#file);
     this.#lines = this.#map.size;
   }

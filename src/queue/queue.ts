@@ -66,6 +66,8 @@ export interface Claimed {
   bodyOffset: number;
   /** Upload attempts before this one. */
   attempts: number;
+  /** The whole entry file when it was small enough to read at once (else null). */
+  whole?: Uint8Array | null;
 }
 
 /** Counts by state, plus quarantine. */
@@ -81,6 +83,8 @@ export interface QueueOptions {
   keepCompletedHours?: number;
   /** Called for every entry moved to quarantine (logging). */
   onQuarantine?: (key: string, reason: string) => void;
+  /** Called when a background folder fsync fails (logging). */
+  onSyncError?: (error: Error) => void;
 }
 
 const ERROR_SUFFIX = ".error.json";
@@ -345,8 +349,8 @@ export class Queue {
       }
       this.#processing.add(key);
       try {
-        const { envelope, bodyOffset } = await readEnvelope(file);
-        return { key, envelope, file, bodyOffset, attempts: this.#attempts.get(key) ?? 0 };
+        const { envelope, bodyOffset, whole } = await readEnvelope(file);
+        return { key, envelope, file, bodyOffset, attempts: this.#attempts.get(key) ?? 0, whole };
       } catch (e) {
         if (!(e instanceof CorruptEntryError)) throw e;
         await this.#quarantineFrom("processing", key, e.message);
@@ -358,7 +362,7 @@ export class Queue {
   /** Reads and checks a claimed entry's body. A corrupt entry is quarantined and null returned. */
   async readBody(c: Claimed): Promise<Uint8Array | null> {
     try {
-      return decodeEntry(await Deno.readFile(c.file)).body;
+      return decodeEntry(c.whole ?? await Deno.readFile(c.file)).body;
     } catch (e) {
       if (!(e instanceof CorruptEntryError)) throw e;
       await this.#quarantineFrom("processing", c.key, e.message);
@@ -386,7 +390,10 @@ export class Queue {
     this.#processing.delete(key);
     if (this.#attempts.delete(key)) await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
     this.#completed.push(key);
-    await this.#syncer.sync(path.join(this.dir, "completed"));
+    // The report is on the server: the next upload needn't wait for this folder's fsync. It
+    // still happens (shared by concurrent completions); if a power cut beats it, the entry comes
+    // back as in flight and is sent again under the same id (an upsert).
+    this.#syncer.sync(path.join(this.dir, "completed")).catch((e) => this.#opts.onSyncError?.(e as Error));
     if (this.#completed.length > (this.#opts.keepCompletedCount ?? 1000) + 64) await this.pruneCompleted();
   }
 
@@ -537,20 +544,32 @@ export function entryKeys(names: string[]): string[] {
 }
 
 /** Reads just the envelope line of an entry file. */
-export async function readEnvelope(file: string): Promise<{ envelope: Envelope; bodyOffset: number }> {
+export async function readEnvelope(
+  file: string,
+): Promise<{ envelope: Envelope; bodyOffset: number; whole: Uint8Array | null }> {
   const f = await Deno.open(file, { read: true });
   try {
+    // Most entries are a few KiB: one 64 KiB read usually gets the whole file, so the body
+    // needn't be read again. Larger ones are read until the envelope line ends.
     let buf = new Uint8Array(0);
-    const chunk = new Uint8Array(4096);
+    const chunk = new Uint8Array(64 * 1024);
+    let eof = false;
     while (true) {
       const n = await f.read(chunk);
-      if (n === null) throw new CorruptEntryError("no envelope line (the file is truncated)");
-      const next = new Uint8Array(buf.length + n);
-      next.set(buf);
-      next.set(chunk.subarray(0, n), buf.length);
-      buf = next;
+      if (n === null) {
+        eof = true;
+      } else {
+        const next = new Uint8Array(buf.length + n);
+        next.set(buf);
+        next.set(chunk.subarray(0, n), buf.length);
+        buf = next;
+      }
       const nl = buf.indexOf(0x0a);
-      if (nl >= 0) return { envelope: parseEnvelope(buf.subarray(0, nl)), bodyOffset: nl + 1 };
+      if (nl >= 0) {
+        if (!eof && buf.length < chunk.length) eof = (await f.read(chunk)) === null;
+        return { envelope: parseEnvelope(buf.subarray(0, nl)), bodyOffset: nl + 1, whole: eof ? buf : null };
+      }
+      if (eof) throw new CorruptEntryError("no envelope line (the file is truncated)");
       if (buf.length > 1 << 20) throw new CorruptEntryError("envelope line longer than 1 MiB");
     }
   } finally {

@@ -16,6 +16,8 @@ import { type Found, scanFolder } from "./scan.ts";
 import { newCorrelationId } from "../log/correlation.ts";
 import { logger } from "../log/log.ts";
 
+const IS_WINDOWS = Deno.build.os === "windows";
+
 /** A file that passed the gate: complete and readable. */
 export interface ReadyFile {
   path: string;
@@ -450,11 +452,14 @@ export class FolderSource {
       this.#taken.set(p, c);
       return this.#o.onEmpty(file);
     }
-    // Readable? (On Windows a writer's share mode refuses us while it still writes.)
-    try {
-      (await Deno.open(p, { read: true })).close();
-    } catch {
-      return this.#schedule(p, c, Math.max(this.#o.stableMs, 200));
+    // Readable? On Windows a writer's share mode refuses readers while it still writes; on
+    // Linux and macOS an open always succeeds, so the check would only cost a syscall pair.
+    if (IS_WINDOWS) {
+      try {
+        (await Deno.open(p, { read: true })).close();
+      } catch {
+        return this.#schedule(p, c, Math.max(this.#o.stableMs, 200));
+      }
     }
     if (this.#candidates.get(p) !== c) return; // another check took or dropped it meanwhile
     this.#candidates.delete(p);

@@ -174,18 +174,21 @@ Deno.test("config check: unknown format, missing module, missing folder, busy co
     try {
       const c = s.base();
       c.control = { port: (busy.addr as Deno.NetAddr).port };
+      c.converters = [{ name: "a", format: "nosuchformat", watch: "./drop" }];
+      await s.write(c);
+      const unknown = await s.check("--offline");
+      assert.equal(unknown.code, 3, "an unknown format makes the file invalid");
+      assert.match(
+        unknown.out,
+        /converters\[0\]\.format: expected one of wsjf, .*auto \(or "module" for a custom converter\), found "nosuchformat"/,
+      );
       c.converters = [
-        { name: "a", format: "nosuchformat", watch: "./drop" },
         { name: "b", module: "./missing.js", watch: "./drop" },
         { name: "c", format: "auto", watch: "./not-yet" },
       ];
       await s.write(c);
       const r = await s.check("--offline");
       assert.equal(r.code, 1, r.out);
-      assert.match(
-        r.out,
-        /FAIL converter a: format "nosuchformat" is not a built-in format; expected "auto" or one of wsjf/,
-      );
       assert.match(r.out, /FAIL converter b: module .*missing\.js does not exist/);
       assert.match(
         r.out,

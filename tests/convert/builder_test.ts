@@ -370,3 +370,129 @@ Deno.test("fillStationFields fills only what is missing", () => {
   fillStationFields(noUur, station);
   assert.equal(noUur.uur, undefined);
 });
+
+Deno.test("builder: a serial or part number of control characters only counts as absent", () => {
+  // Regression (fuzz, takaya seed 3 case 982): "\u0001" passed the empty check, then the report
+  // failed the schema with "pn: must not be empty".
+  const r = new ReportBuilder(ctx, { partNumber: "PN-PARAM" }, {
+    sn: "SN-1",
+    pn: "\u0001\u0002 \u001f",
+    start,
+  }).build();
+  assert.equal(r.pn, "PN-PARAM");
+  assert.ok(validateReport(r).ok);
+  assert.throws(
+    () => new ReportBuilder(ctx, {}, { sn: "SN-1", pn: "\u0001", start }).build(),
+    (e: Error) => e instanceof ConversionError && /part number/.test(e.message),
+  );
+  assert.throws(
+    () => new ReportBuilder(ctx, { partNumber: "P" }, { sn: " \u0007\u0000 ", start }).build(),
+    (e: Error) => e instanceof ConversionError && /serial/.test(e.message),
+  );
+  // Stripped before trimming: the spaces next to the control character go too.
+  const s = new ReportBuilder(ctx, { partNumber: "P" }, { sn: "\u0001 SN-2 ", start }).build();
+  assert.equal(s.sn, "SN-2");
+});
+
+Deno.test("builder: control characters are stripped from every string as it enters", () => {
+  const c = "\u0001";
+  const loop = { idx: 1 };
+  const extra = { vendor: { note: `v${c}` } };
+  const rb = new ReportBuilder(ctx, {
+    partNumber: "P",
+    location: `Loc${c}`,
+    sequenceName: `Seq${c}`,
+  }, {
+    sn: "S",
+    start,
+    comment: `com${c}ment`,
+    sequence: { version: `1${c}.0` },
+    rootName: `Root${c}`,
+  });
+  rb.misc(`Key${c}`, `val${c}`).subUnit({ pn: `p${c}`, sn: `s${c}`, rev: undefined });
+  rb.asset(`A${c}`);
+  rb.setExtra({ additionalData: [{ name: `ad${c}`, props: [{ name: `x${c}`, value: `y${c}` }] }] });
+  const seq = rb.root.sequence(`Group${c}`, { path: `g${c}.seq`, loop });
+  seq.numeric(`R1${c}`, { value: 1, low: 0, high: 2, unit: `Ohm${c}`, valueFormat: `%g${c}` }, {
+    reportText: `text${c}`,
+    tsGuid: `guid${c}`,
+    errorMessage: `err${c}`,
+    chart: { label: `L${c}`, series: [{ name: `s${c}`, x: "1;2", y: `3;4${c}` }] },
+    extra,
+  });
+  seq.string(`S1${c}`, { value: `OK${c}`, limit: "OK" }); // compared without the control char
+  seq.multiNumeric("M", [{ name: `A${c}`, value: 1 }, { name: "A", value: 2 }], {
+    stepType: `ET_NLT${c}`,
+  });
+  seq.action(`Att${c}`, {
+    attachment: { name: `a${c}.txt`, contentType: `text/plain${c}`, data: `aGk=${c}` },
+    additionalResults: [{ name: `ar${c}` }],
+  });
+  const r = rb.build();
+  const json = JSON.stringify(r);
+  assert.ok(!json.includes("\\u0001"), json);
+  assert.equal(r.location, "Loc");
+  assert.equal(r.uut!.comment, "comment");
+  assert.deepEqual(r.root!.seqCall, { path: "Seq", name: "Seq", version: "1.0" });
+  assert.equal(r.root!.name, "Root");
+  assert.deepEqual(r.miscInfos, [{ description: "Key", text: "val" }]);
+  assert.deepEqual(r.subUnits, [{ pn: "p", sn: "s" }]);
+  assert.deepEqual(r.assets, [{ assetSN: "A" }]);
+  assert.deepEqual(r.additionalData, [{ name: "ad", props: [{ name: "x", value: "y" }] }]);
+  assert.deepEqual(byName(r, "Group").seqCall, { path: "g.seq", name: "Group", version: "1.0" });
+  const r1 = byName(r, "R1");
+  assert.equal(r1.numericMeas![0].unit, "Ohm");
+  assert.equal(r1.numericMeas![0].valueFormat, "%g");
+  assert.equal(r1.reportText, "text");
+  assert.equal(r1.tsGuid, "guid");
+  assert.equal(r1.errorMessage, "err");
+  assert.deepEqual(r1.chart, {
+    chartType: "Line",
+    label: "L",
+    series: [{ dataType: "XYG", name: "s", xdata: "1;2", ydata: "3;4" }],
+  });
+  assert.deepEqual((r1 as unknown as Record<string, unknown>).vendor, { note: "v" });
+  assert.equal(byName(r, "S1").stringMeas![0].status, "P");
+  // Names that differ only by a control character are duplicates; the step type is relabelled.
+  const m = byName(r, "M");
+  assert.equal(m.stepType, "ET_MNLT");
+  assert.deepEqual(m.numericMeas!.map((x) => x.name), ["A", "A (2)"]);
+  assert.deepEqual(byName(r, "Att").attachment, {
+    name: "a.txt",
+    contentType: "text/plain",
+    data: "aGk=",
+  });
+  assert.deepEqual(byName(r, "Att").additionalResults, [{ name: "ar" }]);
+  assert.ok(validateReport(r).ok);
+});
+
+Deno.test("builder: output objects hold only defined keys", () => {
+  const rb = new ReportBuilder(ctx, { partNumber: "P" }, { sn: "S", start, comment: undefined });
+  rb.subUnit({ pn: "p", sn: "s", partType: undefined });
+  rb.asset("A", undefined);
+  const seq = rb.root.sequence("G", { start: undefined, loop: undefined });
+  seq.numeric("N", { value: undefined, low: 1, high: undefined, unit: undefined });
+  seq.string("T", { value: "x", limit: undefined });
+  seq.multiPassFail("B", [{ passed: true }, { name: "b", passed: false }]);
+  seq.action("Do", { chart: { series: [{ name: "s", x: [1], y: [2] }], xUnit: undefined } });
+  const r = rb.build();
+  const undefinedAt: string[] = [];
+  const walk = (v: unknown, path: string): void => {
+    if (v === null || typeof v !== "object") return;
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) undefinedAt.push(`${path}.${k}`);
+      walk(x, `${path}.${k}`);
+    }
+  };
+  walk(r, "report");
+  assert.deepEqual(undefinedAt, []);
+  assert.deepEqual(byName(r, "N").numericMeas, [{ compOp: "GE", status: "F", lowLimit: 1 }]);
+  assert.deepEqual(Object.keys(byName(r, "N")), [
+    "id",
+    "group",
+    "stepType",
+    "name",
+    "status",
+    "numericMeas",
+  ]);
+});

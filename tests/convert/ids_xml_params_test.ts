@@ -79,6 +79,32 @@ Deno.test("xml: ordered tree, namespaces, attributes, text and CDATA", () => {
   );
 });
 
+Deno.test("xml: namespace declarations are scoped to their element", () => {
+  const root = parseXml(
+    `<a:R xmlns:a="urn:a" xmlns="urn:d" id="r">
+  <X xmlns:a="urn:a2"><a:Y/></X>
+  <a:Y/><Z xmlns=""><xml:W/></Z><Q/>
+</a:R>`,
+  );
+  const [x, y, z, q] = root.children;
+  assert.equal(root.ns, "urn:a");
+  assert.equal(x.ns, "urn:d");
+  assert.equal(x.children[0].ns, "urn:a2"); // the inner declaration wins inside X
+  assert.equal(y.ns, "urn:a"); // and ends with X
+  assert.equal(z.ns, ""); // xmlns="" undeclares the default
+  assert.equal(z.children[0].ns, "http://www.w3.org/XML/1998/namespace");
+  assert.equal(q.ns, "urn:d");
+  assert.equal(child(root, "Q")!.line, 3);
+  // Attribute objects are plain objects in document order, one per element.
+  assert.deepEqual(root.attrs, { "xmlns:a": "urn:a", xmlns: "urn:d", id: "r" });
+  assert.equal(Object.getPrototypeOf(root.attrs), Object.prototype);
+  assert.deepEqual(q.attrs, {});
+  assert.notEqual(q.attrs, y.attrs);
+  const proto = parseXml(`<r __proto__="x" a="1"/>`).attrs;
+  assert.deepEqual(Object.keys(proto), ["__proto__", "a"]);
+  assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+});
+
 Deno.test("xml: malformed or truncated documents fail with a position", () => {
   for (const bad of ["<r><b></r>", "<r><b>", "<r a='1' a='2'/>", "text", "<r>&nbsp;</r>", ""]) {
     assert.throws(
@@ -116,6 +142,12 @@ Deno.test("xml: billion laughs and entity declarations are refused fast", () => 
   assert.equal(parseXml(`<!DOCTYPE r SYSTEM "http://example.invalid/r.dtd"><r/>`).local, "r");
   // An undeclared entity reference is an error, not an expansion.
   assert.throws(() => parseXml(`<!DOCTYPE r><r>&x;</r>`), ConversionError);
+  // A declaration hidden beyond the first megabyte of the DOCTYPE is not expanded either.
+  const hidden = `<!DOCTYPE r [<!-- ${"x".repeat(1_100_000)} --><!ENTITY e "boom">]><r>&e;</r>`;
+  assert.throws(
+    () => parseXml(hidden),
+    (e: Error) => e instanceof ConversionError && /undefined entity/.test(e.message),
+  );
 });
 
 Deno.test("xml: depth limit, control characters, bytes with declared encoding", () => {

@@ -287,3 +287,34 @@ Deno.test("schema: hostile depth and control characters from custom converters",
   assert.equal(v.report.root!.steps![0].name, "Vcc");
   assert.equal(c.sn, "S\u0001N"); // the input is not changed
 });
+
+Deno.test("schema: a serial or part number of control characters only is empty", () => {
+  const r = load("minimal.json");
+  r.sn = "\u0001\u0002";
+  expectProblem(r, /^sn: must not be empty/);
+});
+
+Deno.test("schema: a validated report validates again without a second pass", () => {
+  const r = load("minimal.json");
+  r.pn = "A/B"; // a warning
+  const first = validateReport(r);
+  if (!first.ok) throw new Error(first.problems.join("; "));
+  const again = validateReport(first.report);
+  if (!again.ok) throw new Error(again.problems.join("; "));
+  assert.equal(again.report, first.report); // the same object: not parsed and copied again
+  assert.deepEqual(again.warnings, first.warnings);
+  assert.equal(assertValidReport(first.report), first.report);
+  // What fillStationFields may set in between is checked (and stripped) again.
+  const out = first.report as Any;
+  out.uut.user = "op\u0001";
+  const filled = validateReport(out);
+  assert.ok(filled.ok);
+  assert.equal(out.uut.user, "op");
+  out.machineName = " ";
+  assert.deepEqual(problems(out), ["machineName: must not be empty"]);
+  out.machineName = 7;
+  assert.deepEqual(problems(out), ["machineName: expected string, found 7"]);
+  // The input was not remembered: changing it and validating again checks it in full.
+  r.result = "X";
+  expectProblem(r, /^result: expected one of/);
+});

@@ -1,6 +1,5 @@
 import assert from "#assert";
 import { ConversionError } from "../../src/convert/contract.ts";
-import { isNumberText, parseInteger, parseNumber } from "../../src/convert/number.ts";
 import {
   decodeText,
   decodeXml,
@@ -94,28 +93,4 @@ Deno.test("stripControlChars removes what breaks XML and keeps tab/LF/CR", () =>
   assert.equal(stripControlChars("ok \u{1F600} \uD800x \uFFFE"), "ok \u{1F600} x ");
   const o = { a: "x\u0001", b: ["y\u0002", { c: "z\u0003" }], n: 1 };
   assert.deepEqual(stripControlCharsDeep(o), { a: "x", b: ["y", { c: "z" }], n: 1 });
-});
-
-Deno.test("parseNumber: decimal styles, NaN/Inf literals, placeholders, garbage", () => {
-  assert.equal(parseNumber("3.30"), 3.3);
-  assert.equal(parseNumber(" +1.5E-3 "), 0.0015);
-  assert.equal(parseNumber("3,30", ","), 3.3);
-  assert.ok(Number.isNaN(parseNumber("3,30")!));
-  assert.equal(parseNumber("0x1F"), 31);
-  assert.equal(parseNumber("-0x10"), -16);
-  assert.equal(parseNumber("Infinity"), Infinity);
-  assert.equal(parseNumber("-INF"), -Infinity);
-  assert.equal(parseNumber("1.#INF"), Infinity);
-  for (const t of ["NaN", "-NAN", "nan(ind)", "1.#QNAN"]) {
-    assert.ok(Number.isNaN(parseNumber(t)!), t);
-  }
-  for (const t of ["", "  ", "----------", "......", "***"]) {
-    assert.equal(parseNumber(t), undefined, t);
-  }
-  assert.ok(Number.isNaN(parseNumber("12V")!));
-  assert.equal(isNumberText("12V"), false);
-  assert.equal(isNumberText("-NAN"), true);
-  assert.equal(parseInteger("02"), 2);
-  assert.equal(parseInteger(""), undefined);
-  assert.ok(Number.isNaN(parseInteger("2.5")!));
 });

@@ -4,6 +4,8 @@ import {
   assertTimeZone,
   formatInZone,
   isoToEpoch,
+  isoToEpochMs,
+  offsetMinutesAt,
   parseDatePattern,
   parseIsoDateTime,
   parseLooseDateTime,
@@ -143,4 +145,80 @@ Deno.test("unknown time zones are ConversionErrors that name the setting", () =>
 Deno.test("isoToEpoch needs an offset", () => {
   assert.equal(isoToEpoch("1970-01-01T01:00:00+01:00"), 0);
   assert.ok(Number.isNaN(isoToEpoch("1970-01-01T01:00:00")));
+});
+
+Deno.test("isoToEpochMs keeps the fraction of a second; isoToEpoch drops it", () => {
+  assert.equal(isoToEpochMs("1970-01-01T01:00:00.25+01:00"), 250);
+  assert.equal(isoToEpochMs("1970-01-01T00:00:01,4707353Z"), 1471);
+  assert.equal(isoToEpochMs("1970-01-01 00:00:01.9996Z"), 2000);
+  assert.equal(isoToEpochMs("2024-03-31T03:30:00-02:30"), Date.UTC(2024, 2, 31, 6, 0));
+  assert.equal(isoToEpoch("1970-01-01T01:00:00.25+01:00"), 0);
+  assert.ok(Number.isNaN(isoToEpochMs("1970-01-01T01:00:00.25")));
+  assert.ok(Number.isNaN(isoToEpochMs("2024-02-30T00:00:00Z")));
+});
+
+// Regression: `\s*([AaPp][Mm])?)?\s*$` let two `\s*` share a run of spaces, so a date followed
+// by 50k spaces and a letter took 15 s. Linear now; with the old expression this would hang.
+Deno.test("parseLooseDateTime: long runs of spaces or digits fail in linear time", () => {
+  const spaces = " ".repeat(200_000);
+  assert.equal(parseLooseDateTime(`2024-01-02 10:00${spaces}x`, "dmy"), null);
+  assert.equal(parseLooseDateTime(`1/2/2024 10:00:00${spaces}PMx`, "mdy"), null);
+  assert.equal(parseLooseDateTime(`${spaces}1/2/2024${spaces}x`, "mdy"), null);
+  assert.equal(parseLooseDateTime(`1/2/2024 10:00:00.${"1".repeat(200_000)}x`, "mdy"), null);
+  assert.deepEqual(parseLooseDateTime(`1/2/2024 10:00:00${spaces}PM${spaces}`, "mdy"), {
+    ...n(2024, 1, 2, 22, 0, 0),
+    fraction: "",
+  });
+  assert.equal(parseIsoDateTime(`2024-01-02T10:00:00${spaces}x`, "UTC"), null);
+  assert.equal(parseDatePattern(`31-JUL-12${spaces}x`, "dd-MMM-yy HH:mm:ss"), null);
+});
+
+/** The offset straight from Intl, uncached (what offsetMinutesAt computed before its cache). */
+const intlFormats = new Map<string, Intl.DateTimeFormat>();
+function intlOffset(epochMs: number, timeZone: string): number {
+  const f = intlFormats.get(timeZone) ?? new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+    second: "numeric",
+  });
+  intlFormats.set(timeZone, f);
+  const parts = f.formatToParts(new Date(epochMs));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const wall = Date.UTC(
+    get("year"),
+    get("month") - 1,
+    get("day"),
+    get("hour"),
+    get("minute"),
+    get("second"),
+  );
+  return Math.round((wall - Math.floor(epochMs / 1000) * 1000) / 60000);
+}
+
+Deno.test("offsetMinutesAt: the per-hour cache is exact around offset changes", () => {
+  const cases: Array<[string, string]> = [
+    ["Europe/Oslo", "2024-03-31T01:00:00Z"], // +1 → +2 on the hour
+    ["Europe/Oslo", "2024-10-27T01:00:00Z"],
+    ["Australia/Lord_Howe", "2024-10-05T15:30:00Z"], // a 30-minute change at half past
+    ["Asia/Kathmandu", "1985-12-31T18:30:00Z"], // +5:30 → +5:45 at half past
+    ["Africa/Monrovia", "1972-01-07T00:44:30Z"], // -0:44:30 → 0 at 44 min 30 s
+  ];
+  for (const [zone, change] of cases) {
+    const at = Date.parse(change);
+    const seen = new Set<number>();
+    // Twice over the same span: the second pass answers from the cache.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let t = at - 3 * 3_600_000; t <= at + 3 * 3_600_000; t += 30_000) {
+        const want = intlOffset(t, zone);
+        seen.add(want);
+        assert.equal(offsetMinutesAt(t, zone), want, `${zone} at ${new Date(t).toISOString()}`);
+      }
+    }
+    assert.ok(seen.size >= 2, `${zone}: no offset change near ${change}`);
+  }
 });

@@ -78,6 +78,49 @@ Deno.test("wsjf: quirks of real files are normalised, verdicts kept", () => {
   assert.equal(seq.status, "D");
 });
 
+Deno.test("wsjf: nulls go without touching other keys or their order; __proto__ is inert", () => {
+  const text = `{"type":"T","id":null,"sn":"S","pn":"P","rev":"A","processCode":10,
+    "result":"P","start":"2026-03-02T09:15:00+01:00","__proto__":{"polluted":true},
+    "uut":{"user":null,"comment":"c"},"miscInfos":[null,{"description":"d","text":null}],
+    "root":{"id":1,"group":"M","stepType":"SequenceCall","name":"Main","status":"P",
+    "totTime":null,"steps":[{"id":2,"group":"M","stepType":"Action","name":"a","status":"D",
+    "errorMessage":null,"reportText":"t"}]}}`;
+  const [r] = converter.convert(convertInput(text, "n.json")) as Any[];
+  assert.equal(Object.getPrototypeOf(r), Object.prototype);
+  assert.equal(r.polluted, undefined);
+  assert.equal(({} as Any).polluted, undefined);
+  assert.deepEqual(r.uut, { user: station.operator, comment: "c" });
+  assert.deepEqual(r.miscInfos, [{ description: "d" }]);
+  assert.deepEqual(Object.keys(r.root.steps[0]), [
+    "id",
+    "group",
+    "stepType",
+    "name",
+    "status",
+    "reportText",
+  ]);
+  assert.equal("totTime" in r.root, false);
+});
+
+Deno.test("wsjf: control characters are stripped before the fields are read", () => {
+  const r = JSON.parse(Deno.readTextFileSync(own("minimal.json")));
+  r.pn = "\u0001\u0002";
+  r.result = "P\u0001";
+  r.root.id = "1\u0001";
+  r.root.steps[0].name = "V\u0000cc";
+  const [out] = converter.convert(
+    convertInput(JSON.stringify(r), "c.json", { partNumber: "PN-PARAM" }),
+  ) as Any[];
+  assert.equal(out.pn, "PN-PARAM"); // blank once stripped: the parameter fills it
+  assert.equal(out.result, "P");
+  assert.equal(out.root.id, 1);
+  assert.equal(out.root.steps[0].name, "Vcc");
+  assert.throws(
+    () => converter.convert(convertInput(JSON.stringify(r), "c.json")),
+    (e: Error) => e instanceof ConversionError && /pn: must not be empty/.test(e.message),
+  );
+});
+
 Deno.test("wsjf: arrays give several reports; missing ids are derived, deterministically", () => {
   const input = fileInput(own("array.json"));
   const rs = converter.convert(input) as WsjfReport[];

@@ -20,7 +20,10 @@
  * - A `start` without offset is read in the station's time zone; explicit offsets are kept.
  * - Parameters fill what the file lacks (`partNumber`, `partRevision`, `processCode`,
  *   `operator`, `location`, `purpose`); `stationName` overrides `machineName`; then the station
- *   fills the rest (`fillStationFields`). Control characters are stripped from all strings.
+ *   fills the rest (`fillStationFields`).
+ * - Control characters are stripped from every string of the file first (so a serial number
+ *   of control characters is blank and a status `"P\u0001"` is read as `P`); values the
+ *   parameters and the station add are stripped by `validateReport`, which always follows.
  *
  * @module
  */
@@ -29,7 +32,7 @@ import type { ConvertInput } from "../contract.ts";
 import { normalizeGuid, unitReportId } from "../ids.ts";
 import { isNumberText, parseNumber } from "../number.ts";
 import type { CommonParams } from "../params.ts";
-import { stripControlCharsDeep } from "../text.ts";
+import { stripControlChars } from "../text.ts";
 import { isoOffset, parseIsoDateTime } from "../time.ts";
 import { fillStationFields, MAX_STEP_DEPTH, uniqueNames } from "./builder.ts";
 import {
@@ -74,27 +77,61 @@ function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-/** Drops nulls from objects and arrays, recursively, iteratively (deep files are fine). */
-function dropNulls(value: unknown): unknown {
-  const stack: unknown[] = [value];
+/**
+ * Drops nulls from objects and arrays and strips control characters from strings, in one
+ * pass over the whole document, iteratively (deep files are fine). An object holding a null is
+ * replaced by a copy without it rather than changed with `delete` (exports have nulls in most
+ * steps; `delete` turns objects into slow dictionaries).
+ */
+function dropNullsAndStrip(value: unknown): unknown {
+  const holder: Obj = { value };
+  const stack: Array<[Obj | unknown[], string | number]> = [];
+  const visit = (parent: Obj | unknown[], key: string | number) => {
+    const x = (parent as Obj)[key as string];
+    if (typeof x === "string") {
+      const t = stripControlChars(x);
+      if (t !== x) (parent as Obj)[key as string] = t;
+    } else if (typeof x === "object" && x !== null) stack.push([parent, key]);
+  };
+  visit(holder, "value");
   while (stack.length > 0) {
-    const v = stack.pop();
+    const [parent, key] = stack.pop()!;
+    const v = (parent as Obj)[key as string];
     if (Array.isArray(v)) {
       let w = 0;
-      for (let i = 0; i < v.length; i++) {
-        if (v[i] === null) continue;
-        v[w++] = v[i];
-        if (typeof v[i] === "object") stack.push(v[i]);
-      }
+      for (let i = 0; i < v.length; i++) if (v[i] !== null) v[w++] = v[i];
       v.length = w;
-    } else if (isObj(v)) {
-      for (const k of Object.keys(v)) {
-        if (v[k] === null) delete v[k];
-        else if (typeof v[k] === "object") stack.push(v[k]);
+      for (let i = 0; i < w; i++) visit(v, i);
+    } else {
+      let o = v as Obj;
+      for (const k of Object.keys(o)) {
+        if (o[k] === null) {
+          o = withoutNulls(o);
+          (parent as Obj)[key as string] = o;
+          break;
+        }
       }
+      for (const k of Object.keys(o)) visit(o, k);
     }
   }
-  return value;
+  return holder.value;
+}
+
+function withoutNulls(o: Obj): Obj {
+  const out: Obj = {};
+  for (const k of Object.keys(o)) {
+    if (o[k] === null) continue;
+    // A "__proto__" key from JSON.parse is an own property; assigning it would set the prototype.
+    if (k === "__proto__") {
+      Object.defineProperty(out, k, {
+        value: o[k],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[k] = o[k];
+  }
+  return out;
 }
 
 function toNumber(v: unknown): unknown {
@@ -119,7 +156,7 @@ export function normalizeWsjf(raw: unknown, ctx: NormalizeContext): Obj {
       "A WSJF file holds one report object (or an array of them).",
     );
   }
-  const r = dropNulls(raw) as Obj;
+  const r = dropNullsAndStrip(raw) as Obj;
   for (const k of EXPORT_ONLY) delete r[k];
   if (isObj(r.uut)) delete r.uut.refUURs;
   if (typeof r.type === "string") r.type = r.type.trim().toUpperCase();
@@ -180,7 +217,7 @@ export function normalizeWsjf(raw: unknown, ctx: NormalizeContext): Obj {
 
   if (r.root !== undefined) normalizeSteps(r, where, tz);
   dropUndefinedKeys(r);
-  return stripControlCharsDeep(r);
+  return r;
 }
 
 function dropUndefinedKeys(o: Obj): void {

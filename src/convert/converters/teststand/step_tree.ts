@@ -29,7 +29,13 @@
  */
 import type { ConvertInput, WsjfReport } from "../../contract.ts";
 import type { CommonParams } from "../../params.ts";
-import { formatInZone, isoToEpoch, offsetMinutesAt, parseIsoDateTime } from "../../time.ts";
+import {
+  formatInZone,
+  isoToEpoch,
+  isoToEpochMs,
+  offsetMinutesAt,
+  parseIsoDateTime,
+} from "../../time.ts";
 import {
   type AttachmentInput,
   type ChartInput,
@@ -442,11 +448,7 @@ export function nonEmpty(s: string | undefined): string | undefined {
 }
 
 /** Epoch milliseconds of an ISO date-time with offset, fraction of a second included. */
-export function instantMs(iso: string): number {
-  const t = isoToEpoch(iso);
-  const m = /T\d{2}:\d{2}:\d{2}[.,](\d+)/.exec(iso);
-  return m ? t + Math.round(Number(`0.${m[1]}`) * 1000) : t;
-}
+export const instantMs: (iso: string) => number = isoToEpochMs;
 
 const NAIVE_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
