@@ -27,6 +27,8 @@ export interface FlushProgress {
   authProblem: string | null;
   breaker: string;
   lastError: string | null;
+  /** Reports stored on the server so far (a counter; flush reports the difference). */
+  uploaded: number;
 }
 
 /** `agent flush [--config FILE] [--json] [--timeout SECONDS] [--errors]` */
@@ -70,7 +72,6 @@ Exit codes: 0 the queue is empty; 1 reports remain (what and why is printed); 3 
     let result: { done: boolean; last: FlushProgress; uploaded: number; via: string };
     if (contact.state === "running") {
       const { info } = contact;
-      await postAction(info, "flush", { errors });
       const poll = async (): Promise<FlushProgress> => {
         const s = await fetchStatus(info);
         return {
@@ -78,9 +79,11 @@ Exit codes: 0 the queue is empty; 1 reports remain (what and why is printed); 3 
           authProblem: s.upload?.authProblem ?? null,
           breaker: s.upload?.breaker ?? "closed",
           lastError: s.upload?.lastError?.message ?? null,
+          uploaded: s.totals?.reportsUploaded ?? 0,
         };
       };
-      result = { ...(await drain(poll, timeoutS * 1000, bar)), via: "agent" };
+      const begin = () => postAction(info, "flush", { errors }).then(() => {});
+      result = { ...(await drain(poll, begin, timeoutS * 1000, bar)), via: "agent" };
     } else if (contact.state === "unreachable") {
       const msg = `${contact.why}; can't flush. Check the agent's log in ${config.dataDir}/logs.`;
       if (json) console.log(JSON.stringify({ flushed: false, error: msg }));
@@ -150,20 +153,26 @@ async function report(
   return empty ? ExitCode.OK : ExitCode.FAILURE;
 }
 
-/** Polls until nothing is left to upload, uploads stop, or the time is up. */
+/**
+ * Starts the flush (after a first look, so nothing uploaded meanwhile goes uncounted) and polls
+ * until nothing is left to upload, uploads stop, or the time is up.
+ */
 async function drain(
   poll: () => Promise<FlushProgress>,
+  begin: () => Promise<void>,
   timeoutMs: number,
   bar: ProgressBar | null,
 ): Promise<{ done: boolean; last: FlushProgress; uploaded: number }> {
   const start = Date.now();
+  const first = await poll();
+  await begin();
   let last = await poll();
-  const initial = last.queued + last.processing + last.retrying;
+  const left = (p: FlushProgress) => p.queued + p.processing + p.retrying;
+  const total = Math.max(left(first), left(last) + last.uploaded - first.uploaded);
   let blockedSince: number | null = null;
   while (true) {
-    const left = last.queued + last.processing + last.retrying;
-    bar?.draw(initial - left, initial);
-    if (left === 0) return { done: true, last, uploaded: Math.max(0, initial - left) };
+    bar?.draw(last.uploaded - first.uploaded, total);
+    if (left(last) === 0) return { done: true, last, uploaded: last.uploaded - first.uploaded };
     const blocked = last.authProblem !== null || last.breaker !== "closed";
     blockedSince = blocked ? blockedSince ?? Date.now() : null;
     // Give a forced probe or a retried token a moment, then stop waiting on a dead end.
@@ -172,8 +181,7 @@ async function drain(
     await new Promise((r) => setTimeout(r, 200));
     last = await poll();
   }
-  const left = last.queued + last.processing + last.retrying;
-  return { done: false, last, uploaded: Math.max(0, initial - left) };
+  return { done: false, last, uploaded: last.uploaded - first.uploaded };
 }
 
 /** Flush without a running agent: take the data directory's lock and upload here. */
@@ -198,20 +206,25 @@ async function flushInProcess(
       keepCompletedHours: config.queue.keepCompletedHours,
     });
     if (errors) await queue.requeueErrors();
-    const uploader = new Uploader(config.server, queue, new Metrics(), await readCaCerts(config));
-    uploader.start();
-    uploader.flushNow();
+    const metrics = new Metrics();
+    const uploader = new Uploader(config.server, queue, metrics, await readCaCerts(config));
+    await queue.loaded();
     try {
       return await drain(
         () => {
-          const c = queue.counts();
           const u = uploader.status();
           return Promise.resolve({
-            ...c,
+            ...queue.counts(),
             authProblem: u.authProblem,
             breaker: u.breaker,
             lastError: u.lastError?.message ?? null,
+            uploaded: metrics.get("reports_uploaded_total"),
           });
+        },
+        () => {
+          uploader.start();
+          uploader.flushNow();
+          return Promise.resolve();
         },
         timeoutMs,
         bar,
