@@ -11,6 +11,7 @@
 import { parseArgs } from "#util";
 import { AgentHarness } from "../tests/e2e/_harness.ts";
 import { makeSampleReports } from "./wats_server/mod.ts";
+import { seededRandom } from "./wats_server/prng.ts";
 
 /** What a run found. */
 export interface KillRunResult {
@@ -24,18 +25,6 @@ export interface KillRunResult {
   leftInDrop: number;
   inError: number;
   seconds: number;
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** JSON with object keys sorted, so content compares regardless of key order. */
@@ -55,7 +44,7 @@ export async function runKillTest(opts: {
 }): Promise<KillRunResult> {
   const t0 = performance.now();
   const seed = opts.seed ?? Date.now() % 1_000_000;
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const log = opts.log ?? (() => {});
   await using h = await AgentHarness.create({
     converters: [{ name: "json", format: "wsjf", afterSuccess: "delete" }],

@@ -22,6 +22,7 @@ import { ConversionError, type Converter } from "../../src/convert/contract.ts";
 import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
 import { validateReport } from "../../src/convert/wsjf/schema.ts";
 import { convertInput, station } from "./_station.ts";
+import { seededRandom } from "../../scripts/wats_server/prng.ts";
 
 /** Fuzz options. */
 export interface FuzzOptions {
@@ -44,18 +45,6 @@ export interface FuzzStats {
   rejected: number;
   /** Reports returned in total. */
   reports: number;
-}
-
-/** mulberry32: a small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Mutator = (b: Uint8Array, r: () => number) => Uint8Array;
@@ -195,7 +184,7 @@ export async function fuzzConverter(
   options: FuzzOptions = {},
 ): Promise<FuzzStats> {
   if (seeds.length === 0) throw new Error("fuzzConverter needs at least one seed sample");
-  const r = prng(options.seed ?? 1);
+  const r = seededRandom(options.seed ?? 1);
   const total = options.cases ?? 300;
   const stats: FuzzStats = { cases: total, converted: 0, rejected: 0, reports: 0 };
   const failures: string[] = [];
