@@ -247,3 +247,15 @@ export function stripControlCharsDeep<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * Splits a `key: value` line at its first `:` (key and value trimmed), or null when there is
+ * no `:` or the key is empty. Linear in the line length, unlike a lazy-quantifier regex, which
+ * a long line of spaces turns quadratic.
+ */
+export function splitKeyValue(line: string, separator = ":"): [string, string] | null {
+  const i = line.indexOf(separator);
+  if (i <= 0) return null;
+  const key = line.slice(0, i).trim();
+  return key ? [key, line.slice(i + separator.length).trim()] : null;
+}

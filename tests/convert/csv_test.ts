@@ -369,3 +369,9 @@ Deno.test("csv: fuzz", async () => {
   assert.ok(stats.converted > 0, "some fuzz cases should still convert");
   await fuzzConverter(converter, seeds.slice(1, 3), { params: { dateOrder: "mdy" }, cases: 150 });
 });
+
+Deno.test("csv: a 100,000-column header row is mapped without recomputing names per field", async () => {
+  const header = Array.from({ length: 100_000 }, (_, i) => "Col" + i).join(",");
+  const text = `SerialNumber,Value,Col3\r\nSN-1,1.5,x\r\n${header}\r\n`;
+  await assert.rejects(async () => await converter.convert(convertInput(text, "w.csv", {})), ConversionError);
+});

@@ -406,3 +406,11 @@ Deno.test("takaya: fuzz", async () => {
   const stats = await fuzzConverter(converter, seeds, { cases: 400 });
   assert.ok(stats.converted > 0 && stats.rejected > 0);
 });
+
+Deno.test("takaya: a header line of 200,000 spaces is read in linear time (was a quadratic regex)", async () => {
+  const base = Deno.readTextFileSync(ownFixture("convert", "takaya", "SYN_TOP-20240307090501.ATD"));
+  const lines = base.split("\n");
+  lines.splice(3, 0, " ".repeat(200_000) + "x");
+  const reports = await converter.convert(convertInput(lines.join("\n"), "a.ATD", {}));
+  assert.ok(reports.length > 0);
+});

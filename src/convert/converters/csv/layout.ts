@@ -313,8 +313,14 @@ function findTableHeader(recs: readonly TextRecord[], settings: LayoutSettings):
   return -1;
 }
 
+/** Loose forms of each locator's names, computed once per list (not once per field). */
+const looseSets = new WeakMap<readonly string[], Set<string>>();
+
 function matches(loose: string, loc: Locator): boolean {
-  return Array.isArray(loc) && loc.some((name) => looseName(name) === loose);
+  if (!Array.isArray(loc)) return false;
+  let set = looseSets.get(loc);
+  if (!set) looseSets.set(loc, set = new Set(loc.map(looseName)));
+  return set.has(loose);
 }
 
 interface ColumnMap {

@@ -27,7 +27,7 @@ import {
   type TakayaUnit,
   type TakayaVariant,
 } from "./model.ts";
-import { splitLines } from "../../text.ts";
+import { splitKeyValue, splitLines } from "../../text.ts";
 import { splitValueUnit } from "./values.ts";
 
 /** Column order of the tab layout when a file has no column-header row (APT-1400F). */
@@ -227,13 +227,12 @@ function readHeaderLine(h: TakayaHeader, line: string): void {
     h.date = date[1].trim();
     return;
   }
-  const kv = /^([^:]+?)\s*:(.*)$/.exec(line);
+  const kv = splitKeyValue(line);
   if (!kv) {
     h.extra.push(["", line]);
     return;
   }
-  const key = kv[1].trim();
-  const value = kv[2].trim();
+  const [key, value] = kv;
   switch (key.toLowerCase().replace(/\s+/g, " ")) {
     case "model":
       h.model = value;

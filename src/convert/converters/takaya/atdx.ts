@@ -21,7 +21,7 @@ import {
   TakayaSyntaxError,
   type TakayaUnit,
 } from "./model.ts";
-import { splitLines } from "../../text.ts";
+import { splitKeyValue, splitLines } from "../../text.ts";
 import { splitValueUnit } from "./values.ts";
 
 type Section = "none" | "main" | "group" | "rows";
@@ -131,13 +131,12 @@ function bracketed(value: string, unit: string): [string, string] {
 
 /** Reads one `key: value` line of a Main header. */
 function readMainLine(h: TakayaHeader, line: string): void {
-  const kv = /^([^:]+?)\s*:(.*)$/.exec(line);
+  const kv = splitKeyValue(line);
   if (!kv) {
     h.extra.push(["", line]);
     return;
   }
-  const key = kv[1].trim();
-  const value = kv[2].trim();
+  const [key, value] = kv;
   switch (key.toLowerCase().replace(/\s+/g, " ")) {
     case "tester id":
     case "test id":
