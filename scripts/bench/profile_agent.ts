@@ -1,14 +1,32 @@
 /**
- * Profiles the agent main thread during a burst, through the inspector protocol (Deno has no
- * --cpu-prof): self time per function and op. `deno run -A scripts/bench/profile_agent.ts`
+ * Profiles the agent's main thread during a burst of N small WSJF files (default 1500), through
+ * the inspector protocol (Deno has no --cpu-prof), and prints two tables: time per function and
+ * op (self time), and the same samples charged to the nearest agent function (src/) on the
+ * stack, i.e. which part of the agent causes the op and runtime time.
+ *
+ * The sampler counts wall time on the thread: on a busy machine a thread that is preempted
+ * inside an op is charged to that op. For CPU time per thread see `e2e.ts --cpu`.
+ *
+ * `deno run -A scripts/bench/profile_agent.ts [N]`
  *
  * @module
  */
-// Profiles the agent's main thread during a 1500-file burst via the inspector protocol.
+import path from "#path";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../wats_server/mod.ts";
 import { agentPermissionFlags } from "../../src/runtime.ts";
-import path from "#path";
+
+/** The parts of a V8 CPU profile (Profiler.stop) used here. */
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
 const root = path.resolve(import.meta.dirname!, "..", "..");
 const n = Number(Deno.args[0] ?? 1500);
 await using h = await AgentHarness.create({
@@ -40,7 +58,7 @@ const targets = await (await fetch("http://127.0.0.1:9339/json")).json();
 const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
 await new Promise((r) => ws.onopen = r);
 let id = 0;
-const pending = new Map<number, (v: any) => void>();
+const pending = new Map<number, (v: unknown) => void>();
 ws.onmessage = (e) => {
   const m = JSON.parse(e.data);
   if (m.id && pending.has(m.id)) {
@@ -48,10 +66,10 @@ ws.onmessage = (e) => {
     pending.delete(m.id);
   }
 };
-const call = (method: string, params = {}) =>
-  new Promise<any>((r) => {
+const call = <T = unknown>(method: string, params = {}) =>
+  new Promise<T>((r) => {
     const i = ++id;
-    pending.set(i, r);
+    pending.set(i, r as (v: unknown) => void);
     ws.send(JSON.stringify({ id: i, method, params }));
   });
 await call("Profiler.enable");
@@ -68,26 +86,46 @@ for (const r of reports) {
 }
 await h.waitFor(() => h.server.stats().reports >= n, "all", 600000);
 const secs = (performance.now() - t0) / 1000;
-const { profile } = await call("Profiler.stop");
+const { profile } = await call<{ profile: CpuProfile }>("Profiler.stop");
 console.log(`${n} in ${secs.toFixed(1)} s = ${(n / secs).toFixed(0)}/s`);
-const byId = new Map<number, any>(profile.nodes.map((nd: any) => [nd.id, nd]));
+const byId = new Map(profile.nodes.map((nd) => [nd.id, nd]));
+const parent = new Map<number, number>();
+for (const nd of profile.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id);
+const dt = profile.timeDeltas;
 const self = new Map<string, number>();
-const dt = profile.timeDeltas as number[];
-profile.samples.forEach((sid: number, i: number) => {
-  const nd = byId.get(sid);
-  const f = nd.callFrame;
+const owner = new Map<string, number>();
+profile.samples.forEach((sid, i) => {
+  const f = byId.get(sid)!.callFrame;
   const key = `${f.functionName || "(anon)"} ${
     f.url.split("/").slice(-2).join("/")
   }:${f.lineNumber}`;
   self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
+  let at: number | undefined = sid;
+  let agentKey = f.functionName === "(idle)" ? "(idle)" : "(outside src/)";
+  while (at !== undefined && agentKey !== "(idle)") {
+    const frame = byId.get(at)!.callFrame;
+    if (frame.url.includes("/src/")) {
+      agentKey = `${frame.functionName || "(anon)"} ${
+        frame.url.split("/src/")[1]
+      }:${frame.lineNumber}`;
+      break;
+    }
+    at = parent.get(at);
+  }
+  owner.set(agentKey, (owner.get(agentKey) ?? 0) + (dt[i] ?? 0));
 });
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 console.log("total sampled ms", (total / 1000).toFixed(0));
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
-  console.log(
-    `${(v / 1000).toFixed(0).padStart(6)} ms ${(100 * v / total).toFixed(1).padStart(5)}%  ${k}`,
-  );
-}
+const table = (m: Map<string, number>) => {
+  for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    console.log(
+      `${(v / 1000).toFixed(0).padStart(6)} ms ${(100 * v / total).toFixed(1).padStart(5)}%  ${k}`,
+    );
+  }
+};
+table(self);
+console.log("\nby the nearest agent function on the stack:");
+table(owner);
 ws.close();
 child.kill("SIGKILL");
 await child.status;

@@ -11,7 +11,7 @@
 import path from "#path";
 import { parseArgs } from "#util";
 import { Queue } from "../../src/queue/queue.ts";
-import { encodeEntry, type NewEntry } from "../../src/queue/entry.ts";
+import { encodeEntry, makeEnvelope, type NewEntry } from "../../src/queue/entry.ts";
 import { makeSampleReports, startWatsServer } from "../wats_server/mod.ts";
 import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
 import { agentPermissionFlags } from "../../src/runtime.ts";
@@ -89,13 +89,15 @@ const server = await startWatsServer({ port: 0, tokens: ["bench"] });
   for (let i = 0; i < BIG; i++) {
     const e = entry(i);
     const key = `${String(now).padStart(13, "0")}-${String(i % 10000).padStart(4, "0")}-${e.id}`;
-    const [head, body] = encodeEntry(e, new Date(now));
+    const [head, body] = encodeEntry(makeEnvelope(e, new Date(now)), e.body);
     const bytes = new Uint8Array(head.length + body.length);
     bytes.set(head);
     bytes.set(body, head.length);
     await Deno.writeFile(path.join(qd, key + ".json"), bytes);
   }
-  console.log(`\nset up ${BIG} queued entries in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `\nset up ${BIG} queued entries in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 {
   const t0 = performance.now();
@@ -105,22 +107,36 @@ const server = await startWatsServer({ port: 0, tokens: ["bench"] });
   const first = performance.now() - t0;
   await q.loaded();
   const all = performance.now() - t0;
-  console.log(`  in-process: open ${open.toFixed(0)} ms, first claim ${first.toFixed(0)} ms, all ` +
-    `${q.counts().queued + 1} listed and ordered ${all.toFixed(0)} ms`);
+  console.log(
+    `  in-process: open ${open.toFixed(0)} ms, first claim ${first.toFixed(0)} ms, all ` +
+      `${q.counts().queued + 1} listed and ordered ${all.toFixed(0)} ms`,
+  );
 }
 // The real agent on that data dir: time to first upload, and its memory.
 const cfg = path.join(bigDir, "agent.json");
-await Deno.writeTextFile(cfg, JSON.stringify({
-  server: { url: server.url, token: "bench" },
-  dataDir: ".",
-  control: { port: 0 },
-  log: { level: "warning" },
-  converters: [],
-}));
+await Deno.writeTextFile(
+  cfg,
+  JSON.stringify({
+    server: { url: server.url, token: "bench" },
+    dataDir: ".",
+    control: { port: 0 },
+    log: { level: "warning" },
+    converters: [],
+  }),
+);
 const root = path.resolve(import.meta.dirname!, "..", "..");
 const t0 = performance.now();
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--config", path.join(root, "deno.json"), ...agentPermissionFlags, path.join(root, "main.ts"), "run", "--config", cfg],
+  args: [
+    "run",
+    "--config",
+    path.join(root, "deno.json"),
+    ...agentPermissionFlags,
+    path.join(root, "main.ts"),
+    "run",
+    "--config",
+    cfg,
+  ],
   stdout: "null",
   stderr: "inherit",
 }).spawn();
@@ -142,8 +158,16 @@ const uploaded8 = server.stats().reports;
 child.kill("SIGTERM");
 await child.status;
 await server.stop();
-console.log(`  agent process with ${BIG} queued: first upload ${firstUpload.toFixed(0)} ms after spawn ` +
-  `(goal < 2000 ms; includes Deno start-up)`);
-console.log(`  agent RSS ${rss3.toFixed(0)} MiB after 3 s, ${rss8.toFixed(0)} MiB after 8 s (goal < 100 MiB); ` +
-  `${uploaded3} then ${uploaded8} uploaded (${((uploaded8 - uploaded3) / 5).toFixed(0)} /s draining)`);
+console.log(
+  `  agent process with ${BIG} queued: first upload ${firstUpload.toFixed(0)} ms after spawn ` +
+    `(goal < 2000 ms; includes Deno start-up)`,
+);
+console.log(
+  `  agent RSS ${rss3.toFixed(0)} MiB after 3 s, ${
+    rss8.toFixed(0)
+  } MiB after 8 s (goal < 100 MiB); ` +
+    `${uploaded3} then ${uploaded8} uploaded (${
+      ((uploaded8 - uploaded3) / 5).toFixed(0)
+    } /s draining)`,
+);
 await Deno.remove(base, { recursive: true });

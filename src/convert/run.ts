@@ -1,7 +1,9 @@
 /**
  * One conversion, as it runs inside a pool worker (and nowhere else, so `agent convert` and the
- * pipeline produce the same reports): pick the converter, convert, fill the station fields,
- * validate every report against the WSJF schema, and serialise the bodies the queue will store.
+ * pipeline produce the same reports): read the file (unless its bytes came with the job), pick
+ * the converter, convert, fill the station fields, validate every report against the WSJF
+ * schema, and serialise the bodies the queue will store. For intake the worker then also stages
+ * the reports in the queue ({@link stageReports}), so the agent's main thread does not write them.
  *
  * @module
  */
@@ -12,6 +14,8 @@ import { ConversionError, type Converter, type StationContext } from "./contract
 import { builtinConverters, builtinFormats } from "./converters/mod.ts";
 import { validateReport } from "./wsjf/schema.ts";
 import { fillStationFields } from "./wsjf/builder.ts";
+import { type StagedEntry, stageEntries } from "../queue/queue.ts";
+import { workerFsOps } from "../queue/fs_ops.ts";
 
 /** What the pool sends a worker. */
 export interface ConvertJob {
@@ -21,11 +25,26 @@ export interface ConvertJob {
   format?: string;
   /** Absolute path of a custom converter module. */
   module?: string;
-  bytes: Uint8Array;
+  /** The file's bytes; when absent, the worker reads the file at `path`. */
+  bytes?: Uint8Array;
   name: string;
   path: string;
   station: StationContext;
   params: Record<string, unknown>;
+  /** Intake's jobs: stage the reports in this queue (see {@link StageTarget}). */
+  stage?: StageTarget;
+}
+
+/**
+ * Where a worker stages the reports it made: written and fsynced into the queue's tmp/ folder,
+ * not yet queued (the agent's main thread commits them, and only then touches the source).
+ */
+export interface StageTarget {
+  /** The queue folder (`<dataDir>/queue`). */
+  queueDir: string;
+  /** The source file's correlation id and when it was first seen (ISO), for the envelopes. */
+  correlationId: string;
+  firstSeen: string;
 }
 
 /** One converted report, serialised as it will be queued and uploaded. */
@@ -36,6 +55,8 @@ export interface ConvertedReport {
   result: string;
   /** The report as UTF-8 JSON. */
   body: Uint8Array;
+  /** Its queue entry in tmp/, when the job asked for staging. */
+  staged?: StagedEntry;
 }
 
 /** Why a conversion failed. */
@@ -46,12 +67,23 @@ export type FailureKind =
   | "load" // the converter module could not be loaded
   | "crash" // the worker died (out of memory, uncaught error)
   | "timeout" // the time limit passed
-  | "unavailable"; // the pool is stopping or broken: not the file's fault
+  | "unavailable" // the pool is stopping or broken: not the file's fault
+  | "read" // the file could not be read (gone, locked): not the file's fault, try again later
+  | "queue-write"; // staging the reports in the queue failed (the disk): not the file's fault
 
 /** The result of one conversion. */
 export type ConvertOutcome =
   | { ok: true; format: string; sha256: string; reports: ConvertedReport[] }
-  | { ok: false; kind: FailureKind; message: string; hint: string };
+  | {
+    ok: false;
+    kind: FailureKind;
+    message: string;
+    hint: string;
+    /** SHA-256 of the file, when it was read (a known file's failure can be a duplicate). */
+    sha256?: string;
+    /** The error's code or name ("ENOSPC", "NotFound") for "read" and "queue-write". */
+    code?: string;
+  };
 
 const loaded = new Map<string, Promise<Converter>>();
 /** The mtime of each custom module file when this worker loaded it. */
@@ -207,19 +239,41 @@ const encoder = new TextEncoder();
 
 /** Runs one conversion. Never throws: every failure is an outcome with a reason and a hint. */
 export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
+  let bytes: Uint8Array;
+  try {
+    bytes = job.bytes ?? await Deno.readFile(job.path);
+  } catch (e) {
+    return {
+      ok: false,
+      kind: "read",
+      message: (e as Error).message,
+      hint: "The file stays in the drop folder and is tried again.",
+      code: errorCode(e),
+    };
+  }
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const outcome = await convertBytes(job, bytes, sha256);
+  if (!outcome.ok) outcome.sha256 = sha256;
+  return outcome;
+}
+
+async function convertBytes(
+  job: ConvertJob,
+  bytes: Uint8Array,
+  sha256: string,
+): Promise<ConvertOutcome> {
   let converter: Converter;
   try {
     converter = job.format === "auto" && !job.module
-      ? await detectFormat(job.bytes, job.name)
+      ? await detectFormat(bytes, job.name)
       : await loadConverter(job);
   } catch (e) {
     return failure(e, job.format === "auto" ? "conversion" : "load");
   }
-  const sha256 = createHash("sha256").update(job.bytes).digest("hex");
   let raw: unknown;
   try {
     raw = await converter.convert({
-      bytes: job.bytes,
+      bytes,
       name: job.name,
       path: job.path,
       sha256,
@@ -285,6 +339,58 @@ export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
     };
   }
   return { ok: true, format: converter.name, sha256, reports };
+}
+
+/**
+ * Stages a successful conversion's reports in the queue (`job.stage`): each report's entry is
+ * written and fsynced in the queue's tmp/ folder, and the outcome's reports say where. A write
+ * error becomes a "queue-write" outcome (what was written is removed).
+ */
+export async function stageReports(
+  job: ConvertJob,
+  outcome: ConvertOutcome,
+): Promise<ConvertOutcome> {
+  const target = job.stage;
+  if (!target || !outcome.ok || outcome.reports.length === 0) return outcome;
+  const { reports, sha256 } = outcome;
+  try {
+    const staged = await stageEntries(
+      target.queueDir,
+      reports.map((r, i) => ({
+        id: r.id,
+        correlationId: target.correlationId,
+        source: job.path,
+        converter: job.converter,
+        sourceSha256: sha256,
+        unit: i,
+        units: reports.length,
+        firstSeen: target.firstSeen,
+        sn: r.sn,
+        pn: r.pn,
+        result: r.result,
+        body: r.body,
+      })),
+      workerFsOps,
+    );
+    reports.forEach((r, i) => r.staged = staged[i]);
+    return outcome;
+  } catch (e) {
+    return {
+      ok: false,
+      kind: "queue-write",
+      message: (e as Error).message,
+      hint: `Check the disk holding ${target.queueDir}.`,
+      sha256,
+      code: errorCode(e),
+    };
+  }
+}
+
+/** An error's code ("ENOSPC") or, for Deno's errors without one, its name ("NotFound"). */
+function errorCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === "string") return code;
+  return e instanceof Error ? e.name : undefined;
 }
 
 /**

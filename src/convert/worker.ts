@@ -1,6 +1,8 @@
 /**
- * The pool worker's entry point (a `node:worker_threads` worker): says it is ready, then takes
- * one job at a time, runs it, and posts the outcome back under the job's id. Report bodies are
+ * The pool worker's entry point (a `node:worker_threads` worker): says it is ready, then converts
+ * one job at a time and posts the outcome back under the job's id. Intake's jobs also stage their
+ * reports in the queue's tmp/ folder: the worker says when it starts writing (`staging`), and the
+ * pool may then send it the next file to convert while the disk works. Report bodies are
  * transferred, not copied.
  *
  * A worker whose custom converter module failed to load, or changed on disk since it was
@@ -10,7 +12,7 @@
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { moduleChanged, runConversion } from "./run.ts";
+import { moduleChanged, runConversion, stageReports } from "./run.ts";
 import type { WorkerReply, WorkerRequest } from "./pool.ts";
 
 /** A marker that the compile test finds in the binary, proving this module is embedded. */
@@ -23,9 +25,14 @@ port.on("message", async (msg: WorkerRequest) => {
   const { jobId, job } = msg;
   if (job.module && await moduleChanged(job.module)) {
     const reply: WorkerReply = { jobId, rerun: true, bytes: job.bytes };
-    return port.postMessage(reply, [job.bytes.buffer as ArrayBuffer]);
+    return port.postMessage(reply, job.bytes ? [job.bytes.buffer as ArrayBuffer] : []);
   }
-  const outcome = await runConversion(job);
+  let outcome = await runConversion(job);
+  if (job.stage && outcome.ok && outcome.reports.length > 0) {
+    // Converted; what is left waits on the disk: the pool may send the next file meanwhile.
+    port.postMessage({ jobId, staging: true } satisfies WorkerReply);
+    outcome = await stageReports(job, outcome);
+  }
   const reply: WorkerReply = { jobId, outcome, retire: !outcome.ok && outcome.kind === "load" };
   port.postMessage(
     reply,

@@ -48,17 +48,26 @@ export type NewEntry = Omit<Envelope, "v" | "bodyBytes" | "bodySha256" | "queued
 const encoder = new TextEncoder();
 const NEWLINE = 0x0a;
 
-/** The bytes of an entry file. */
-export function encodeEntry(entry: NewEntry, queuedAt: Date): Uint8Array[] {
+/** An entry's envelope: the producer's fields plus the queue time and the body's integrity. */
+export function makeEnvelope(entry: NewEntry, queuedAt: Date): Envelope {
   const { body, ...rest } = entry;
-  const envelope: Envelope = {
+  return {
     v: 1,
     ...rest,
     queuedAt: queuedAt.toISOString(),
     bodyBytes: body.length,
     bodySha256: sha256Hex(body),
   };
-  return [encoder.encode(JSON.stringify(envelope) + "\n"), body];
+}
+
+/** The bytes of an entry file: the envelope line, then the body. */
+export function encodeEntry(envelope: Envelope, body: Uint8Array): Uint8Array[] {
+  return [envelopeLine(envelope), body];
+}
+
+/** The envelope line of an entry file (with its newline); the body starts after it. */
+export function envelopeLine(envelope: Envelope): Uint8Array {
+  return encoder.encode(JSON.stringify(envelope) + "\n");
 }
 
 /** An entry file that can't be trusted; the queue quarantines it with this reason. */
@@ -73,7 +82,9 @@ export class CorruptEntryError extends Error {
 /** Splits and checks an entry file's bytes. Throws {@link CorruptEntryError}. */
 export function decodeEntry(bytes: Uint8Array): { envelope: Envelope; body: Uint8Array } {
   const nl = bytes.indexOf(NEWLINE);
-  if (nl < 0) throw new CorruptEntryError("no envelope line (the file is truncated or not an entry)");
+  if (nl < 0) {
+    throw new CorruptEntryError("no envelope line (the file is truncated or not an entry)");
+  }
   const envelope = parseEnvelope(bytes.subarray(0, nl));
   const body = bytes.subarray(nl + 1);
   if (body.length !== envelope.bodyBytes) {

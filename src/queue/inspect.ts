@@ -15,7 +15,14 @@ export interface ErrorEntry extends ErrorInfo {
 
 /** What a look at the folders tells. */
 export interface QueueInspection {
-  counts: { queued: number; processing: number; completed: number; error: number; quarantine: number; retrying: number };
+  counts: {
+    queued: number;
+    processing: number;
+    completed: number;
+    error: number;
+    quarantine: number;
+    retrying: number;
+  };
   oldestQueuedAt: number | null;
   errors: ErrorEntry[];
 }

@@ -16,6 +16,9 @@ export class KeyedLog {
   #lines = 0;
   #maxEntries: number;
   #writer: Promise<void> = Promise.resolve();
+  /** Lines waiting for the next write, and that write (not started yet). */
+  #buffer = "";
+  #next: Promise<void> | null = null;
   #handle: Deno.FsFile | null = null;
 
   private constructor(file: string, maxEntries: number) {
@@ -75,17 +78,22 @@ export class KeyedLog {
 
   #append(line: string): Promise<void> {
     this.#lines++;
-    this.#writer = this.#writer.then(async () => {
+    this.#buffer += line;
+    // Lines that arrive while a write runs go out together in the next one (a burst of files
+    // costs a few writes, not one each).
+    this.#next ??= this.#writer = this.#writer.catch(() => {}).then(async () => {
+      this.#next = null;
+      const bytes = new TextEncoder().encode(this.#buffer);
+      this.#buffer = "";
       // One handle for all appends (an open and close per line costs more than the write).
       this.#handle ??= await Deno.open(this.#file, { append: true, create: true });
-      const bytes = new TextEncoder().encode(line);
       let off = 0;
       while (off < bytes.length) off += await this.#handle.write(bytes.subarray(off));
       if (this.#lines > 2 * this.#map.size + 1000 || this.#map.size > this.#maxEntries) {
         await this.compact();
       }
     });
-    return this.#writer;
+    return this.#next;
   }
 
   /** Closes the append handle (reopened on the next write). */

@@ -11,7 +11,9 @@ export class LockedError extends Error {
   /** @param dataDir the directory; @param pid the holder's pid when known */
   constructor(readonly dataDir: string, readonly pid: number | null) {
     super(
-      `Another agent${pid ? ` (pid ${pid})` : ""} is already running on data directory ${dataDir}. ` +
+      `Another agent${
+        pid ? ` (pid ${pid})` : ""
+      } is already running on data directory ${dataDir}. ` +
         "Stop it first (or use `agent status` / `agent flush`, which talk to it), " +
         "or give this one its own dataDir.",
     );

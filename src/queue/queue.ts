@@ -15,6 +15,12 @@
  * The only ways out of `queued` are an acknowledged upload, a server rejection (→ error), or a
  * person. An entry's key is `<queued ms>-<seq>-<report id>` so a folder listing is FIFO order.
  *
+ * Adding entries comes in two halves, so that the costly one runs where the report bytes are (a
+ * converter worker) and not on the agent's main thread: {@link stageEntries} writes and fsyncs
+ * them in tmp/, {@link Queue.commit} renames them into queued/ and fsyncs the folder, and only
+ * then are they acknowledged. {@link Queue.enqueue} does both. Bodies just committed stay in
+ * memory (bounded) for the uploader; the files stay the truth.
+ *
  * @module
  */
 import path from "#path";
@@ -24,9 +30,12 @@ import {
   decodeEntry,
   encodeEntry,
   type Envelope,
+  envelopeLine,
+  makeEnvelope,
   type NewEntry,
   parseEnvelope,
 } from "./entry.ts";
+import { BodyCache } from "./body_cache.ts";
 
 /** The states an entry can be in; each is a folder. */
 export const STATES = ["queued", "processing", "completed", "error"] as const;
@@ -68,6 +77,18 @@ export interface Claimed {
   attempts: number;
   /** The whole entry file when it was small enough to read at once (else null). */
   whole?: Uint8Array | null;
+  /** The body, when the queue still held it from the enqueue (not read again from disk). */
+  body?: Uint8Array;
+}
+
+/**
+ * A report written to the queue's tmp/ folder and fsynced, but not yet queued: nothing in tmp/
+ * is ever acknowledged, and start-up removes it. {@link Queue.commit} makes it a queue entry.
+ */
+export interface StagedEntry {
+  /** Its file name in tmp/. */
+  tmp: string;
+  envelope: Envelope;
 }
 
 /** Counts by state, plus quarantine. */
@@ -85,6 +106,8 @@ export interface QueueOptions {
   onQuarantine?: (key: string, reason: string) => void;
   /** Called when a background folder fsync fails (logging). */
   onSyncError?: (error: Error) => void;
+  /** Body bytes of just-committed entries kept in memory for the uploader (default 16 MiB). */
+  cacheBytes?: number;
 }
 
 const ERROR_SUFFIX = ".error.json";
@@ -103,6 +126,36 @@ export function keyTime(key: string): number {
 /** The report id in an entry key. */
 export function keyId(key: string): string {
   return key.slice(19);
+}
+
+/**
+ * The first half of an enqueue, done where the report bytes are (a converter worker, so the
+ * agent's main thread is spared the writes and fsyncs): writes each entry to `<queueDir>/tmp/`
+ * (a new file: write, fsync, close) under a name no other writer uses. Staged entries are not
+ * in the queue until {@link Queue.commit} renames them. On an error, what was written is
+ * removed and the error thrown.
+ */
+export async function stageEntries(
+  queueDir: string,
+  entries: NewEntry[],
+  ops: FsOps = realFsOps,
+  now = new Date(),
+): Promise<StagedEntry[]> {
+  const staged: StagedEntry[] = [];
+  try {
+    for (const entry of entries) {
+      const e: StagedEntry = {
+        tmp: `${crypto.randomUUID()}.json`,
+        envelope: makeEnvelope(entry, now),
+      };
+      staged.push(e); // before the write: a torn write is removed too
+      await ops.writeNew(path.join(queueDir, "tmp", e.tmp), encodeEntry(e.envelope, entry.body));
+    }
+  } catch (e) {
+    for (const s of staged) await ops.remove(path.join(queueDir, "tmp", s.tmp)).catch(() => {});
+    throw e;
+  }
+  return staged;
 }
 
 /** The crash-safe queue. Open one per data directory (the agent lock guarantees that). */
@@ -126,12 +179,14 @@ export class Queue {
   #loading: Promise<void> | null = null;
   #loadError: Error | null = null;
   #waiters: (() => void)[] = [];
+  #cache: BodyCache;
 
   private constructor(dir: string, opts: QueueOptions) {
     this.dir = dir;
     this.#opts = opts;
     this.#ops = opts.ops ?? realFsOps;
     this.#syncer = new DirSyncer(this.#ops);
+    this.#cache = new BodyCache(opts.cacheBytes);
   }
 
   /** Opens the queue in `dataDir`, creating its folders and recovering what a crash left. */
@@ -156,7 +211,10 @@ export class Queue {
     // processing/: was in flight when the agent stopped: back to queued.
     const processing = entryKeys(await listNames(path.join(this.dir, "processing")));
     for (const key of processing) {
-      await this.#ops.rename(this.#path("processing", key + ".json"), this.#path("queued", key + ".json"));
+      await this.#ops.rename(
+        this.#path("processing", key + ".json"),
+        this.#path("queued", key + ".json"),
+      );
     }
     if (processing.length) await this.#syncer.sync(path.join(this.dir, "queued"));
 
@@ -194,7 +252,9 @@ export class Queue {
     const batch: string[] = [];
     const flush = () => {
       batch.sort();
-      for (const k of batch) if (!this.#queuedSet.has(k) && !this.#processing.has(k)) this.#push([k]);
+      for (const k of batch) {
+        if (!this.#queuedSet.has(k) && !this.#processing.has(k)) this.#push([k]);
+      }
       batch.length = 0;
       for (const w of this.#waiters.splice(0)) w();
     };
@@ -257,7 +317,9 @@ export class Queue {
       if (oldest === null || t < oldest) oldest = t;
     };
     if (this.#loading) {
-      for (let i = this.#head; i < this.#queued.length; i++) if (this.#queued[i]) consider(this.#queued[i]);
+      for (let i = this.#head; i < this.#queued.length; i++) {
+        if (this.#queued[i]) consider(this.#queued[i]);
+      }
     } else if (this.#head < this.#queued.length) {
       consider(this.#queued[this.#head]); // FIFO order: the head is the oldest
     }
@@ -269,34 +331,55 @@ export class Queue {
   /**
    * Makes reports durable: each is written to tmp/, fsynced, renamed into queued/, then queued/
    * is fsynced. Resolves only when all of them survive a crash or power loss; throws (and queues
-   * nothing it can't vouch for) on any I/O error.
+   * nothing it can't vouch for) on any I/O error. ({@link stageEntries}, then {@link commit}.)
    */
   async enqueue(entries: NewEntry[]): Promise<string[]> {
-    const now = new Date();
-    const keys = entries.map((e) => this.#newKey(now.getTime(), e.id));
-    let written = 0;
+    const staged = await stageEntries(this.dir, entries, this.#ops);
+    return await this.commit(staged, entries.map((e) => e.body));
+  }
+
+  /**
+   * Makes staged entries queue entries: each is renamed from tmp/ into queued/ under its key,
+   * then queued/ is fsynced; only then does this resolve (the reports are acknowledged). On an
+   * I/O error it throws; entries already renamed stay queued (a restart would find them anyway),
+   * the rest are removed from tmp/. `bodies` (same order), when given, are kept in memory for
+   * the uploader.
+   */
+  async commit(staged: StagedEntry[], bodies?: Uint8Array[]): Promise<string[]> {
+    if (staged.length === 0) return [];
+    const now = Date.now();
+    const keys = staged.map((e) => this.#newKey(now, e.envelope.id));
     let renamed = 0;
     try {
-      for (; written < entries.length; written++) {
-        const name = keys[written] + ".json";
-        await this.#ops.writeNew(this.#path("tmp", name), encodeEntry(entries[written], now));
-      }
       for (; renamed < keys.length; renamed++) {
-        const name = keys[renamed] + ".json";
-        await this.#ops.rename(this.#path("tmp", name), this.#path("queued", name));
+        await this.#ops.rename(
+          this.#path("tmp", staged[renamed].tmp),
+          this.#path("queued", keys[renamed] + ".json"),
+        );
       }
       await this.#syncer.sync(path.join(this.dir, "queued"));
     } catch (e) {
-      // Renamed entries are real (they'd be found at start-up anyway); the rest never existed.
-      for (let i = renamed; i <= written && i < keys.length; i++) {
-        // A tmp file left behind is removed at the next start-up; the first error is what counts.
-        await this.#ops.remove(this.#path("tmp", keys[i] + ".json")).catch(() => {});
-      }
+      // A tmp file left behind is removed at the next start-up; the first error is what counts.
+      await this.discard(staged.slice(renamed)).catch(() => {});
       this.#push(keys.slice(0, renamed));
       throw e;
     }
+    if (bodies) {
+      for (let i = 0; i < keys.length; i++) {
+        this.#cache.add(keys[i], { envelope: staged[i].envelope, body: bodies[i] });
+      }
+    }
     this.#push(keys);
     return keys;
+  }
+
+  /** Removes staged entries that will not be committed (e.g. a duplicate of a queued file). */
+  async discard(staged: StagedEntry[]): Promise<void> {
+    let first: unknown = null;
+    for (const e of staged) {
+      await this.#ops.remove(this.#path("tmp", e.tmp)).catch((err) => first ??= err);
+    }
+    if (first) throw first;
   }
 
   #push(keys: string[]): void {
@@ -342,12 +425,20 @@ export class Queue {
       try {
         await this.#ops.rename(this.#path("queued", key + ".json"), file);
       } catch (e) {
-        if (e instanceof Deno.errors.NotFound) continue; // taken out by a person
+        if (e instanceof Deno.errors.NotFound) {
+          this.#cache.take(key);
+          continue; // taken out by a person
+        }
         this.#queued.splice(this.#head, 0, key); // put it back: the error is the disk's
         this.#queuedSet.add(key);
         throw e;
       }
       this.#processing.add(key);
+      const cached = this.#cache.take(key);
+      if (cached) {
+        const attempts = this.#attempts.get(key) ?? 0;
+        return { key, ...cached, file, bodyOffset: envelopeLine(cached.envelope).length, attempts };
+      }
       try {
         const { envelope, bodyOffset, whole } = await readEnvelope(file);
         return { key, envelope, file, bodyOffset, attempts: this.#attempts.get(key) ?? 0, whole };
@@ -361,6 +452,7 @@ export class Queue {
 
   /** Reads and checks a claimed entry's body. A corrupt entry is quarantined and null returned. */
   async readBody(c: Claimed): Promise<Uint8Array | null> {
+    if (c.body) return c.body;
     try {
       return decodeEntry(c.whole ?? await Deno.readFile(c.file)).body;
     } catch (e) {
@@ -386,15 +478,22 @@ export class Queue {
 
   /** The upload was acknowledged: processing → completed. */
   async complete(key: string): Promise<void> {
-    await this.#ops.rename(this.#path("processing", key + ".json"), this.#path("completed", key + ".json"));
+    await this.#ops.rename(
+      this.#path("processing", key + ".json"),
+      this.#path("completed", key + ".json"),
+    );
     this.#processing.delete(key);
     if (this.#attempts.delete(key)) await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
     this.#completed.push(key);
     // The report is on the server: the next upload needn't wait for this folder's fsync. It
     // still happens (shared by concurrent completions); if a power cut beats it, the entry comes
     // back as in flight and is sent again under the same id (an upsert).
-    this.#syncer.sync(path.join(this.dir, "completed")).catch((e) => this.#opts.onSyncError?.(e as Error));
-    if (this.#completed.length > (this.#opts.keepCompletedCount ?? 1000) + 64) await this.pruneCompleted();
+    this.#syncer.sync(path.join(this.dir, "completed")).catch((e) =>
+      this.#opts.onSyncError?.(e as Error)
+    );
+    if (this.#completed.length > (this.#opts.keepCompletedCount ?? 1000) + 64) {
+      await this.pruneCompleted();
+    }
   }
 
   /** The upload failed: processing → error, with `info` written durably beside it first. */
@@ -405,7 +504,10 @@ export class Queue {
       failedAt: new Date().toISOString(),
     };
     await this.#writeErrorInfo(key, full);
-    await this.#ops.rename(this.#path("processing", key + ".json"), this.#path("error", key + ".json"));
+    await this.#ops.rename(
+      this.#path("processing", key + ".json"),
+      this.#path("error", key + ".json"),
+    );
     await this.#syncer.sync(path.join(this.dir, "error"));
     this.#processing.delete(key);
     this.#attempts.delete(key);
@@ -415,7 +517,10 @@ export class Queue {
 
   /** Puts an in-flight entry back at the front of the queue (shutdown, or a paused uploader). */
   async release(key: string): Promise<void> {
-    await this.#ops.rename(this.#path("processing", key + ".json"), this.#path("queued", key + ".json"));
+    await this.#ops.rename(
+      this.#path("processing", key + ".json"),
+      this.#path("queued", key + ".json"),
+    );
     this.#processing.delete(key);
     this.#queued.splice(this.#head, 0, key);
     this.#queuedSet.add(key);
@@ -540,7 +645,9 @@ export async function listNames(dir: string): Promise<string[]> {
 
 /** Entry keys among folder names (`<key>.json`, not sidecars). */
 export function entryKeys(names: string[]): string[] {
-  return names.filter((n) => n.endsWith(".json") && !n.endsWith(ERROR_SUFFIX)).map((n) => n.slice(0, -5));
+  return names.filter((n) => n.endsWith(".json") && !n.endsWith(ERROR_SUFFIX)).map((n) =>
+    n.slice(0, -5)
+  );
 }
 
 /** Reads just the envelope line of an entry file. */
@@ -567,7 +674,11 @@ export async function readEnvelope(
       const nl = buf.indexOf(0x0a);
       if (nl >= 0) {
         if (!eof && buf.length < chunk.length) eof = (await f.read(chunk)) === null;
-        return { envelope: parseEnvelope(buf.subarray(0, nl)), bodyOffset: nl + 1, whole: eof ? buf : null };
+        return {
+          envelope: parseEnvelope(buf.subarray(0, nl)),
+          bodyOffset: nl + 1,
+          whole: eof ? buf : null,
+        };
       }
       if (eof) throw new CorruptEntryError("no envelope line (the file is truncated)");
       if (buf.length > 1 << 20) throw new CorruptEntryError("envelope line longer than 1 MiB");

@@ -438,7 +438,8 @@ export class Uploader {
   }
 
   async #body(c: Claimed): Promise<Body | null> {
-    if (c.envelope.bodyBytes < STREAM_THRESHOLD) return await this.#queue.readBody(c);
+    // Small, or still in the queue's memory from the enqueue: no streaming needed.
+    if (c.body || c.envelope.bodyBytes < STREAM_THRESHOLD) return await this.#queue.readBody(c);
     // Large: check the checksum by streaming, then stream the upload (never a copy in memory).
     const f = await Deno.open(c.file, { read: true });
     const hash = createHash("sha256");

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { createHash } from "#crypto";
 import path from "#path";
 import type { Config, Converter as ConverterConfig } from "../config/load.ts";
 import type { ConverterPool } from "../convert/pool.ts";
@@ -266,23 +265,36 @@ export class Intake {
     const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
     await this.#deps.limits.check();
     if (this.paused()) return this.#release(file, conf);
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(file.path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        flog.debug("{file} disappeared before it was read", { file: file.path });
-      } else {
-        flog.warn("Can't read {file} ({error}); trying again later", {
-          file: file.path,
-          error: (e as Error).message,
-        });
-      }
-      return this.#release(file, conf);
+    // The worker reads the file, converts it and writes the reports into the queue's tmp/ folder
+    // (fsynced, not yet queued); this thread commits them, and only then touches the source.
+    const outcome: ConvertOutcome = await this.#deps.pool.convert({
+      converter: conf.name,
+      format: conf.module ? undefined : conf.format,
+      module: conf.module,
+      name: path.basename(file.path),
+      path: file.path,
+      station: this.#config.station,
+      params: conf.params,
+      stage: {
+        queueDir: this.#deps.queue.dir,
+        correlationId: file.correlationId,
+        firstSeen: file.firstSeen.toISOString(),
+      },
+    });
+    const staged = outcome.ok ? outcome.reports.map((r) => r.staged) : [];
+    if (!staged.every((s) => s !== undefined)) {
+      throw new Error(`the converter pool did not stage the reports of ${file.path} (a bug)`);
     }
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    const previous = this.#deps.seen.get(sha256);
+    const sha256 = outcome.sha256;
+    const previous = sha256 === undefined ? undefined : this.#deps.seen.get(sha256);
     if (previous && this.#config.queue.duplicates === "skip") {
+      // Converted for nothing (the hash is known only after the worker read the file): the
+      // staged entries were never queued; what can't be removed now goes at the next start-up.
+      await this.#deps.queue.discard(staged).catch((e) =>
+        flog.warn("Can't remove a staged duplicate from the queue's tmp folder: {error}", {
+          error: (e as Error).message,
+        })
+      );
       this.#deps.metrics.inc("files_duplicate_total", { converter: conf.name });
       flog.warn(
         "{file} is identical to a file already queued ({previous}); skipped " +
@@ -292,16 +304,17 @@ export class Intake {
       await this.#afterSuccess(file, conf, flog);
       return;
     }
-    const outcome: ConvertOutcome = await this.#deps.pool.convert({
-      converter: conf.name,
-      format: conf.module ? undefined : conf.format,
-      module: conf.module,
-      bytes,
-      name: path.basename(file.path),
-      path: file.path,
-      station: this.#config.station,
-      params: conf.params,
-    });
+    if (!outcome.ok && outcome.kind === "read") {
+      if (outcome.code === "NotFound" || outcome.code === "ENOENT") {
+        flog.debug("{file} disappeared before it was read", { file: file.path });
+      } else {
+        flog.warn("Can't read {file} ({error}); trying again later", {
+          file: file.path,
+          error: outcome.message,
+        });
+      }
+      return this.#release(file, conf);
+    }
     if (!outcome.ok && outcome.kind === "load") {
       // Not the file's fault: keep it, say what is wrong with the converter, try again later.
       if (this.#broken.get(conf.name) !== outcome.message) {
@@ -320,6 +333,10 @@ export class Intake {
     }
     this.#broken.delete(conf.name);
     if (!outcome.ok) {
+      if (outcome.kind === "queue-write") {
+        this.#onIoError(outcome.message, outcome.code, file);
+        return this.#release(file, conf);
+      }
       if (outcome.kind === "unavailable") {
         flog.warn("{file} not converted now: {reason}", {
           file: file.path,
@@ -333,30 +350,16 @@ export class Intake {
       // Converted after stop was asked: still commit, so the work is not lost.
       flog.debug("Committing {file} while stopping", { file: file.path });
     }
-    const firstSeen = file.firstSeen.toISOString();
     try {
-      await this.#deps.queue.enqueue(outcome.reports.map((r, i) => ({
-        id: r.id,
-        correlationId: file.correlationId,
-        source: file.path,
-        converter: conf.name,
-        sourceSha256: sha256,
-        unit: i,
-        units: outcome.reports.length,
-        firstSeen,
-        sn: r.sn,
-        pn: r.pn,
-        result: r.result,
-        body: r.body,
-      })));
+      await this.#deps.queue.commit(staged, outcome.reports.map((r) => r.body));
     } catch (e) {
-      this.#onIoError(e as Error, file);
+      this.#onIoError((e as Error).message, (e as { code?: string }).code, file);
       return this.#release(file, conf);
     }
     this.#deps.onQueued?.();
     const ids = outcome.reports.map((r) => r.id);
     await this.#deps.seen.set(
-      sha256,
+      outcome.sha256,
       `${new Date().toISOString()} ${path.basename(file.path)} ${ids.join(",")}`,
     );
     const c = this.#counts.get(conf.name)!;
@@ -458,13 +461,13 @@ export class Intake {
     this.#release(file, conf);
   }
 
-  #onIoError(e: Error, file: ReadyFile): void {
-    const disk = (e as { code?: string }).code === "ENOSPC" || /No space left/i.test(e.message);
+  #onIoError(message: string, code: string | undefined, file: ReadyFile): void {
+    const disk = code === "ENOSPC" || /No space left/i.test(message);
     // A full disk usually clears soon (uploads free space); other I/O errors need a person.
     const retryS = disk ? 5 : 30;
     this.#ioError = disk
-      ? `disk full while queueing ${file.path}: ${e.message}; intake paused, retrying every ${retryS} s`
-      : `queue write failed (${e.message}); intake stopped, retrying every ${retryS} s. ` +
+      ? `disk full while queueing ${file.path}: ${message}; intake paused, retrying every ${retryS} s`
+      : `queue write failed (${message}); intake stopped, retrying every ${retryS} s. ` +
         `Check the disk holding ${this.#config.dataDir}`;
     log.with({ correlationId: file.correlationId }).error(
       "{reason}. {file} stays in its drop folder.",
