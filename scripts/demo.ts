@@ -27,12 +27,18 @@ await Deno.mkdir(demoDir, { recursive: true });
 const server = await startWatsServer({
   port: 0,
   tokens: [token],
-  processes: [...defaultProcesses, { code: 30, name: "ICT", isTestOperation: true, isRepairOperation: false }],
+  processes: [...defaultProcesses, {
+    code: 30,
+    name: "ICT",
+    isTestOperation: true,
+    isRepairOperation: false,
+  }],
 });
 const drop = (name: string) => path.join(demoDir, "drop", name);
 for (const d of ["wsjf", "wstf", "csv"]) await Deno.mkdir(drop(d), { recursive: true });
 
-const config = `// Demo configuration written by \`deno task demo\`. Every key is described in README.md.
+const config =
+  `// Demo configuration written by \`deno task demo\`. Every key is described in README.md.
 {
   "server": { "url": "${server.url}", "token": "${token}" },
   "station": { "name": "DEMO-ST-01", "location": "Demo line", "purpose": "Development" },
@@ -59,7 +65,16 @@ const samples = makeSampleReports(count, { seed: Date.now() % 100000 });
 const expected = new Set(samples.map((r) => r.id));
 
 const agent = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--config", path.join(root, "deno.json"), ...agentPermissionFlags, path.join(root, "main.ts"), "run", "--config", configFile],
+  args: [
+    "run",
+    "--config",
+    path.join(root, "deno.json"),
+    ...agentPermissionFlags,
+    path.join(root, "main.ts"),
+    "run",
+    "--config",
+    configFile,
+  ],
   cwd: demoDir,
   stdout: "inherit",
   stderr: "inherit",
@@ -93,10 +108,12 @@ function sampleCsv(serial: string, failing: boolean): string {
     ["ICC", failing ? "0.62" : "0.12", "", "0.5", "A"],
     ["Temp", "41.5", "10", "70", "°C"],
   ];
-  return ["Serial,Part,Date,Test,Measured,Low,High,Units,Verdict"].concat(rows.map(([n, v, lo, hi, u]) => {
-    const ok = (lo === "" || Number(v) >= Number(lo)) && (hi === "" || Number(v) <= Number(hi));
-    return [serial, "DEMO-FCT-1", start, n, v, lo, hi, u, ok ? "PASS" : "FAIL"].join(",");
-  })).join("\r\n") + "\r\n";
+  return ["Serial,Part,Date,Test,Measured,Low,High,Units,Verdict"].concat(
+    rows.map(([n, v, lo, hi, u]) => {
+      const ok = (lo === "" || Number(v) >= Number(lo)) && (hi === "" || Number(v) <= Number(hi));
+      return [serial, "DEMO-FCT-1", start, n, v, lo, hi, u, ok ? "PASS" : "FAIL"].join(",");
+    }),
+  ).join("\r\n") + "\r\n";
 }
 
 await new Promise((r) => setTimeout(r, 1500));
@@ -104,7 +121,11 @@ for (const r of samples) await dropFile("wsjf", `${r.sn}.json`, JSON.stringify(r
 const stamp = Date.now().toString(36).toUpperCase();
 await dropFile("csv", `FCT-${stamp}-1.csv`, sampleCsv(`FCT-${stamp}-1`, false));
 await dropFile("csv", `FCT-${stamp}-2.csv`, sampleCsv(`FCT-${stamp}-2`, true));
-await dropFile("wstf", "two-units.txt", await Deno.readTextFile(path.join(root, "tests", "fixtures", "convert", "wstf", "two-units.txt")));
+await dropFile(
+  "wstf",
+  "two-units.txt",
+  await Deno.readTextFile(path.join(root, "tests", "fixtures", "convert", "wstf", "two-units.txt")),
+);
 const expectedTotal = count + 2 + 2; // the WSJF samples, two CSV files, two WSTF units
 
 let seen = 0;
@@ -114,7 +135,10 @@ const ticker = setInterval(() => {
     seen = stats.reports;
     console.log(`[demo server] ${stats.reports} report(s) stored, ${stats.receives} received`);
   }
-  if (values.once && [...expected].every((id) => server.store.get(id)) && stats.reports >= expectedTotal) {
+  if (
+    values.once && [...expected].every((id) => server.store.get(id)) &&
+    stats.reports >= expectedTotal
+  ) {
     finish(0);
   }
 }, 250);
@@ -133,10 +157,12 @@ async function finish(code: number) {
   Deno.exit(code || status.code);
 }
 for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => finish(0));
-if (values.once) setTimeout(() => {
-  console.error("[demo] not every sample reached the server within 60 s");
-  finish(1);
-}, 60_000);
+if (values.once) {
+  setTimeout(() => {
+    console.error("[demo] not every sample reached the server within 60 s");
+    finish(1);
+  }, 60_000);
+}
 agent.status.then((s) => {
   if (!finishing) {
     console.error(`[demo] the agent exited unexpectedly with ${s.code}`);

@@ -29,10 +29,15 @@ export interface KillRunResult {
 
 /** JSON with object keys sorted, so content compares regardless of key order. */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === "object" && !Array.isArray(val)
-      ? Object.fromEntries(Object.keys(val).sort().map((k) => [k, (val as Record<string, unknown>)[k]]))
-      : val);
+  return JSON.stringify(
+    v,
+    (_k, val) =>
+      val && typeof val === "object" && !Array.isArray(val)
+        ? Object.fromEntries(
+          Object.keys(val).sort().map((k) => [k, (val as Record<string, unknown>)[k]]),
+        )
+        : val,
+  );
 }
 
 /** Runs the torture; `log` gets one line per kill. */
@@ -78,17 +83,25 @@ export async function runKillTest(opts: {
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
     await h.kill9();
     for (const r of rest) await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
-    log(`kill ${k + 1}/${opts.kills} after ${Math.round(killAfter)} ms; ${h.server.store.list().length} on server`);
+    log(
+      `kill ${k + 1}/${opts.kills} after ${
+        Math.round(killAfter)
+      } ms; ${h.server.store.list().length} on server`,
+    );
   }
   for (const r of reports.slice(next)) await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
   // Final run: let it drain, then stop it cleanly.
   await h.start();
   const ids = new Set(reports.map((r) => r.id));
-  await h.waitFor(async () => {
-    if (![...ids].every((id) => h.server.store.get(id))) return false;
-    const s = await h.status();
-    return s.queue.queued + s.queue.processing + s.queue.error === 0;
-  }, "every report on the server and the queue empty", 120_000).catch((e) => log(String(e).slice(0, 400)));
+  await h.waitFor(
+    async () => {
+      if (![...ids].every((id) => h.server.store.get(id))) return false;
+      const s = await h.status();
+      return s.queue.queued + s.queue.processing + s.queue.error === 0;
+    },
+    "every report on the server and the queue empty",
+    120_000,
+  ).catch((e) => log(String(e).slice(0, 400)));
   const status = await h.status();
   await h.stop();
 
@@ -101,7 +114,10 @@ export async function runKillTest(opts: {
       continue;
     }
     const s = stored.report as Record<string, unknown>;
-    if (s.sn !== r.sn || s.pn !== r.pn || s.result !== r.result || canonical(s.root) !== canonical(r.root)) {
+    if (
+      s.sn !== r.sn || s.pn !== r.pn || s.result !== r.result ||
+      canonical(s.root) !== canonical(r.root)
+    ) {
       corrupted.push(r.id);
     }
   }

@@ -26,7 +26,7 @@ import {
   uploadErrors,
 } from "./control/snapshot.ts";
 import { inspectQueue } from "./queue/inspect.ts";
-import { addSecrets, logger, setupLogging, shutdownLogging } from "./log/log.ts";
+import { addSecrets, logger, setupLogging } from "./log/log.ts";
 import { ExitCode } from "./cli/command.ts";
 import { VERSION } from "./version.ts";
 
@@ -95,12 +95,18 @@ export class Agent {
         keepCompletedCount: config.queue.keepCompletedCount,
         keepCompletedHours: config.queue.keepCompletedHours,
         onSyncError: (e) =>
-          log.error("fsync of the completed folder failed: {error}. Check the disk holding {dir}.", {
-            error: e.message,
-            dir: config.dataDir,
-          }),
+          log.error(
+            "fsync of the completed folder failed: {error}. Check the disk holding {dir}.",
+            {
+              error: e.message,
+              dir: config.dataDir,
+            },
+          ),
         onQuarantine: (key, reason) =>
-          log.error("Queue entry {key} can't be read ({reason}); moved to quarantine", { key, reason }),
+          log.error("Queue entry {key} can't be read ({reason}); moved to quarantine", {
+            key,
+            reason,
+          }),
       });
       const metrics = new Metrics();
       const pool = new ConverterPool({
@@ -119,7 +125,12 @@ export class Agent {
         },
       });
       const uploader = new Uploader(config.server, queue, metrics, caCerts);
-      const limits = new Limits(config.dataDir, () => queue.backlog(), config.queue.maxReports, config.queue.minFreeDiskMb);
+      const limits = new Limits(
+        config.dataDir,
+        () => queue.backlog(),
+        config.queue.maxReports,
+        config.queue.minFreeDiskMb,
+      );
       await limits.check(true);
       const intake = new Intake(config, {
         queue,
@@ -141,17 +152,23 @@ export class Agent {
 
   async #begin(): Promise<void> {
     const c = this.config;
-    log.info("Agent {version} starting: config {config}, data {data}, server {url}, station {station}", {
-      version: VERSION,
-      config: c.file,
-      data: c.dataDir,
-      url: c.server.url,
-      station: c.station.name,
-    });
+    log.info(
+      "Agent {version} starting: config {config}, data {data}, server {url}, station {station}",
+      {
+        version: VERSION,
+        config: c.file,
+        data: c.dataDir,
+        url: c.server.url,
+        station: c.station.name,
+      },
+    );
     for (const w of configWarnings(c)) log.warn("Config: {warning}", { warning: w });
     const counts = this.queue.counts();
     if (counts.queued + counts.error > 0) {
-      log.info("Queue recovered: {queued} queued, {error} in error, {quarantine} in quarantine", counts);
+      log.info(
+        "Queue recovered: {queued} queued, {error} in error, {quarantine} in quarantine",
+        counts,
+      );
     }
     this.uploader.start();
     await this.intake.start();
@@ -188,12 +205,20 @@ export class Agent {
       port: this.#control.port,
     });
     await this.#saveLastGood(await Deno.readTextFile(c.file)).catch((e) =>
-      log.warn("Can't save the last good copy of the config: {error}", { error: (e as Error).message })
+      log.warn("Can't save the last good copy of the config: {error}", {
+        error: (e as Error).message,
+      })
     );
     this.#timers.push(setInterval(() => this.#saveState().catch(() => {}), 5000));
-    this.#timers.push(setInterval(() => this.queue.pruneCompleted().catch((e) =>
-      log.warn("Pruning completed reports failed: {error}", { error: (e as Error).message })
-    ), 600_000));
+    this.#timers.push(
+      setInterval(
+        () =>
+          this.queue.pruneCompleted().catch((e) =>
+            log.warn("Pruning completed reports failed: {error}", { error: (e as Error).message })
+          ),
+        600_000,
+      ),
+    );
     this.#watchConfig();
     this.#installSignals();
   }
@@ -245,7 +270,10 @@ export class Agent {
       converterProblems: this.intake.converterProblems(),
       conversionFailuresLastHour: failures.filter((f) => now - Date.parse(f.at) < 3600_000).length,
       configProblem: this.#lastReload?.ok === false ? this.#lastReload.error : null,
-      thresholds: { ...this.config.health, clockSkewWarnSeconds: this.config.server.clockSkewWarnSeconds },
+      thresholds: {
+        ...this.config.health,
+        clockSkewWarnSeconds: this.config.server.clockSkewWarnSeconds,
+      },
     });
     return {
       running: true,
@@ -254,9 +282,16 @@ export class Agent {
       startedAt: this.startedAt.toISOString(),
       config: this.config.file,
       dataDir: this.config.dataDir,
-      server: { url: this.config.server.url, version: up.serverVersion, clockSkewSeconds: up.clockSkewSeconds },
+      server: {
+        url: this.config.server.url,
+        version: up.serverVersion,
+        clockSkewSeconds: up.clockSkewSeconds,
+      },
       health,
-      queue: { ...counts, oldestQueuedAgeSeconds: oldest === null ? null : Math.round((now - oldest) / 1000) },
+      queue: {
+        ...counts,
+        oldestQueuedAgeSeconds: oldest === null ? null : Math.round((now - oldest) / 1000),
+      },
       upload: up,
       intake: { paused: intakePause !== null, reason: intakePause },
       converters: convs,
@@ -279,15 +314,33 @@ export class Agent {
   renderMetrics(): string {
     const m = this.metrics;
     const c = this.queue.counts();
-    for (const s of ["queued", "processing", "completed", "error", "quarantine", "retrying"] as const) {
+    for (
+      const s of ["queued", "processing", "completed", "error", "quarantine", "retrying"] as const
+    ) {
       m.set("queue_reports", "Reports in the queue by state", c[s], { state: s });
     }
     const oldest = this.queue.oldestQueuedAt();
-    m.set("queue_oldest_age_seconds", "Age of the oldest report still to upload", oldest === null ? 0 : (Date.now() - oldest) / 1000);
+    m.set(
+      "queue_oldest_age_seconds",
+      "Age of the oldest report still to upload",
+      oldest === null ? 0 : (Date.now() - oldest) / 1000,
+    );
     const up = this.uploader.status();
-    m.set("breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", up.breaker === "closed" ? 0 : up.breaker === "half-open" ? 1 : 2);
-    m.set("uploads_paused", "1 while uploads are paused by a rejected token or URL", up.authProblem ? 1 : 0);
-    m.set("last_upload_timestamp_seconds", "When the last report was stored", up.lastSuccessAt ? Date.parse(up.lastSuccessAt) / 1000 : 0);
+    m.set(
+      "breaker_state",
+      "Circuit breaker: 0 closed, 1 half-open, 2 open",
+      up.breaker === "closed" ? 0 : up.breaker === "half-open" ? 1 : 2,
+    );
+    m.set(
+      "uploads_paused",
+      "1 while uploads are paused by a rejected token or URL",
+      up.authProblem ? 1 : 0,
+    );
+    m.set(
+      "last_upload_timestamp_seconds",
+      "When the last report was stored",
+      up.lastSuccessAt ? Date.parse(up.lastSuccessAt) / 1000 : 0,
+    );
     const p = this.pool.stats();
     m.set("workers", "Converter workers", p.workers, { state: "total" });
     m.set("workers", "Converter workers", p.busy, { state: "busy" });
@@ -325,10 +378,15 @@ export class Agent {
       try {
         Deno.addSignalListener(sig, () => {
           if (this.#stopping) {
-            log.warn("Second {sig} while stopping: exiting now (the queue is safe on disk)", { sig });
+            log.warn("Second {sig} while stopping: exiting now (the queue is safe on disk)", {
+              sig,
+            });
             Deno.exit(1);
           }
-          log.info("{sig} received: stopping (no new files; in-flight work finishes or goes back)", { sig });
+          log.info(
+            "{sig} received: stopping (no new files; in-flight work finishes or goes back)",
+            { sig },
+          );
           this.stop(ExitCode.OK);
         });
       } catch { /* not supported on this OS */ }
@@ -399,7 +457,12 @@ export class Agent {
       });
     }
     await this.#saveLastGood(text);
-    this.#lastReload = { at: new Date().toISOString(), ok: true, error: null, lastGood: this.#lastGoodFile() };
+    this.#lastReload = {
+      at: new Date().toISOString(),
+      ok: true,
+      error: null,
+      lastGood: this.#lastGoodFile(),
+    };
     log.info("Config reloaded from {file}", { file: next.file });
     return true;
   }

@@ -10,7 +10,8 @@ const projectRoot = path.resolve(import.meta.dirname!, "..");
 
 /** The shared fixtures folder, or null when it is not on this machine. */
 export const sharedFixturesDir: string | null = (() => {
-  const dir = Deno.env.get("AGENT_FIXTURES") ?? path.resolve(projectRoot, "..", "shared", "fixtures");
+  const dir = Deno.env.get("AGENT_FIXTURES") ??
+    path.resolve(projectRoot, "..", "shared", "fixtures");
   try {
     return Deno.statSync(dir).isDirectory ? dir : null;
   } catch {
@@ -34,7 +35,8 @@ export function sharedFixture(...parts: string[]): string | null {
 export function sharedFixtureFiles(folder: string): string[] {
   if (sharedFixturesDir === null) return [];
   const dir = path.join(sharedFixturesDir, folder);
-  return [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => path.join(dir, e.name)).sort();
+  return [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => path.join(dir, e.name))
+    .sort();
 }
 
 /** The project's own small fixtures (written by us, committed): tests/fixtures/<parts>. */

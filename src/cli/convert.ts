@@ -66,7 +66,9 @@ Exit codes: 0 converted; 1 the file can't be converted (why is printed); 2 usage
     }
     const entry = config?.converters.find((c) => file.startsWith(c.watch + path.sep));
     const module = values.module ? path.resolve(values.module as string) : undefined;
-    const format = module ? undefined : (values.format as string | undefined) ?? entry?.format ?? "auto";
+    const format = module
+      ? undefined
+      : (values.format as string | undefined) ?? entry?.format ?? "auto";
     let bytes: Uint8Array;
     try {
       bytes = await Deno.readFile(file);
@@ -93,12 +95,16 @@ Exit codes: 0 converted; 1 the file can't be converted (why is printed); 2 usage
         params: params ?? entry?.params ?? {},
       });
       if (!outcome.ok) {
-        console.error(`agent convert: ${file} can't be converted: ${outcome.message}\n${outcome.hint}`);
+        console.error(
+          `agent convert: ${file} can't be converted: ${outcome.message}\n${outcome.hint}`,
+        );
         return ExitCode.FAILURE;
       }
       const reports = outcome.reports.map((r) => JSON.parse(new TextDecoder().decode(r.body)));
       console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
-      console.error(`${reports.length} report(s) from ${path.basename(file)} (format ${outcome.format})`);
+      console.error(
+        `${reports.length} report(s) from ${path.basename(file)} (format ${outcome.format})`,
+      );
       return ExitCode.OK;
     } finally {
       await pool.close();

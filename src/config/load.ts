@@ -9,7 +9,7 @@
  */
 import path from "#path";
 import type { z } from "zod";
-import { configSchema, type ConfigInput, type ConverterConfig } from "./schema.ts";
+import { type ConfigInput, configSchema, type ConverterConfig } from "./schema.ts";
 import { JsoncError, parseJsonc } from "./jsonc.ts";
 import { isCompiled } from "../runtime.ts";
 import { appendModeFormats, builtinFormats } from "../convert/converters/mod.ts";
@@ -104,7 +104,9 @@ export function parseConfig(text: string, file: string): Config {
   const problems: string[] = [];
   const rawConverters = isObject(raw) && Array.isArray(raw.converters) ? raw.converters : [];
   c.converters.forEach((conv, i) => {
-    if (conv.format && conv.format !== "auto" && !conv.module && !builtinFormats.includes(conv.format)) {
+    if (
+      conv.format && conv.format !== "auto" && !conv.module && !builtinFormats.includes(conv.format)
+    ) {
       problems.push(
         `converters[${i}].format: expected one of ${[...builtinFormats, "auto"].join(", ")} ` +
           `(or "module" for a custom converter), found "${conv.format}"`,

@@ -373,5 +373,8 @@ Deno.test("csv: fuzz", async () => {
 Deno.test("csv: a 100,000-column header row is mapped without recomputing names per field", async () => {
   const header = Array.from({ length: 100_000 }, (_, i) => "Col" + i).join(",");
   const text = `SerialNumber,Value,Col3\r\nSN-1,1.5,x\r\n${header}\r\n`;
-  await assert.rejects(async () => await converter.convert(convertInput(text, "w.csv", {})), ConversionError);
+  await assert.rejects(
+    async () => await converter.convert(convertInput(text, "w.csv", {})),
+    ConversionError,
+  );
 });

@@ -13,7 +13,11 @@
  * @module
  */
 import path from "#path";
-import { startWatsServer, type WatsServer, type WatsServerOptions } from "../../scripts/wats_server/mod.ts";
+import {
+  startWatsServer,
+  type WatsServer,
+  type WatsServerOptions,
+} from "../../scripts/wats_server/mod.ts";
 import { agentPermissionFlags } from "../../src/runtime.ts";
 
 const root = path.resolve(import.meta.dirname!, "..", "..");
@@ -82,7 +86,9 @@ export class AgentHarness implements AsyncDisposable {
       afterSuccess: "delete",
       ...c,
     }));
-    for (const c of converters) await Deno.mkdir(path.resolve(dir, c.watch as string), { recursive: true });
+    for (const c of converters) {
+      await Deno.mkdir(path.resolve(dir, c.watch as string), { recursive: true });
+    }
     const base: Record<string, unknown> = {
       server: {
         url: opts.server === false ? "http://127.0.0.1:9" : h.server.url,
@@ -92,7 +98,13 @@ export class AgentHarness implements AsyncDisposable {
         breaker: { failures: 5, probeSeconds: 0.5 },
         authRetrySeconds: 2,
       },
-      station: { name: "E2E-ST", location: "Lab", purpose: "Test", timeZone: "Europe/Oslo", operator: "tester" },
+      station: {
+        name: "E2E-ST",
+        location: "Lab",
+        purpose: "Test",
+        timeZone: "Europe/Oslo",
+        operator: "tester",
+      },
       dataDir: "./agent-data",
       control: { port: 0 },
       intake: { stableSeconds: 0.2, rescanSeconds: 1, emptyFileSeconds: 2 },
@@ -102,9 +114,11 @@ export class AgentHarness implements AsyncDisposable {
     };
     for (const [k, v] of Object.entries(opts.config ?? {})) {
       const cur = base[k];
-      base[k] = cur && typeof cur === "object" && !Array.isArray(cur) && v && typeof v === "object" && !Array.isArray(v)
-        ? { ...cur, ...v }
-        : v;
+      base[k] =
+        cur && typeof cur === "object" && !Array.isArray(cur) && v && typeof v === "object" &&
+          !Array.isArray(v)
+          ? { ...cur, ...v }
+          : v;
     }
     h.config = base;
     await h.writeConfig();
@@ -153,12 +167,15 @@ export class AgentHarness implements AsyncDisposable {
   }
 
   /** `agent status --json`, parsed, with its exit code. */
+  // deno-lint-ignore no-explicit-any -- JSON read back from another process; tests probe it freely
   async status(): Promise<Record<string, any> & { exitCode: number }> {
     const r = await this.cli(["status", "--json", "--config", this.configFile]);
     try {
       return { ...JSON.parse(r.stdout), exitCode: r.code };
     } catch {
-      throw new Error(`agent status --json printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+      throw new Error(
+        `agent status --json printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`,
+      );
     }
   }
 
@@ -176,22 +193,30 @@ export class AgentHarness implements AsyncDisposable {
     const collect = async (s: ReadableStream<Uint8Array>) => {
       for await (const chunk of s.pipeThrough(new TextDecoderStream())) this.#stderr.push(chunk);
     };
-    this.#stdoutDone = Promise.all([collect(this.#child.stdout), collect(this.#child.stderr)]).then(() => {});
+    this.#stdoutDone = Promise.all([collect(this.#child.stdout), collect(this.#child.stderr)]).then(
+      () => {},
+    );
     const child = this.#child;
     let exited: Deno.CommandStatus | null = null;
     child.status.then((s) => exited = s);
-    await this.waitFor(async () => {
-      if (exited) throw new Error(`agent exited with ${exited.code} during start:\n${this.output}`);
-      try {
-        const info = JSON.parse(await Deno.readTextFile(path.join(this.dataDir, "control.json")));
-        if (info.pid !== child.pid) return false;
-        const res = await fetch(`http://127.0.0.1:${info.port}/health`);
-        await res.body?.cancel();
-        return true;
-      } catch {
-        return false;
-      }
-    }, "the agent's control endpoint", 30_000);
+    await this.waitFor(
+      async () => {
+        if (exited) {
+          throw new Error(`agent exited with ${exited.code} during start:\n${this.output}`);
+        }
+        try {
+          const info = JSON.parse(await Deno.readTextFile(path.join(this.dataDir, "control.json")));
+          if (info.pid !== child.pid) return false;
+          const res = await fetch(`http://127.0.0.1:${info.port}/health`);
+          await res.body?.cancel();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      "the agent's control endpoint",
+      30_000,
+    );
   }
 
   /** Everything the agent printed so far. */
@@ -234,7 +259,9 @@ export class AgentHarness implements AsyncDisposable {
     if (!child) return -1;
     const status = await Promise.race([
       child.status,
-      new Promise<never>((_, rej) => setTimeout(() => rej(new Error("agent did not exit")), timeoutMs)),
+      new Promise<never>((_, rej) =>
+        setTimeout(() => rej(new Error("agent did not exit")), timeoutMs)
+      ),
     ]);
     await this.#stdoutDone;
     this.#child = null;
@@ -242,12 +269,18 @@ export class AgentHarness implements AsyncDisposable {
   }
 
   /** Polls `pred` until it is true; fails with `what` and the agent's output after `timeoutMs`. */
-  async waitFor(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  async waitFor(
+    pred: () => boolean | Promise<boolean>,
+    what: string,
+    timeoutMs = 20_000,
+  ): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (true) {
       if (await pred()) return;
       if (Date.now() > end) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- agent output ---\n${this.output}`);
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}\n--- agent output ---\n${this.output}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -264,7 +297,8 @@ export class AgentHarness implements AsyncDisposable {
   /** Files directly in a folder (names), sorted; empty when it does not exist. */
   async files(dir: string): Promise<string[]> {
     try {
-      return (await Array.fromAsync(Deno.readDir(dir))).filter((e) => e.isFile).map((e) => e.name).sort();
+      return (await Array.fromAsync(Deno.readDir(dir))).filter((e) => e.isFile).map((e) => e.name)
+        .sort();
     } catch {
       return [];
     }

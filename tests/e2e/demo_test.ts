@@ -7,7 +7,16 @@ Deno.test("demo: the embedded default uploads its sample files (WSJF, CSV, WSTF)
   try {
     const root = path.resolve(import.meta.dirname!, "..", "..");
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", path.join(root, "deno.json"), path.join(root, "scripts", "demo.ts"), "--once", "--dir", dir],
+      args: [
+        "run",
+        "-A",
+        "--config",
+        path.join(root, "deno.json"),
+        path.join(root, "scripts", "demo.ts"),
+        "--once",
+        "--dir",
+        dir,
+      ],
       env: { NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",

@@ -12,7 +12,8 @@ function canMount(): boolean {
   if (Deno.build.os !== "linux") return false;
   const dir = Deno.makeTempDirSync();
   try {
-    const ok = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir] }).outputSync().success;
+    const ok = new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir] })
+      .outputSync().success;
     if (ok) new Deno.Command("umount", { args: [dir] }).outputSync();
     return ok;
   } catch {
@@ -27,7 +28,9 @@ if (!mountable) console.warn("disk-full tests skipped: mounting a tmpfs needs ro
 
 async function withSmallDisk(h: AgentHarness, fn: () => Promise<void>): Promise<void> {
   await Deno.mkdir(h.dataDir, { recursive: true });
-  const m = await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=4m", "tmpfs", h.dataDir] }).output();
+  const m = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=4m", "tmpfs", h.dataDir],
+  }).output();
   assert.ok(m.success, new TextDecoder().decode(m.stderr));
   try {
     await fn();
@@ -50,14 +53,17 @@ async function fill(dir: string, leaveBytes: number): Promise<string> {
       if (free <= leaveBytes) break;
       await f.write(chunk.subarray(0, Math.min(chunk.length, free - leaveBytes)));
     }
-  } catch { /* the disk is full */ } finally {
+  } catch {
+    /* the disk is full */
+  } finally {
     f.close();
   }
   return filler;
 }
 
 Deno.test({
-  name: "disk space below queue.minFreeDiskMb: intake pauses, files wait untouched, resumes with room",
+  name:
+    "disk space below queue.minFreeDiskMb: intake pauses, files wait untouched, resumes with room",
   ignore: !mountable,
   async fn() {
     await using h = await AgentHarness.create({
@@ -72,13 +78,23 @@ Deno.test({
       for (const r of reports) await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
       const s = await h.status();
       assert.equal(s.health.state, "degraded");
-      assert.ok(s.health.reasons.some((r: string) => /disk space low/.test(r)), s.health.reasons.join("; "));
+      assert.ok(
+        s.health.reasons.some((r: string) => /disk space low/.test(r)),
+        s.health.reasons.join("; "),
+      );
       await new Promise((r) => setTimeout(r, 1500));
-      assert.equal((await h.files(h.dropDir("json"))).length, 5, "the files stay in the drop folder");
+      assert.equal(
+        (await h.files(h.dropDir("json"))).length,
+        5,
+        "the files stay in the drop folder",
+      );
       assert.equal(h.server.store.list().length, 0);
 
       await Deno.remove(filler);
-      await h.waitFor(() => reports.every((r) => h.server.store.get(r.id)), "all reports uploaded after room");
+      await h.waitFor(
+        () => reports.every((r) => h.server.store.get(r.id)),
+        "all reports uploaded after room",
+      );
       await h.waitFor(async () => (await h.status()).health.state === "healthy", "healthy again");
     });
   },
@@ -98,14 +114,21 @@ Deno.test({
       // Reports bigger than what is left: the queue write fails with ENOSPC.
       const reports = makeSampleReports(4, { seed: 22, extraNumericSteps: 60 });
       for (const r of reports) await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
-      await h.waitFor(async () => (await h.status()).intake.paused, "intake paused by the write error");
+      await h.waitFor(
+        async () => (await h.status()).intake.paused,
+        "intake paused by the write error",
+      );
       assert.match(h.output, /disk full while queueing/);
       assert.equal((await h.files(h.dropDir("json"))).length, 4, "the sources are untouched");
       const tmp = await h.files(path.join(h.dataDir, "queue", "tmp"));
       assert.deepEqual(tmp, [], "no half-written entry is left behind");
 
       await Deno.remove(filler);
-      await h.waitFor(() => reports.every((r) => h.server.store.get(r.id)), "all reports uploaded after room", 30_000);
+      await h.waitFor(
+        () => reports.every((r) => h.server.store.get(r.id)),
+        "all reports uploaded after room",
+        30_000,
+      );
       for (const r of reports) assert.equal(h.server.store.get(r.id)!.report.sn, r.sn);
     });
   },

@@ -15,11 +15,17 @@ Deno.test("config errors: key path, expected, found; exit 3; no agent starts", a
       /control\.port: expected number, found "8089"/,
     ],
     [
-      JSON.stringify({ ...h.config, converters: [{ name: "x", format: "wsjf", watch: "d", afterSuccess: "remove" }] }),
+      JSON.stringify({
+        ...h.config,
+        converters: [{ name: "x", format: "wsjf", watch: "d", afterSuccess: "remove" }],
+      }),
       /converters\[0\]\.afterSuccess: expected one of "delete" \| "move" \| "keep", found "remove"/,
     ],
     [JSON.stringify({ ...h.config, sever: {} }), /unknown key\(s\) sever/],
-    [`{ "server": { "url": "http://x", "token": "t" }, // comment ok\n "dataDir": 5 }`, /dataDir: expected string, found 5/],
+    [
+      `{ "server": { "url": "http://x", "token": "t" }, // comment ok\n "dataDir": 5 }`,
+      /dataDir: expected string, found 5/,
+    ],
     [`{ "server": { "url": "http://x" "token": "t" } }`, /line 1, column \d+/],
   ];
   for (const [text, expected] of cases) {
@@ -27,11 +33,17 @@ Deno.test("config errors: key path, expected, found; exit 3; no agent starts", a
     const r = await h.cli(["run", "--config", h.configFile]);
     assert.equal(r.code, 3, `${text}\n${r.stderr}`);
     assert.match(r.stderr, expected);
-    assert.match(r.stderr, new RegExp(`Configuration ${h.configFile.replaceAll("/", "\\/")} is not valid`));
+    assert.match(
+      r.stderr,
+      new RegExp(`Configuration ${h.configFile.replaceAll("/", "\\/")} is not valid`),
+    );
   }
   const missing = await h.cli(["status", "--config", path.join(h.dir, "nope.json")]);
   assert.equal(missing.code, 3);
-  assert.match(missing.stderr, /does not exist \(create one with `agent init`, or pass --config FILE\)/);
+  assert.match(
+    missing.stderr,
+    /does not exist \(create one with `agent init`, or pass --config FILE\)/,
+  );
 });
 
 Deno.test("usage errors exit 2 with a hint", async () => {
@@ -44,7 +56,9 @@ Deno.test("usage errors exit 2 with a hint", async () => {
   assert.match(u.stderr, /unknown command "frobnicate"/);
   const help = await h.cli(["--help"]);
   assert.equal(help.code, 0);
-  for (const c of ["run", "status", "flush", "convert", "version"]) assert.match(help.stdout, new RegExp(`\\n  ${c} `));
+  for (const c of ["run", "status", "flush", "convert", "version"]) {
+    assert.match(help.stdout, new RegExp(`\\n  ${c} `));
+  }
 });
 
 Deno.test("one agent per data directory: the second exits 4 naming the first one's pid and the folder", async () => {
@@ -52,7 +66,10 @@ Deno.test("one agent per data directory: the second exits 4 naming the first one
   await h.start();
   const second = await h.cli(["run", "--config", h.configFile]);
   assert.equal(second.code, 4);
-  assert.match(second.stderr, new RegExp(`Another agent \\(pid ${h.pid}\\) is already running on data directory`));
+  assert.match(
+    second.stderr,
+    new RegExp(`Another agent \\(pid ${h.pid}\\) is already running on data directory`),
+  );
   assert.ok(second.stderr.includes(h.dataDir));
 });
 
@@ -64,7 +81,10 @@ Deno.test("the same file dropped twice: skipped by default (logged), sent again 
   await h.drop("json", "first.json", text);
   await h.waitFor(() => h.server.store.get(r.id) !== undefined, "first upload");
   await h.drop("json", "again.json", text);
-  await h.waitFor(async () => (await h.files(h.dropDir("json"))).length === 0, "second file handled");
+  await h.waitFor(
+    async () => (await h.files(h.dropDir("json"))).length === 0,
+    "second file handled",
+  );
   await h.waitFor(() => /identical to a file already queued/.test(h.output), "the skip is logged");
   assert.equal(h.server.store.get(r.id)!.receiveCount, 1, "not sent again");
 
@@ -77,7 +97,9 @@ Deno.test("the same file dropped twice: skipped by default (logged), sent again 
 });
 
 Deno.test("agent convert prints exactly the report the pipeline queues", async () => {
-  await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf", afterSuccess: "keep" }] });
+  await using h = await AgentHarness.create({
+    converters: [{ name: "json", format: "wsjf", afterSuccess: "keep" }],
+  });
   const [r] = makeSampleReports(1, { seed: 41 });
   delete (r as Record<string, unknown>).location; // filled from the station by both paths
   const file = await h.drop("json", "unit.json", JSON.stringify(r));
@@ -104,11 +126,21 @@ Deno.test("append-mode formats default to keep; an unknown format is a config er
     ],
   });
   const check = await h.cli(["config", "check", "--config", h.configFile, "--offline"]);
-  assert.match(check.stdout + check.stderr, /spea-3030 logs grow while the tester runs; afterSuccess "move"/);
-  assert.doesNotMatch(check.stdout + check.stderr, /teradyne-gr228x logs grow/, "gr defaults to keep");
+  assert.match(
+    check.stdout + check.stderr,
+    /spea-3030 logs grow while the tester runs; afterSuccess "move"/,
+  );
+  assert.doesNotMatch(
+    check.stdout + check.stderr,
+    /teradyne-gr228x logs grow/,
+    "gr defaults to keep",
+  );
   h.config.converters = [{ name: "x", format: "wsfj", watch: "./drop/x" }];
   await h.writeConfig();
   const r = await h.cli(["status", "--config", h.configFile]);
   assert.equal(r.code, 3);
-  assert.match(r.stderr, /converters\[0\]\.format: expected one of wsjf, wsxf, .*auto .*found "wsfj"/);
+  assert.match(
+    r.stderr,
+    /converters\[0\]\.format: expected one of wsjf, wsxf, .*auto .*found "wsfj"/,
+  );
 });

@@ -18,7 +18,10 @@ Deno.test("spine: dropped WSJF files reach the server once each, sources handled
   const reports = makeSampleReports(4, { seed: 7 });
   for (const r of reports.slice(0, 3)) await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
   await h.drop("moved", "sub/dir/last.json", JSON.stringify(reports[3]));
-  await h.waitFor(() => reports.every((r) => h.server.store.get(r.id)), "all 4 reports on the server");
+  await h.waitFor(
+    () => reports.every((r) => h.server.store.get(r.id)),
+    "all 4 reports on the server",
+  );
 
   for (const r of reports) {
     const stored = h.server.store.get(r.id)!;
@@ -28,11 +31,17 @@ Deno.test("spine: dropped WSJF files reach the server once each, sources handled
     assert.equal(stored.report.machineName, r.machineName, "the file's station name is kept");
   }
   const log = h.server.log.entries().filter((e) => e.path.endsWith("/api/Report/WSJF"));
-  assert.ok(log.every((e) => e.authorization === `Basic ${h.token}`), "token sent as given after Basic");
+  assert.ok(
+    log.every((e) => e.authorization === `Basic ${h.token}`),
+    "token sent as given after Basic",
+  );
 
   await h.waitFor(async () => (await h.files(h.dropDir("json"))).length === 0, "sources deleted");
   const done = path.join(h.dropDir("moved"), "Done", "sub", "dir", "last.json");
-  await h.waitFor(() => Deno.stat(done).then(() => true, () => false), "source moved to Done/sub/dir");
+  await h.waitFor(
+    () => Deno.stat(done).then(() => true, () => false),
+    "source moved to Done/sub/dir",
+  );
 
   await h.waitFor(async () => (await h.status()).queue.completed === 4, "status shows 4 completed");
   const s = await h.status();
@@ -47,7 +56,11 @@ Deno.test("spine: dropped WSJF files reach the server once each, sources handled
   assert.equal(await h.stop(), 0, "SIGTERM stops it with exit 0");
   const offline = await h.status();
   assert.equal(offline.running, false);
-  assert.equal(offline.queue.completed, 4, "status reads the data directory when the agent is not running");
+  assert.equal(
+    offline.queue.completed,
+    4,
+    "status reads the data directory when the agent is not running",
+  );
   assert.equal(offline.health.state, "unhealthy");
   assert.equal(offline.exitCode, 2);
 });
@@ -65,7 +78,10 @@ Deno.test("spine: server down → files stay queued and status says why; after i
   const s = await h.status();
   assert.equal(s.health.state, "unhealthy");
   assert.equal(s.exitCode, 2);
-  assert.ok(s.health.reasons.some((r: string) => /server unreachable/.test(r)), s.health.reasons.join("; "));
+  assert.ok(
+    s.health.reasons.some((r: string) => /server unreachable/.test(r)),
+    s.health.reasons.join("; "),
+  );
 
   const down = await h.cli(["flush", "--config", h.configFile, "--timeout", "3"]);
   assert.equal(down.code, 1, "flush fails while the server is down");
@@ -85,8 +101,9 @@ Deno.test("spine: flush with no agent running uploads in-process", async () => {
   await h.start();
   const reports = makeSampleReports(3, { seed: 12 });
   for (const r of reports) await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
-  await h.waitFor(async () => (await h.status()).queue.completed + (await h.status()).queue.queued +
-      (await h.status()).queue.error === 3, "3 reports queued");
+  await h.waitFor(async () =>
+    (await h.status()).queue.completed + (await h.status()).queue.queued +
+        (await h.status()).queue.error === 3, "3 reports queued");
   assert.equal(await h.stop(), 0);
   await h.server.start();
   const r = await h.cli(["flush", "--config", h.configFile]);
@@ -103,7 +120,10 @@ Deno.test("spine: an invalid JSON drop file ends in Error with a reason beside i
   await h.drop("json", "good.json", JSON.stringify(good));
   await h.waitFor(() => h.server.store.get(good.id) !== undefined, "the good report on the server");
   const errDir = path.join(h.dropDir("json"), "Error");
-  await h.waitFor(async () => (await h.files(errDir)).includes("broken.json.error.txt"), "broken.json in Error");
+  await h.waitFor(
+    async () => (await h.files(errDir)).includes("broken.json.error.txt"),
+    "broken.json in Error",
+  );
   const reason = await Deno.readTextFile(path.join(errDir, "broken.json.error.txt"));
   assert.match(reason, /What happened: .*JSON/);
   assert.match(reason, /What to do: /);

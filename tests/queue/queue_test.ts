@@ -232,7 +232,11 @@ Deno.test("crash after every single write/fsync/rename: recovery loses no acknow
     assert.deepEqual(disk.tmp, [], `step ${limit}: tmp cleaned`);
     assert.deepEqual(disk.processing, [], `step ${limit}: nothing left in processing`);
     const everywhere = [...disk.queued, ...disk.completed, ...disk.error];
-    assert.equal(new Set(everywhere).size, everywhere.length, `step ${limit}: no entry in two states`);
+    assert.equal(
+      new Set(everywhere).size,
+      everywhere.length,
+      `step ${limit}: no entry in two states`,
+    );
     for (const id of acked) {
       assert.ok(everywhere.includes(id), `step ${limit}: acknowledged report ${id} was lost`);
     }
