@@ -8,8 +8,8 @@
  * - The version comes from deno.json; the commit (`git rev-parse`, "-dirty" when tracked files
  *   changed, or `$AGENT_COMMIT`) is stamped into a staged copy of the sources, so the work tree
  *   is never touched.
- * - The baked permissions are `agentPermissionFlags` from src/runtime.ts, which must equal the
- *   flags of the `agent` task in deno.json (checked), so `deno task agent status` and a compiled
+ * - The baked flags (permissions, V8 flags) are `agentRunFlags` from src/runtime.ts, which must
+ *   equal the flags of the `agent` task in deno.json (checked), so `deno task agent status` and a compiled
  *   `agent status` behave the same.
  * - Runtime-loaded files are found in the source (see {@link runtimeLoadedFiles}), not in a
  *   hand-kept list: a worker or asset missing from deno.json `compile.include` fails the build.
@@ -21,7 +21,7 @@
 import path from "#path";
 import { Buffer } from "node:buffer";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { agentPermissionFlags } from "../src/runtime.ts";
+import { agentRunFlags } from "../src/runtime.ts";
 
 /** The project folder (where deno.json is). */
 export const projectRoot: string = path.resolve(import.meta.dirname!, "..");
@@ -110,19 +110,21 @@ export function stampCommit(versionSource: string, commit: string): string {
 }
 
 /**
- * Checks that the `agent` task in deno.json runs with exactly `agentPermissionFlags`, and
+ * Checks that the `agent` task in deno.json runs with exactly `agentRunFlags`, and
  * returns them: the flags baked into the binary.
  */
-export function permissionFlags(denoJson: { tasks?: Record<string, string> }): string[] {
+export function runFlags(denoJson: { tasks?: Record<string, string> }): string[] {
   const task = denoJson.tasks?.agent;
   if (!task) throw new BuildError('deno.json has no "agent" task to take the permissions from');
-  const inTask = task.split(/\s+/).filter((w) => /^--(allow|deny)-|^--no-prompt$|^-A$/.test(w));
-  const expected = [...agentPermissionFlags];
+  const inTask = task.split(/\s+/).filter((w) =>
+    /^--(allow|deny)-|^--no-prompt$|^-A$|^--v8-flags=/.test(w)
+  );
+  const expected = [...agentRunFlags];
   const same = inTask.length === expected.length && inTask.every((f) => expected.includes(f));
   if (!same) {
     throw new BuildError(
       `deno.json tasks.agent runs with ${inTask.join(" ")} but src/runtime.ts ` +
-        `agentPermissionFlags says ${expected.join(" ")}: make them equal, so the compiled agent ` +
+        `agentRunFlags says ${expected.join(" ")}: make them equal, so the compiled agent ` +
         "has the same permissions as `deno task agent`",
     );
   }
@@ -519,7 +521,7 @@ export async function buildAgent(o: BuildOptions): Promise<{ commit: string; bui
   const root = o.root ?? projectRoot;
   const log = o.log ?? ((line: string) => console.error(line));
   const denoJson = JSON.parse(await Deno.readTextFile(path.join(root, "deno.json")));
-  const flags = permissionFlags(denoJson);
+  const flags = runFlags(denoJson);
   const denort = o.denortBin ?? Deno.env.get("DENORT_BIN");
   if (denort) {
     if (o.targets.length !== 1) {

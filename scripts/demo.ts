@@ -12,7 +12,7 @@
 import path from "#path";
 import { parseArgs } from "#util";
 import { defaultProcesses, makeSampleReports, startWatsServer } from "./wats_server/mod.ts";
-import { agentPermissionFlags } from "../src/runtime.ts";
+import { agentRunFlags } from "../src/runtime.ts";
 
 const root = path.resolve(import.meta.dirname!, "..");
 const { values } = parseArgs({
@@ -69,7 +69,7 @@ const agent = new Deno.Command(Deno.execPath(), {
     "run",
     "--config",
     path.join(root, "deno.json"),
-    ...agentPermissionFlags,
+    ...agentRunFlags,
     path.join(root, "main.ts"),
     "run",
     "--config",

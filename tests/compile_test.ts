@@ -15,13 +15,13 @@ import {
   copyTree,
   missingFromBinary,
   parseBuildArgs,
-  permissionFlags,
+  runFlags,
   readEmbedded,
   runtimeLoadedFiles,
   stampCommit,
   TARGETS,
 } from "../scripts/compile.ts";
-import { agentPermissionFlags } from "../src/runtime.ts";
+import { agentRunFlags } from "../src/runtime.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { ownFixture } from "./_fixtures.ts";
 
@@ -184,11 +184,11 @@ Deno.test("stampCommit sets the COMMIT line of src/version.ts, and only that", a
   );
 });
 
-Deno.test("baked permissions are the agent task's, and must stay equal to agentPermissionFlags", () => {
-  assert.deepEqual(permissionFlags(denoJson), [...agentPermissionFlags]);
-  assert.ok(agentPermissionFlags.includes("--no-prompt"));
+Deno.test("baked permissions are the agent task's, and must stay equal to agentRunFlags", () => {
+  assert.deepEqual(runFlags(denoJson), [...agentRunFlags]);
+  assert.ok(agentRunFlags.includes("--no-prompt"));
   assert.throws(
-    () => permissionFlags({ tasks: { agent: "deno run --allow-read --allow-ffi main.ts" } }),
+    () => runFlags({ tasks: { agent: "deno run --allow-read --allow-ffi main.ts" } }),
     /tasks\.agent runs with --allow-read --allow-ffi but src\/runtime\.ts/,
   );
 });

@@ -31,6 +31,8 @@ export interface E2eResult {
   bytes: number;
   /** Agent CPU milliseconds per report by thread kind (Linux only; else empty). */
   cpuMs: Record<string, number>;
+  /** Of that CPU time, milliseconds per report spent in the kernel (fsync, renames, sockets). */
+  kernelMs: number;
 }
 
 /** Runs the benchmark. */
@@ -63,15 +65,15 @@ export async function benchE2e(n: number): Promise<E2eResult> {
   }
   await h.waitFor(() => h.server.stats().reports >= n, `${n} reports on the server`, 600_000);
   const seconds = (performance.now() - t0) / 1000;
-  const cpuMs = cpuPerReport(cpu0, threadCpu(h.pid!), n);
+  const { byKind: cpuMs, kernel: kernelMs } = cpuPerReport(cpu0, threadCpu(h.pid!), n);
   await h.stop();
   const rawAfter = await rawWriteFsyncRename(h.dir, bodies, raw);
-  return { e2e: n / seconds, rawBefore, rawAfter, bytes, cpuMs };
+  return { e2e: n / seconds, rawBefore, rawAfter, bytes, cpuMs, kernelMs };
 }
 
 /** CPU ticks (1/100 s) of each thread of process `pid`, by thread id; empty when unknown. */
-function threadCpu(pid: number): Map<string, { kind: string; ticks: number }> {
-  const out = new Map<string, { kind: string; ticks: number }>();
+function threadCpu(pid: number): Map<string, { kind: string; ticks: number; sys: number }> {
+  const out = new Map<string, { kind: string; ticks: number; sys: number }>();
   if (Deno.build.os !== "linux") return out;
   for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
     try {
@@ -87,22 +89,26 @@ function threadCpu(pid: number): Map<string, { kind: string; ticks: number }> {
         : comm.startsWith("V8")
         ? "V8 helpers (GC)"
         : "other";
-      out.set(t.name, { kind, ticks: Number(f[11]) + Number(f[12]) });
+      out.set(t.name, { kind, ticks: Number(f[11]) + Number(f[12]), sys: Number(f[12]) });
     } catch { /* the thread ended */ }
   }
   return out;
 }
 
+/** CPU ms per report by thread kind, plus `kernel`: the part of the total spent in the kernel. */
 function cpuPerReport(
-  before: Map<string, { kind: string; ticks: number }>,
-  after: Map<string, { kind: string; ticks: number }>,
+  before: Map<string, { kind: string; ticks: number; sys: number }>,
+  after: Map<string, { kind: string; ticks: number; sys: number }>,
   n: number,
-): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [tid, { kind, ticks }] of after) {
-    out[kind] = (out[kind] ?? 0) + (ticks - (before.get(tid)?.ticks ?? 0)) * 10 / n;
+): { byKind: Record<string, number>; kernel: number } {
+  const byKind: Record<string, number> = {};
+  let kernel = 0;
+  for (const [tid, { kind, ticks, sys }] of after) {
+    const was = before.get(tid);
+    byKind[kind] = (byKind[kind] ?? 0) + (ticks - (was?.ticks ?? 0)) * 10 / n;
+    kernel += (sys - (was?.sys ?? 0)) * 10 / n;
   }
-  return out;
+  return { byKind, kernel };
 }
 
 if (import.meta.main) {
@@ -126,6 +132,9 @@ if (import.meta.main) {
     const total = Object.values(r.cpuMs).reduce((a, b) => a + b, 0);
     const parts = Object.entries(r.cpuMs).sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
-    console.log(`  agent CPU per report: ${total.toFixed(2)} ms (${parts})`);
+    console.log(
+      `  agent CPU per report: ${total.toFixed(2)} ms (${parts}); ` +
+        `${r.kernelMs.toFixed(2)} ms of it in the kernel`,
+    );
   }
 }

@@ -14,7 +14,7 @@
 import path from "#path";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../wats_server/mod.ts";
-import { agentPermissionFlags } from "../../src/runtime.ts";
+import { agentRunFlags } from "../../src/runtime.ts";
 
 /** The parts of a V8 CPU profile (Profiler.stop) used here. */
 interface CpuProfile {
@@ -43,7 +43,7 @@ const child = new Deno.Command(Deno.execPath(), {
     "--inspect=127.0.0.1:9339",
     "--config",
     path.join(root, "deno.json"),
-    ...agentPermissionFlags,
+    ...agentRunFlags,
     path.join(root, "main.ts"),
     "run",
     "--config",

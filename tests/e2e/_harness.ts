@@ -18,7 +18,7 @@ import {
   type WatsServer,
   type WatsServerOptions,
 } from "../../scripts/wats_server/mod.ts";
-import { agentPermissionFlags } from "../../src/runtime.ts";
+import { agentRunFlags } from "../../src/runtime.ts";
 
 const root = path.resolve(import.meta.dirname!, "..", "..");
 const mainTs = path.join(root, "main.ts");
@@ -150,7 +150,7 @@ export class AgentHarness implements AsyncDisposable {
 
   /** The command line that runs the agent from source with the same flags as `deno task agent`. */
   static agentArgs(args: string[]): string[] {
-    return ["run", "--config", denoJson, ...agentPermissionFlags, mainTs, ...args];
+    return ["run", "--config", denoJson, ...agentRunFlags, mainTs, ...args];
   }
 
   /** Runs an `agent` CLI command to completion. */

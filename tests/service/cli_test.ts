@@ -5,14 +5,14 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { agentPermissionFlags } from "../../src/runtime.ts";
+import { agentRunFlags } from "../../src/runtime.ts";
 import { ExitCode } from "../../src/cli/command.ts";
 
 const projectRoot = path.resolve(import.meta.dirname!, "../..");
 
 async function agent(args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--frozen", ...agentPermissionFlags, path.join(projectRoot, "main.ts"), ...args],
+    args: ["run", "--frozen", ...agentRunFlags, path.join(projectRoot, "main.ts"), ...args],
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
   }).output();
@@ -57,7 +57,7 @@ Deno.test("install --dry-run prints the unit and the commands, and writes nothin
     assert.match(
       r.stdout,
       new RegExp(
-        `ExecStart=\\S+ run ${agentPermissionFlags.join(" ")} ${projectRoot}/main\\.ts run`,
+        `ExecStart=\\S+ run ${agentRunFlags.join(" ")} ${projectRoot}/main\\.ts run`,
       ),
     );
     assert.match(r.stdout, /^ {4}Environment="DENO_DIR=.+"$/m);
