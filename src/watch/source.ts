@@ -284,7 +284,12 @@ export class FolderSource {
             this.rescan();
             continue;
           }
-          for (const p of ev.paths) this.#hint(p);
+          for (const p of ev.paths) {
+            // A removed file needs no look (its gate check finds it gone, and most removals
+            // are the agent's own post-actions); the removed folder itself does.
+            if (ev.kind === "remove" && path.relative(this.#o.root, p) !== "") continue;
+            this.#hint(p);
+          }
         }
       } catch (e) {
         if (!this.#stopped) {
