@@ -12,7 +12,7 @@
 import path from "#path";
 import { parseArgs } from "#util";
 import { defaultProcesses, makeSampleReports, startWatsServer } from "./wats_server/mod.ts";
-import { agentRunFlags } from "../src/runtime.ts";
+import { selfCommand } from "../src/runtime.ts";
 
 const root = path.resolve(import.meta.dirname!, "..");
 const { values } = parseArgs({
@@ -64,17 +64,9 @@ const count = Number(values.count ?? 5);
 const samples = makeSampleReports(count, { seed: Date.now() % 100000 });
 const expected = new Set(samples.map((r) => r.id));
 
-const agent = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "--config",
-    path.join(root, "deno.json"),
-    ...agentRunFlags,
-    path.join(root, "main.ts"),
-    "run",
-    "--config",
-    configFile,
-  ],
+const self = selfCommand(["run", "--config", configFile]);
+const agent = new Deno.Command(self.cmd, {
+  args: self.args,
   cwd: demoDir,
   stdout: "inherit",
   stderr: "inherit",

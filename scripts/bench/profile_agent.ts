@@ -11,10 +11,9 @@
  *
  * @module
  */
-import path from "#path";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../wats_server/mod.ts";
-import { agentRunFlags } from "../../src/runtime.ts";
+import { selfCommand } from "../../src/runtime.ts";
 
 /** The parts of a V8 CPU profile (Profiler.stop) used here. */
 interface CpuProfile {
@@ -27,7 +26,6 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-const root = path.resolve(import.meta.dirname!, "..", "..");
 const n = Number(Deno.args[0] ?? 1500);
 await using h = await AgentHarness.create({
   converters: [{ name: "json", format: "wsjf", afterSuccess: "delete" }],
@@ -37,18 +35,9 @@ await using h = await AgentHarness.create({
     pool: { min: 2, max: 2 },
   },
 });
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "--inspect=127.0.0.1:9339",
-    "--config",
-    path.join(root, "deno.json"),
-    ...agentRunFlags,
-    path.join(root, "main.ts"),
-    "run",
-    "--config",
-    h.configFile,
-  ],
+const agentCmd = selfCommand(["run", "--config", h.configFile]);
+const child = new Deno.Command(agentCmd.cmd, {
+  args: [agentCmd.args[0], "--inspect=127.0.0.1:9339", ...agentCmd.args.slice(1)],
   cwd: h.dir,
   stdout: "null",
   stderr: "null",

@@ -14,7 +14,7 @@ import { Queue } from "../../src/queue/queue.ts";
 import { encodeEntry, makeEnvelope, type NewEntry } from "../../src/queue/entry.ts";
 import { makeSampleReports, startWatsServer } from "../wats_server/mod.ts";
 import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
-import { agentRunFlags } from "../../src/runtime.ts";
+import { selfCommand } from "../../src/runtime.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -124,19 +124,10 @@ await Deno.writeTextFile(
     converters: [],
   }),
 );
-const root = path.resolve(import.meta.dirname!, "..", "..");
 const t0 = performance.now();
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "--config",
-    path.join(root, "deno.json"),
-    ...agentRunFlags,
-    path.join(root, "main.ts"),
-    "run",
-    "--config",
-    cfg,
-  ],
+const self = selfCommand(["run", "--config", cfg]);
+const child = new Deno.Command(self.cmd, {
+  args: self.args,
   stdout: "null",
   stderr: "inherit",
 }).spawn();

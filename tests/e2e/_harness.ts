@@ -18,11 +18,7 @@ import {
   type WatsServer,
   type WatsServerOptions,
 } from "../../scripts/wats_server/mod.ts";
-import { agentRunFlags } from "../../src/runtime.ts";
-
-const root = path.resolve(import.meta.dirname!, "..", "..");
-const mainTs = path.join(root, "main.ts");
-const denoJson = path.join(root, "deno.json");
+import { selfCommand } from "../../src/runtime.ts";
 
 /** A converter entry for the harness config; `watch` defaults to drop/<name>. */
 export interface HarnessConverter {
@@ -150,7 +146,7 @@ export class AgentHarness implements AsyncDisposable {
 
   /** The command line that runs the agent from source with the same flags as `deno task agent`. */
   static agentArgs(args: string[]): string[] {
-    return ["run", "--config", denoJson, ...agentRunFlags, mainTs, ...args];
+    return selfCommand(args).args;
   }
 
   /** Runs an `agent` CLI command to completion. */
