@@ -19,14 +19,14 @@ import { History } from "./control/history.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
 import {
   type RecentError,
+  recentErrors,
   type ReloadStatus,
   type SavedState,
   stateFile,
   type StatusSnapshot,
-  uploadErrors,
 } from "./control/snapshot.ts";
 import { inspectQueue } from "./queue/inspect.ts";
-import { addSecrets, logger, setupLogging } from "./log/log.ts";
+import { addSecrets, logger, logOptionsFor, setupLogging } from "./log/log.ts";
 import { ExitCode } from "./cli/command.ts";
 import { VERSION } from "./version.ts";
 
@@ -242,17 +242,7 @@ export class Agent {
     const convs = this.intake.status();
     const failures = this.intake.recentFailures();
     const inspection = await inspectQueue(this.config.dataDir, 20);
-    const recentErrors: RecentError[] = [
-      ...uploadErrors(inspection.errors),
-      ...failures.map((f): RecentError => ({
-        at: f.at,
-        kind: "conversion",
-        file: f.file,
-        reason: f.reason,
-        correlationId: f.correlationId,
-        movedTo: f.movedTo,
-      })),
-    ].sort((a, b) => b.at.localeCompare(a.at)).slice(0, 20);
+    const errors = recentErrors(inspection.errors, failures);
     const intakePause = this.intake.pauseReason();
     const pool = this.pool.stats();
     const health = computeHealth({
@@ -296,7 +286,7 @@ export class Agent {
       intake: { paused: intakePause !== null, reason: intakePause },
       converters: convs,
       pool,
-      recentErrors,
+      recentErrors: errors,
       totals: {
         filesSeen: this.metrics.sum("files_seen_total"),
         filesConverted: this.metrics.sum("files_converted_total"),
@@ -448,13 +438,7 @@ export class Agent {
     await this.intake.reconfigure(next);
     if (serverChanged) this.uploader.reconfigure(next.server, await readCaCerts(next));
     if (next.log.level !== old.log.level) {
-      await setupLogging({
-        level: next.log.level,
-        dir: path.join(next.dataDir, "logs"),
-        maxFileMb: next.log.maxFileMb,
-        maxFiles: next.log.maxFiles,
-        secrets: [next.server.token],
-      });
+      await setupLogging(logOptionsFor(next));
     }
     await this.#saveLastGood(text);
     this.#lastReload = {

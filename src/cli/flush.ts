@@ -5,7 +5,6 @@
  *
  * @module
  */
-import path from "#path";
 import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { contactAgent, fetchStatus, postAction } from "../control/client.ts";
@@ -15,7 +14,7 @@ import { Uploader } from "../upload/uploader.ts";
 import { Metrics } from "../control/metrics.ts";
 import { readCaCerts } from "../agent.ts";
 import { inspectQueue } from "../queue/inspect.ts";
-import { setupLogging, shutdownLogging } from "../log/log.ts";
+import { logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";
 import type { Config } from "../config/load.ts";
 
 /** What flush watches while it waits. */
@@ -192,14 +191,7 @@ async function flushInProcess(
   bar: ProgressBar | null,
 ): Promise<{ done: boolean; last: FlushProgress; uploaded: number }> {
   const lock = await lockDataDir(config.dataDir);
-  await setupLogging({
-    level: config.log.level,
-    dir: path.join(config.dataDir, "logs"),
-    maxFileMb: config.log.maxFileMb,
-    maxFiles: config.log.maxFiles,
-    secrets: [config.server.token],
-    console: false,
-  });
+  await setupLogging({ ...logOptionsFor(config), console: false });
   try {
     const queue = await Queue.open(config.dataDir, {
       keepCompletedCount: config.queue.keepCompletedCount,

@@ -3,13 +3,12 @@
  *
  * @module
  */
-import path from "#path";
 import { type Command, ExitCode, parseCommandArgs } from "./command.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { Agent } from "../agent.ts";
 import { LockedError } from "../queue/lock.ts";
 import { ConfigError } from "../config/load.ts";
-import { logger, setupLogging, shutdownLogging } from "../log/log.ts";
+import { logger, logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";
 
 /** `agent run [--config FILE]` */
 export const command: Command = {
@@ -31,13 +30,7 @@ Exit codes: 0 stopped by a signal; 3 invalid config; 4 another agent runs on thi
     const loaded = await configForCommand(values.config as string | undefined);
     if ("exit" in loaded) return loaded.exit;
     const { config } = loaded;
-    await setupLogging({
-      level: config.log.level,
-      dir: path.join(config.dataDir, "logs"),
-      maxFileMb: config.log.maxFileMb,
-      maxFiles: config.log.maxFiles,
-      secrets: [config.server.token],
-    });
+    await setupLogging(logOptionsFor(config));
     // A bug somewhere must not take the station's uploads down: log it, keep running (the
     // queue is on disk either way, and the log says where to look).
     const log = logger("agent");

@@ -101,8 +101,11 @@ export async function readSavedState(dataDir: string): Promise<SavedState | null
   }
 }
 
-/** Converts the queue's error entries into recent errors. */
-export function uploadErrors(
+/**
+ * The recent errors `agent status` lists, newest first (at most 20): reports in error (from
+ * the queue's sidecars) and files that failed to convert.
+ */
+export function recentErrors(
   errors: {
     key: string;
     failedAt: string;
@@ -115,8 +118,9 @@ export function uploadErrors(
     attempts: number;
     retryAt: string | null;
   }[],
+  failures: readonly Omit<IntakeFailure, "converter">[],
 ): RecentError[] {
-  return errors.map((e) => ({
+  const uploads = errors.map((e): RecentError => ({
     at: e.failedAt,
     kind: "upload",
     file: e.source,
@@ -129,14 +133,7 @@ export function uploadErrors(
     attempts: e.attempts,
     retryAt: e.retryAt,
   }));
-}
-
-/** Builds the snapshot from the data directory, for when no agent runs. */
-export async function offlineSnapshot(config: Config, running = false): Promise<StatusSnapshot> {
-  const q = await inspectQueue(config.dataDir);
-  const saved = await readSavedState(config.dataDir);
-  const now = Date.now();
-  const failures: RecentError[] = (saved?.recentFailures ?? []).map((f) => ({
+  const conversions = failures.map((f): RecentError => ({
     at: f.at,
     kind: "conversion",
     file: f.file,
@@ -144,9 +141,15 @@ export async function offlineSnapshot(config: Config, running = false): Promise<
     correlationId: f.correlationId,
     movedTo: f.movedTo,
   }));
-  const recentErrors = [...uploadErrors(q.errors), ...failures].sort((a, b) =>
-    b.at.localeCompare(a.at)
-  ).slice(0, 20);
+  return [...uploads, ...conversions].sort((a, b) => b.at.localeCompare(a.at)).slice(0, 20);
+}
+
+/** Builds the snapshot from the data directory, for when no agent runs. */
+export async function offlineSnapshot(config: Config, running = false): Promise<StatusSnapshot> {
+  const q = await inspectQueue(config.dataDir);
+  const saved = await readSavedState(config.dataDir);
+  const now = Date.now();
+  const failures = saved?.recentFailures ?? [];
   const health = computeHealth({
     now,
     running,
@@ -207,7 +210,7 @@ export async function offlineSnapshot(config: Config, running = false): Promise<
       format: c.format ?? "custom",
     })),
     pool: null,
-    recentErrors,
+    recentErrors: recentErrors(q.errors, failures),
     totals: {},
   };
 }

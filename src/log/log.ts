@@ -20,6 +20,7 @@ import {
 } from "@logtape/logtape";
 import { getRotatingFileSink } from "@logtape/file";
 import path from "#path";
+import type { Config } from "../config/load.ts";
 
 export type { Logger };
 
@@ -139,6 +140,20 @@ function fileFailureFilter(file: string): (record: LogRecord) => boolean {
       } catch { /* stderr closed: nowhere left to say it */ }
     }
     return false;
+  };
+}
+
+/**
+ * The logging a config asks for: its level, the rotating JSON-lines file in `<dataDir>/logs`,
+ * and the token kept out of every line.
+ */
+export function logOptionsFor(config: Pick<Config, "dataDir" | "log" | "server">): LogOptions {
+  return {
+    level: config.log.level,
+    dir: path.join(config.dataDir, "logs"),
+    maxFileMb: config.log.maxFileMb,
+    maxFiles: config.log.maxFiles,
+    secrets: [config.server.token],
   };
 }
 
