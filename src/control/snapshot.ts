@@ -8,6 +8,7 @@
 import path from "#path";
 import type { Config } from "../config/load.ts";
 import { inspectQueue } from "../queue/inspect.ts";
+import type { Counts } from "../queue/queue.ts";
 import { computeHealth, type Health } from "./health.ts";
 import type { UploaderStatus } from "../upload/uploader.ts";
 import type { ConverterStatus, IntakeFailure } from "../watch/intake.ts";
@@ -43,15 +44,7 @@ export interface StatusSnapshot {
   dataDir: string;
   server: { url: string; version: string | null; clockSkewSeconds: number | null };
   health: Health;
-  queue: {
-    queued: number;
-    processing: number;
-    completed: number;
-    error: number;
-    quarantine: number;
-    retrying: number;
-    oldestQueuedAgeSeconds: number | null;
-  };
+  queue: Counts & { oldestQueuedAgeSeconds: number | null };
   upload: UploaderStatus | null;
   intake: { paused: boolean; reason: string | null };
   converters: (ConverterStatus | { name: string; folder: string; format: string })[];

@@ -6,7 +6,15 @@
  * @module
  */
 import path from "#path";
-import { entryKeys, type ErrorInfo, keyTime, listNames, queueDir, readErrorInfo } from "./queue.ts";
+import {
+  type Counts,
+  entryKeys,
+  type ErrorInfo,
+  keyTime,
+  listNames,
+  queueDir,
+  readErrorInfo,
+} from "./queue.ts";
 
 /** A report in error, for status. */
 export interface ErrorEntry extends ErrorInfo {
@@ -15,14 +23,7 @@ export interface ErrorEntry extends ErrorInfo {
 
 /** What a look at the folders tells. */
 export interface QueueInspection {
-  counts: {
-    queued: number;
-    processing: number;
-    completed: number;
-    error: number;
-    quarantine: number;
-    retrying: number;
-  };
+  counts: Counts;
   oldestQueuedAt: number | null;
   errors: ErrorEntry[];
 }
