@@ -207,6 +207,19 @@ export function fullYear(year: number, digits: number): number {
 const ISO_RE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
+/** The date and time an {@link ISO_RE} match holds (not checked: see isValidNaive). */
+function isoNaive(m: RegExpExecArray): NaiveDateTime {
+  return {
+    year: +m[1],
+    month: +m[2],
+    day: +m[3],
+    hour: +m[4],
+    minute: +m[5],
+    second: m[6] ? +m[6] : 0,
+    fraction: m[7] ?? "",
+  };
+}
+
 /** The offset part of an ISO string (`+01:00`, `Z`), or null when the string has none. */
 export function isoOffset(text: string): string | null {
   const m = ISO_RE.exec(text.trim());
@@ -221,15 +234,7 @@ export function isoOffset(text: string): string | null {
 export function parseIsoDateTime(text: string, timeZone: string): string | null {
   const m = ISO_RE.exec(text.trim());
   if (!m) return null;
-  const naive: NaiveDateTime = {
-    year: +m[1],
-    month: +m[2],
-    day: +m[3],
-    hour: +m[4],
-    minute: +m[5],
-    second: m[6] ? +m[6] : 0,
-    fraction: m[7] ?? "",
-  };
+  const naive = isoNaive(m);
   if (!isValidNaive(naive)) return null;
   const zone = m[8];
   if (zone === undefined) return zonedToIso(naive, timeZone);
@@ -374,14 +379,7 @@ export function isoToEpochMs(text: string): number {
 function isoInstant(text: string, withFraction: boolean): number {
   const m = ISO_RE.exec(text.trim());
   if (!m || !m[8]) return NaN;
-  const n: NaiveDateTime = {
-    year: +m[1],
-    month: +m[2],
-    day: +m[3],
-    hour: +m[4],
-    minute: +m[5],
-    second: m[6] ? +m[6] : 0,
-  };
+  const n = isoNaive(m);
   if (!isValidNaive(n)) return NaN;
   const z = m[8].toUpperCase();
   const off = z === "Z" ? 0 : (z[0] === "-" ? -1 : 1) *
