@@ -18,7 +18,6 @@ import { computeHealth } from "./control/health.ts";
 import { History } from "./control/history.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
 import {
-  type RecentError,
   recentErrors,
   type ReloadStatus,
   type SavedState,
