@@ -31,6 +31,11 @@ export const serverSchema = z.strictObject({
     failures: z.int().min(1).default(5),
     probeSeconds: seconds(10),
   }).prefault({}),
+  /**
+   * While no upload has succeeded for this long, check the connection (`GET /api/App/Version`),
+   * so health tells "can't reach the server" before reports pile up.
+   */
+  checkSeconds: seconds(60),
   /** Seconds between retries while the token or URL is rejected (401/403/404). */
   authRetrySeconds: seconds(300),
   /** Warn when the server clock differs from the station's by more than this. */

@@ -40,6 +40,8 @@ export interface HealthInputs {
     errorRate5m: number | null;
     attempts5m: number;
     clockSkewSeconds: number | null;
+    /** Why the last connection check failed; null once the server answers. */
+    serverProblem?: string | null;
   } | null;
   startedAt: number | null;
   intakePause: string | null;
@@ -85,6 +87,13 @@ export function computeHealth(h: HealthInputs): Health {
         u.lastError?.message ?? "?"
       }); ` +
         "reports stay queued and are sent when it answers again",
+    );
+  }
+  if (u?.serverProblem && !u.authProblem && u.breaker === "closed") {
+    // No upload failed (yet): the connection check says it. Nothing is lost; reports queue.
+    degraded.push(
+      `can't reach the WATS server: ${u.serverProblem}; reports are queued and sent when it ` +
+        "answers (check server.url and the network)",
     );
   }
   if (h.running && backlog > 0) {

@@ -288,6 +288,7 @@ export class Uploader {
         log.warn("Server check ({why}) failed: {message}", { why, message: outcome.message });
       }
       this.#serverProblem = outcome.message;
+      this.#checkDue = true; // check again every breaker.probeSeconds until it answers
       return false;
     }
     this.#serverProblem = null;
@@ -488,6 +489,7 @@ export class Uploader {
       case "stored":
         await this.#queue.complete(c.key);
         this.#lastSuccessAt = new Date();
+        this.#serverProblem = null; // an upload that lands proves the connection
         this.#metrics.inc("reports_uploaded_total");
         rlog.info(
           "Uploaded report {id} (sn {sn}), attempt {attempt}: HTTP {status} in {ms} ms",
@@ -651,6 +653,12 @@ export class Uploader {
         now - this.#checkAt >= this.#server.breaker.probeSeconds * 1000
       ) {
         this.#runCheck("retry");
+      } else if (
+        !this.#checkDue && !this.#authProblem &&
+        now - Math.max(this.#checkAt, this.#lastSuccessAt?.getTime() ?? 0) >=
+          this.#server.checkSeconds * 1000
+      ) {
+        this.#runCheck("idle check");
       }
       if (this.#authProblem && now >= this.#authRetryAt) {
         this.#authRetryAt = now + this.#server.authRetrySeconds * 1000;

@@ -162,3 +162,17 @@ Deno.test("health: the error rate needs a few attempts; the stall counts from st
   assert.equal(stalled.state, "unhealthy");
   assert.match(stalled.reasons[0], /nothing uploaded for 11 min/);
 });
+
+Deno.test("health: a failed connection check is degraded, said once (the open breaker says it louder)", () => {
+  const problem = "can't connect to https://wats.example: Connection refused";
+  check({ upload: upload({ serverProblem: problem }) }, "degraded", /can't reach the WATS server/);
+  const open = computeHealth(inputs({
+    upload: upload({ serverProblem: problem, breaker: "open", lastError: { message: problem } }),
+  }));
+  assert.equal(open.state, "unhealthy");
+  assert.ok(!open.reasons.some((r) => /can't reach the WATS server/.test(r)), open.reasons.join());
+  const paused = computeHealth(inputs({
+    upload: upload({ serverProblem: "token rejected", authProblem: "token rejected (401)" }),
+  }));
+  assert.ok(!paused.reasons.some((r) => /can't reach/.test(r)), paused.reasons.join());
+});

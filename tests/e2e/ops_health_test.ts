@@ -41,6 +41,25 @@ Deno.test("health: server down → breaker open and an old backlog (unhealthy); 
   await expectCleared(h, /server unreachable|oldest report/, "healthy");
 });
 
+Deno.test("health: an idle agent without a server is not healthy: degraded from the start-up check, and again when the server goes away while idle", async () => {
+  await using h = await AgentHarness.create({
+    config: { server: { checkSeconds: 0.5, breaker: { probeSeconds: 0.5 } } },
+  });
+  await h.server.stop();
+  await h.start();
+  // Nothing to upload, so no upload fails and the breaker stays closed: only the check tells.
+  await expectReason(h, /can't reach the WATS server/, "degraded");
+  await h.server.start();
+  await expectCleared(h, /can't reach the WATS server/, "healthy");
+  await h.server.stop();
+  await expectReason(h, /can't reach the WATS server/, "degraded");
+  await h.server.start();
+  const reports = makeSampleReports(1, { seed: 29 });
+  await dropAll(h, reports);
+  await h.waitFor(onServer(h, reports), "the report uploaded once the server is back");
+  await expectCleared(h, /can't reach the WATS server/, "healthy");
+});
+
 Deno.test("health: token rejected (unhealthy, uploads paused); a config edit with the right token clears it", async () => {
   await using h = await AgentHarness.create();
   const good = h.token;
