@@ -291,8 +291,11 @@ export class Uploader {
       this.#checkDue = true; // check again every breaker.probeSeconds until it answers
       return false;
     }
+    const recovered = this.#serverProblem !== null;
     this.#serverProblem = null;
     this.#checkDue = false;
+    // Probes and idle checks repeat: they log only what changed.
+    const periodic = why === "probe" || why === "idle check";
     if (this.#authProblem && this.#authFrom === "check") {
       log.info("The server answers again; resuming uploads (was: {problem})", {
         problem: this.#authProblem,
@@ -308,7 +311,7 @@ export class Uploader {
       this.#clockSkewSeconds = skew;
       const limit = this.#server.clockSkewWarnSeconds;
       if (Math.abs(skew) > limit) {
-        if (!this.#skewWarned || why !== "probe") {
+        if (!this.#skewWarned || !periodic) {
           log.warn(
             "The server clock differs from this station's by {skew} s (more than {limit} s, " +
               "server.clockSkewWarnSeconds). WATS shows report times from the station clock: " +
@@ -322,7 +325,7 @@ export class Uploader {
         this.#skewWarned = false;
       }
     }
-    if (firstVersion || why !== "probe") {
+    if (firstVersion || recovered || !periodic) {
       log.info("Connected to WATS {url}, version {version} ({why})", {
         url: this.#server.url,
         version,
