@@ -27,7 +27,7 @@ import {
   step,
   toLf,
   withoutId,
-} from "./_teststand.ts";
+} from "./_convert.ts";
 
 const own = (name: string) => ownFixture("convert", "atml", name);
 const real = (name: string) => sharedFixture("stations", "atml-teststand", name)!;

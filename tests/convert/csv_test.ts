@@ -4,58 +4,17 @@
  * tester), parameter errors, and a fuzz run.
  */
 import assert from "#assert";
-import { ConversionError, type WsjfReport } from "../../src/convert/contract.ts";
+import { ConversionError, type ConvertInput } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/csv.ts";
-import type { Step } from "../../src/convert/wsjf/schema.ts";
-import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
-import { validateReport } from "../../src/convert/wsjf/schema.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { fuzzConverter } from "./_fuzz.ts";
-import { convertInput, fileInput, station } from "./_station.ts";
+import { allSteps, convertValid, rejects as expectRejects, step } from "./_convert.ts";
+import { convertInput, fileInput } from "./_station.ts";
+
+const convert = (input: ConvertInput) => convertValid(converter, input);
+const rejects = (input: ConvertInput, re: RegExp) => expectRejects(converter, input, re);
 
 const own = (name: string) => ownFixture("convert", "csv", name);
-
-async function convert(
-  input: ReturnType<typeof convertInput>,
-): Promise<WsjfReport[]> {
-  const reports = await converter.convert(input);
-  for (const r of reports) {
-    fillStationFields(r, station);
-    const v = validateReport(r);
-    assert.ok(v.ok, v.ok ? "" : v.problems.join("\n"));
-  }
-  return reports;
-}
-
-function allSteps(r: WsjfReport): Step[] {
-  const out: Step[] = [];
-  const walk = (s: Step) => {
-    out.push(s);
-    for (const c of s.steps ?? []) walk(c);
-  };
-  walk(r.root!);
-  return out.slice(1);
-}
-
-function step(r: WsjfReport, name: string): Step {
-  const s = allSteps(r).find((x) => x.name === name);
-  if (s === undefined) throw new Error(`step "${name}" not found`);
-  return s;
-}
-
-async function rejects(
-  input: ReturnType<typeof convertInput>,
-  re: RegExp,
-): Promise<ConversionError> {
-  try {
-    await converter.convert(input);
-  } catch (e) {
-    if (!(e instanceof ConversionError)) throw new Error(`expected ConversionError, got ${e}`);
-    assert.match(`${e.message} | ${e.hint}`, re);
-    return e;
-  }
-  throw new Error(`expected a ConversionError matching ${re}`);
-}
 
 // ---- real samples -------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import {
   step,
   toLf,
   withoutId,
-} from "./_teststand.ts";
+} from "./_convert.ts";
 
 const real = (name: string) =>
   sharedFixtureFiles("stations/keysight-i3070-log").find((f) => path.basename(f) === name)!;

@@ -8,7 +8,7 @@ import { parseUnit, rowVerdict } from "../../src/convert/converters/takaya/value
 import { needsSharedFixtures, ownFixture, sharedFixtureFiles } from "../_fixtures.ts";
 import { fuzzConverter } from "./_fuzz.ts";
 import { convertInput, fileInput } from "./_station.ts";
-import { allSteps, convertValid, rejects, step, toLf, withoutId } from "./_teststand.ts";
+import { allSteps, convertValid, rejects, step, toLf, withoutId } from "./_convert.ts";
 
 const real = (folder: string, name: string) =>
   sharedFixtureFiles(`stations/${folder}`).find((f) => path.basename(f) === name)!;

@@ -5,41 +5,16 @@
  * board without end marker), append-mode id stability, and a fuzz run.
  */
 import assert from "#assert";
-import { ConversionError, type WsjfReport } from "../../src/convert/contract.ts";
+import { ConversionError, type ConvertInput } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/teradyne-gr228x.ts";
-import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
-import { type Step, validateReport } from "../../src/convert/wsjf/schema.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { fuzzConverter } from "./_fuzz.ts";
-import { convertInput, fileInput, station } from "./_station.ts";
+import { convertValid, leaf as find, leaves } from "./_convert.ts";
+import { convertInput, fileInput } from "./_station.ts";
+
+const convert = (input: ConvertInput) => convertValid(converter, input);
 
 const OWN = ownFixture("convert", "teradyne-gr228x", "7788_MAIN.LOG");
-
-async function convert(input: ReturnType<typeof convertInput>): Promise<WsjfReport[]> {
-  const reports = await converter.convert(input);
-  for (const r of reports) {
-    fillStationFields(r, station);
-    const v = validateReport(r);
-    assert.ok(v.ok, v.ok ? "" : v.problems.join("\n"));
-  }
-  return reports;
-}
-
-function leaves(r: WsjfReport): Step[] {
-  const out: Step[] = [];
-  const walk = (s: Step) => {
-    if (s.stepType !== "SequenceCall") out.push(s);
-    for (const c of s.steps ?? []) walk(c);
-  };
-  walk(r.root!);
-  return out;
-}
-
-function find(r: WsjfReport, name: string, nth = 0): Step {
-  const s = leaves(r).filter((x) => x.name === name)[nth];
-  if (s === undefined) throw new Error(`step ${name} not found`);
-  return s;
-}
 
 Deno.test({
   name: "teradyne-gr228x: real sample, 3 boards (aborted, failed, passed)",

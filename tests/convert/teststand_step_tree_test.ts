@@ -14,7 +14,7 @@ import {
 } from "../../src/convert/converters/teststand/step_tree.ts";
 import { converterParams, parseParams } from "../../src/convert/params.ts";
 import { convertInput } from "./_station.ts";
-import { allSteps } from "./_teststand.ts";
+import { allSteps } from "./_convert.ts";
 
 Deno.test("step tree: TestStand numeric comparisons → WSJF operators and semantic limits", () => {
   assert.deepEqual(numericComparison({ comp: "GELE", low: 1, high: 2 }), {

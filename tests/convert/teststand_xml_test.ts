@@ -26,7 +26,7 @@ import {
   step,
   toLf,
   withoutId,
-} from "./_teststand.ts";
+} from "./_convert.ts";
 
 const own = (name: string) => ownFixture("convert", "teststand-xml", name);
 const real = (name: string) => sharedFixture("stations", "teststand-xml", name)!;

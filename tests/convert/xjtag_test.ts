@@ -4,55 +4,20 @@
  * by _zip_writer.ts, damaged/hostile archives, and a fuzz run.
  */
 import assert from "#assert";
-import { ConversionError, type WsjfReport } from "../../src/convert/contract.ts";
+import { type ConvertInput, type WsjfReport } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/xjtag.ts";
-import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
-import { type Step, validateReport } from "../../src/convert/wsjf/schema.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { fuzzConverter } from "./_fuzz.ts";
+import { convertValid, leaf as find, leaves, rejects as expectRejects } from "./_convert.ts";
 import { convertInput, fileInput, station } from "./_station.ts";
 import { makeZip, type ZipInput } from "./_zip_writer.ts";
+
+const convert = (input: ConvertInput) => convertValid(converter, input);
+const rejects = (input: ConvertInput, re: RegExp) => expectRejects(converter, input, re);
 
 const PN = { partNumber: "PN-JTAG" };
 const own = (name: string) => Deno.readFileSync(ownFixture("convert", "xjtag", name));
 const real = (name: string) => sharedFixture("stations", "xjtag-xjlog", name)!;
-
-async function convert(input: ReturnType<typeof convertInput>): Promise<WsjfReport[]> {
-  const reports = await converter.convert(input);
-  for (const r of reports) {
-    fillStationFields(r, station);
-    const v = validateReport(r);
-    assert.ok(v.ok, v.ok ? "" : v.problems.join("\n"));
-  }
-  return reports;
-}
-
-async function rejects(input: ReturnType<typeof convertInput>, re: RegExp): Promise<void> {
-  try {
-    await converter.convert(input);
-  } catch (e) {
-    if (!(e instanceof ConversionError)) throw new Error(`expected ConversionError, got ${e}`);
-    assert.match(`${e.message} | ${e.hint}`, re);
-    return;
-  }
-  throw new Error(`expected a ConversionError matching ${re}`);
-}
-
-function leaves(r: WsjfReport): Step[] {
-  const out: Step[] = [];
-  const walk = (s: Step) => {
-    if (s.stepType !== "SequenceCall") out.push(s);
-    for (const c of s.steps ?? []) walk(c);
-  };
-  walk(r.root!);
-  return out;
-}
-
-function find(r: WsjfReport, name: string): Step {
-  const s = leaves(r).find((x) => x.name === name);
-  if (s === undefined) throw new Error(`step ${name} not found`);
-  return s;
-}
 
 const synthetic = (extra: ZipInput[] = []) =>
   makeZip([

@@ -1,6 +1,6 @@
 /**
- * Helpers shared by the TestStand XML and ATML converter tests: convert and validate as the
- * pool does, walk steps, expect a ConversionError.
+ * Helpers shared by the converter tests: convert and validate as the pool does, walk steps,
+ * expect a ConversionError.
  *
  * @module
  */
@@ -38,6 +38,18 @@ export function allSteps(r: WsjfReport): Step[] {
 export function step(r: WsjfReport, name: string): Step {
   const s = allSteps(r).find((x) => x.name === name);
   if (s === undefined) throw new Error(`step "${name}" not found`);
+  return s;
+}
+
+/** The steps that are not sequence calls (the tests and actions), in file order. */
+export function leaves(r: WsjfReport): Step[] {
+  return allSteps(r).filter((s) => s.stepType !== "SequenceCall");
+}
+
+/** The `nth` (0-based) leaf step with this name. */
+export function leaf(r: WsjfReport, name: string, nth = 0): Step {
+  const s = leaves(r).filter((x) => x.name === name)[nth];
+  if (s === undefined) throw new Error(`step ${name} not found`);
   return s;
 }
 
