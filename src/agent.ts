@@ -18,6 +18,7 @@ import { computeHealth } from "./control/health.ts";
 import { History } from "./control/history.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
 import {
+  readSavedState,
   recentErrors,
   type ReloadStatus,
   type SavedState,
@@ -169,6 +170,13 @@ export class Agent {
         counts,
       );
     }
+    // What the last run knew (recent failures, last upload, the chart) outlives a restart.
+    const saved = await readSavedState(c.dataDir);
+    if (saved) {
+      this.history.restore(saved.history ?? []);
+      this.intake.restoreFailures(saved.recentFailures ?? []);
+      this.uploader.restoreLastSuccess(saved.lastSuccessAt);
+    }
     this.uploader.start();
     await this.intake.start();
     for (const conv of c.converters.filter((x) => x.enabled)) {
@@ -208,7 +216,20 @@ export class Agent {
         error: (e as Error).message,
       })
     );
-    this.#timers.push(setInterval(() => this.#saveState().catch(() => {}), 5000));
+    let saveError = "";
+    this.#timers.push(setInterval(
+      () =>
+        this.#saveState().then(() => saveError = "", (e) => {
+          // Status when the agent is stopped reads this file; uploads don't need it.
+          if ((e as Error).message !== saveError) {
+            log.warn("Can't save {file}: {error}; offline `agent status` may be out of date", {
+              file: stateFile(c.dataDir),
+              error: saveError = (e as Error).message,
+            });
+          }
+        }),
+      5000,
+    ));
     this.#timers.push(
       setInterval(
         () =>
@@ -352,6 +373,7 @@ export class Agent {
       lastError: up.lastError,
       serverVersion: up.serverVersion,
       recentFailures: this.intake.recentFailures().reverse(),
+      history: this.history.series().minutes,
       stopReason: stoppedAt ? this.#stopReason : null,
     };
     const file = stateFile(this.config.dataDir);
@@ -482,7 +504,12 @@ export class Agent {
       await this.pool.close();
       await this.uploader.stop();
       await this.#control?.shutdown();
-      await this.#saveState(new Date().toISOString()).catch(() => {});
+      await this.#saveState(new Date().toISOString()).catch((e) =>
+        log.warn("Can't save {file} at stop: {error}; offline `agent status` may be out of date", {
+          file: stateFile(this.config.dataDir),
+          error: (e as Error).message,
+        })
+      );
       log.info("Agent stopped (exit code {code})", { code });
       this.#release();
       clearTimeout(deadline);

@@ -71,6 +71,20 @@ export class History {
     b[series] += n;
   }
 
+  /** Adds minutes saved by an earlier run (the ones still inside the window). */
+  restore(minutes: readonly HistoryMinute[], now = Date.now()): void {
+    const current = Math.floor(now / MINUTE);
+    for (const m of minutes) {
+      const minute = Math.floor(Date.parse(m.t) / MINUTE);
+      if (!(minute > current - this.size && minute <= current)) continue;
+      const b = this.#buckets.get(minute) ?? zero();
+      for (const k of Object.keys(HISTORY_SERIES) as SeriesName[]) {
+        if (Number.isFinite(m[k])) b[k] += m[k];
+      }
+      this.#buckets.set(minute, b);
+    }
+  }
+
   /** The last `size` minutes, oldest first, minutes without events as zeros. */
   series(now = Date.now()): HistoryAnswer {
     const current = Math.floor(now / MINUTE);

@@ -10,6 +10,7 @@ import type { Config } from "../config/load.ts";
 import { inspectQueue } from "../queue/inspect.ts";
 import type { Counts } from "../queue/queue.ts";
 import { computeHealth, type Health } from "./health.ts";
+import type { HistoryMinute } from "./history.ts";
 import type { UploaderStatus } from "../upload/uploader.ts";
 import type { ConverterStatus, IntakeFailure } from "../watch/intake.ts";
 import type { PoolStats } from "../convert/pool.ts";
@@ -76,6 +77,8 @@ export interface SavedState {
   lastError: UploaderStatus["lastError"];
   serverVersion: string | null;
   recentFailures: IntakeFailure[];
+  /** The throughput history's minutes (restored at the next start, so the chart goes on). */
+  history?: HistoryMinute[];
   /** Why the agent stopped itself (not set for a normal stop by a signal). */
   stopReason?: string | null;
 }

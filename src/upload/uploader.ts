@@ -205,6 +205,12 @@ export class Uploader {
     this.#runCheck("config change");
   }
 
+  /** The last upload an earlier run saw land (status shows it until this run's first one). */
+  restoreLastSuccess(at: string | null | undefined): void {
+    const t = at ? new Date(at) : null;
+    if (!this.#lastSuccessAt && t && !Number.isNaN(t.getTime())) this.#lastSuccessAt = t;
+  }
+
   /** Something was queued: wake idle loops. */
   wake(): void {
     this.#wake();

@@ -52,6 +52,8 @@ export interface ConverterStatus extends SourceStatus {
 const log = logger("intake");
 /** Bytes of source files being converted at once (one larger file is still taken alone). */
 const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+/** Conversion failures remembered for status (and saved across restarts). */
+const MAX_FAILURES = 50;
 
 /** The intake stage for all configured drop folders. */
 export class Intake {
@@ -209,6 +211,11 @@ export class Intake {
   /** The most recent failures, newest first. */
   recentFailures(): IntakeFailure[] {
     return [...this.#failures].reverse();
+  }
+
+  /** Takes over the failures an earlier run saved (oldest first), so status still lists them. */
+  restoreFailures(failures: readonly IntakeFailure[]): void {
+    this.#failures = [...failures, ...this.#failures].slice(-MAX_FAILURES);
   }
 
   /** Stops taking files and waits for files in flight to be committed or put back. */
@@ -457,7 +464,7 @@ export class Intake {
       reason,
       correlationId: file.correlationId,
     });
-    if (this.#failures.length > 50) this.#failures.shift();
+    if (this.#failures.length > MAX_FAILURES) this.#failures.shift();
     this.#release(file, conf);
   }
 

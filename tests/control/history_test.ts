@@ -41,3 +41,29 @@ Deno.test("history: follows the counters it maps (and only those)", () => {
     failed: 1,
   });
 });
+
+Deno.test("history: restore adds an earlier run's minutes that are still inside the hour", () => {
+  const earlier = new History(60);
+  earlier.add("uploaded", 4, T0);
+  earlier.add("failed", 1, T0 - 30 * 60_000);
+  const saved = earlier.series(T0).minutes;
+  const h = new History(60);
+  h.add("uploaded", 1, T0); // this run's first upload, same minute
+  h.restore(saved, T0 + 10 * 60_000);
+  const s = h.series(T0 + 10 * 60_000);
+  assert.equal(s.totals.uploaded, 5);
+  assert.equal(s.totals.failed, 1);
+  // 40 minutes on, the failure from 30 minutes before T0 has left the hour; restoring again
+  // later only takes what is still inside it.
+  const late = new History(60);
+  late.restore(saved, T0 + 40 * 60_000);
+  assert.deepEqual(late.series(T0 + 40 * 60_000).totals, {
+    queued: 0,
+    uploaded: 4,
+    rejected: 0,
+    retried: 0,
+    failed: 0,
+  });
+  late.restore([{ ...saved.at(-1)!, uploaded: Number.NaN }], T0);
+  assert.equal(late.series(T0).totals.uploaded, 4, "a damaged value is skipped");
+});

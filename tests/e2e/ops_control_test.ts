@@ -249,3 +249,28 @@ Deno.test("the API token appears in no log, no status output, no control answer"
   const all = await logRecords(h);
   assert.ok(all.length > 10);
 });
+
+Deno.test("restart: recent failures, the last upload and the throughput chart outlive it", async () => {
+  await using h = await AgentHarness.create();
+  await h.start();
+  const reports = makeSampleReports(2, { seed: 61 });
+  for (const r of reports) await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
+  await h.drop("json", "broken.json", "{ not json");
+  await h.waitFor(async () => {
+    const s = await h.status();
+    return s.queue.completed === 2 && s.recentErrors.length === 1;
+  }, "2 uploaded, 1 failed");
+  const before = await h.status();
+  assert.equal(await h.stop(), 0);
+
+  await h.start();
+  const after = await h.status();
+  assert.equal(after.upload.lastSuccessAt, before.upload.lastSuccessAt, "last upload kept");
+  assert.equal(after.recentErrors.length, 1, JSON.stringify(after.recentErrors));
+  assert.equal(after.recentErrors[0].kind, "conversion");
+  assert.match(after.recentErrors[0].file, /broken\.json$/);
+  assert.match(after.health.reasons.join("\n"), /1 file\(s\) failed to convert in the last hour/);
+  const hist = await (await h.control("/history")).json();
+  assert.equal(hist.totals.uploaded, 2, "the chart goes on where it was");
+  assert.equal(hist.totals.failed, 1);
+});
