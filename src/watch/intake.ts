@@ -369,6 +369,8 @@ export class Intake {
       outcome.sha256,
       `${new Date().toISOString()} ${path.basename(file.path)} ${ids.join(",")}`,
     );
+    // The same file converted now (fixed and dropped again): its failure is dealt with.
+    this.#failures = this.#failures.filter((f) => f.file !== file.path);
     const c = this.#counts.get(conf.name)!;
     c.converted++;
     c.reports += ids.length;

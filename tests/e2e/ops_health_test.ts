@@ -270,6 +270,17 @@ Deno.test("health: converter pool can't recover (a stuck worker) → exits 75; s
   assert.match(after.reasons[0], /1 file\(s\) failed to convert in the last hour/);
 });
 
+Deno.test("health: a file that can't be converted → degraded; the fixed file dropped again under its name clears it", async () => {
+  await using h = await AgentHarness.create();
+  await h.start();
+  await h.drop("json", "unit-7.json", '{ "type": "T", "sn": "7", ');
+  await expectReason(h, /1 file\(s\) failed to convert in the last hour/, "degraded");
+  const [fixed] = makeSampleReports(1, { seed: 31 });
+  await h.drop("json", "unit-7.json", JSON.stringify(fixed));
+  await h.waitFor(onServer(h, [fixed]), "the fixed file uploaded");
+  await expectCleared(h, /failed to convert/, "healthy");
+});
+
 Deno.test("health: reports rejected by the server wait for a person → degraded; fixed and requeued → clears", async () => {
   await using h = await AgentHarness.create();
   const [r] = makeSampleReports(1, { seed: 31 });
