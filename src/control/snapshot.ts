@@ -88,13 +88,27 @@ export function stateFile(dataDir: string): string {
   return path.join(dataDir, "state.json");
 }
 
-/** Reads the saved state, or null. */
+/**
+ * Reads the saved state, or null when there is none or it can't be read. The state only informs
+ * (status, and what a restart takes over), so a damaged or hand-edited file must stop nothing:
+ * list entries that are not well formed are left out.
+ */
 export async function readSavedState(dataDir: string): Promise<SavedState | null> {
+  let state: SavedState;
   try {
-    return JSON.parse(await Deno.readTextFile(stateFile(dataDir)));
+    state = JSON.parse(await Deno.readTextFile(stateFile(dataDir)));
   } catch {
     return null;
   }
+  if (state === null || typeof state !== "object") return null;
+  const list = <T>(v: unknown, ok: (x: Record<string, unknown>) => boolean): T[] =>
+    Array.isArray(v) ? v.filter((x) => x !== null && typeof x === "object" && ok(x)) : [];
+  state.recentFailures = list(
+    state.recentFailures,
+    (f) => typeof f.at === "string" && typeof f.file === "string" && typeof f.reason === "string",
+  );
+  state.history = list(state.history, (m) => typeof m.t === "string");
+  return state;
 }
 
 /**

@@ -274,3 +274,21 @@ Deno.test("restart: recent failures, the last upload and the throughput chart ou
   assert.equal(hist.totals.uploaded, 2, "the chart goes on where it was");
   assert.equal(hist.totals.failed, 1);
 });
+
+Deno.test("restart: a damaged state.json stops nothing (status and start take what is well formed)", async () => {
+  await using h = await AgentHarness.create();
+  await Deno.mkdir(h.dataDir, { recursive: true });
+  await Deno.writeTextFile(
+    path.join(h.dataDir, "state.json"),
+    JSON.stringify({ pid: 1, recentFailures: [null, { at: 5 }], history: { t: 1 } }),
+  );
+  const offline = await h.status();
+  assert.equal(offline.running, false);
+  assert.deepEqual(offline.recentErrors, []);
+  await h.start();
+  const [r] = makeSampleReports(1, { seed: 62 });
+  await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
+  await h.waitFor(() => h.server.store.get(r.id) !== undefined, "the report uploaded");
+  const s = await h.status();
+  assert.equal(s.health.state, "healthy", s.health.reasons.join("\n"));
+});
