@@ -14,10 +14,13 @@ export function isCompiled(): boolean {
 export const sourceRoot: string = path.resolve(import.meta.dirname ?? ".", "..");
 
 /**
- * The flags the agent runs with from source (its permissions, and V8 tuned for a small
- * footprint: `--optimize-for-size` keeps the heap from growing while the agent drains a large
- * queue, about 200 → 105 MiB RSS with 100,000 queued, at no measurable cost in throughput); the
- * same ones are baked into builds.
+ * The flags the agent runs with from source; the same ones are baked into builds. Besides the
+ * permissions, V8 is tuned for a small footprint: `--optimize-for-size` keeps the heap from
+ * growing while the agent drains a large queue (RSS flat at about 100 MiB instead of a 205 MiB
+ * peak; drain and small-file throughput unchanged). The price is conversion CPU: the flag is
+ * process-wide, so the converter workers get it too, and large files convert 1.1–2.7× slower
+ * (scripts/bench/convert.ts with and without it). A station converts a few files a minute; its
+ * memory is shared with the test software all the time.
  */
 export const agentRunFlags: readonly string[] = [
   "--allow-read",

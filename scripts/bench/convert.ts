@@ -6,6 +6,9 @@
  *
  *   deno run -A scripts/bench/convert.ts [--only wsjf,wstf] [--seconds 1]
  *
+ * The agent's workers run with `--v8-flags=--optimize-for-size` (see agentRunFlags in
+ * src/runtime.ts); add that flag to measure what they get (1.1–2.7× slower than without).
+ *
  * To add a converter, add one line to {@link BENCHES}.
  *
  * @module
