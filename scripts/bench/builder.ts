@@ -11,14 +11,8 @@
 import { parseArgs } from "#util";
 import { fillStationFields, ReportBuilder } from "../../src/convert/wsjf/builder.ts";
 import { validateReport } from "../../src/convert/wsjf/schema.ts";
+import { station } from "../../tests/convert/_station.ts";
 
-const station = {
-  name: "BENCH",
-  location: "Bench",
-  purpose: "Benchmark",
-  timeZone: "Europe/Oslo",
-  operator: "bench",
-};
 const ctx = { station, sha256: "ab".repeat(32), name: "bench.atdx" };
 const GROUPS = 4;
 

@@ -21,6 +21,7 @@ import { sha256Hex } from "../../src/convert/ids.ts";
 import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
 import { validateReport } from "../../src/convert/wsjf/schema.ts";
 import { ownFixture, sharedFixturesDir } from "../../tests/_fixtures.ts";
+import { station } from "../../tests/convert/_station.ts";
 
 /** One converter's benchmark inputs. */
 export interface BenchEntry {
@@ -89,14 +90,6 @@ export const BENCHES: BenchEntry[] = [
     params: { partNumber: "BENCH" },
   },
 ];
-
-const station = {
-  name: "BENCH",
-  location: "Bench",
-  purpose: "Benchmark",
-  timeZone: "Europe/Oslo",
-  operator: "bench",
-};
 
 function files(entry: BenchEntry): { list: string[]; source: string } {
   const listDir = (dir: string) => {

@@ -35,16 +35,19 @@ export interface E2eResult {
   kernelMs: number;
 }
 
+/** The agent this benchmark (and the profiler) runs: one WSJF folder, a short gate, 2 workers. */
+export const E2E_AGENT = {
+  converters: [{ name: "json", format: "wsjf", afterSuccess: "delete" as const }],
+  config: {
+    log: { level: "warning" },
+    intake: { stableSeconds: 0.1, rescanSeconds: 1 },
+    pool: { min: 2, max: 2 },
+  },
+};
+
 /** Runs the benchmark. */
 export async function benchE2e(n: number): Promise<E2eResult> {
-  await using h = await AgentHarness.create({
-    converters: [{ name: "json", format: "wsjf", afterSuccess: "delete" }],
-    config: {
-      log: { level: "warning" },
-      intake: { stableSeconds: 0.1, rescanSeconds: 1 },
-      pool: { min: 2, max: 2 },
-    },
-  });
+  await using h = await AgentHarness.create(E2E_AGENT);
   const reports = makeSampleReports(n, { seed: 99 });
   const bodies = reports.map((r) => new TextEncoder().encode(JSON.stringify(r)));
   const bytes = Math.round(bodies.reduce((s, b) => s + b.length, 0) / n);

@@ -12,6 +12,7 @@
  * @module
  */
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
+import { E2E_AGENT } from "./e2e.ts";
 import { makeSampleReports } from "../wats_server/mod.ts";
 import { selfCommand } from "../../src/runtime.ts";
 
@@ -27,14 +28,7 @@ interface CpuProfile {
 }
 
 const n = Number(Deno.args[0] ?? 1500);
-await using h = await AgentHarness.create({
-  converters: [{ name: "json", format: "wsjf", afterSuccess: "delete" }],
-  config: {
-    log: { level: "warning" },
-    intake: { stableSeconds: 0.1, rescanSeconds: 1 },
-    pool: { min: 2, max: 2 },
-  },
-});
+await using h = await AgentHarness.create(E2E_AGENT);
 const agentCmd = selfCommand(["run", "--config", h.configFile]);
 const child = new Deno.Command(agentCmd.cmd, {
   args: [agentCmd.args[0], "--inspect=127.0.0.1:9339", ...agentCmd.args.slice(1)],

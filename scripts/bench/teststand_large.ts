@@ -14,14 +14,7 @@ import { converter as tsxml } from "../../src/convert/converters/teststand-xml.t
 import { sha256Hex } from "../../src/convert/ids.ts";
 import { parseXmlBytes } from "../../src/convert/xml.ts";
 import { ownFixture } from "../../tests/_fixtures.ts";
-
-const station = {
-  name: "BENCH",
-  location: "Bench",
-  purpose: "Benchmark",
-  timeZone: "Europe/Oslo",
-  operator: "bench",
-};
+import { station } from "../../tests/convert/_station.ts";
 
 function latin1(bytes: Uint8Array): string {
   let s = "";

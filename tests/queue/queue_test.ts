@@ -2,24 +2,8 @@ import assert from "#assert";
 import path from "#path";
 import { type FsOps, realFsOps } from "../../src/queue/fs_ops.ts";
 import { keyId, listNames, Queue, STATES } from "../../src/queue/queue.ts";
-import { decodeEntry, type NewEntry } from "../../src/queue/entry.ts";
-
-function entry(id: string, body = `{"id":"${id}"}`): NewEntry {
-  return {
-    id,
-    correlationId: "c-" + id,
-    source: "/drop/" + id + ".json",
-    converter: "test",
-    sourceSha256: "00",
-    unit: 0,
-    units: 1,
-    firstSeen: new Date().toISOString(),
-    sn: "SN-" + id,
-    pn: "PN",
-    result: "P",
-    body: new TextEncoder().encode(body),
-  };
-}
+import { decodeEntry } from "../../src/queue/entry.ts";
+import { entry } from "./_entry.ts";
 
 /** Every state folder's entry ids, read from disk. */
 async function onDisk(dataDir: string): Promise<Record<string, string[]>> {

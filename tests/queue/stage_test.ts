@@ -7,26 +7,10 @@ import assert from "#assert";
 import path from "#path";
 import { type FsOps, realFsOps } from "../../src/queue/fs_ops.ts";
 import { listNames, Queue, stageEntries } from "../../src/queue/queue.ts";
-import { decodeEntry, type NewEntry, sha256Hex } from "../../src/queue/entry.ts";
+import { decodeEntry, sha256Hex } from "../../src/queue/entry.ts";
 import { BodyCache } from "../../src/queue/body_cache.ts";
 import { KeyedLog } from "../../src/queue/keyed_log.ts";
-
-function entry(id: string, body = `{"id":"${id}"}`): NewEntry {
-  return {
-    id,
-    correlationId: "c-" + id,
-    source: "/drop/" + id + ".json",
-    converter: "test",
-    sourceSha256: "00",
-    unit: 0,
-    units: 1,
-    firstSeen: new Date().toISOString(),
-    sn: "SN-" + id,
-    pn: "PN",
-    result: "P",
-    body: new TextEncoder().encode(body),
-  };
-}
+import { entry } from "./_entry.ts";
 
 const names = (dir: string, state: string) => listNames(path.join(dir, "queue", state));
 
