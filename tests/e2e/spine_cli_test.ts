@@ -110,7 +110,9 @@ Deno.test("agent convert prints exactly the report the pipeline queues", async (
 
   await h.start();
   await h.waitFor(() => h.server.store.get(r.id) !== undefined, "uploaded");
+  // The server stores the report before the agent moves its entry to completed/.
   const completed = path.join(h.dataDir, "queue", "completed");
+  await h.waitFor(async () => (await h.files(completed)).length === 1, "the entry completed");
   const [entry] = await h.files(completed);
   const bytes = await Deno.readTextFile(path.join(completed, entry));
   const body = JSON.parse(bytes.slice(bytes.indexOf("\n") + 1));
