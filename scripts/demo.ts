@@ -65,12 +65,53 @@ const samples = makeSampleReports(count, { seed: Date.now() % 100000 });
 const expected = new Set(samples.map((r) => r.id));
 
 const self = selfCommand(["run", "--config", configFile]);
+// The demo is the one that stops the agent, with exactly one signal: the agent takes a second
+// signal as "exit now" (exit 1). Ctrl+C in a terminal signals the whole foreground process
+// group, so on Unix the agent gets a session of its own and hears only the demo. A Windows
+// console delivers Ctrl+C to every process attached to it and kill() there is a hard
+// TerminateProcess, so there the agent stays attached and the demo waits for it.
+const ownSession = Deno.build.os !== "windows";
 const agent = new Deno.Command(self.cmd, {
   args: self.args,
   cwd: demoDir,
   stdout: "inherit",
   stderr: "inherit",
+  detached: ownSession,
 }).spawn();
+// Listening from here on, before the first await: no signal finds the demo without them.
+let finishing = false;
+/** Stops the agent (one SIGTERM, or the console's own Ctrl+C on Windows) and the server. */
+async function finish(code: number, consoleSignalled = false) {
+  if (finishing) return;
+  finishing = true;
+  if (!consoleSignalled) {
+    try {
+      agent.kill("SIGTERM");
+    } catch { /* gone */ }
+  }
+  const status = await agent.status;
+  await server.stop();
+  console.log(`[demo] agent exited with ${status.code}; server stopped`);
+  Deno.exit(code || status.code);
+}
+const stopSignals: Deno.Signal[] = ownSession
+  ? ["SIGINT", "SIGTERM", "SIGHUP"]
+  : ["SIGINT", "SIGBREAK"];
+for (const sig of stopSignals) {
+  Deno.addSignalListener(sig, () => finish(0, !ownSession));
+}
+// A demo that fails on its own must not leave its agent (in a session of its own) running.
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  console.error(`[demo] stopping: ${e.reason}`);
+  finish(1);
+});
+agent.status.then((s) => {
+  if (!finishing) {
+    console.error(`[demo] the agent exited unexpectedly with ${s.code}`);
+    finish(s.code || 1);
+  }
+});
 
 const rel = path.relative(Deno.cwd(), demoDir) || ".";
 console.log(`
@@ -121,7 +162,8 @@ await dropFile(
 const expectedTotal = count + 2 + 2; // the WSJF samples, two CSV files, two WSTF units
 
 let seen = 0;
-const ticker = setInterval(() => {
+setInterval(() => {
+  if (finishing) return;
   const stats = server.stats();
   if (stats.reports !== seen) {
     seen = stats.reports;
@@ -135,29 +177,9 @@ const ticker = setInterval(() => {
   }
 }, 250);
 
-let finishing = false;
-async function finish(code: number) {
-  if (finishing) return;
-  finishing = true;
-  clearInterval(ticker);
-  try {
-    agent.kill("SIGTERM");
-  } catch { /* gone */ }
-  const status = await agent.status;
-  await server.stop();
-  console.log(`[demo] agent exited with ${status.code}; server stopped`);
-  Deno.exit(code || status.code);
-}
-for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => finish(0));
 if (values.once) {
   setTimeout(() => {
     console.error("[demo] not every sample reached the server within 60 s");
     finish(1);
   }, 60_000);
 }
-agent.status.then((s) => {
-  if (!finishing) {
-    console.error(`[demo] the agent exited unexpectedly with ${s.code}`);
-    finish(s.code || 1);
-  }
-});

@@ -33,3 +33,62 @@ Deno.test("demo: the embedded default uploads its sample files (WSJF, CSV, WSTF)
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** `script` (util-linux) gives the demo a real terminal: a pty whose Ctrl+C is a group SIGINT. */
+function ptyTool(): string | null {
+  if (Deno.build.os !== "linux") return null;
+  try {
+    const ok = new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+    return ok ? "script" : null;
+  } catch {
+    return null;
+  }
+}
+
+Deno.test({
+  name: "demo: Ctrl+C in a real terminal stops the demo and the agent with exit 0",
+  // Needs a pty: util-linux `script` on Linux (Ctrl+C must reach the whole process group).
+  ignore: ptyTool() === null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "agent-demo-pty-" });
+    const root = path.resolve(import.meta.dirname!, "..", "..");
+    // Exactly what a new user types, in a terminal of its own: `deno task demo`.
+    const line = [Deno.execPath(), "task", "--config", path.join(root, "deno.json"), "demo"]
+      .concat(["--dir", dir]).map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const child = new Deno.Command("script", {
+      // -q quiet, -f flush, -e the child's exit code, -c the command; no typescript file.
+      args: ["-qfec", line, "/dev/null"],
+      env: { NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdin = child.stdin.getWriter();
+    let text = "";
+    let sent = false;
+    // A guard, not a timing assertion: a demo that never stops fails the test instead of hanging.
+    const guard = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of child.stdout) {
+        text += decoder.decode(chunk, { stream: true });
+        // Every sample stored: the agent is fully up. Now the user presses Ctrl+C (ETX).
+        if (!sent && /\[demo server\] 9 report\(s\) stored/.test(text)) {
+          sent = true;
+          await stdin.write(new Uint8Array([0x03]));
+        }
+      }
+      const status = await child.status;
+      text += new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+      assert.ok(sent, `the demo never stored its 9 samples:\n${text}`);
+      assert.doesNotMatch(text, /exited with [1-9]|unexpectedly|exiting now/, text);
+      assert.match(text, /\[demo\] agent exited with 0; server stopped/, text);
+      assert.equal(status.code, 0, text);
+    } finally {
+      clearTimeout(guard);
+      await stdin.close().catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
