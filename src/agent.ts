@@ -10,7 +10,8 @@ import { ConverterPool } from "./convert/pool.ts";
 import { Queue } from "./queue/queue.ts";
 import { KeyedLog } from "./queue/keyed_log.ts";
 import { Limits } from "./queue/limits.ts";
-import { lockDataDir } from "./queue/lock.ts";
+import { type DataDirLock, lockDataDir } from "./queue/lock.ts";
+import { replaceDurably } from "./queue/fs_ops.ts";
 import { Uploader } from "./upload/uploader.ts";
 import { Intake } from "./watch/intake.ts";
 import { Metrics } from "./control/metrics.ts";
@@ -56,7 +57,7 @@ export class Agent {
   readonly uploader: Uploader;
   readonly intake: Intake;
   #control: ControlServer | null = null;
-  #release: () => void;
+  #lock: DataDirLock;
   #timers: ReturnType<typeof setInterval>[] = [];
   #stopping: Promise<number> | null = null;
   #done!: (code: number) => void;
@@ -71,7 +72,7 @@ export class Agent {
     pool: ConverterPool;
     uploader: Uploader;
     intake: Intake;
-    release: () => void;
+    lock: DataDirLock;
     metrics: Metrics;
   }) {
     this.config = config;
@@ -81,7 +82,7 @@ export class Agent {
     this.pool = parts.pool;
     this.uploader = parts.uploader;
     this.intake = parts.intake;
-    this.#release = parts.release;
+    this.#lock = parts.lock;
     this.finished = new Promise((r) => this.#done = r);
   }
 
@@ -141,7 +142,7 @@ export class Agent {
         metrics,
         onQueued: () => uploader.wake(),
       });
-      agent = new Agent(config, { queue, pool, uploader, intake, release: lock.release, metrics });
+      agent = new Agent(config, { queue, pool, uploader, intake, lock, metrics });
       await agent.#begin();
       return agent;
     } catch (e) {
@@ -230,6 +231,7 @@ export class Agent {
         }),
       5000,
     ));
+    this.#timers.push(setInterval(() => this.#checkLock(), 2000));
     this.#timers.push(
       setInterval(
         () =>
@@ -241,6 +243,31 @@ export class Agent {
     );
     this.#watchConfig();
     this.#installSignals();
+  }
+
+  /**
+   * The data directory deleted or its lock replaced while running: a second agent could now lock
+   * a new one and take the same drop folders. Stop (code 75, so the service manager starts a
+   * fresh agent, which recreates the folders and takes the lock again or finds it taken).
+   */
+  async #checkLock(): Promise<void> {
+    if (this.#stopping) return;
+    let why: string | null;
+    try {
+      why = await this.#lock.lost();
+    } catch (e) {
+      why = `its lock can't be checked (${(e as Error).message})`;
+    }
+    if (why === null) return;
+    const reason = `the data directory ${this.config.dataDir} was removed or changed ` +
+      `while the agent ran (${why})`;
+    log.fatal(
+      "Stopping: {reason}. Reports queued in it before that are gone with it; the agent exits " +
+        "with code {code} so its service manager starts it again on a fresh data directory " +
+        "(run by hand: start it again).",
+      { reason, code: ExitCode.RESTART },
+    );
+    await this.stop(ExitCode.RESTART, reason);
   }
 
   /** Upload everything now (and requeue errors when asked). */
@@ -478,10 +505,8 @@ export class Agent {
 
   /** Keeps a copy of a config that was valid (it holds the token: only this user may read it). */
   async #saveLastGood(text: string): Promise<void> {
-    const file = this.#lastGoodFile();
-    await Deno.writeTextFile(file + ".tmp", text, { mode: 0o600 });
-    if (Deno.build.os !== "windows") await Deno.chmod(file + ".tmp", 0o600);
-    await Deno.rename(file + ".tmp", file);
+    // Durable: the reload error points a person to this copy after a crash or power cut too.
+    await replaceDurably(this.#lastGoodFile(), text, { mode: 0o600 });
   }
 
   /**
@@ -511,7 +536,7 @@ export class Agent {
         })
       );
       log.info("Agent stopped (exit code {code})", { code });
-      this.#release();
+      this.#lock.release();
       clearTimeout(deadline);
       this.#done(code);
       return code;

@@ -4,11 +4,15 @@
  *
  * @module
  */
+import path from "#path";
 
 /** The steps a durable state change is made of. */
 export interface FsOps {
-  /** Creates `file` (must not exist), writes `chunks`, fsyncs and closes it. */
-  writeNew(file: string, chunks: Uint8Array[]): Promise<void>;
+  /**
+   * Creates `file` (must not exist) with `mode` (default 0o666, less the umask), writes `chunks`,
+   * fsyncs and closes it.
+   */
+  writeNew(file: string, chunks: Uint8Array[], mode?: number): Promise<void>;
   /** Atomically renames `from` to `to` (same volume). */
   rename(from: string, to: string): Promise<void>;
   /** Makes the directory's entries durable (a no-op on Windows, where it isn't possible). */
@@ -34,8 +38,8 @@ async function renameWithRetry(from: string, to: string): Promise<void> {
 
 /** The real operations, with every fsync checked (an error propagates; nothing pretends). */
 export const realFsOps: FsOps = {
-  async writeNew(file, chunks) {
-    const f = await Deno.open(file, { write: true, createNew: true });
+  async writeNew(file, chunks, mode) {
+    const f = await Deno.open(file, { write: true, createNew: true, mode });
     try {
       for (const chunk of chunks) {
         let off = 0;
@@ -74,8 +78,8 @@ export const realFsOps: FsOps = {
  */
 export const workerFsOps: FsOps = {
   ...realFsOps,
-  async writeNew(file, chunks) {
-    const f = Deno.openSync(file, { write: true, createNew: true });
+  async writeNew(file, chunks, mode) {
+    const f = Deno.openSync(file, { write: true, createNew: true, mode });
     try {
       for (const chunk of chunks) {
         let off = 0;
@@ -117,4 +121,26 @@ export class DirSyncer {
     this.#pending.set(dir, next);
     return next;
   }
+}
+
+/**
+ * Replaces `file` with `data` so that after a crash or power cut it holds either the old or the
+ * new content, never a torn or empty file: a temp file written and fsynced, renamed over, then
+ * the folder fsynced. `mode` (e.g. 0o600 for files that hold secrets) is applied before the
+ * rename, whatever the umask.
+ */
+export async function replaceDurably(
+  file: string,
+  data: string | Uint8Array,
+  opts: { mode?: number; ops?: FsOps } = {},
+): Promise<void> {
+  const ops = opts.ops ?? realFsOps;
+  const tmp = `${file}.tmp`;
+  await ops.remove(tmp); // a temp file a crash left behind
+  // Created with the mode (the umask can only take bits away), then chmod'ed to exactly it.
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  await ops.writeNew(tmp, [bytes], opts.mode);
+  if (opts.mode !== undefined && !isWindows) await Deno.chmod(tmp, opts.mode);
+  await ops.rename(tmp, file);
+  await ops.syncDir(path.dirname(file));
 }

@@ -1,13 +1,15 @@
 /**
  * A small persistent map kept as an append-only file of `key\tvalue` lines, loaded at start-up
  * and compacted when it grows. Used for the content-hash index (was this file queued before?)
- * and the list of kept source files. Losing the last lines in a power cut is harmless: at worst
- * a file is converted again, and its deterministic report ids make the upload an upsert.
+ * and the list of kept source files. Both are relied on after a restart (a kept file must not
+ * be converted and sent again; a known duplicate must not be re-sent), so every group of appends
+ * is fsynced before the writes it stands for are reported done, and compaction replaces the file
+ * durably.
  *
  * @module
  */
 import path from "#path";
-import { realFsOps } from "./fs_ops.ts";
+import { realFsOps, replaceDurably } from "./fs_ops.ts";
 
 /** A persistent string → string map. */
 export class KeyedLog {
@@ -86,9 +88,13 @@ export class KeyedLog {
       const bytes = new TextEncoder().encode(this.#buffer);
       this.#buffer = "";
       // One handle for all appends (an open and close per line costs more than the write).
-      this.#handle ??= await Deno.open(this.#file, { append: true, create: true });
+      if (this.#handle === null) {
+        this.#handle = await Deno.open(this.#file, { append: true, create: true });
+        await realFsOps.syncDir(path.dirname(this.#file)); // the file's name, if just created
+      }
       let off = 0;
       while (off < bytes.length) off += await this.#handle.write(bytes.subarray(off));
+      await this.#handle.sync(); // one fsync for every line that came in during the last one
       if (this.#lines > 2 * this.#map.size + 1000 || this.#map.size > this.#maxEntries) {
         await this.compact();
       }
@@ -103,16 +109,13 @@ export class KeyedLog {
     this.#handle = null;
   }
 
-  /** Rewrites the file with the live entries only (atomically: temp file, fsync, rename). */
+  /** Rewrites the file with the live entries only (temp file, fsync, rename, folder fsync). */
   async compact(): Promise<void> {
     while (this.#map.size > this.#maxEntries) this.#map.delete(this.#map.keys().next().value!);
-    const tmp = this.#file + ".tmp";
     const body = [...this.#map].map(([k, v]) => `${k}\t${v}\n`).join("");
-    await realFsOps.remove(tmp);
-    await realFsOps.writeNew(tmp, [new TextEncoder().encode(body)]);
     this.#handle?.close(); // the file is replaced: appends go to the new one
     this.#handle = null;
-    await realFsOps.rename(tmp, this.#file);
+    await replaceDurably(this.#file, body);
     this.#lines = this.#map.size;
   }
 

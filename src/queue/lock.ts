@@ -24,6 +24,12 @@ export class LockedError extends Error {
 /** A held lock; `release()` gives it up. */
 export interface DataDirLock {
   release(): void;
+  /**
+   * Why the lock no longer guards the data directory (the folder or its lock file was deleted,
+   * moved or replaced while the agent ran: a second agent could then take a new lock), or null
+   * while it still does.
+   */
+  lost(): Promise<string | null>;
 }
 
 /** Takes the data directory's lock, or throws {@link LockedError} naming the holder's pid. */
@@ -38,10 +44,26 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   }
   // The pid goes in its own file: on Windows a locked file can't be read by the second agent.
   await Deno.writeTextFile(pidFile, `${Deno.pid}\n`);
+  const held = await f.stat();
   return {
+    async lost() {
+      let now: Deno.FileInfo;
+      try {
+        now = await Deno.lstat(lockFile);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return `${lockFile} was deleted`;
+        throw e;
+      }
+      // Windows reports no inode: there an open file (the lock) can't be deleted anyway.
+      if (held.ino !== null && (now.ino !== held.ino || now.dev !== held.dev)) {
+        return `${lockFile} was replaced by another file`;
+      }
+      return null;
+    },
     release() {
       try {
-        Deno.removeSync(pidFile);
+        // Only our own: after the folder was replaced, the pid file may be another agent's.
+        if (Deno.readTextFileSync(pidFile).trim() === String(Deno.pid)) Deno.removeSync(pidFile);
       } catch { /* already gone */ }
       f.close();
     },
