@@ -12,8 +12,12 @@ const projectRoot = path.resolve(import.meta.dirname!, "..");
 export const sharedFixturesDir: string | null = (() => {
   const dir = Deno.env.get("AGENT_FIXTURES") ??
     path.resolve(projectRoot, "..", "shared", "fixtures");
+  // Present means the two trees the tests read are there: an empty or unrelated folder (a
+  // mistyped AGENT_FIXTURES) counts as absent, so the tests that need it skip instead of failing.
   try {
-    return Deno.statSync(dir).isDirectory ? dir : null;
+    return ["stations", "wats"].every((d) => Deno.statSync(path.join(dir, d)).isDirectory)
+      ? dir
+      : null;
   } catch {
     return null;
   }
