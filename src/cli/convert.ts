@@ -102,8 +102,12 @@ Exit codes: 0 converted; 1 the file can't be converted (why is printed); 2 usage
       }
       const reports = outcome.reports.map((r) => JSON.parse(new TextDecoder().decode(r.body)));
       console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+      for (const w of outcome.warnings ?? []) console.error(`warning: ${w}`);
+      const more = (outcome.warningCount ?? 0) - (outcome.warnings?.length ?? 0);
+      if (more > 0) console.error(`warning: … and ${more} more`);
       console.error(
-        `${reports.length} report(s) from ${path.basename(file)} (format ${outcome.format})`,
+        `${reports.length} report(s) from ${path.basename(file)} (format ${outcome.format})` +
+          (outcome.warningCount ? `, ${outcome.warningCount} warning(s)` : ""),
       );
       return ExitCode.OK;
     } finally {

@@ -40,6 +40,14 @@ export interface ConvertInput {
   station: StationContext;
   /** The converter's own parameters from the config (`converters[].params`). */
   params: Readonly<Record<string, unknown>>;
+  /**
+   * Records a problem the converter recovered from (a record it skipped, a line it closed):
+   * the file still converts, and the agent logs the warnings with the file, counted.
+   * Converters on the report builder call `ReportBuilder.warn`, which also keeps the warning in
+   * the report's misc info. Optional, so that callers and custom converters that know nothing
+   * of warnings keep working.
+   */
+  warn?(message: string): void;
 }
 
 /** What `detect` gets: the first bytes of the file and its name. */

@@ -71,9 +71,21 @@ export type FailureKind =
   | "read" // the file could not be read (gone, locked): not the file's fault, try again later
   | "queue-write"; // staging the reports in the queue failed (the disk): not the file's fault
 
+/** Most warning messages one conversion passes on (all of them are counted). */
+export const MAX_WARNINGS = 20;
+
 /** The result of one conversion. */
 export type ConvertOutcome =
-  | { ok: true; format: string; sha256: string; reports: ConvertedReport[] }
+  | {
+    ok: true;
+    format: string;
+    sha256: string;
+    reports: ConvertedReport[];
+    /** Problems the converter recovered from: the first {@link MAX_WARNINGS}, in file order. */
+    warnings?: string[];
+    /** How many warnings there were in all. */
+    warningCount?: number;
+  }
   | {
     ok: false;
     kind: FailureKind;
@@ -271,6 +283,12 @@ async function convertBytes(
     return failure(e, job.format === "auto" ? "conversion" : "load");
   }
   let raw: unknown;
+  const warnings: string[] = [];
+  let warningCount = 0;
+  const warn = (message: unknown) => {
+    warningCount++;
+    if (warnings.length < MAX_WARNINGS) warnings.push(String(message));
+  };
   try {
     raw = await converter.convert({
       bytes,
@@ -279,6 +297,7 @@ async function convertBytes(
       sha256,
       station: job.station,
       params: job.params,
+      warn,
     });
   } catch (e) {
     return failure(e, "converter-error");
@@ -338,7 +357,9 @@ async function convertBytes(
         "This is a bug in the converter (ids must be unique per unit); report it with the file.",
     };
   }
-  return { ok: true, format: converter.name, sha256, reports };
+  const outcome: ConvertOutcome = { ok: true, format: converter.name, sha256, reports };
+  if (warningCount > 0) Object.assign(outcome, { warnings, warningCount });
+  return outcome;
 }
 
 /**

@@ -91,6 +91,7 @@ export class Intake {
         ["files_failed_total", "Source files moved to the Error folder"],
         ["files_duplicate_total", "Source files skipped as identical to one already queued"],
         ["reports_queued_total", "Reports committed to the queue"],
+        ["conversion_warnings_total", "Problems converters recovered from (file still converted)"],
       ]
     ) deps.metrics.counter(name, help);
   }
@@ -376,6 +377,20 @@ export class Intake {
     c.reports += ids.length;
     this.#deps.metrics.inc("files_converted_total", { converter: conf.name });
     this.#deps.metrics.inc("reports_queued_total", { converter: conf.name }, ids.length);
+    if (outcome.warningCount) {
+      this.#deps.metrics.inc(
+        "conversion_warnings_total",
+        { converter: conf.name },
+        outcome.warningCount,
+      );
+      flog.warn("{file} converted with {count} warning(s) ({format}): {warnings}", {
+        file: file.path,
+        count: outcome.warningCount,
+        format: outcome.format,
+        warnings: (outcome.warnings ?? []).join("; ") +
+          (outcome.warningCount > (outcome.warnings?.length ?? 0) ? "; …" : ""),
+      });
+    }
     if (ids.length === 0) {
       flog.warn("{file} holds no reports ({format}); nothing to upload", {
         file: file.path,

@@ -296,6 +296,90 @@ Deno.test("i3070: damaged and foreign files give clear errors", async () => {
   );
 });
 
+/** Converts with a `warn` that collects what the converter recovered from. */
+async function convertWarned(text: string | Uint8Array, name: string) {
+  const warnings: string[] = [];
+  const input = { ...convertInput(text, name), warn: (m: string) => warnings.push(m) };
+  return { reports: await convertValid(converter, input), warnings };
+}
+
+Deno.test("i3070: lines cut at 80 columns: records closed at the line end, cut limits dropped", async () => {
+  // Written as a real log would be, then every line cut at 80 characters (CRLF).
+  const { reports: [r], warnings } = await convertWarned(
+    Deno.readFileSync(own("cut_80_columns.log")),
+    "cut_80_columns.log",
+  );
+  assert.equal(r.sn, "SYN8000417");
+  assert.equal(r.result, "F"); // BTEST status 06 (analog failure), not guessed from the steps
+  const outputs = step(r, "u7_outputs");
+  const meas = outputs.numericMeas!;
+  assert.equal(meas.length, 9);
+  // Cut mid-number ("+2.000000E", "+1.18"): the low limit is left out, the high one kept.
+  // (WSJF keeps the one limit of LE in lowLimit.)
+  for (const m of meas.slice(0, 6)) {
+    assert.deepEqual([m.compOp, m.highLimit], ["LE", undefined], m.name);
+    assert.ok(Number.isFinite(m.lowLimit), m.name);
+  }
+  assert.equal(meas[3].lowLimit, 1.582);
+  // Cut in the braces only: both limits are whole and kept.
+  for (const m of meas.slice(6)) {
+    assert.deepEqual([m.compOp, m.lowLimit, m.highLimit], ["GELE", 11.4, 12.6], m.name);
+  }
+  assert.equal(meas[5].name, "Supply_rail_5V0_after_ramp_x");
+  // The failing capacitor after the cut lines is still its own step (nesting stayed right).
+  assert.equal(step(r, "c3").status, "F");
+  // 8 records closed at their line end, 6 limits dropped, 1 unknown record: all warned, in
+  // the log (via warn) and in the report.
+  assert.equal(warnings.length, 15);
+  assert.equal(warnings.filter((w) => /not closed on its line/.test(w)).length, 8);
+  assert.equal(warnings.filter((w) => /low limit ".*" is cut off; left out/.test(w)).length, 6);
+  assert.ok(warnings[0].startsWith("line 9: "), warnings[0]);
+  assert.ok(warnings.some((w) => /unknown record \{@MySW_Version:OK skipped/.test(w)));
+  const notes = r.miscInfos!.filter((m) => m.description === "Conversion warning");
+  assert.equal(notes.length, 11); // 10 of them, then a count of the rest
+  assert.match(notes[10].text!, /^5 more \(15 in all/);
+});
+
+Deno.test(
+  "i3070: a real log cut at 64 columns converts like the whole one",
+  needsSharedFixtures,
+  async () => {
+    const text = Deno.readTextFileSync(real("cmd_analog_nok.ict"));
+    const cut = text.split("\n").map((l) => l.slice(0, 64)).join("\n");
+    const whole = (await convertValid(converter, convertInput(text, "nok.ict")))[0];
+    const { reports: [r], warnings } = await convertWarned(cut, "nok.ict");
+    assert.equal(r.sn, whole.sn);
+    assert.equal(r.result, whole.result);
+    assert.equal(measurementCount(r), measurementCount(whole));
+    const cutAnalog = text.split("\n").filter((l) => /^\{@A-/.test(l) && l.length > 64).length;
+    assert.ok(cutAnalog > 100);
+    assert.equal(warnings.filter((w) => /not closed on its line/.test(w)).length, cutAnalog);
+    // No limit is invented: every limit kept is the one the whole log has for that step.
+    const meas = (rep: WsjfReport) => allSteps(rep).flatMap((s) => s.numericMeas ?? []);
+    const all = meas(whole);
+    let kept = 0;
+    meas(r).forEach((m, i) => {
+      const w = all[i];
+      assert.equal(m.value, w.value);
+      if (m.compOp === "GELE") {
+        assert.deepEqual([m.lowLimit, m.highLimit], [w.lowLimit, w.highLimit]);
+        kept++;
+      } else if (m.compOp === "LE") assert.equal(m.lowLimit, w.highLimit); // low cut off
+      else assert.equal(m.compOp, "LOG");
+    });
+    assert.ok(kept > 0 && kept < all.length);
+  },
+);
+
+Deno.test("i3070: a cut log that stops early is still refused", async () => {
+  const text = new TextDecoder().decode(Deno.readFileSync(own("cut_80_columns.log")));
+  await rejects(
+    converter,
+    convertInput(text.slice(0, text.lastIndexOf("{@BLOCK|1%c3")), "x.log"),
+    /line \d+: the file ends inside the \{@BTEST record that starts on line 2/,
+  );
+});
+
 Deno.test("i3070: the tokeniser splits on braces, not lines", () => {
   const records = parseI3070Records(
     "{@BATCH|T\n{@BTEST|S|00\n{@BLOCK|1%a|00\n{@A-MEA|0|+1.0E+00|x\n{@LIM2|+2|+0}}\n}\n}}{@BATCH|T\n}",

@@ -137,6 +137,27 @@ const PASS_FAIL: Readonly<
   "D-PLD": { status: 2, designator: 0, info: [["action", 1], ["message", 3]] },
 };
 
+/** Records that never span lines: one still open at the end of its line is closed there. */
+const LINE_RECORDS: ReadonlySet<string> = new Set([
+  ...Object.keys(ANALOG_UNITS),
+  "LIM2",
+  "LIM3",
+  "RPT",
+  "NOTE",
+]);
+
+/** Board-level records that carry no test result (the tester's own), skipped quietly. */
+const NO_RESULT: ReadonlySet<string> = new Set(["ALM", "RETEST", "NODE", "PIN", "INDICT"]);
+
+/** A number the tester writes in full (`+1.482000E+00`): a cut one lacks its exponent. */
+const WHOLE_NUMBER_RE = /^[+-]?\d+(?:\.\d+)?E[+-]\d{2,}$/i;
+
+/** What the step builders need besides the records: the file name and the board's warnings. */
+interface Cx {
+  file: string;
+  warn(line: number, message: string): void;
+}
+
 /** One board: its BATCH and BTEST and the test records that belong to it. */
 interface Board {
   batch: I3070Record;
@@ -159,7 +180,7 @@ export const converter: Converter = {
     const { text } = decodeText(input.bytes, { encoding: params.encoding });
     let records: I3070Record[];
     try {
-      records = parseI3070Records(text);
+      records = parseI3070Records(text, LINE_RECORDS);
     } catch (e) {
       if (e instanceof I3070SyntaxError) {
         throw new ConversionError(
@@ -288,6 +309,7 @@ function buildBoard(
     ["End time", field(t, 9)],
   ];
   for (const [k, v] of misc) if (v !== undefined) rb.misc(k, v);
+  const cx: Cx = { file: input.name, warn: (line, what) => rb.warn(`line ${line}: ${what}`) };
   if (status === 13) rb.misc("X-out", "the tester X'd out this board; it was not tested");
 
   const groups = new Map<string, SequenceBuilder>();
@@ -300,18 +322,30 @@ function buildBoard(
     return g;
   };
   const report: string[] = [];
+  const unknown = new Map<string, { line: number; count: number }>();
   for (const r of board.tests) {
     if (r.name === "BLOCK") {
       const type = r.children.find((c) => isTest(c.name))?.name ?? "BLOCK";
-      addBlock(group(type), r, report, input.name);
+      addBlock(group(type), r, report, cx);
     } else if (isTest(r.name)) {
-      addTest(group(r.name), r, designatorName(r, r.name), report, input.name);
+      addTest(group(r.name), r, designatorName(r, r.name), report, cx);
     } else if (r.name === "RPT") {
       report.push(r.fields.join("|"));
     } else if (r.name === "NOTE") {
       rb.misc(r.fields[0] || "Note", r.fields.slice(1).join("|"));
+    } else if (!NO_RESULT.has(r.name)) {
+      // Custom user records ({@MySW_Version:OK|OK) and records of newer software.
+      const u = unknown.get(r.name);
+      if (u === undefined) unknown.set(r.name, { line: r.line, count: 1 });
+      else u.count++;
     }
-    // Other records (custom user records, alarms, RETEST…) carry no test result.
+  }
+  for (const [name, u] of unknown) {
+    cx.warn(
+      u.line,
+      `unknown record {@${name} skipped, with what is nested in it` +
+        (u.count > 1 ? ` (${u.count} such records in this board)` : ""),
+    );
   }
   if (report.length > 0) {
     rb.root.action("Failure report", { reportText: cap(report.join("\n")) });
@@ -334,7 +368,7 @@ function designatorName(r: I3070Record, fallback: string): string {
   return d === "" ? fallback : cleanDesignator(d);
 }
 
-function addBlock(seq: SequenceBuilder, block: I3070Record, report: string[], file: string) {
+function addBlock(seq: SequenceBuilder, block: I3070Record, report: string[], cx: Cx) {
   const name = cleanDesignator(block.fields[0] ?? "") || "BLOCK";
   const status = statusOf(block.fields[1]);
   const tests = block.children.filter((c) => isTest(c.name));
@@ -345,7 +379,7 @@ function addBlock(seq: SequenceBuilder, block: I3070Record, report: string[], fi
   }
   let step: StepBuilder;
   if (tests.length > 0 && tests.every((c) => c.name in ANALOG_UNITS)) {
-    const ms = tests.map((c) => analog(c, text, tests.length > 1, file));
+    const ms = tests.map((c) => analog(c, text, tests.length > 1, cx));
     step = ms.length === 1
       ? seq.numeric(name, ms[0], { status })
       : seq.multiNumeric(name, ms, { status });
@@ -354,9 +388,9 @@ function addBlock(seq: SequenceBuilder, block: I3070Record, report: string[], fi
     tests.forEach((c) => {
       if (c.name in ANALOG_UNITS) {
         const t: string[] = [];
-        const m = analog(c, t, false, file);
+        const m = analog(c, t, false, cx);
         sub.numeric(m.name ?? c.name, m, t.length > 0 ? { reportText: t.join("\n") } : {});
-      } else addTest(sub, c, designatorName(c, c.name), report, file);
+      } else addTest(sub, c, designatorName(c, c.name), report, cx);
     });
     step = sub;
   } else {
@@ -365,10 +399,36 @@ function addBlock(seq: SequenceBuilder, block: I3070Record, report: string[], fi
   if (text.length > 0) step.set({ reportText: cap(text.join("\n")) });
 }
 
-/** An analog record (with its LIM2/LIM3) as a numeric measurement; nominal goes to `text`. */
-function analog(r: I3070Record, text: string[], named: boolean, file: string): NumericInput {
-  const [statusField, valueField, subName] = r.fields;
-  const value = parseNumber(valueField ?? "");
+/**
+ * An analog record (with its LIM2/LIM3) as a numeric measurement; nominal goes to `text`.
+ * A record cut short at the end of its line keeps what is whole: a number cut off (no
+ * exponent left) is dropped, never guessed, with a warning.
+ */
+function analog(r: I3070Record, text: string[], named: boolean, cx: Cx): NumericInput {
+  const lim = r.children.find((c) => c.name === "LIM2" || c.name === "LIM3");
+  if (r.unclosed || lim?.unclosed) {
+    cx.warn(
+      r.line,
+      `{@${r.name} record not closed on its line (the line was cut short); read to the end of the line`,
+    );
+  }
+  /** The number in field `i` of `rec`, or undefined when the line cut it. */
+  const num = (rec: I3070Record, i: number, what: string): number | undefined => {
+    const f = rec.fields[i] ?? "";
+    if (rec.cutField && i === rec.fields.length - 1 && !WHOLE_NUMBER_RE.test(f)) {
+      if (f !== "") cx.warn(rec.line, `{@${rec.name} ${what} "${f}" is cut off; left out`);
+      return undefined;
+    }
+    return parseNumber(f);
+  };
+  const [statusField, , subName] = r.fields;
+  if (r.cutField && r.fields.length < 2) {
+    throw new ConversionError(
+      `${cx.file}: line ${r.line}: {@${r.name} record is cut off before its value`,
+      "The log writer cut this line short; check the tester's log settings.",
+    );
+  }
+  const value = num(r, 1, "value");
   const m: NumericInput = {
     name: subName || (named ? r.name : undefined),
     value: value === undefined ? NaN : value,
@@ -377,18 +437,19 @@ function analog(r: I3070Record, text: string[], named: boolean, file: string): N
   };
   if (m.status === undefined) {
     throw new ConversionError(
-      `${file}: line ${r.line}: {@${r.name} test status "${statusField ?? ""}" is not a number`,
+      `${cx.file}: line ${r.line}: {@${r.name} test status "${statusField ?? ""}" is not a number`,
       "Check that the file is an unmodified i3070 log.",
     );
   }
-  const lim = r.children.find((c) => c.name === "LIM2" || c.name === "LIM3");
   if (lim !== undefined) {
-    const f = lim.name === "LIM3" ? lim.fields.slice(1) : lim.fields;
-    m.high = parseNumber(f[0] ?? "");
-    m.low = parseNumber(f[1] ?? "");
-    m.compOp = "GELE";
+    const at = lim.name === "LIM3" ? 1 : 0;
+    m.high = num(lim, at, "high limit");
+    m.low = num(lim, at + 1, "low limit");
+    // Both limits → GELE; one left (the other cut off) → inferred from the one present.
+    if (m.high !== undefined && m.low !== undefined) m.compOp = "GELE";
+    else if (m.high === undefined && m.low === undefined) m.compOp = "LOG";
     if (lim.name === "LIM3") {
-      const nominal = parseNumber(lim.fields[0] ?? "");
+      const nominal = num(lim, 0, "nominal");
       const shown = nominal === undefined || Number.isNaN(nominal)
         ? lim.fields[0] ?? ""
         : `${nominal}${m.unit ? ` ${m.unit}` : ""}`;
@@ -403,11 +464,11 @@ function addTest(
   r: I3070Record,
   name: string,
   report: string[],
-  file: string,
+  cx: Cx,
 ): void {
   if (r.name in ANALOG_UNITS) {
     const text: string[] = [];
-    const m = analog(r, text, false, file);
+    const m = analog(r, text, false, cx);
     seq.numeric(m.name ?? name, m, text.length > 0 ? { reportText: text.join("\n") } : {});
     return;
   }
@@ -417,7 +478,7 @@ function addTest(
   if (r.name === "D-PLD" && status === undefined && (raw ?? "") !== "") status = "F";
   if (status === undefined) {
     throw new ConversionError(
-      `${file}: line ${r.line}: {@${r.name} test status "${raw ?? ""}" is not a number`,
+      `${cx.file}: line ${r.line}: {@${r.name} test status "${raw ?? ""}" is not a number`,
       "Check that the file is an unmodified i3070 log.",
     );
   }

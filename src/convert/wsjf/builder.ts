@@ -93,6 +93,9 @@ export { MAX_STEP_DEPTH };
 /** Most `Status note` misc infos per report; the rest are counted in one more note. */
 export const MAX_STATUS_NOTES = 10;
 
+/** Most `Conversion warning` misc infos per report; the rest are counted in one more. */
+export const MAX_WARNING_NOTES = 10;
+
 /** What the builder needs from the convert input (a `ConvertInput` fits). */
 export interface BuildContext {
   station: StationContext;
@@ -100,6 +103,8 @@ export interface BuildContext {
   sha256: string;
   /** File name, for messages. */
   name?: string;
+  /** Where recovered problems go besides the report (see `ConvertInput.warn`). */
+  warn?(message: string): void;
 }
 
 /** A timestamp: ISO string (with offset, or naive = station zone), instant, or naive fields. */
@@ -441,6 +446,7 @@ export class ReportBuilder {
   private readonly ctx: BuildContext;
   private readonly params: Partial<CommonParams>;
   private readonly miscInfos: MiscInfo[] = [];
+  private readonly warnings: string[] = [];
   private readonly subUnits: SubUnit[] = [];
   private readonly assets: Array<{ assetSN: string; usageCount?: number }> = [];
   private readonly extraFields: Record<string, unknown> = {};
@@ -460,6 +466,16 @@ export class ReportBuilder {
   /** Adds a misc info (key/value) to the header. */
   misc(description: string, text: string | number | boolean): this {
     this.miscInfos.push({ description: str(description), text: stripControlChars(String(text)) });
+    return this;
+  }
+
+  /**
+   * Records a problem the converter recovered from in this unit (a skipped record, a cut
+   * line): kept as a `Conversion warning` misc info and passed on to the agent's log.
+   */
+  warn(message: string): this {
+    this.warnings.push(stripControlChars(message));
+    this.ctx.warn?.(message);
     return this;
   }
 
@@ -565,6 +581,17 @@ export class ReportBuilder {
       misc.push({
         description: "Status note",
         text: `${notes.length - MAX_STATUS_NOTES} more differences between file and limits`,
+      });
+    }
+
+    for (const w of this.warnings.slice(0, MAX_WARNING_NOTES)) {
+      misc.push({ description: "Conversion warning", text: w });
+    }
+    if (this.warnings.length > MAX_WARNING_NOTES) {
+      misc.push({
+        description: "Conversion warning",
+        text: `${this.warnings.length - MAX_WARNING_NOTES} more (${this.warnings.length} in ` +
+          "all; the agent log lists them)",
       });
     }
 

@@ -7,6 +7,12 @@
  * on lines: a panel file has the next `{@BATCH` on the same line as the `}}` closing the board
  * before it, and a record's text may end on one line and its `}` come on the next.
  *
+ * The one exception is the records the caller names as line records (the measurements and
+ * their limits): they never span lines, so one still open at the end of its line is closed
+ * there and marked `unclosed` (some sites' log writers cut lines at 80 columns, losing the
+ * closing braces and the end of the last field). Without that rule every cut line would leave
+ * the nesting one or two levels deeper, and the file would end hundreds of records deep.
+ *
  * @module
  */
 
@@ -22,6 +28,10 @@ export interface I3070Record {
   children: I3070Record[];
   /** 1-based line where the record starts. */
   line: number;
+  /** A line record whose `}` was missing: it was closed at the end of its line. */
+  unclosed?: boolean;
+  /** Its head ran up to the end of a cut line: the last field may be incomplete. */
+  cutField?: boolean;
 }
 
 /** A syntax problem in the record structure, with the line it was found on. */
@@ -46,7 +56,10 @@ export const MAX_DEPTH = 64;
  * open record, a `{` not followed by `@`, nesting deeper than {@link MAX_DEPTH}, or a record
  * still open at the end of the file is an {@link I3070SyntaxError}.
  */
-export function parseI3070Records(text: string): I3070Record[] {
+export function parseI3070Records(
+  text: string,
+  lineRecords: ReadonlySet<string> = new Set(),
+): I3070Record[] {
   const top: I3070Record[] = [];
   const stack: I3070Record[] = [];
   // Old Macs end lines with CR alone; count those only when the file has no LF at all.
@@ -61,10 +74,31 @@ export function parseI3070Records(text: string): I3070Record[] {
     const runStart = i;
     const runLine = line;
     let c = 0;
+    // A line record still open when its line ends (its name is known once its head is read).
+    const lineOpen = () => {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return false;
+      if (top === head) setHead(head, text.slice(headStart, i));
+      return lineRecords.has(top.name);
+    };
     for (; i < n; i++) {
       c = text.charCodeAt(i);
       if (c === 0x7b /* { */ || c === 0x7d /* } */) break;
-      if (c === eol) line++;
+      if (c === eol) {
+        if (lineOpen()) break;
+        line++;
+      }
+    }
+    if (i < n && c === eol) {
+      // Close the line records left open at the end of this line.
+      if (head !== undefined) head.cutField = true;
+      head = undefined;
+      while (stack.length > 0 && lineRecords.has(stack[stack.length - 1].name)) {
+        stack.pop()!.unclosed = true;
+      }
+      line++;
+      i++;
+      continue;
     }
     if (head !== undefined) {
       setHead(head, text.slice(headStart, i));
