@@ -15,7 +15,7 @@ import { replaceDurably } from "./queue/fs_ops.ts";
 import { Uploader } from "./upload/uploader.ts";
 import { Intake } from "./watch/intake.ts";
 import { Metrics } from "./control/metrics.ts";
-import { computeHealth } from "./control/health.ts";
+import { computeHealth, type Health } from "./control/health.ts";
 import { History } from "./control/history.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";
 import {
@@ -27,7 +27,8 @@ import {
   type StatusSnapshot,
 } from "./control/snapshot.ts";
 import { inspectQueue } from "./queue/inspect.ts";
-import { addSecrets, logger, logOptionsFor, setupLogging } from "./log/log.ts";
+import { addSecrets, logger, logOptionsFor, redactDeep, setupLogging } from "./log/log.ts";
+import { writePrivateText } from "./private.ts";
 import { ExitCode } from "./cli/command.ts";
 import { VERSION } from "./version.ts";
 
@@ -208,7 +209,11 @@ export class Agent {
         this.intake.setManualPause(null);
         log.info("Intake resumed by a person");
       },
-    }, { version: VERSION, startedAt: this.startedAt.toISOString() });
+    }, {
+      version: VERSION,
+      startedAt: this.startedAt.toISOString(),
+      metricsListen: c.control.metricsListen,
+    });
     log.info("Control endpoint on http://127.0.0.1:{port}/ (status page, /health, /metrics)", {
       port: this.#control.port,
     });
@@ -280,6 +285,32 @@ export class Agent {
     return { requeued };
   }
 
+  /** Health now, from the live state (GET /health, the status and the health metrics). */
+  health(now = Date.now()): Health {
+    const convs = this.intake.status();
+    const failures = this.intake.recentFailures();
+    return computeHealth({
+      now,
+      running: true,
+      dataDir: this.config.dataDir,
+      queue: this.queue.counts(),
+      maxReports: this.config.queue.maxReports,
+      oldestQueuedAt: this.queue.oldestQueuedAt(),
+      upload: this.uploader.status(),
+      startedAt: this.startedAt.getTime(),
+      intakePause: this.intake.pauseReason(),
+      missingFolders: convs.filter((c) => c.missing).map((c) => c.folder),
+      poolProblem: this.pool.stats().unrecoverable,
+      converterProblems: this.intake.converterProblems(),
+      conversionFailuresLastHour: failures.filter((f) => now - Date.parse(f.at) < 3600_000).length,
+      configProblem: this.#lastReload?.ok === false ? this.#lastReload.error : null,
+      thresholds: {
+        ...this.config.health,
+        clockSkewWarnSeconds: this.config.server.clockSkewWarnSeconds,
+      },
+    });
+  }
+
   /** The live status snapshot. */
   async snapshot(): Promise<StatusSnapshot> {
     const now = Date.now();
@@ -292,26 +323,7 @@ export class Agent {
     const errors = recentErrors(inspection.errors, failures);
     const intakePause = this.intake.pauseReason();
     const pool = this.pool.stats();
-    const health = computeHealth({
-      now,
-      running: true,
-      dataDir: this.config.dataDir,
-      queue: counts,
-      maxReports: this.config.queue.maxReports,
-      oldestQueuedAt: oldest,
-      upload: up,
-      startedAt: this.startedAt.getTime(),
-      intakePause,
-      missingFolders: convs.filter((c) => c.missing).map((c) => c.folder),
-      poolProblem: pool.unrecoverable,
-      converterProblems: this.intake.converterProblems(),
-      conversionFailuresLastHour: failures.filter((f) => now - Date.parse(f.at) < 3600_000).length,
-      configProblem: this.#lastReload?.ok === false ? this.#lastReload.error : null,
-      thresholds: {
-        ...this.config.health,
-        clockSkewWarnSeconds: this.config.server.clockSkewWarnSeconds,
-      },
-    });
+    const health = this.health(now);
     return {
       running: true,
       pid: Deno.pid,
@@ -386,6 +398,20 @@ export class Agent {
     const mem = Deno.memoryUsage();
     m.set("process_resident_memory_bytes", "Resident memory of the agent process", mem.rss);
     m.set("heap_used_bytes", "JavaScript heap in use (main thread)", mem.heapUsed);
+    const health = this.health();
+    for (const state of ["healthy", "degraded", "unhealthy"] as const) {
+      m.set(
+        "health_state",
+        "1 for the agent's health state (as GET /health says), 0 for the other two",
+        health.state === state ? 1 : 0,
+        { state },
+      );
+    }
+    m.set("health_reasons", "Reasons GET /health gives for the state", health.reasons.length);
+    m.set("info", "1, labelled with the agent's version and station name", 1, {
+      version: VERSION,
+      station: this.config.station.name,
+    });
     return m.render();
   }
 
@@ -403,8 +429,9 @@ export class Agent {
       history: this.history.series().minutes,
       stopReason: stoppedAt ? this.#stopReason : null,
     };
+    // It holds server messages and converter errors: redacted, and for the agent's user only.
     const file = stateFile(this.config.dataDir);
-    await Deno.writeTextFile(file + ".tmp", JSON.stringify(state, null, 2));
+    await writePrivateText(file + ".tmp", JSON.stringify(redactDeep(state), null, 2));
     await Deno.rename(file + ".tmp", file);
   }
 
@@ -475,8 +502,11 @@ export class Agent {
       this.#lastReload = { at: new Date().toISOString(), ok: false, error: why, lastGood: backup };
       return false;
     }
-    if (next.dataDir !== this.config.dataDir || next.control.port !== this.config.control.port) {
-      log.warn("dataDir and control.port changes take effect at the next restart");
+    if (
+      next.dataDir !== this.config.dataDir ||
+      JSON.stringify(next.control) !== JSON.stringify(this.config.control)
+    ) {
+      log.warn("dataDir and control changes take effect at the next restart");
       next = { ...next, dataDir: this.config.dataDir, control: this.config.control };
     }
     addSecrets([next.server.token]);

@@ -106,6 +106,16 @@ export const configSchema = z.strictObject({
   /** Loopback control endpoint used by `agent status` and `agent flush`. */
   control: z.strictObject({
     port: z.int().min(0).max(65535).default(8089),
+    /**
+     * Off by default. "address:port" (e.g. "0.0.0.0:9469", "[::]:9469"): also serve
+     * `GET /metrics` alone, read-only, there, for a fleet's Prometheus. Firewall it.
+     */
+    metricsListen: z.string().refine(
+      (s) =>
+        /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z.-]+):\d{1,5}$/.test(s) && +s.split(":").pop()! < 65536,
+      'expected "address:port", e.g. "0.0.0.0:9469" (every interface), "10.0.0.5:9469" or ' +
+        '"[::]:9469" (IPv6)',
+    ).optional(),
   }).prefault({}),
   queue: z.strictObject({
     /** Intake pauses above this many reports waiting (queued + processing + error retrying). */

@@ -12,6 +12,9 @@
  * - `POST /requeue` requeue error entries (body `{"keys": [...]}` or `{"all": true}`)
  * - `POST /pause`, `POST /resume`   intake
  *
+ * `control.metricsListen` adds a second listener that serves `GET /metrics` alone, for a
+ * fleet's Prometheus (./metrics_listener.ts); this one stays on loopback.
+ *
  * The status page's retry button: the page is served with a second, per-run "page token"
  * embedded in it, which allows only the retry actions (`/requeue`, `/flush`), never
  * pause/resume. Only a script of the page's own origin can read it (the same-origin policy);
@@ -23,9 +26,10 @@
  */
 import path from "#path";
 import { timingSafeEqual } from "#crypto";
-import { addSecrets, logger } from "../log/log.ts";
+import { addSecrets, logger, redact, redactDeep } from "../log/log.ts";
 import type { StatusSnapshot } from "./snapshot.ts";
 import type { HistoryAnswer } from "./history.ts";
+import { type MetricsListener, startMetricsListener } from "./metrics_listener.ts";
 
 /** What the control server serves from. */
 export interface ControlHandlers {
@@ -45,6 +49,8 @@ export interface ControlInfo {
   token: string;
   startedAt: string;
   version: string;
+  /** The metrics listener's address (`host:port`), when `control.metricsListen` is set. */
+  metricsListen?: string;
 }
 
 /** The control file's path. */
@@ -116,7 +122,7 @@ export async function startControlServer(
   dataDir: string,
   port: number,
   handlers: ControlHandlers,
-  meta: { version: string; startedAt: string },
+  meta: { version: string; startedAt: string; metricsListen?: string },
 ): Promise<ControlServer> {
   const token = randomToken();
   const pageToken = randomToken();
@@ -130,8 +136,9 @@ export async function startControlServer(
     }
     return text;
   };
+  // Everything served can quote a server message or a converter error: no secret goes out.
   const json = (body: unknown, status = 200) =>
-    new Response(JSON.stringify(body), {
+    new Response(JSON.stringify(redactDeep(body)), {
       status,
       headers: { "content-type": "application/json", "cache-control": "no-store" },
     });
@@ -160,7 +167,7 @@ export async function startControlServer(
             return json(s.health, s.health.state === "unhealthy" ? 503 : 200);
           }
           case "/metrics":
-            return new Response(await handlers.metrics(), {
+            return new Response(redact(await handlers.metrics()), {
               headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
             });
           case "/status":
@@ -244,7 +251,23 @@ export async function startControlServer(
     }
     throw e;
   }
-  const info: ControlInfo = { pid: Deno.pid, port: server.addr.port, token, ...meta };
+  let scrape: MetricsListener | null = null;
+  if (meta.metricsListen) {
+    try {
+      scrape = startMetricsListener(meta.metricsListen, handlers.metrics);
+    } catch (e) {
+      await server.shutdown();
+      throw e;
+    }
+  }
+  const info: ControlInfo = {
+    pid: Deno.pid,
+    port: server.addr.port,
+    token,
+    version: meta.version,
+    startedAt: meta.startedAt,
+    ...(scrape ? { metricsListen: scrape.address } : {}),
+  };
   const file = controlFile(dataDir);
   await Deno.remove(file + ".tmp").catch(() => {});
   await Deno.writeTextFile(file + ".tmp", JSON.stringify(info, null, 2), { mode: 0o600 });
@@ -256,7 +279,7 @@ export async function startControlServer(
     token,
     pageToken,
     async shutdown() {
-      await server.shutdown();
+      await Promise.all([server.shutdown(), scrape?.shutdown()]);
       await Deno.remove(file).catch(() => {});
     },
   };
