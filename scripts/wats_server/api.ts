@@ -51,7 +51,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<Reply> {
   const pre = ctx.faults.inScope(req.method, req.path) ? ctx.faults.draw() : null;
   if (pre !== null) req.entry.fault = `${faultLabel(pre.fault)} (${pre.source})`;
-  if (pre?.fault.kind === "status") return statusFault(ctx, pre);
+  if (pre?.fault.kind === "status") return statusFault(ctx, pre, req);
   if (pre?.fault.kind === "wrongId") return wrongIdReply();
   if (pre?.fault.kind === "slow" && !(await ctx.sleep(pre.fault.delayMs))) {
     return { status: 0, drop: true };
@@ -149,7 +149,7 @@ async function postReport(
     const rule = ctx.faults.forReport(report?.id, report?.sn);
     if (rule !== null) {
       req.entry.fault = `${faultLabel(rule.fault)} (${rule.source})`;
-      if (rule.fault.kind === "status") return statusFault(ctx, rule);
+      if (rule.fault.kind === "status") return statusFault(ctx, rule, req);
       if (rule.fault.kind === "wrongId") return wrongIdReply();
       if (rule.fault.kind === "slow" && !(await ctx.sleep(rule.fault.delayMs))) {
         return { status: 0, drop: true };
@@ -206,10 +206,12 @@ function getReport(ctx: ApiContext, id: string): Reply {
   return json(200, entry.report);
 }
 
-function statusFault(ctx: ApiContext, applied: AppliedFault): Reply {
+function statusFault(ctx: ApiContext, applied: AppliedFault, req: ApiRequest): Reply {
   const fault = applied.fault;
   if (fault.kind !== "status") throw new Error("statusFault needs a status fault");
   const headers: Record<string, string> = {};
+  const echo = (text: string) =>
+    fault.echoAuthorization ? `${text} Request headers: Authorization: ${req.authorization}` : text;
   const defaults = ctx.faults.retryAfter;
   const seconds = fault.retryAfterSeconds ?? (fault.status === 429 ? defaults.seconds : undefined);
   if (seconds !== undefined) {
@@ -226,10 +228,10 @@ function statusFault(ctx: ApiContext, applied: AppliedFault): Reply {
       raw: `<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`,
       contentType: "text/html",
       headers,
-      message: fault.message ?? title,
+      message: echo(fault.message ?? title),
     };
   }
-  const text = fault.message ?? defaultFaultMessage(fault.status);
+  const text = echo(fault.message ?? defaultFaultMessage(fault.status));
   return message(fault.status, text, headers);
 }
 

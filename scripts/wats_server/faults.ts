@@ -19,6 +19,12 @@ export type Fault =
     retryAfterForm?: "seconds" | "date";
     /** The `Message` of the JSON body. */
     message?: string;
+    /**
+     * Appends the request's Authorization header to the message, as careless servers and
+     * proxies do ("... Request headers: Authorization: Basic ..."): what the agent stores and
+     * serves must not carry it on.
+     */
+    echoAuthorization?: boolean;
   }
   /** Wait this long, then handle the request normally (the report is stored even if the client gave up). */
   | { kind: "slow"; delayMs: number }

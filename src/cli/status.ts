@@ -12,6 +12,7 @@ import { contactAgent, fetchStatus } from "../control/client.ts";
 import type { ControlInfo } from "../control/server.ts";
 import { offlineSnapshot, type StatusSnapshot } from "../control/snapshot.ts";
 import type { HealthState } from "../control/health.ts";
+import { addSecrets, escapeControls, mapStrings, redact, redactDeep } from "../log/log.ts";
 
 /** The status exit code for a health state. */
 export const HEALTH_EXIT: Record<HealthState, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
@@ -63,7 +64,9 @@ answer).`,
         return CANNOT_TELL;
       }
       if (json) {
-        console.log(JSON.stringify({ ...snap, configError: loaded.error.problems }, null, 2));
+        console.log(
+          JSON.stringify(redactDeep({ ...snap, configError: loaded.error.problems }), null, 2),
+        );
       } else console.log(renderStatus(snap, Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR")));
       return HEALTH_EXIT[snap.health.state];
     }
@@ -76,6 +79,7 @@ answer).`,
       return CANNOT_TELL;
     }
     const { config } = loaded;
+    addSecrets([config.server.token]);
     const contact = await contactAgent(config.dataDir);
     let snap: StatusSnapshot;
     try {
@@ -96,7 +100,8 @@ answer).`,
       else console.error(`agent status: ${msg}`);
       return CANNOT_TELL;
     }
-    if (json) console.log(JSON.stringify(snap, null, 2));
+    // The data directory may hold texts from an older version that quote a secret.
+    if (json) console.log(JSON.stringify(redactDeep(snap), null, 2));
     else console.log(renderStatus(snap, Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR")));
     return HEALTH_EXIT[snap.health.state];
   },
@@ -155,8 +160,12 @@ export function duration(s: number): string {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
-/** The human summary. */
-export function renderStatus(s: StatusSnapshot, color: boolean): string {
+/**
+ * The human summary. Its texts come from the world (file names, server messages): they are
+ * redacted and their control characters escaped, so none can fake a line of its own.
+ */
+export function renderStatus(snap: StatusSnapshot, color: boolean): string {
+  const s = mapStrings(snap, (t) => escapeControls(redact(t)));
   const c = (code: string, t: string) => color ? `\x1b[${code}m${t}\x1b[0m` : t;
   const stateColor = { healthy: "32", degraded: "33", unhealthy: "31" }[s.health.state];
   const lines: string[] = [];

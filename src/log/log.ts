@@ -21,8 +21,11 @@ import {
 import { getRotatingFileSink } from "@logtape/file";
 import path from "#path";
 import type { Config } from "../config/load.ts";
+import { addSecrets, redact } from "./redact.ts";
+import { makePrivate, PRIVATE_FILE } from "../private.ts";
 
 export type { Logger };
+export { addSecrets, mapStrings, redact, redactDeep } from "./redact.ts";
 
 /** How to log. */
 export interface LogOptions {
@@ -37,18 +40,27 @@ export interface LogOptions {
   console?: boolean;
 }
 
-let secrets: string[] = [];
 let configured = false;
 
-/** Masks every secret in `text`. */
-export function redact(text: string): string {
-  for (const s of secrets) if (s) text = text.split(s).join("***");
-  return text;
-}
+/**
+ * Control characters a value could use to forge or hide log lines on a terminal or in a text
+ * file: C0 (newline, carriage return, escape …), DEL, C1, the Unicode line and paragraph
+ * separators and the bidirectional overrides (which reorder what a reader sees).
+ */
+const CONTROLS =
+  // deno-lint-ignore no-control-regex -- these are exactly what is escaped
+  /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
-/** Adds strings that must never be logged (e.g. a token after a config reload). */
-export function addSecrets(more: string[]): void {
-  secrets = [...new Set([...secrets, ...more.filter((s) => s.length >= 4)])];
+/** `text` with each control character written as an escape (`\n`, `\x1b`, `\u202e`). */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (c) => {
+    const code = c.charCodeAt(0);
+    return SHORT[c] ??
+      (code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, "0")}`
+        : `\\u${code.toString(16).padStart(4, "0")}`);
+  });
 }
 
 const LEVEL_TEXT: Record<LogLevel, string> = {
@@ -66,22 +78,33 @@ const LEVEL_COLOR: Partial<Record<LogLevel, string>> = {
   fatal: "\x1b[1;31m",
 };
 
-function renderMessage(record: LogRecord): string {
-  return record.message.map((part, i) =>
-    i % 2 === 0 ? String(part) : typeof part === "string" ? part : JSON.stringify(part)
-  ).join("");
+/** The message with its values filled in; `safe` is applied to each value (not the template). */
+function renderMessage(record: LogRecord, safe: (text: string) => string = (t) => t): string {
+  return record.message.map((part, i) => {
+    if (i % 2 === 0) return String(part);
+    const value = typeof part === "string" ? part : JSON.stringify(part);
+    return value === undefined ? "" : safe(value);
+  }).join("");
 }
 
-/** One human-readable line: time, level, category, message, correlation id. */
+/**
+ * One human-readable line: time, level, category, message, correlation id. Values are the
+ * world's (file names, server messages): their control characters are escaped, so no value
+ * can start a line of its own.
+ */
 export function textLine(record: LogRecord, color: boolean): string {
   const t = new Date(record.timestamp).toISOString().replace("T", " ").slice(0, 23);
-  const cid = record.properties.correlationId ? ` [${record.properties.correlationId}]` : "";
+  const cid = record.properties.correlationId
+    ? ` [${escapeControls(String(record.properties.correlationId))}]`
+    : "";
   const level = LEVEL_TEXT[record.level];
   const lvl = color && LEVEL_COLOR[record.level]
     ? `${LEVEL_COLOR[record.level]}${level}\x1b[0m`
     : level;
   return redact(
-    `${t} ${lvl} ${record.category.slice(1).join(".")}: ${renderMessage(record)}${cid}`,
+    `${t} ${lvl} ${record.category.slice(1).join(".")}: ${
+      renderMessage(record, escapeControls)
+    }${cid}`,
   );
 }
 
@@ -99,13 +122,17 @@ function jsonSafe(_key: string, value: unknown): unknown {
  * `correlationId` for lines about a file or report). Secrets are masked.
  */
 export function jsonLine(record: LogRecord): string {
-  return redact(JSON.stringify({
+  // Each string is masked before it is escaped into JSON, so a mask can't break the escaping.
+  return JSON.stringify({
     "@timestamp": new Date(record.timestamp).toISOString(),
     level: record.level.toUpperCase(),
     message: renderMessage(record),
     logger: record.category.join("."),
     properties: record.properties,
-  }, jsonSafe)) + "\n";
+  }, (key, value) => {
+    const v = jsonSafe(key, value);
+    return typeof v === "string" ? redact(v) : v;
+  }) + "\n";
 }
 
 function stderrSink(): Sink {
@@ -130,11 +157,12 @@ function fileFailureFilter(file: string): (record: LogRecord) => boolean {
     if (Date.now() - saidAt >= 300_000) {
       saidAt = Date.now();
       const error = record.properties.error;
-      const text = `${new Date().toISOString()} WARN  log: log file ${file} can't be written ` +
-        `(${
-          error instanceof Error ? error.message : String(error)
-        }); its lines are lost until it ` +
-        "can (stderr still has them)\n";
+      const why = error instanceof Error ? error.message : String(error);
+      const text = `${new Date().toISOString()} WARN  log: log file ${
+        escapeControls(file)
+      } can't be written (${
+        escapeControls(redact(why))
+      }); its lines are lost until it can (stderr still has them)\n`;
       try {
         Deno.stderr.writeSync(enc.encode(text));
       } catch { /* stderr closed: nowhere left to say it */ }
@@ -157,6 +185,23 @@ export function logOptionsFor(config: Pick<Config, "dataDir" | "log" | "server">
   };
 }
 
+/**
+ * Log lines quote server messages: the folder and its files are for the agent's user only. The
+ * file sink creates agent.log (at start and at each rotation) with the default mode, so the
+ * file is made here first, and the private folder covers the ones a rotation makes.
+ */
+async function makeLogsPrivate(dir: string, file: string): Promise<void> {
+  await makePrivate(dir, true);
+  try {
+    await Deno.writeTextFile(file, "", { createNew: true, mode: PRIVATE_FILE });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  }
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.startsWith("agent.log")) await makePrivate(path.join(dir, e.name));
+  }
+}
+
 /** Configures logging once per process (later calls reconfigure). */
 export async function setupLogging(opts: LogOptions): Promise<void> {
   addSecrets(opts.secrets ?? []);
@@ -165,8 +210,9 @@ export async function setupLogging(opts: LogOptions): Promise<void> {
   let file: string | null = null;
   if (opts.dir) {
     await Deno.mkdir(opts.dir, { recursive: true });
-    file = path.join(opts.dir, "agent.log");
-    sinks.file = getRotatingFileSink(path.join(opts.dir, "agent.log"), {
+    const logFile = file = path.join(opts.dir, "agent.log");
+    await makeLogsPrivate(opts.dir, logFile);
+    sinks.file = getRotatingFileSink(logFile, {
       formatter: jsonLine,
       maxSize: Math.round((opts.maxFileMb ?? 10) * 1024 * 1024),
       maxFiles: opts.maxFiles ?? 5,

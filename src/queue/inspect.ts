@@ -1,7 +1,8 @@
 /**
  * Reading a queue without opening it: counts, the oldest waiting report and recent errors,
  * straight from the folders. Used by `agent status` when no agent is running (nothing is
- * changed, so it is safe next to a running agent too).
+ * changed, so it is safe next to a running agent too). Sidecar texts are redacted again on the
+ * way out: one written by an older version may still quote a secret.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import {
   queueDir,
   readErrorInfo,
 } from "./queue.ts";
+import { redactDeep } from "../log/redact.ts";
 
 /** A report in error, for status. */
 export interface ErrorEntry extends ErrorInfo {
@@ -51,7 +53,7 @@ export async function inspectQueue(dataDir: string, maxErrors = 20): Promise<Que
       retrying++;
       consider(sorted[i]);
     }
-    if (info && errors.length < maxErrors) errors.push({ key: sorted[i], ...info });
+    if (info && errors.length < maxErrors) errors.push(redactDeep({ key: sorted[i], ...info }));
   }
   return {
     counts: {

@@ -9,8 +9,12 @@
  *   processing/   being uploaded now (back to queued at start-up: it was in flight)
  *   completed/    uploaded; kept for the audit window, then deleted
  *   error/        failed; <key>.error.json beside it says why, how often, and when to retry
- *   quarantine/   entries that could not be read, with <key>.reason.txt
+ *   quarantine/   entries that could not be read, with <key>.reason.txt (and the entry's
+ *                 <key>.error.json when it had failed before)
  * ```
+ *
+ * Sidecars and reason files can quote a server's message: their texts are redacted and they are
+ * private to the agent's user (written in tmp/, a private folder, then renamed into place).
  *
  * The only ways out of `queued` are an acknowledged upload, a server rejection (→ error), or a
  * person. An entry's key is `<queued ms>-<seq>-<report id>` so a folder listing is FIFO order.
@@ -36,6 +40,8 @@ import {
   parseEnvelope,
 } from "./entry.ts";
 import { BodyCache } from "./body_cache.ts";
+import { redact, redactDeep } from "../log/redact.ts";
+import { makePrivate } from "../private.ts";
 
 /** The states an entry can be in; each is a folder. */
 export const STATES = ["queued", "processing", "completed", "error"] as const;
@@ -195,6 +201,7 @@ export class Queue {
     for (const d of ["tmp", ...STATES, "quarantine"]) {
       await Deno.mkdir(path.join(q.dir, d), { recursive: true });
     }
+    await makePrivate(path.join(q.dir, "tmp"), true);
     await q.#recover();
     return q;
   }
@@ -239,7 +246,16 @@ export class Queue {
       if (!this.#errors.has(key)) this.#errors.set(key, Date.now()); // sidecar lost: retry now
     }
     this.#completed = entryKeys(await listNames(path.join(this.dir, "completed"))).sort();
-    this.#quarantine = entryKeys(await listNames(path.join(this.dir, "quarantine"))).length;
+    const quarantineNames = await listNames(path.join(this.dir, "quarantine"));
+    const quarantined = new Set(entryKeys(quarantineNames));
+    for (const name of quarantineNames) {
+      // A note whose entry a person removed (or a crash left half-moved) says nothing any more.
+      const suffix = [ERROR_SUFFIX, REASON_SUFFIX].find((s) => name.endsWith(s));
+      if (suffix && !quarantined.has(name.slice(0, -suffix.length))) {
+        await this.#ops.remove(this.#path("quarantine", name));
+      }
+    }
+    this.#quarantine = quarantined.size;
     await this.pruneCompleted();
     this.#loading = this.#loadQueued();
   }
@@ -464,14 +480,24 @@ export class Queue {
 
   async #quarantineFrom(state: State, key: string, reason: string): Promise<void> {
     const name = key + ".json";
-    const reasonFile = this.#path("quarantine", key + REASON_SUFFIX);
-    await this.#ops.remove(reasonFile);
-    await this.#ops.writeNew(reasonFile, [
-      new TextEncoder().encode(`${new Date().toISOString()} ${reason}\n`),
-    ]);
+    await this.#writePrivate(
+      this.#path("quarantine", key + REASON_SUFFIX),
+      `${new Date().toISOString()} ${redact(reason)}\n`,
+    );
+    // The sidecar of an entry that failed before goes with it: its history is the person's
+    // clue, and left in error/ it would describe an entry that is not there.
+    try {
+      await this.#ops.rename(
+        this.#path("error", key + ERROR_SUFFIX),
+        this.#path("quarantine", key + ERROR_SUFFIX),
+      );
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
     await this.#ops.rename(this.#path(state, name), this.#path("quarantine", name));
     await this.#syncer.sync(path.join(this.dir, "quarantine"));
     if (state === "processing") this.#processing.delete(key);
+    this.#attempts.delete(key);
     this.#quarantine++;
     this.#opts.onQuarantine?.(key, reason);
   }
@@ -585,11 +611,19 @@ export class Queue {
   }
 
   async #writeErrorInfo(key: string, info: ErrorInfo): Promise<void> {
-    const name = key + ERROR_SUFFIX;
-    const tmp = this.#path("tmp", name);
+    await this.#writePrivate(
+      this.#path("error", key + ERROR_SUFFIX),
+      JSON.stringify(redactDeep(info), null, 2) + "\n",
+    );
+  }
+
+  /** Writes a private file: in tmp/ (a private folder) first, then renamed to `dest`. */
+  async #writePrivate(dest: string, text: string): Promise<void> {
+    const tmp = this.#path("tmp", path.basename(dest));
     await this.#ops.remove(tmp);
-    await this.#ops.writeNew(tmp, [new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n")]);
-    await this.#ops.rename(tmp, this.#path("error", name));
+    await this.#ops.writeNew(tmp, [new TextEncoder().encode(text)]);
+    await makePrivate(tmp);
+    await this.#ops.rename(tmp, dest);
   }
 
   async #readErrorInfo(key: string): Promise<ErrorInfo | null> {

@@ -1,0 +1,162 @@
+/**
+ * The token stays out of everything the agent stores or serves, even when the server echoes the
+ * Authorization header back in its error messages and a converter error quotes it. The real
+ * agent process, the real test server (its echo fault), then every file under the test folder,
+ * `agent status --json` (live and offline) and every control route are searched for the token
+ * in each form it can take: as sent, URL-encoded, base64-encoded, and decoded (user:password,
+ * the password).
+ */
+import assert from "#assert";
+import path from "#path";
+import { AgentHarness } from "../e2e/_harness.ts";
+import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { posts } from "../e2e/_upload.ts";
+
+const user = "station7";
+const password = "Pa55-w0rd-s3cret";
+const decoded = `${user}:${password}`;
+const token = btoa(decoded);
+/** Every form of the token that must not turn up. */
+const forms = [
+  token,
+  token.replace(/=+$/, ""),
+  encodeURIComponent(token),
+  btoa(token),
+  decoded,
+  encodeURIComponent(decoded),
+  password,
+];
+
+const fixtures = path.resolve(import.meta.dirname!, "../fixtures/converters");
+const isWindows = Deno.build.os === "windows";
+
+function leaks(text: string): string[] {
+  return forms.filter((f) => text.includes(f));
+}
+
+/** Every file under `dir`, recursively. */
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory) out.push(...await walk(p));
+    else if (e.isFile) out.push(p);
+  }
+  return out;
+}
+
+Deno.test("secrets: a server that echoes the Authorization header and a converter error that quotes the token leak it nowhere", async () => {
+  await using h = await AgentHarness.create({
+    token,
+    converters: [
+      { name: "json", format: "wsjf" },
+      { name: "moody", module: "./converters/moody.js" },
+    ],
+  });
+  await Deno.mkdir(path.join(h.dir, "converters"));
+  await Deno.copyFile(path.join(fixtures, "moody.js"), path.join(h.dir, "converters/moody.js"));
+  const [rejected, retrying] = makeSampleReports(2, { seed: 9101 });
+  h.server.setFaults({
+    rules: [
+      {
+        id: rejected.id,
+        fault: {
+          kind: "status",
+          status: 400,
+          message: `Bad report. Caller ${decoded}.`,
+          echoAuthorization: true,
+        },
+      },
+      {
+        id: retrying.id,
+        fault: {
+          kind: "status",
+          status: 500,
+          message: `Internal error for token=${encodeURIComponent(token)} (b64 ${btoa(token)}).`,
+          echoAuthorization: true,
+        },
+      },
+    ],
+  });
+  await h.start();
+  await h.drop("json", "rejected.json", JSON.stringify(rejected));
+  await h.drop("json", "retrying.json", JSON.stringify(retrying));
+  await h.drop("moody", "raw.txt", `THROW ${token}`);
+  await h.drop("moody", "decoded.txt", `THROW ${decoded}`);
+  await h.waitFor(async () => {
+    const s = await h.status();
+    return s.queue.error === 2 &&
+      s.recentErrors.filter((e: { kind: string }) => e.kind === "conversion").length === 2;
+  }, "two reports in error and two failed conversions");
+  // The server really echoed it: without redaction it would be everywhere below.
+  const echoed = posts(h.server, rejected.id)[0].message ?? "";
+  assert.ok(echoed.includes(`Authorization: Basic ${token}`), echoed);
+
+  const served: Record<string, string> = {};
+  for (const route of ["/status", "/health", "/metrics", "/history", "/"]) {
+    const res = await h.control(route);
+    served[`GET ${route}`] = await res.text();
+  }
+  const live = await h.cli(["status", "--json", "--config", h.configFile]);
+  served["agent status --json (running)"] = live.stdout + live.stderr;
+  const liveText = await h.cli(["status", "--config", h.configFile]);
+  served["agent status (running)"] = liveText.stdout + liveText.stderr;
+  // state.json is saved every 5 s: wait for one that has the failed conversions.
+  const stateFile = path.join(h.dataDir, "state.json");
+  await h.waitFor(async () => {
+    try {
+      return (await Deno.readTextFile(stateFile)).includes("moody was told to throw");
+    } catch {
+      return false;
+    }
+  }, "state.json with the conversion failures");
+  assert.equal(await h.stop(), 0);
+  const offline = await h.cli(["status", "--json", "--config", h.configFile]);
+  assert.match(offline.stdout, /"running": false/);
+  served["agent status --json (stopped)"] = offline.stdout + offline.stderr;
+  const offlineText = await h.cli(["status", "--config", h.configFile]);
+  served["agent status (stopped)"] = offlineText.stdout + offlineText.stderr;
+  served["agent stderr"] = h.output;
+  for (const [what, text] of Object.entries(served)) {
+    assert.deepEqual(leaks(text), [], `${what} leaks the token:\n${text}`);
+  }
+  assert.match(served["GET /status"], /\*\*\*/, "the echoed credential is masked, not dropped");
+
+  // Every file the agent wrote, in the data folder and the drop folders. Not the config (the
+  // token's home) and its last good copy, not the converter, not the dropped files themselves.
+  const dropped = new Set([`THROW ${token}`, `THROW ${decoded}`]);
+  const checked: string[] = [];
+  for (const file of await walk(h.dir)) {
+    const rel = path.relative(h.dir, file);
+    if (rel === "agent.json" || rel.endsWith("agent.json.last-good")) continue;
+    if (rel.startsWith("converters")) continue;
+    const text = await Deno.readTextFile(file);
+    if (dropped.has(text)) continue;
+    checked.push(rel);
+    assert.deepEqual(leaks(text), [], `${rel} leaks the token:\n${text}`);
+  }
+  for (
+    const expected of [
+      /^agent-data\/state\.json$/,
+      /queue\/error\/.*\.error\.json$/,
+      /logs\/agent\.log$/,
+      /\.error\.txt$/,
+    ]
+  ) {
+    assert.ok(checked.some((f) => expected.test(f)), `no file ${expected} was checked: ${checked}`);
+  }
+
+  if (!isWindows) {
+    const privateFiles = checked.filter((f) =>
+      /state\.json$|\.error\.json$|logs\/|quarantine\//.test(f)
+    );
+    for (const f of privateFiles) {
+      const mode = (await Deno.stat(path.join(h.dir, f))).mode! & 0o777;
+      assert.equal(mode.toString(8), "600", `${f} is private to the agent's user`);
+    }
+    for (const d of ["agent-data/logs", "agent-data/queue/tmp"]) {
+      const mode = (await Deno.stat(path.join(h.dir, d))).mode! & 0o777;
+      assert.equal(mode.toString(8), "700", `${d} is private to the agent's user`);
+    }
+  }
+});
