@@ -151,6 +151,34 @@ Deno.test("teradyne-spectrum: errors", async () => {
   await rejects(convertInput(text, "t.txt", { dateOrder: "ymd" }), /dateOrder/);
 });
 
+Deno.test("teradyne-spectrum: unknown records and stray text are skipped with warnings", async () => {
+  const text = new TextDecoder().decode(Deno.readFileSync(OWN));
+  const at = text.indexOf("(SECTION_NAME:");
+  const edited = text.slice(0, at) + "(NEW_RECORD: 7)\r\nstray words\r\n(USER: no key here)\r\n" +
+    text.slice(at);
+  const warnings: string[] = [];
+  const [r] = await convert({ ...convertInput(edited, "t.txt"), warn: (m) => warnings.push(m) });
+  const [plain] = await convert(convertInput(text, "t.txt"));
+  // Stray text between records does not change the board's id.
+  const strayOnly = text.slice(0, at) + "stray words\r\n" + text.slice(at);
+  assert.equal((await convert(convertInput(strayOnly, "t.txt")))[0].id, plain.id);
+  assert.equal(r.result, plain.result);
+  assert.equal(warnings.length, 3, warnings.join("\n"));
+  assert.match(warnings.join("\n"), /unknown record \(NEW_RECORD: …\) skipped/);
+  assert.match(warnings.join("\n"), /text outside any record skipped: "stray words"/);
+  assert.match(warnings.join("\n"), /\(USER: no key here\) has no "key:"/);
+  const notes = r.miscInfos!.filter((m) => m.description === "Conversion warning");
+  assert.deepEqual(notes.map((m) => m.text), warnings);
+  // A board status that is not a plain pass or fail is an error, never a pass.
+  await rejects(
+    convertInput(
+      text.replace(/\(USER: *STATUS: *BOARD (PASSED|FAILED)/, "(USER: STATUS: BOARD NOT PASSED"),
+      "t.txt",
+    ),
+    /unknown board status "BOARD NOT PASSED"/,
+  );
+});
+
 Deno.test("teradyne-spectrum: detect", () => {
   const d = (s: string) => converter.detect!({ head: new TextEncoder().encode(s), name: "x.txt" });
   assert.equal(d('(PROGRAM_NAME: "PB1")\n'), 0.9);

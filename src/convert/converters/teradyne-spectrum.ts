@@ -128,7 +128,8 @@ export const converter: Converter = {
     // Ids from each board's own records, so a file that grows by boards keeps earlier ids.
     const seen = new Map<string, number>();
     return boards.map((b, i) => {
-      const hash = sha256Hex(JSON.stringify(b, (k, v) => (k === "line" ? undefined : v)));
+      const own = b.filter((n) => n.key !== "");
+      const hash = sha256Hex(JSON.stringify(own, (k, v) => (k === "line" ? undefined : v)));
       const k = seen.get(hash) ?? 0;
       seen.set(hash, k + 1);
       return buildBoard(input, params, b, i, `spectrum:${hash}:${k}`);
@@ -209,8 +210,13 @@ function buildBoard(
   const program = records.find((n) => n.key === "PROGRAM_NAME")?.text;
   let result: string | undefined;
   if (status !== undefined) {
-    const u = status.toUpperCase();
-    result = /\bPASS/.test(u) ? "P" : /\bFAIL/.test(u) ? "F" : parseStepStatus(status);
+    // Whole words only: "BOARD NOT PASSED" is not a pass.
+    const u = status.toUpperCase().replace(/\s+/g, " ").trim().replace(/^BOARD /, "");
+    result = u === "PASSED" || u === "PASS"
+      ? "P"
+      : u === "FAILED" || u === "FAIL"
+      ? "F"
+      : params.statusWords[status] ?? params.statusWords[u] ?? parseStepStatus(u);
     if (result === undefined) {
       throw new ConversionError(
         `${input.name}: unknown board status "${status}" in a (USER: STATUS: …) line`,
@@ -233,12 +239,34 @@ function buildBoard(
   if (sub) rb.misc("Subprogram", sub);
   for (const u of user) if (u.value !== "") rb.misc(u.key, u.value);
 
+  for (const n of records) {
+    if (n.key === "") rb.warn(`line ${n.line}: text outside any record skipped: "${clip(n.text)}"`);
+    else if (n.key === "USER" && !(n.text.indexOf(":") > 0)) {
+      rb.warn(`line ${n.line}: (USER: ${clip(n.text)}) has no "key:" and was skipped`);
+    } else if (!TOP_LEVEL.has(n.key)) {
+      rb.warn(`line ${n.line}: unknown record (${n.key}: …) skipped`);
+    }
+  }
+
   let seq: SequenceBuilder = rb.root;
   for (const n of records) {
     if (n.key === "SECTION_NAME") seq = rb.root.sequence(n.text || `Section (line ${n.line})`);
     else if (n.key === "STEP") addStep(seq, n, params, input.name);
   }
   return rb.build();
+}
+
+/** The records a board is made of; any other top-level record is skipped with a warning. */
+const TOP_LEVEL: ReadonlySet<string> = new Set([
+  "PROGRAM_NAME",
+  "SUBPROGRAM_NAME",
+  "SECTION_NAME",
+  "STEP",
+  "USER",
+]);
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 
 function verdict(node: SNode, params: SpectrumParams, file: string): StepStatus | undefined {

@@ -31,7 +31,10 @@ const KEY_RE = /\(\s*([A-Za-z][A-Za-z0-9_]*)\s*:/y;
 /** Deepest nesting accepted (real files nest 5 levels). */
 export const MAX_DEPTH = 64;
 
-/** Parses the whole text into top-level records (text outside records is ignored). */
+/**
+ * Parses the whole text into top-level records. Text outside any record becomes a record with
+ * the empty key (one per line, its text trimmed), so the converter can say it skipped it.
+ */
 export function parseSExpr(text: string): SNode[] {
   const top: SNode[] = [];
   const stack: { node: SNode; parts: string[]; parens: number }[] = [];
@@ -110,6 +113,14 @@ export function parseSExpr(text: string): SNode[] {
       let j = i;
       while (j < n && !'()"\n\r'.includes(text[j])) j++;
       stack[stack.length - 1].parts.push(text.slice(i, j));
+      i = j;
+      continue;
+    }
+    if (c !== " " && c !== "\t") {
+      let j = i;
+      while (j < n && !"()\n\r".includes(text[j])) j++;
+      const stray = text.slice(i, j).trim();
+      if (stray !== "") top.push({ key: "", text: stray, children: [], line });
       i = j;
       continue;
     }
