@@ -137,6 +137,7 @@ export async function startControlServer(
     return text;
   };
   // Everything served can quote a server message or a converter error: no secret goes out.
+  const metrics = async () => redact(await handlers.metrics());
   const json = (body: unknown, status = 200) =>
     new Response(JSON.stringify(redactDeep(body)), {
       status,
@@ -167,7 +168,7 @@ export async function startControlServer(
             return json(s.health, s.health.state === "unhealthy" ? 503 : 200);
           }
           case "/metrics":
-            return new Response(redact(await handlers.metrics()), {
+            return new Response(await metrics(), {
               headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
             });
           case "/status":
@@ -254,7 +255,7 @@ export async function startControlServer(
   let scrape: MetricsListener | null = null;
   if (meta.metricsListen) {
     try {
-      scrape = startMetricsListener(meta.metricsListen, handlers.metrics);
+      scrape = startMetricsListener(meta.metricsListen, metrics);
     } catch (e) {
       await server.shutdown();
       throw e;
