@@ -156,3 +156,27 @@ Deno.test("teradyne-gr228x: not a GR228x log, bad dates, detect", async () => {
 Deno.test("teradyne-gr228x: fuzz", async () => {
   await fuzzConverter(converter, [Deno.readFileSync(OWN)], { params: { partNumber: "P" } });
 });
+
+Deno.test("teradyne-gr228x: lines it can't read are skipped with warnings", async () => {
+  const text = new TextDecoder().decode(Deno.readFileSync(OWN));
+  const edited = text
+    .replace("C5=100.5N(90N,110N)CP", "C5=100.5N(90N,110N)CP\r\n%%% garbled line %%%")
+    .replace("V1%5.31", `${"X".repeat(5000)}\r\nV1%5.31`)
+    .replace("@05-MAR-24  08:02:00", "/05-MAR-24  08:01:50\r\n@05-MAR-24  08:02:00");
+  const warnings: string[] = [];
+  const reports = await convert({
+    ...convertInput(edited, "7788_MAIN.LOG"),
+    warn: (m) => warnings.push(m),
+  });
+  const plain = await convert(convertInput(text, "7788_MAIN.LOG"));
+  assert.deepEqual(reports.map((r) => [r.sn, r.result]), plain.map((r) => [r.sn, r.result]));
+  assert.deepEqual(warnings, [
+    'line 12: not a record of this format, skipped: "%%% garbled line %%%"',
+    "line 13: 5000 characters, longer than any record; skipped",
+    "line 22: end marker without a board start; skipped",
+  ]);
+  const notes = (i: number) =>
+    reports[i].miscInfos!.filter((m) => m.description === "Conversion warning").map((m) => m.text);
+  assert.deepEqual(notes(0), warnings);
+  assert.deepEqual(notes(1), []);
+});

@@ -142,10 +142,14 @@ function programLine(line: string): { path: string; name: string; time: string }
 interface Board {
   line: number;
   lines: string[];
+  /** The line number of each of `lines`. */
+  at: number[];
   sn: string;
   start: NaiveDateTime;
   end?: { result: string; time: NaiveDateTime; marker: string };
   program?: { name: string; path: string };
+  /** Problems recovered from while reading this board's lines (see `ReportBuilder.warn`). */
+  warnings: Array<{ line: number; text: string }>;
 }
 
 /** The GR228x converter. */
@@ -192,12 +196,15 @@ function readBoards(lines: string[], file: string): Board[] {
   let program: Board["program"];
   let current: Board | undefined;
   let sawAnything = false;
+  /** Warnings from lines outside any board: they go to the board that comes next. */
+  let pending: Board["warnings"] = [];
+  const warn = (line: number, text: string) => (current?.warnings ?? pending).push({ line, text });
   lines.forEach((raw, i) => {
     const line = raw.trimEnd();
     const n = i + 1;
     if (line.trim() === "") return;
     if (line.length > MAX_LINE) {
-      current?.lines.push(line.slice(0, MAX_LINE)); // kept as an unparsed line
+      warn(n, `${line.length} characters, longer than any record; skipped`);
       return;
     }
     const prog = programLine(line);
@@ -213,17 +220,27 @@ function readBoards(lines: string[], file: string): Board[] {
       current = {
         line: n,
         lines: [line],
+        at: [n],
         sn: start[2].trim(),
         start: parseTime(start[1], n, file),
         program,
+        warnings: pending,
       };
+      pending = [];
       return;
     }
     const end = END_RE.exec(line);
     if (end !== null) {
       sawAnything = true;
-      if (end[1] === "]" || current === undefined) return; // return-to-diagnose, or stray
+      if (end[1] === "]") return; // return to diagnose: the board goes on
+      if (current === undefined) {
+        const last = boards[boards.length - 1];
+        const text = "end marker without a board start; skipped";
+        (last?.warnings ?? pending).push({ line: n, text });
+        return;
+      }
       current.lines.push(line);
+      current.at.push(n);
       current.end = {
         marker: end[1],
         result: END_RESULTS[end[1]],
@@ -233,7 +250,12 @@ function readBoards(lines: string[], file: string): Board[] {
       current = undefined;
       return;
     }
-    if (current !== undefined) current.lines.push(line);
+    if (current !== undefined) {
+      current.lines.push(line);
+      current.at.push(n);
+    } else if (sawAnything) {
+      warn(n, `line outside any board skipped: "${clip(line)}"`);
+    }
   });
   if (!sawAnything) {
     const first = lines.find((l) => l.trim() !== "") ?? "";
@@ -302,7 +324,6 @@ function buildBoard(
     }
     return seq;
   };
-  const unparsed: string[] = [];
   for (let i = 1; i < b.lines.length; i++) {
     const line = b.lines[i];
     if (END_RE.test(line) || WATS_RE.test(line)) continue;
@@ -327,7 +348,10 @@ function buildBoard(
     }
     const m = MEAS_RE.exec(line);
     if (m === null) {
-      unparsed.push(line);
+      b.warnings.push({
+        line: b.at[i],
+        text: `not a record of this format, skipped: "${clip(line)}"`,
+      });
       continue;
     }
     const [, ref, op, value, vPrefix, low, lPrefix, high, hPrefix, type, message] = m;
@@ -359,11 +383,11 @@ function buildBoard(
       status: op === "#" ? undefined : status,
     }, opts);
   }
-  if (unparsed.length > 0) {
-    rb.misc(
-      "Unparsed lines",
-      `${unparsed.length}, first: ${unparsed[0].slice(0, 60)}`,
-    );
-  }
+  b.warnings.sort((x, y) => x.line - y.line);
+  for (const w of b.warnings) rb.warn(`line ${w.line}: ${w.text}`);
   return rb.build();
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
