@@ -101,6 +101,36 @@ function describeIoError(e: unknown, what: string): ServiceError {
   return new ServiceError(`can't ${what}: ${(e as Error).message}`);
 }
 
+async function exists(file: string): Promise<boolean> {
+  try {
+    await Deno.stat(file);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw describeIoError(e, `look at ${file}`);
+  }
+}
+
+/** Runs a command that must succeed; the error names it, what it printed and what to do. */
+async function runChecked(argv: string[], platform: Platform, why: string): Promise<void> {
+  const result = await runCommand(argv);
+  if (result.code !== 0) throw commandFailed(argv, platform, result, why);
+}
+
+function commandFailed(
+  argv: string[],
+  platform: Platform,
+  result: CommandResult,
+  why: string,
+): ServiceError {
+  const output = [result.stderr, result.stdout].filter((s) => s).join("\n");
+  return new ServiceError(
+    `${showCommand(argv, platform)} failed with exit code ${result.code}` +
+      (output ? `:\n${output.replace(/^/gm, "  ")}` : "") +
+      `\nIt was to ${why}. ${failureHint(argv, output)}.`,
+  );
+}
+
 /** Describes the steps for `--dry-run`: files with their full text, commands as typed. */
 export function describePlan(steps: Step[], platform: Platform): string {
   const lines: string[] = [];
@@ -118,12 +148,25 @@ export function describePlan(steps: Step[], platform: Platform): string {
       case "remove":
         lines.push(`would remove ${step.path}`);
         break;
-      case "run":
+      case "account":
         lines.push(
-          `would run: ${showCommand(step.argv, platform)}` +
-            `\n    (${step.why}${step.mayFail ? "; a failure here is ignored" : ""})`,
+          `would create the account ${step.name} unless \`${
+            showCommand(step.check, platform)
+          }\` finds it:` + `\n    ${showCommand(step.create, platform)}`,
         );
         break;
+      case "run": {
+        const notes = [
+          step.why,
+          ...(step.ifExists ? [`only if ${step.ifExists} exists`] : []),
+          ...(step.mayFail ? ["a failure here is ignored"] : []),
+          ...(step.warning ? ["a failure here is a warning"] : []),
+        ];
+        lines.push(
+          `would run: ${showCommand(step.argv, platform)}\n    (${notes.join("; ")})`,
+        );
+        break;
+      }
     }
   }
   return lines.join("\n");
@@ -165,20 +208,31 @@ export async function executePlan(
           log(`${step.path} was already gone`);
         }
         break;
+      case "account": {
+        const found = await runCommand(step.check);
+        if (found.code === 0) {
+          log(`the account ${step.name} exists`);
+          break;
+        }
+        await runChecked(step.create, platform, `create the service account ${step.name}`);
+        log(`created the account ${step.name}`);
+        break;
+      }
       case "run": {
         const shown = showCommand(step.argv, platform);
+        if (step.ifExists !== undefined && !(await exists(step.ifExists))) {
+          log(`skipped: ${shown} (${step.ifExists} does not exist yet)`);
+          break;
+        }
         const result = await runCommand(step.argv, { interactive: step.interactive });
         if (result.code === 0) {
           log(`ran: ${shown}`);
         } else if (step.mayFail) {
           log(`ran: ${shown} (exit ${result.code}, ignored: ${step.why})`);
+        } else if (step.warning) {
+          log(`warning: ${step.warning}`);
         } else {
-          const output = [result.stderr, result.stdout].filter((s) => s).join("\n");
-          throw new ServiceError(
-            `${shown} failed with exit code ${result.code}` +
-              (output ? `:\n${output.replace(/^/gm, "  ")}` : "") +
-              `\nIt was to ${step.why}. ${failureHint(step.argv, output)}.`,
-          );
+          throw commandFailed(step.argv, platform, result, step.why);
         }
         break;
       }

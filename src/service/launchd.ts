@@ -3,6 +3,8 @@
  *
  * KeepAlive restarts it whenever it exits unsuccessfully (including exit code 75, the agent's
  * "restart me" code), RunAtLoad starts it at boot/login, ExitTimeOut gives it time to drain.
+ * A LaunchDaemon runs as the dedicated account (UserName), below normal priority (Nice, and
+ * ProcessType Background, which also throttles its disk I/O when the station is busy).
  *
  * @module
  */
@@ -51,6 +53,7 @@ export function launchdPlist(spec: ServiceSpec): string {
     `  ${key("ThrottleInterval")}<integer>10</integer>`,
     `  ${key("ExitTimeOut")}<integer>${STOP_TIMEOUT_SECONDS}</integer>`,
     `  ${key("ProcessType")}${str("Background")}`,
+    `  ${key("Nice")}<integer>${spec.nice}</integer>`,
     `  ${key("StandardOutPath")}${str(logs.out)}`,
     `  ${key("StandardErrorPath")}${str(logs.err)}`,
     `</dict>`,

@@ -7,9 +7,9 @@
 import path from "#path";
 import { ServiceError } from "./execute.ts";
 import { launchdPlist } from "./launchd.ts";
-import type { ServiceSpec } from "./spec.ts";
+import { pathFor, type ServiceSpec } from "./spec.ts";
 import { systemdUnit } from "./systemd.ts";
-import { encodeUtf16le, taskXml } from "./windows_task.ts";
+import { encodeUtf16le, taskXml, windowsAccount } from "./windows_task.ts";
 
 /** One thing install or uninstall does. */
 export type Step =
@@ -17,12 +17,23 @@ export type Step =
   | { kind: "write"; path: string; text: string; bytes: Uint8Array; encoding: string }
   | { kind: "remove"; path: string }
   | {
+    /** Create the service account unless `check` (exit 0) finds it. */
+    kind: "account";
+    name: string;
+    check: string[];
+    create: string[];
+  }
+  | {
     kind: "run";
     argv: string[];
     /** Why the command runs, for --dry-run and error messages. */
     why: string;
     /** A failure is expected in some states (e.g. stopping what isn't running) and ignored. */
     mayFail?: boolean;
+    /** A failure is reported with this warning (what to do) and the install goes on. */
+    warning?: string;
+    /** Run only when this path exists (a folder the agent creates later needs nothing now). */
+    ifExists?: string;
     /** The command asks the user something (a password), so it gets the terminal. */
     interactive?: boolean;
   };
@@ -47,13 +58,163 @@ function launchdDomain(spec: ServiceSpec, ctx: PlanContext): string {
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
+/** macOS: a hidden role account (name starting with "_", uid 300-400, the first one free). */
+function macosAccountScript(name: string): string {
+  return "uid=$(dscl . -list /Users UniqueID | awk '{print $2}' | sort -n | " +
+    "awk 'BEGIN{u=300} $1==u{u++} END{print u}') && [ \"$uid\" -le 400 ] && " +
+    `sysadminctl -addUser ${name} -fullName 'WATS station agent' -UID "$uid" -roleAccount ` +
+    "-shell /usr/bin/false -home /var/empty";
+}
+
+/**
+ * The steps that give the service account its folders: the data folder and the agent's own
+ * Done/Error folders are made (unless inside a drop folder, which is the tester's) and handed
+ * over recursively, which also moves a data folder an earlier root install left; drop folders
+ * are only checked. Linux and macOS; the service must be stopped first (a running old agent
+ * would go on creating files the account can't use).
+ */
+function handOver(spec: ServiceSpec): Step[] {
+  const account = spec.runAs;
+  if (!account) return [];
+  const p = pathFor(spec.platform);
+  const drops = spec.folders.filter((f) => f.role === "drop").map((f) => f.path);
+  const inDrop = (f: string) => drops.some((d) => f === d || f.startsWith(d + p.sep));
+  const own = spec.folders.filter((f) => f.own);
+  const owner = spec.createAccount && spec.platform === "linux" ? `${account}:${account}` : account;
+  const steps: Step[] = [];
+  for (const f of own.filter((f) => !inDrop(f.path))) steps.push({ kind: "mkdir", path: f.path });
+  for (const f of own) {
+    steps.push({
+      kind: "run",
+      argv: ["chown", "-R", owner, f.path],
+      why: `hand ${f.key} over to ${account}`,
+      ifExists: f.path,
+    });
+  }
+  if (spec.logDir) {
+    steps.push({
+      kind: "run",
+      argv: ["chown", "-R", account, spec.logDir],
+      why: `let ${account} write its console log`,
+    });
+  }
+  // The config holds the token: readable by the account, writable only by root.
+  if (spec.platform === "linux" && spec.createAccount) {
+    steps.push(
+      {
+        kind: "run",
+        argv: ["chown", `root:${account}`, spec.configFile],
+        why: `let ${account} read the config`,
+      },
+      {
+        kind: "run",
+        argv: ["chmod", "0640", spec.configFile],
+        why: "only root may change it, only the account may read it",
+      },
+    );
+  } else if (spec.platform === "macos") {
+    steps.push({
+      kind: "run",
+      argv: ["chmod", "+a", `${account} allow read`, spec.configFile],
+      why: `let ${account} read the config`,
+    });
+  }
+  const asAccount = spec.platform === "linux"
+    ? ["runuser", "-u", account, "--"]
+    : ["sudo", "-u", account];
+  for (const f of spec.folders.filter((f) => f.role === "drop")) {
+    steps.push({
+      kind: "run",
+      argv: [...asAccount, "test", "-r", f.path, "-a", "-w", f.path, "-a", "-x", f.path],
+      why: `check that ${account} may move files out of ${f.key}`,
+      ifExists: f.path,
+      warning: `${account} may not write the drop folder ${f.path}: grant it, e.g. ` +
+        (spec.platform === "linux"
+          ? `\`sudo setfacl -m u:${account}:rwx,d:u:${account}:rwx '${f.path}'\``
+          : `\`sudo chmod +a "${account} allow list,add_file,delete_child,search" '${f.path}'\``) +
+        `, or add ${account} to the folder's group and make it group-writable; the agent ` +
+        "refuses to start until it may",
+    });
+  }
+  return steps;
+}
+
+/** Windows: grant the account Modify on its folders and read on the config (icacls). */
+function grants(spec: ServiceSpec): Step[] {
+  const account = windowsAccount(spec);
+  if (spec.runAs === undefined) return [];
+  const who = account.builtin ? `*${account.id}` : account.id;
+  const p = pathFor("windows");
+  const drops = spec.folders.filter((f) => f.role === "drop").map((f) => f.path.toLowerCase());
+  const inDrop = (f: string) =>
+    drops.some((d) => f.toLowerCase() === d || f.toLowerCase().startsWith(d + p.sep));
+  const steps: Step[] = spec.folders.filter((f) => f.own && !inDrop(f.path)).map((f) => ({
+    kind: "mkdir",
+    path: f.path,
+  }));
+  for (const f of spec.folders) {
+    steps.push({
+      kind: "run",
+      argv: ["icacls", f.path, "/grant", `${who}:(OI)(CI)M`, ...(f.own ? ["/T"] : []), "/Q"],
+      why: `let ${spec.runAs} change ${f.key}` + (f.own ? " and everything already in it" : ""),
+      ifExists: f.path,
+    });
+  }
+  steps.push({
+    kind: "run",
+    argv: ["icacls", spec.configFile, "/grant", `${who}:R`, "/Q"],
+    why: `let ${spec.runAs} read the config`,
+  });
+  return steps;
+}
+
 /** The steps that install (or reinstall) and start the service. */
 export function installPlan(spec: ServiceSpec, ctx: PlanContext): Step[] {
   const unit = `${spec.name}.service`;
+  const account: Step[] = spec.createAccount && spec.runAs
+    ? [
+      spec.platform === "linux"
+        ? {
+          kind: "account",
+          name: spec.runAs,
+          check: ["id", "-u", spec.runAs],
+          create: [
+            "useradd",
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            spec.dataDir,
+            "--shell",
+            "/usr/sbin/nologin",
+            "--comment",
+            "WATS station agent",
+            spec.runAs,
+          ],
+        }
+        : {
+          kind: "account",
+          name: spec.runAs,
+          check: ["dscl", ".", "-read", `/Users/${spec.runAs}`],
+          create: ["/bin/sh", "-c", macosAccountScript(spec.runAs)],
+        },
+    ]
+    : [];
   switch (spec.platform) {
     case "linux": {
       const text = systemdUnit(spec);
       return [
+        ...account,
+        ...(spec.runAs
+          ? [{
+            kind: "run" as const,
+            argv: systemctl(spec, "stop", unit),
+            why: "stop a running agent before its folders change owner (fails harmlessly " +
+              "when none runs)",
+            mayFail: true,
+          }]
+          : []),
+        ...handOver(spec),
         { kind: "mkdir", path: path.posix.dirname(spec.definitionFile) },
         { kind: "write", path: spec.definitionFile, text, bytes: utf8(text), encoding: "UTF-8" },
         { kind: "run", argv: systemctl(spec, "daemon-reload"), why: "load the new unit file" },
@@ -69,15 +230,17 @@ export function installPlan(spec: ServiceSpec, ctx: PlanContext): Step[] {
       const text = launchdPlist(spec);
       const domain = launchdDomain(spec, ctx);
       return [
+        ...account,
         { kind: "mkdir", path: spec.logDir! },
-        { kind: "mkdir", path: path.posix.dirname(spec.definitionFile) },
-        { kind: "write", path: spec.definitionFile, text, bytes: utf8(text), encoding: "UTF-8" },
         {
           kind: "run",
           argv: ["launchctl", "bootout", `${domain}/${spec.name}`],
           why: "unload an earlier version (fails harmlessly when none is loaded)",
           mayFail: true,
         },
+        ...handOver(spec),
+        { kind: "mkdir", path: path.posix.dirname(spec.definitionFile) },
+        { kind: "write", path: spec.definitionFile, text, bytes: utf8(text), encoding: "UTF-8" },
         {
           kind: "run",
           argv: ["launchctl", "enable", `${domain}/${spec.name}`],
@@ -92,8 +255,17 @@ export function installPlan(spec: ServiceSpec, ctx: PlanContext): Step[] {
     }
     case "windows": {
       const text = taskXml(spec);
-      const account = spec.runAs ? ["/RU", spec.runAs, "/RP", "*"] : [];
+      const password = spec.runAs !== undefined && !windowsAccount(spec).builtin;
+      const logon = password ? ["/RU", spec.runAs!, "/RP", "*"] : [];
       return [
+        {
+          kind: "run",
+          argv: ["schtasks", "/End", "/TN", spec.name],
+          why: "stop a running agent so the new task starts it as its account (fails " +
+            "harmlessly when none runs)",
+          mayFail: true,
+        },
+        ...grants(spec),
         {
           kind: "write",
           path: spec.definitionFile,
@@ -111,11 +283,11 @@ export function installPlan(spec: ServiceSpec, ctx: PlanContext): Step[] {
             "/XML",
             spec.definitionFile,
             "/F",
-            ...account,
+            ...logon,
           ],
           why: "register the task; its registration trigger starts it now, its boot trigger at " +
-            "every boot" + (spec.runAs ? ` (asks for ${spec.runAs}'s password)` : ""),
-          interactive: spec.runAs !== undefined,
+            "every boot" + (password ? ` (asks for ${spec.runAs}'s password)` : ""),
+          interactive: password,
         },
       ];
     }

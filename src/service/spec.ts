@@ -5,6 +5,8 @@
  * @module
  */
 import path from "#path";
+import { DEFAULT_NICE } from "../config/schema.ts";
+import type { AgentFolder } from "./sandbox.ts";
 
 /** The OS whose service manager a definition is for. */
 export type Platform = "linux" | "macos" | "windows";
@@ -14,6 +16,24 @@ export type Scope = "system" | "user";
 
 /** The service name used when `--name` is not given. */
 export const DEFAULT_SERVICE_NAME = "wats-agent";
+
+/**
+ * The account a system service runs as unless `--run-as` names another: a dedicated account
+ * the installer creates (Linux, macOS), or Windows' built-in NETWORK SERVICE (no password, no
+ * administrator rights, reaches file shares as the computer account like SYSTEM did).
+ */
+export const DEFAULT_ACCOUNT: Record<Platform, string> = {
+  linux: "wats-agent",
+  macos: "_wats-agent",
+  windows: "NT AUTHORITY\\NETWORK SERVICE",
+};
+
+/** `--run-as` values that ask for the full-rights account (root / SYSTEM) on purpose. */
+const FULL_RIGHTS: Record<Platform, string[]> = {
+  linux: ["root"],
+  macos: ["root"],
+  windows: ["system", "nt authority\\system"],
+};
 
 /** Seconds the service manager waits after asking the agent to stop before it kills it. */
 export const STOP_TIMEOUT_SECONDS = 30;
@@ -26,8 +46,21 @@ export interface ServiceSpec {
   /** One line for humans. */
   description: string;
   scope: Scope;
-  /** The account the service runs as (system scope only); undefined = root / SYSTEM. */
+  /**
+   * The account the service runs as (system scope only): {@link DEFAULT_ACCOUNT} unless
+   * `--run-as` names another; undefined = root / SYSTEM, only when asked for by name.
+   */
   runAs?: string;
+  /** `runAs` is the installer's own account: created when missing. */
+  createAccount: boolean;
+  /** The agent's data folder (queue, state, logs). */
+  dataDir: string;
+  /** Every folder the agent writes (the data folder first), from the config. */
+  folders: AgentFolder[];
+  /** Files outside those folders the agent reads (CA file, custom converters). */
+  readPaths: string[];
+  /** The niceness the service starts the agent at (`priority.nice`). */
+  nice: number;
   /** The absolute path of the program to start (the agent binary, or deno from source). */
   program: string;
   /** The arguments after the program, ending in `run --config <configFile>`. */
@@ -62,6 +95,11 @@ export interface SpecInput {
   home?: string;
   /** `$XDG_CONFIG_HOME`, when set (Linux user units). */
   xdgConfigHome?: string;
+  /**
+   * What the config says the agent writes, reads and its niceness. Without it (a config that
+   * can't be read, in a dry run) only the default data folder is known.
+   */
+  agent?: { dataDir: string; folders: AgentFolder[]; readPaths: string[]; nice: number };
 }
 
 /** A service option that can't work; the message says which and what to do. */
@@ -124,12 +162,24 @@ export function buildSpec(input: SpecInput): ServiceSpec {
   }
   const configFile = p.normalize(input.configFile);
   const workingDirectory = p.dirname(configFile);
+  const fullRights = input.runAs !== undefined &&
+    FULL_RIGHTS[input.platform].includes(input.runAs.toLowerCase());
+  const runAs = input.scope === "user" || fullRights
+    ? undefined
+    : input.runAs ?? DEFAULT_ACCOUNT[input.platform];
+  const dataDir = input.agent?.dataDir ?? p.join(workingDirectory, "agent-data");
   const spec: ServiceSpec = {
     platform: input.platform,
     name,
     description: `WATS station agent (${name})`,
     scope: input.scope,
-    runAs: input.runAs,
+    runAs,
+    createAccount: input.scope === "system" && input.runAs === undefined &&
+      input.platform !== "windows",
+    dataDir,
+    folders: input.agent?.folders ?? [{ path: dataDir, key: "dataDir", role: "data", own: true }],
+    readPaths: input.agent?.readPaths ?? [],
+    nice: input.agent?.nice ?? DEFAULT_NICE,
     program: p.normalize(input.launch.cmd),
     args: [...input.launch.args, "run", "--config", configFile],
     configFile,

@@ -2,16 +2,28 @@
  * The Task Scheduler task for the agent (Windows), for `schtasks /Create /XML`.
  *
  * A compiled Deno binary can't answer the service control manager (it would be killed with
- * error 1053), so the default on Windows is a task: started at boot as SYSTEM (or a named
- * account), no execution time limit, one instance. Task Scheduler's RestartOnFailure only covers
+ * error 1053), so the default on Windows is a task: started at boot as NETWORK SERVICE (or a
+ * named account; SYSTEM only when asked for), below normal priority, no execution time limit,
+ * one instance. Task Scheduler's RestartOnFailure only covers
  * a task that fails to *start*, not a process that exits with an error (MS-TSCH 2.5.4.2), so
  * both triggers also repeat every 5 minutes: when the agent has exited (e.g. with code 75, "restart
  * me") the next repetition starts it again, and while it runs the repetition is ignored.
  *
  * @module
  */
-import { type ServiceSpec, ServiceSpecError } from "./spec.ts";
+import { taskPriority } from "./priority.ts";
+import { DEFAULT_ACCOUNT, type ServiceSpec, ServiceSpecError } from "./spec.ts";
 import { escapeXml } from "./xml.ts";
+
+/** Well-known SIDs: the same in every Windows language. */
+const SID = { system: "S-1-5-18", networkService: "S-1-5-20" };
+
+/** The account as icacls and the task's UserId take it: a SID for the built-in ones. */
+export function windowsAccount(spec: ServiceSpec): { id: string; builtin: boolean } {
+  if (spec.runAs === undefined) return { id: SID.system, builtin: true };
+  if (spec.runAs === DEFAULT_ACCOUNT.windows) return { id: SID.networkService, builtin: true };
+  return { id: spec.runAs, builtin: false };
+}
 
 /** How often the triggers try to start the agent again when it is not running. */
 export const REPEAT_INTERVAL = "PT5M";
@@ -60,13 +72,14 @@ export function taskXml(spec: ServiceSpec): string {
     );
   }
   const x = escapeXml;
-  const principal = spec.runAs
-    ? [
-      `      <UserId>${x(spec.runAs)}</UserId>`,
-      `      <LogonType>Password</LogonType>`,
+  const account = windowsAccount(spec);
+  const principal = account.id === SID.system
+    ? [`      <UserId>${SID.system}</UserId>`, `      <RunLevel>HighestAvailable</RunLevel>`]
+    : [
+      `      <UserId>${x(account.id)}</UserId>`,
+      `      <LogonType>${account.builtin ? "ServiceAccount" : "Password"}</LogonType>`,
       `      <RunLevel>LeastPrivilege</RunLevel>`,
-    ]
-    : [`      <UserId>S-1-5-18</UserId>`, `      <RunLevel>HighestAvailable</RunLevel>`];
+    ];
   const repetition = [
     `      <Repetition>`,
     `        <Interval>${REPEAT_INTERVAL}</Interval>`,
@@ -116,7 +129,7 @@ export function taskXml(spec: ServiceSpec): string {
     `    <RunOnlyIfIdle>false</RunOnlyIfIdle>`,
     `    <WakeToRun>false</WakeToRun>`,
     `    <ExecutionTimeLimit>PT0S</ExecutionTimeLimit>`,
-    `    <Priority>5</Priority>`,
+    `    <Priority>${taskPriority(spec.nice)}</Priority>`,
     `    <RestartOnFailure>`,
     `      <Interval>PT1M</Interval>`,
     `      <Count>255</Count>`,

@@ -26,7 +26,10 @@ async function station() {
   const configDir = path.join(dir, "Stasjon Ø 1");
   await Deno.mkdir(configDir);
   const config = path.join(configDir, "agent.json");
-  await Deno.writeTextFile(config, "{}\n");
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({ server: { url: "http://127.0.0.1:9", token: "t" } }) + "\n",
+  );
   return { dir, config, cleanup: () => Deno.remove(dir, { recursive: true }) };
 }
 

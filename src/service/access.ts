@@ -1,0 +1,105 @@
+/**
+ * The start-up check that the account the agent runs as may use its folders. Since the service
+ * runs as a dedicated account, a folder it may not write is the likeliest start-up failure; it
+ * is found here, with the folder, the account and the command that grants the right, rather
+ * than at the first file that fails to move.
+ *
+ * @module
+ */
+import os from "node:os";
+import path from "#path";
+import type { Config } from "../config/load.ts";
+import { writableFolders } from "./sandbox.ts";
+
+/** One or more folders the agent's account may not use; the message says what to run. */
+export class AccessError extends Error {
+  /** @param problems one line per folder */
+  constructor(readonly problems: string[]) {
+    super(
+      "the account it runs as may not use these folders:\n" +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "AccessError";
+  }
+}
+
+/** The account this process runs as, for messages. */
+export function accountName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid ${Deno.uid()}`;
+  }
+}
+
+/** The nearest folder that exists at or above `dir` (where the agent would create it). */
+async function existingAncestor(dir: string): Promise<string> {
+  let at = path.resolve(dir);
+  while (true) {
+    try {
+      await Deno.stat(at);
+      return at;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || path.dirname(at) === at) return at;
+      at = path.dirname(at);
+    }
+  }
+}
+
+/** Why this process can't list (and, when `write`, create files in) `dir`, or null. */
+async function probe(dir: string, write: boolean): Promise<string | null> {
+  try {
+    for await (const _ of Deno.readDir(dir)) break;
+    if (write) await Deno.remove(await Deno.makeTempFile({ dir, prefix: ".agent-access-" }));
+    return null;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (e instanceof Deno.errors.PermissionDenied || code === "EACCES" || code === "EPERM") {
+      return "EACCES";
+    }
+    if (code === "EROFS") return "EROFS";
+    // Anything else (a missing network share, a file where a folder should be) is reported
+    // where the folder is used, with its own message.
+    return null;
+  }
+}
+
+function grant(dir: string, account: string, recursive: boolean): string {
+  if (Deno.build.os === "windows") {
+    return `icacls "${dir}" /grant "${account}:(OI)(CI)M"${recursive ? " /T" : ""}`;
+  }
+  return recursive
+    ? `sudo chown -R ${account} '${dir}'`
+    : `sudo setfacl -m u:${account}:rwx,d:u:${account}:rwx '${dir}'`;
+}
+
+/** Throws {@link AccessError} when the agent's account may not use a folder the config needs. */
+export async function checkAccess(config: Config): Promise<void> {
+  const account = accountName();
+  const problems: string[] = [];
+  for (const folder of writableFolders(config)) {
+    const conv = folder.converter;
+    if (conv && !conv.enabled) continue;
+    if (folder.role === "done" && conv?.afterSuccess !== "move") continue;
+    const isDrop = folder.role === "drop";
+    const at = await existingAncestor(folder.path);
+    // A missing drop folder is reported by health; the agent waits for it.
+    if (isDrop && at !== path.resolve(folder.path)) continue;
+    const write = !(isDrop && conv?.afterSuccess === "keep");
+    const why = await probe(at, write);
+    if (why === null) continue;
+    const what = `${folder.key} ${folder.path}` + (at === path.resolve(folder.path)
+      ? ""
+      : ` (to be created in ${at})`);
+    problems.push(
+      why === "EROFS"
+        ? `${what}: read-only here (EROFS). Under the service this means the folder is outside ` +
+          `its writable folders: re-run \`sudo agent service install --config ${config.file}\``
+        : `${what}: ${account} may not ${write ? "write" : "read"} it (EACCES). Run ` +
+          `\`${grant(at, account, folder.own)}\`` +
+          (folder.own ? "" : `, or add ${account} to the folder's group and make it writable`) +
+          (folder.role === "data" ? " (`agent service install` does this for you)" : ""),
+    );
+  }
+  if (problems.length > 0) throw new AccessError(problems);
+}

@@ -1,0 +1,64 @@
+/**
+ * Running below normal priority, so the station's test software comes first. The service
+ * definitions start the agent at the configured niceness (systemd `Nice=`, launchd `Nice`,
+ * Task Scheduler `<Priority>`); `agent run` started by hand lowers itself to it.
+ *
+ * Lowering needs no right, raising does: an agent already at or below the configured priority
+ * is left as it is.
+ *
+ * @module
+ */
+import os from "node:os";
+
+/**
+ * The Task Scheduler priority for a niceness: 7 (below normal) from 10 up, 9 (idle, the lowest a
+ * task can ask for without starving) at 19, 5 (normal, the old default) below 10. These are the
+ * classes Windows gives `os.setPriority(nice)` too.
+ */
+export function taskPriority(nice: number): number {
+  if (nice >= 19) return 9;
+  if (nice >= 10) return 7;
+  return 5;
+}
+
+/** The ids of this process's threads (Linux; Deno lets only --allow-all read /proc/self). */
+async function threadIds(): Promise<number[]> {
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", `ls /proc/${Deno.pid}/task`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split(/\s+/).filter((t) => /^\d+$/.test(t))
+    .map(Number);
+}
+
+/**
+ * Lowers this process to `nice` unless it already runs at that or lower. On Linux niceness is
+ * per thread and only threads started later inherit it, so every existing thread is lowered.
+ * Returns what was done (for the log); throws with what to do when the OS refuses.
+ */
+export async function applyNice(nice: number): Promise<string | null> {
+  const current = os.getPriority();
+  if (current >= nice) return null;
+  try {
+    if (Deno.build.os === "linux") {
+      for (const tid of await threadIds()) {
+        try {
+          if (os.getPriority(tid) < nice) os.setPriority(tid, nice);
+        } catch (e) {
+          // A thread that ended between the listing and now.
+          if ((e as { code?: string }).code !== "ERR_SYSTEM_ERROR" || !/ESRCH/.test(String(e))) {
+            throw e;
+          }
+        }
+      }
+    }
+    os.setPriority(nice);
+  } catch (e) {
+    throw new Error(
+      `can't lower the agent's priority from nice ${current} to ${nice} (priority.nice): ` +
+        `${(e as Error).message}. Set priority.nice to ${current} or more to stop this warning`,
+    );
+  }
+  return `priority lowered from nice ${current} to ${nice} (priority.nice)`;
+}
