@@ -97,6 +97,9 @@ export const converterSchema = z.strictObject({
   path: ["format"],
 });
 
+/** The niceness the agent runs at unless `priority.nice` says otherwise (below normal). */
+export const DEFAULT_NICE = 10;
+
 /** The whole configuration file. */
 export const configSchema = z.strictObject({
   server: serverSchema,
@@ -165,6 +168,14 @@ export const configSchema = z.strictObject({
     /** The JSON-lines log file in <dataDir>/logs rotates at this size. */
     maxFileMb: z.number().positive().default(10),
     maxFiles: z.int().min(1).default(5),
+  }).prefault({}),
+  /** How much the agent yields the CPU to the station's own software. */
+  priority: z.strictObject({
+    /**
+     * Unix niceness, 0 (normal) to 19 (lowest); Windows: 10-18 below normal, 19 idle. The
+     * service starts the agent at it; an agent started by hand lowers itself to it.
+     */
+    nice: z.int().min(0).max(19).default(DEFAULT_NICE),
   }).prefault({}),
   converters: z.array(converterSchema).default([]),
 }).superRefine((c, ctx) => {

@@ -11,6 +11,20 @@
 import path from "#path";
 import { realFsOps, replaceDurably } from "./fs_ops.ts";
 
+/**
+ * Tabs and newlines (a file name may hold them) are written as NUL + "t" / "n": a NUL is in no
+ * file name, hash or path, so files written before read the same.
+ */
+function encode(text: string): string {
+  return text.replace(/[\t\n]/g, (c) => c === "\t" ? "\u0000t" : "\u0000n");
+}
+
+function decode(text: string): string {
+  return text.includes("\u0000")
+    ? text.replace(/\u0000([tn])/g, (_, c) => c === "t" ? "\t" : "\n")
+    : text;
+}
+
 /** A persistent string → string map. */
 export class KeyedLog {
   #file: string;
@@ -41,11 +55,11 @@ export class KeyedLog {
     for (const line of text.split("\n")) {
       const tab = line.indexOf("\t");
       if (tab <= 0) continue; // blank, or a torn last line
-      const key = line.slice(0, tab);
+      const key = decode(line.slice(0, tab));
       const value = line.slice(tab + 1);
       log.#map.delete(key); // re-insert: Map order is age order
       if (value === "\u0000") continue; // deletion mark
-      log.#map.set(key, value);
+      log.#map.set(key, decode(value));
       log.#lines++;
     }
     if (log.#lines > 2 * log.#map.size + 1000 || log.#map.size > maxEntries) await log.compact();
@@ -64,18 +78,15 @@ export class KeyedLog {
 
   /** Sets a value (appended to the file in order; awaiting is optional). */
   set(key: string, value: string): Promise<void> {
-    if (key.includes("\t") || key.includes("\n") || value.includes("\n")) {
-      throw new Error(`KeyedLog: tabs/newlines are not allowed in keys or values (key ${key})`);
-    }
     this.#map.delete(key);
     this.#map.set(key, value);
-    return this.#append(`${key}\t${value}\n`);
+    return this.#append(`${encode(key)}\t${encode(value)}\n`);
   }
 
   /** Removes a key. */
   delete(key: string): Promise<void> {
     if (!this.#map.delete(key)) return Promise.resolve();
-    return this.#append(`${key}\t\u0000\n`);
+    return this.#append(`${encode(key)}\t\u0000\n`);
   }
 
   #append(line: string): Promise<void> {
@@ -112,7 +123,7 @@ export class KeyedLog {
   /** Rewrites the file with the live entries only (temp file, fsync, rename, folder fsync). */
   async compact(): Promise<void> {
     while (this.#map.size > this.#maxEntries) this.#map.delete(this.#map.keys().next().value!);
-    const body = [...this.#map].map(([k, v]) => `${k}\t${v}\n`).join("");
+    const body = [...this.#map].map(([k, v]) => `${encode(k)}\t${encode(v)}\n`).join("");
     this.#handle?.close(); // the file is replaced: appends go to the new one
     this.#handle = null;
     await replaceDurably(this.#file, body);
