@@ -31,8 +31,21 @@ import { addSecrets, logger, logOptionsFor, redactDeep, setupLogging } from "./l
 import { writePrivateText } from "./private.ts";
 import { ExitCode } from "./cli/command.ts";
 import { VERSION } from "./version.ts";
+import { checkSandbox } from "./service/sandbox.ts";
+import { checkAccess } from "./service/access.ts";
+import { applyNice } from "./service/priority.ts";
 
 const log = logger("agent");
+
+/** Lowers the agent to `priority.nice` (logged; a refusal is a warning, the agent runs on). */
+export async function lowerPriority(nice: number): Promise<void> {
+  try {
+    const done = await applyNice(nice);
+    if (done) log.info("Running below normal priority: {done}", { done });
+  } catch (e) {
+    log.warn("{error}", { error: (e as Error).message });
+  }
+}
 
 /** Reads the CA file named in the config, if any. */
 export async function readCaCerts(config: Config): Promise<string[] | undefined> {
@@ -89,6 +102,8 @@ export class Agent {
 
   /** Starts an agent on a validated config. Throws LockedError when the data dir is taken. */
   static async start(config: Config): Promise<Agent> {
+    checkSandbox(config);
+    await checkAccess(config);
     const lock = await lockDataDir(config.dataDir);
     try {
       const caCerts = await readCaCerts(config);
@@ -491,6 +506,7 @@ export class Agent {
     try {
       text = await Deno.readTextFile(this.config.file);
       next = await loadConfig(this.config.file);
+      checkSandbox(next);
       await readCaCerts(next);
     } catch (e) {
       const why = e instanceof ConfigError ? e.problems.join("; ") : (e as Error).message;
@@ -518,6 +534,7 @@ export class Agent {
     if (next.log.level !== old.log.level) {
       await setupLogging(logOptionsFor(next));
     }
+    if (next.priority.nice !== old.priority.nice) await lowerPriority(next.priority.nice);
     await this.#saveLastGood(text);
     this.#lastReload = {
       at: new Date().toISOString(),

@@ -5,7 +5,7 @@
  */
 import { type Command, ExitCode, parseCommandArgs } from "./command.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
-import { Agent } from "../agent.ts";
+import { Agent, lowerPriority } from "../agent.ts";
 import { LockedError } from "../queue/lock.ts";
 import { ConfigError } from "../config/load.ts";
 import { logger, logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";
@@ -46,6 +46,8 @@ Exit codes: 0 stopped by a signal; 3 invalid config; 4 another agent runs on thi
         error: e.error instanceof Error ? e.error.stack ?? e.error.message : String(e.message),
       });
     });
+    // Before the converter workers start, so their threads inherit it.
+    await lowerPriority(config.priority.nice);
     let agent: Agent;
     try {
       agent = await Agent.start(config);

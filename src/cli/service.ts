@@ -6,7 +6,7 @@
  */
 import path from "#path";
 import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
-import { resolveConfigPath } from "../config/load.ts";
+import { ConfigError, loadConfig, resolveConfigPath } from "../config/load.ts";
 import { isCompiled, selfCommand } from "../runtime.ts";
 import { describePlan, executePlan, runCommand, ServiceError } from "../service/execute.ts";
 import { installPlan, type PlanContext, uninstallPlan } from "../service/plan.ts";
@@ -19,6 +19,7 @@ import {
   ServiceSpecError,
 } from "../service/spec.ts";
 import { queryStatus, type ServiceStatus } from "../service/status.ts";
+import { writableFolders } from "../service/sandbox.ts";
 
 const HELP = `Usage: agent service install | uninstall | status [options]
 
@@ -38,14 +39,20 @@ Options:
   --user            Linux: a systemd user unit (~/.config/systemd/user; runs while you are
                     logged in unless \`loginctl enable-linger\`); macOS: a LaunchAgent.
                     No root needed
-  --run-as USER     Run as this account instead of root/SYSTEM (Linux, macOS: system
-                    service; Windows: schtasks asks for the account's password)
+  --run-as USER     Run as this account instead of the default one: wats-agent on Linux,
+                    _wats-agent on macOS (both created when missing), NETWORK SERVICE on
+                    Windows (schtasks asks for a named account's password). \`--run-as root\`
+                    (Windows: SYSTEM) gives the agent full rights again
   --exec FILE       The agent executable the service starts (default: this one)
   --dry-run         Print the files that would be written and the commands that would run,
                     and change nothing
   --platform OS     With --dry-run: generate for linux, macos or windows (needs absolute
                     --config and --exec paths of that OS)
   --json            status: print one JSON object
+
+The service account gets the data folder and the Done/Error folders (an earlier install's data
+folder is handed over), read access to the config, and a check that it may write the drop
+folders. On Linux the unit also confines it to those folders (see docs/service.md).
 
 Linux and macOS system services need root: use sudo, or --user. On Windows run from an
 elevated prompt. A compiled Deno program can't be a real Windows service (the service control
@@ -94,7 +101,9 @@ async function denoDir(): Promise<string> {
 async function specFromArgs(
   values: Record<string, unknown>,
   action: string,
-): Promise<{ spec: ServiceSpec; native: boolean; notes: string[] }> {
+): Promise<
+  { spec: ServiceSpec; native: boolean; notes: string[]; configProblem: ConfigError | null }
+> {
   const native = nativePlatform();
   const asked = values.platform as string | undefined;
   if (asked !== undefined && !["linux", "macos", "windows"].includes(asked)) {
@@ -148,6 +157,29 @@ async function specFromArgs(
       }
     }
   }
+  // The folders to give the account, and the priority, come from the config the service uses.
+  let agent;
+  let configProblem: ConfigError | null = null;
+  if (action === "install" && isNative) {
+    try {
+      const config = await loadConfig(configFile);
+      agent = {
+        dataDir: config.dataDir,
+        folders: writableFolders(config),
+        readPaths: [config.server.caFile, ...config.converters.map((c) => c.module)]
+          .filter((p): p is string => p !== undefined),
+        nice: config.priority.nice,
+      };
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      configProblem = e;
+    }
+  } else if (action === "install") {
+    notes.push(
+      `the config is not read for another OS: the ${platform} service gets only the default ` +
+        "data folder; run `service install` on the station itself for its drop folders",
+    );
+  }
   try {
     const spec = buildSpec({
       platform,
@@ -160,8 +192,16 @@ async function specFromArgs(
       env,
       home: Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE"),
       xdgConfigHome: Deno.env.get("XDG_CONFIG_HOME"),
+      agent,
     });
-    return { spec, native: isNative, notes };
+    if (fromSource && spec.runAs && platform !== "windows") {
+      notes.push(
+        `the service runs deno as ${spec.runAs}, which must be able to read this project and ` +
+          `the Deno cache${env.DENO_DIR ? ` (${env.DENO_DIR})` : ""}; on a development ` +
+          "machine add --run-as root",
+      );
+    }
+    return { spec, native: isNative, notes, configProblem };
   } catch (e) {
     if (e instanceof ServiceSpecError) throw new UsageError(e.message, "service");
     throw e;
@@ -208,7 +248,7 @@ async function run(argv: string[]): Promise<number> {
     throw new UsageError("--json is for status", "service");
   }
   try {
-    const { spec, native, notes } = await specFromArgs(values, action);
+    const { spec, native, notes, configProblem } = await specFromArgs(values, action);
     const ctx: PlanContext = { uid: Deno.uid() };
     for (const note of notes) console.error(`note: ${note}`);
     if (action === "status") {
@@ -226,6 +266,14 @@ async function run(argv: string[]): Promise<number> {
         return ExitCode.CONFIG;
       }
       console.error(`warning: ${msg}`);
+    } else if (configProblem) {
+      if (!dryRun) {
+        console.error(configProblem.message);
+        return ExitCode.CONFIG;
+      }
+      console.error(
+        `warning: ${configProblem.message}\nThe service below gets only the default data folder.`,
+      );
     }
     const steps = action === "install" ? installPlan(spec, ctx) : uninstallPlan(spec, ctx);
     if (dryRun) {
