@@ -21,6 +21,7 @@ function encode(text: string): string {
 
 function decode(text: string): string {
   return text.includes("\u0000")
+    // deno-lint-ignore no-control-regex -- the NUL is the escape
     ? text.replace(/\u0000([tn])/g, (_, c) => c === "t" ? "\t" : "\n")
     : text;
 }
