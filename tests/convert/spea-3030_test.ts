@@ -5,7 +5,7 @@
  * fuzz run.
  */
 import assert from "#assert";
-import { type ConvertInput } from "../../src/convert/contract.ts";
+import type { ConvertInput, WsjfReport } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/spea-3030.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { fuzzConverter } from "./_fuzz.ts";
@@ -132,10 +132,37 @@ Deno.test("spea-3030: broken files and parameters", async () => {
     ),
     /line 2: "13\/13\/2024;10:00:00" is not a date/,
   );
+  // A verdict that only starts like a pass is not one.
+  await rejects(
+    convertInput(run("ANL;1;R1;1;1;R1;;PASSNOT;1;0;2;ohm;;1\nSN;X\n"), "a.csv", PN),
+    /line 3: unknown verdict "PASSNOT"/,
+  );
   await rejects(convertInput("ANL;1;R1\n", "o.csv", PN), /line 1: a ANL record outside a run/);
   await rejects(convertInput("hello;world\n", "x.csv", PN), /not a SPEA 3030 log/);
   await rejects(convertInput(run("SN;X\n"), "a.csv"), /partNumber/);
   await rejects(convertInput(run("SN;X\n"), "a.csv", { ...PN, zeroLimits: "maybe" }), /zeroLimits/);
+});
+
+Deno.test("spea-3030: unknown records and lines between runs are skipped with warnings", async () => {
+  const text = new TextDecoder().decode(Deno.readFileSync(OWN));
+  const edited = text.replace("LOT;LOT-42", "LOT;LOT-42\r\nTEMP;23.5");
+  const at = edited.indexOf("FORMAT;ddmm", 10);
+  const input = edited.slice(0, at) + "garbage between runs\r\n" + edited.slice(at);
+  const warnings: string[] = [];
+  const reports = await convert({
+    ...convertInput(input, "log.csv", PN),
+    warn: (m) => warnings.push(m),
+  });
+  const plain = await convert(convertInput(text, "log.csv", PN));
+  assert.deepEqual(reports.map((r) => [r.sn, r.result]), plain.map((r) => [r.sn, r.result]));
+  assert.deepEqual(warnings, [
+    'line 4: unknown record "TEMP" skipped',
+    'line 15: line outside any run skipped: "garbage between runs"',
+  ]);
+  const notes = (r: WsjfReport) =>
+    r.miscInfos!.filter((m) => m.description === "Conversion warning").map((m) => m.text);
+  assert.deepEqual(notes(reports[0]), [warnings[0]]);
+  assert.deepEqual(notes(reports[1]), [warnings[1]]);
 });
 
 Deno.test("spea-3030: detect", () => {

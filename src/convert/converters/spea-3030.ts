@@ -74,12 +74,25 @@ const CLASSES: Readonly<Record<string, string>> = {
   U: "ICs",
 };
 
+/** The record kinds of a run; any other line is skipped with a warning. */
+const RUN_RECORDS: ReadonlySet<string> = new Set([
+  "START",
+  "LOT",
+  "ANL",
+  "FUNC",
+  "SN",
+  "BOARDRESULT",
+  "END",
+]);
+
 /** One run (START … END) as read from the file. */
 interface Run {
   firstLine: number;
   lines: { n: number; fields: string[] }[];
   dateOrder: "mdy" | "dmy";
   ended: boolean;
+  /** Lines outside any run just before this one (skipped, with a warning). */
+  stray: { n: number; text: string }[];
 }
 
 /** The SPEA 3030 converter. */
@@ -112,6 +125,7 @@ function readRuns(lines: string[], file: string): Run[] {
   let run: Run | undefined;
   let order: Run["dateOrder"] = "mdy";
   let sawRecord = false;
+  let stray: Run["stray"] = [];
   lines.forEach((raw, i) => {
     const line = raw.trim();
     if (line === "") return;
@@ -126,7 +140,8 @@ function readRuns(lines: string[], file: string): Run[] {
     if (kind === "START") {
       sawRecord = true;
       if (run !== undefined && !run.ended) runs.push(run); // unfinished, then a new run
-      run = { firstLine: i + 1, lines: [], dateOrder: order, ended: false };
+      run = { firstLine: i + 1, lines: [], dateOrder: order, ended: false, stray };
+      stray = [];
     }
     if (run === undefined || run.ended) {
       if (["ANL", "FUNC", "SN", "END", "BOARDRESULT", "LOT"].includes(kind)) {
@@ -135,6 +150,7 @@ function readRuns(lines: string[], file: string): Run[] {
           "The file is incomplete at the top, or not a SPEA 3030 log.",
         );
       }
+      if (sawRecord) stray.push({ n: i + 1, text: line });
       return;
     }
     run.lines.push({ n: i + 1, fields });
@@ -181,10 +197,15 @@ function componentClass(component: string): string {
   return CLASSES[m[0].toUpperCase()] ?? m[0];
 }
 
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
+/** PASS, PASS(…) → P; FAIL, FAIL(+/-)… → F; any other word is an error, never a pass. */
 function verdict(text: string, where: string): string {
   const t = text.trim().toUpperCase();
-  if (t.startsWith("PASS")) return "P";
-  if (t.startsWith("FAIL")) return "F";
+  if (/^PASS(ED)?(\(.*\))?$/.test(t)) return "P";
+  if (/^FAIL(ED)?(\(.*\))?$/.test(t)) return "F";
   const s = parseStepStatus(t);
   if (s !== undefined) return s;
   throw new ConversionError(
@@ -240,8 +261,12 @@ function buildRun(
 
   let seq: SequenceBuilder = rb.root;
   let seqName = "";
+  for (const s of run.stray) {
+    rb.warn(`line ${s.n}: line outside any run skipped: "${clip(s.text)}"`);
+  }
   for (const { n, fields } of run.lines) {
     const kind = fields[0].toUpperCase();
+    if (!RUN_RECORDS.has(kind)) rb.warn(`line ${n}: unknown record "${clip(fields[0])}" skipped`);
     if (kind !== "ANL" && kind !== "FUNC") continue;
     if (fields.length < 12) {
       throw new ConversionError(
