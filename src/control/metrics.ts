@@ -54,11 +54,15 @@ export class Metrics {
     return f;
   }
 
-  /** Declares a counter so it shows (as 0) before its first increment. */
+  /**
+   * Declares a counter so it shows (as 0) before its first increment; with `labels`, that
+   * label set's series (then the unlabelled placeholder goes).
+   */
   counter(name: string, help: string, labels?: Labels): void {
     const f = this.#family(name, "counter", help);
     f.help = help;
     const k = labelKey(labels);
+    if (k && f.values.get("") === 0) f.placeholder = true;
     if (!f.values.has(k)) f.values.set(k, 0);
   }
 

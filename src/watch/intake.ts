@@ -55,6 +55,16 @@ const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 /** Conversion failures remembered for status (and saved across restarts). */
 const MAX_FAILURES = 50;
 
+/** Counters labelled by converter (`{converter="<name>"}`). */
+const CONVERTER_COUNTERS = [
+  ["files_seen_total", "Source files that passed the stability gate"],
+  ["files_converted_total", "Source files converted and queued"],
+  ["files_failed_total", "Source files moved to the Error folder"],
+  ["files_duplicate_total", "Source files skipped as identical to one already queued"],
+  ["reports_queued_total", "Reports committed to the queue"],
+  ["conversion_warnings_total", "Problems converters recovered from (file still converted)"],
+] as const;
+
 /** The intake stage for all configured drop folders. */
 export class Intake {
   #config: Config;
@@ -84,16 +94,7 @@ export class Intake {
     // Many files in flight let their fsyncs overlap (group commit); the byte cap keeps a burst
     // of large station files from filling memory.
     this.#maxInFlight = 32;
-    for (
-      const [name, help] of [
-        ["files_seen_total", "Source files that passed the stability gate"],
-        ["files_converted_total", "Source files converted and queued"],
-        ["files_failed_total", "Source files moved to the Error folder"],
-        ["files_duplicate_total", "Source files skipped as identical to one already queued"],
-        ["reports_queued_total", "Reports committed to the queue"],
-        ["conversion_warnings_total", "Problems converters recovered from (file still converted)"],
-      ]
-    ) deps.metrics.counter(name, help);
+    for (const [name, help] of CONVERTER_COUNTERS) deps.metrics.counter(name, help);
   }
 
   /** Starts watching every enabled converter's folder. */
@@ -137,6 +138,11 @@ export class Intake {
     this.#sources.set(conf.name, { conf, source });
     if (!this.#counts.has(conf.name)) {
       this.#counts.set(conf.name, { converted: 0, failed: 0, reports: 0 });
+    }
+    // Its counters exist at 0 from its start: Prometheus sees no increase in a series that is
+    // born at 1, so a converter's first failure would never alert (increase(), rate()).
+    for (const [name, help] of CONVERTER_COUNTERS) {
+      this.#deps.metrics.counter(name, help, { converter: conf.name });
     }
     await source.start();
   }

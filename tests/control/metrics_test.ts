@@ -83,3 +83,21 @@ Deno.test("exposition checker: rejects what Prometheus rejects", () => {
     [],
   );
 });
+
+Deno.test("metrics: a counter declared per label set starts at 0 there, without the placeholder", () => {
+  const m = new Metrics();
+  m.counter("files_failed_total", "Source files moved to the Error folder");
+  m.counter("files_failed_total", "Source files moved to the Error folder", { converter: "a" });
+  const e = checkExposition(m.render());
+  assert.deepEqual(e.problems, []);
+  // Prometheus sees no increase in a series born at 1: the first failure must count from 0.
+  assert.equal(sampleValue(e, "wats_agent_files_failed_total", { converter: "a" }), 0);
+  assert.equal(sampleValue(e, "wats_agent_files_failed_total"), undefined);
+  m.inc("files_failed_total", { converter: "a" });
+  assert.equal(
+    sampleValue(checkExposition(m.render()), "wats_agent_files_failed_total", {
+      converter: "a",
+    }),
+    1,
+  );
+});
