@@ -88,9 +88,8 @@ export async function checkAccess(config: Config): Promise<void> {
     const write = !(isDrop && conv?.afterSuccess === "keep");
     const why = await probe(at, write);
     if (why === null) continue;
-    const what = `${folder.key} ${folder.path}` + (at === path.resolve(folder.path)
-      ? ""
-      : ` (to be created in ${at})`);
+    const what = `${folder.key} ${folder.path}` +
+      (at === path.resolve(folder.path) ? "" : ` (to be created in ${at})`);
     problems.push(
       why === "EROFS"
         ? `${what}: read-only here (EROFS). Under the service this means the folder is outside ` +

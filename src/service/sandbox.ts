@@ -67,7 +67,7 @@ export function checkSandbox(
   } catch {
     throw new ConfigError(config.file, [
       `${WRITABLE_PATHS_ENV} is not a JSON array of folders (${listed}): the service ` +
-        "definition was edited by hand; re-run `agent service install`",
+      "definition was edited by hand; re-run `agent service install`",
     ]);
   }
   const outside = writableFolders(config).filter((f) =>

@@ -59,8 +59,18 @@ export function stationFolders(
     folders: [
       { path: data, key: "dataDir", role: "data", own: true },
       { path: drop, key: "converters[0] (line1).watch", role: "drop", own: false },
-      { path: join(drop, "Done"), key: "converters[0] (line1).doneFolder", role: "done", own: true },
-      { path: join(base, "errors"), key: "converters[0] (line1).errorFolder", role: "error", own: true },
+      {
+        path: join(drop, "Done"),
+        key: "converters[0] (line1).doneFolder",
+        role: "done",
+        own: true,
+      },
+      {
+        path: join(base, "errors"),
+        key: "converters[0] (line1).errorFolder",
+        role: "error",
+        own: true,
+      },
     ],
     readPaths: [],
     nice: o.nice ?? 10,

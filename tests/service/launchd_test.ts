@@ -2,7 +2,7 @@ import assert from "#assert";
 import path from "#path";
 import { launchdPlist } from "../../src/service/launchd.ts";
 import { STOP_TIMEOUT_SECONDS } from "../../src/service/spec.ts";
-import { AWKWARD, sampleSpec } from "./_specs.ts";
+import { AWKWARD, sampleSpec, stationFolders } from "./_specs.ts";
 import { parseXml, type XmlElement } from "../../src/convert/xml.ts";
 
 /** A plist value as JSON (dict → object, array → array, integer → number, true/false). */
@@ -52,6 +52,8 @@ Deno.test("the LaunchDaemon plist: KeepAlive, RunAtLoad, ExitTimeOut, logs, exac
     ThrottleInterval: 10,
     ExitTimeOut: STOP_TIMEOUT_SECONDS,
     ProcessType: "Background",
+    Nice: 10,
+    UserName: "_wats-agent",
     StandardOutPath: "/Library/Logs/wats-agent/agent.out.log",
     StandardErrorPath: "/Library/Logs/wats-agent/agent.err.log",
   });
@@ -65,6 +67,10 @@ Deno.test("--run-as sets UserName; a user agent logs under ~/Library/Logs; env i
   assert.equal(plist.StandardErrorPath, "/home/øyvind/Library/Logs/wats-agent/agent.err.log");
   assert.deepEqual(plist.EnvironmentVariables, { DENO_DIR: "/Users/ø/Library/Caches/deno" });
   assert.equal(plist.UserName, undefined);
+  const root = parsePlist(launchdPlist(sampleSpec("macos", { runAs: "root" })));
+  assert.equal(root.UserName, undefined, "--run-as root asks for full rights");
+  const lower = sampleSpec("macos", { agent: stationFolders("macos", { nice: 19 }) });
+  assert.equal(parsePlist(launchdPlist(lower)).Nice, 19);
 });
 
 const python = await new Deno.Command("python3", { args: ["-c", "import plistlib"] }).output()

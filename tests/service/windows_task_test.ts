@@ -7,7 +7,7 @@ import {
   taskXml,
   windowsCommandLine,
 } from "../../src/service/windows_task.ts";
-import { sampleSpec } from "./_specs.ts";
+import { sampleSpec, stationFolders } from "./_specs.ts";
 import { child, parseXmlBytes, type XmlElement } from "../../src/convert/xml.ts";
 
 /** Parses the task as schtasks gets it: UTF-16LE bytes, with the project's strict parser. */
@@ -84,7 +84,7 @@ Deno.test("Windows argument quoting round-trips through CommandLineToArgvW rules
   assert.equal(quoteWindowsArg(""), '""');
 });
 
-Deno.test("the task: boot + registration triggers that repeat, SYSTEM, no time limit, restarts", () => {
+Deno.test("the task: boot + registration triggers that repeat, no time limit, restarts", () => {
   const spec = sampleSpec("windows");
   const doc = parseTask(taskXml(spec));
   const trig = at(doc, "Triggers");
@@ -96,7 +96,6 @@ Deno.test("the task: boot + registration triggers that repeat, SYSTEM, no time l
     assert.equal(textAt(doc, "Triggers", t, "Enabled"), "true");
     assert.equal(textAt(doc, "Triggers", t, "Repetition", "Interval"), REPEAT_INTERVAL);
   }
-  assert.equal(textAt(doc, "Principals", "Principal", "UserId"), "S-1-5-18");
   const settings = (name: string) => textAt(doc, "Settings", name);
   assert.equal(settings("ExecutionTimeLimit"), "PT0S");
   assert.equal(settings("MultipleInstancesPolicy"), "IgnoreNew");
@@ -119,6 +118,21 @@ Deno.test("the task's action: quoted program, arguments that split back exactly,
     "C:\\ProgramData\\WATS Ågent\\Linje 2\\agent.json",
   ]);
   assert.equal(exec("WorkingDirectory"), path.win32.dirname(spec.configFile));
+});
+
+Deno.test("runs as NETWORK SERVICE (no password, least privilege) below normal priority", () => {
+  const doc = parseTask(taskXml(sampleSpec("windows")));
+  const principal = (name: string) => textAt(doc, "Principals", "Principal", name);
+  assert.equal(principal("UserId"), "S-1-5-20");
+  assert.equal(principal("LogonType"), "ServiceAccount");
+  assert.equal(principal("RunLevel"), "LeastPrivilege");
+  assert.equal(textAt(doc, "Settings", "Priority"), "7");
+  const idle = sampleSpec("windows", { agent: stationFolders("windows", { nice: 19 }) });
+  assert.equal(textAt(parseTask(taskXml(idle)), "Settings", "Priority"), "9");
+  const normal = sampleSpec("windows", { agent: stationFolders("windows", { nice: 0 }) });
+  assert.equal(textAt(parseTask(taskXml(normal)), "Settings", "Priority"), "5");
+  const system = parseTask(taskXml(sampleSpec("windows", { runAs: "SYSTEM" })));
+  assert.equal(textAt(system, "Principals", "Principal", "UserId"), "S-1-5-18", "asked for");
 });
 
 Deno.test("--run-as: the named account with a stored password, least privilege", () => {
