@@ -4,6 +4,7 @@
  *
  * @module
  */
+import zlib from "node:zlib";
 import { crc32 } from "../../src/convert/zip.ts";
 
 /** One entry to write. */
@@ -16,6 +17,12 @@ export interface ZipInput {
   declaredSize?: number;
   /** Write this as the declared CRC-32 instead of the real one. */
   declaredCrc?: number;
+  /** Write this as the compressed size in the central directory instead of the real one. */
+  declaredCompressedSize?: number;
+  /** Already compressed data, written as is (`data` then only gives the declared size/CRC). */
+  body?: Uint8Array;
+  /** No data of its own: the central record points at entry `at`'s local header (overlap). */
+  at?: number;
 }
 
 async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
@@ -30,10 +37,11 @@ export async function makeZip(entries: ZipInput[]): Promise<Uint8Array> {
   const locals: Uint8Array[] = [];
   const centrals: Uint8Array[] = [];
   let offset = 0;
+  const offsets: number[] = [];
   for (const e of entries) {
     const raw = typeof e.data === "string" ? enc.encode(e.data) : e.data;
     const method = e.method ?? 8;
-    const body = method === 8 ? await deflateRaw(raw) : raw;
+    const body = e.body ?? (method === 8 ? await deflateRaw(raw) : raw);
     const name = enc.encode(e.name);
     const crc = e.declaredCrc ?? crc32(raw);
     const size = e.declaredSize ?? raw.length;
@@ -57,13 +65,15 @@ export async function makeZip(entries: ZipInput[]): Promise<Uint8Array> {
     cv.setUint16(8, 0x800, true);
     cv.setUint16(10, method, true);
     cv.setUint32(16, crc, true);
-    cv.setUint32(20, body.length, true);
+    cv.setUint32(20, e.declaredCompressedSize ?? body.length, true);
     cv.setUint32(24, size, true);
     cv.setUint16(28, name.length, true);
-    cv.setUint32(42, offset, true);
+    cv.setUint32(42, e.at === undefined ? offset : offsets[e.at], true);
     central.set(name, 46);
-    locals.push(local);
     centrals.push(central);
+    offsets.push(offset);
+    if (e.at !== undefined) continue;
+    locals.push(local);
     offset += local.length;
   }
   const cdSize = centrals.reduce((n, c) => n + c.length, 0);
@@ -81,5 +91,21 @@ export async function makeZip(entries: ZipInput[]): Promise<Uint8Array> {
     out.set(p, o);
     o += p.length;
   }
+  return out;
+}
+
+/**
+ * Raw deflate data that inflates to `chunks` × 64 MiB of zero bytes, built without holding the
+ * output: one sync-flushed block of 64 MiB zeros (about 64 KB) repeated, then an empty final block.
+ * 32 chunks: 2 GiB from about 2 MB.
+ */
+export function zeroBomb(chunks: number): Uint8Array {
+  const block = zlib.deflateRawSync(new Uint8Array(64 * 1024 * 1024), {
+    level: 9,
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+  });
+  const out = new Uint8Array(block.length * chunks + 2);
+  for (let i = 0; i < chunks; i++) out.set(block, i * block.length);
+  out.set([0x03, 0x00], block.length * chunks); // final fixed-Huffman block with only end-of-block
   return out;
 }

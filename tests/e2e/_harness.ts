@@ -175,12 +175,17 @@ export class AgentHarness implements AsyncDisposable {
     }
   }
 
-  /** Starts `agent run` in the background and waits until its control endpoint answers. */
-  async start(env: Record<string, string> = {}): Promise<void> {
+  /**
+   * Starts `agent run` in the background and waits until its control endpoint answers.
+   * `via`: a command that runs the agent's command line given as its last arguments, e.g.
+   * `["sh", "-c", 'echo $$ > …/cgroup.procs; exec "$@"', "sh"]` (it must `exec`, keeping the pid).
+   */
+  async start(env: Record<string, string> = {}, via: string[] = []): Promise<void> {
     if (this.#child) throw new Error("agent already started");
     this.#stderr = [];
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: AgentHarness.agentArgs(["run", "--config", this.configFile]),
+    const args = AgentHarness.agentArgs(["run", "--config", this.configFile]);
+    this.#child = new Deno.Command(via[0] ?? Deno.execPath(), {
+      args: via.length > 0 ? [...via.slice(1), Deno.execPath(), ...args] : args,
       cwd: this.dir,
       env: { NO_COLOR: "1", ...env },
       stdout: "piped",

@@ -15,8 +15,9 @@
  *
  * Parameters: the shared ones (params.ts), plus
  * - `processCode` (default 210);
- * - `maxArchiveMB` (default 256): cap on the uncompressed bytes read from one archive (a guard
- *   against zip bombs);
+ * - `maxArchiveMB` (default 256), `maxEntryMB` (default 64), `maxArchiveEntries` (default
+ *   10,000): caps on the uncompressed bytes read from one archive and from one entry, and on the
+ *   entries of one archive (guards against zip bombs; see zip.ts);
  * - `maxReportText` (default 4000): longest step report text kept (longer output is cut, with a
  *   note).
  *
@@ -42,11 +43,13 @@ import {
 } from "../xml.ts";
 import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
 import { parseStepStatus } from "../wsjf/status.ts";
-import { isZip, ZipError, ZipReader } from "../zip.ts";
+import { isZip, ZipError, ZipLimitError, type ZipLimits, ZipReader } from "../zip.ts";
 
 const paramsSchema = converterParams({
   processCode: z.coerce.number().int().min(0).max(2147483647).default(210),
   maxArchiveMB: z.number().positive().max(4096).default(256),
+  maxEntryMB: z.number().positive().max(4096).default(64),
+  maxArchiveEntries: z.number().int().min(1).max(65535).default(10_000),
   maxReportText: z.number().int().min(100).default(4000),
 });
 
@@ -87,7 +90,11 @@ export const converter: Converter = {
 
 async function convertArchive(input: ConvertInput, params: XjtagParams): Promise<WsjfReport[]> {
   try {
-    const zip = new ZipReader(input.bytes, params.maxArchiveMB * 1024 * 1024);
+    const zip = new ZipReader(input.bytes, {
+      maxTotalBytes: Math.floor(params.maxArchiveMB * 1024 * 1024),
+      maxEntryBytes: Math.floor(params.maxEntryMB * 1024 * 1024),
+      maxEntries: params.maxArchiveEntries,
+    }, LIMIT_PARAMS);
     const runs = zip.entries
       .map((e) => ({ entry: e, n: Number(RUN_ENTRY.exec(e.name)?.[1] ?? NaN) }))
       .filter((r) => Number.isInteger(r.n))
@@ -135,16 +142,31 @@ async function convertArchive(input: ConvertInput, params: XjtagParams): Promise
     }
     return reports;
   } catch (e) {
+    if (e instanceof ZipLimitError) {
+      throw new ConversionError(
+        `${input.name}: ${e.message}`,
+        `If this is a genuine XJRunner log, raise ${
+          LIMIT_PARAMS[e.limit]
+        } in this folder's converter params; otherwise the archive is hostile or damaged.`,
+      );
+    }
     if (e instanceof ZipError) {
       throw new ConversionError(
         `${input.name}: ${e.message}`,
-        "The .xjlog archive is damaged, incomplete or too large; check that XJRunner finished " +
-          "writing it (raise maxArchiveMB only for genuinely large logs).",
+        "The .xjlog archive is damaged, incomplete or hostile; check that XJRunner finished " +
+          "writing it, and look at where it came from.",
       );
     }
     throw e;
   }
 }
+
+/** The parameter that raises each archive limit. */
+const LIMIT_PARAMS: Record<keyof ZipLimits, string> = {
+  maxTotalBytes: "maxArchiveMB",
+  maxEntryBytes: "maxEntryMB",
+  maxEntries: "maxArchiveEntries",
+};
 
 /** XJTAG run/function verdict → WSJF status letter. */
 function verdict(text: string): string | undefined {
