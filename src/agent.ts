@@ -317,6 +317,7 @@ export class Agent {
       missingFolders: convs.filter((c) => c.missing).map((c) => c.folder),
       poolProblem: this.pool.stats().unrecoverable,
       converterProblems: this.intake.converterProblems(),
+      postActionProblems: this.intake.postActionProblems(),
       conversionFailuresLastHour: failures.filter((f) => now - Date.parse(f.at) < 3600_000).length,
       configProblem: this.#lastReload?.ok === false ? this.#lastReload.error : null,
       thresholds: {

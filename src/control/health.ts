@@ -49,6 +49,8 @@ export interface HealthInputs {
   poolProblem: string | null;
   /** Converters that can't run at all (module not loadable). */
   converterProblems?: string[];
+  /** Done/Error folders refused (a symbolic link where a folder should be), files long in use. */
+  postActionProblems?: string[];
   conversionFailuresLastHour: number;
   /** The last edit of the config file was rejected (the previous config runs): why. */
   configProblem?: string | null;
@@ -118,6 +120,8 @@ export function computeHealth(h: HealthInputs): Health {
     );
   }
   for (const f of h.missingFolders) degraded.push(`watch folder missing: ${f}`);
+  // Reports still reach the server; source files pile up in the drop folder until a person looks.
+  for (const p of h.postActionProblems ?? []) degraded.push(p);
   if (
     u && u.errorRate5m !== null && u.attempts5m >= 5 && u.errorRate5m > h.thresholds.maxErrorRate
   ) {

@@ -23,17 +23,46 @@ export interface FsOps {
 
 const isWindows = Deno.build.os === "windows";
 
-/** Renames, retrying briefly on Windows sharing violations (antivirus, indexer). */
-async function renameWithRetry(from: string, to: string): Promise<void> {
+/**
+ * Whether an error is Windows refusing a file another program holds open (a tester, antivirus,
+ * the indexer): a sharing or lock violation (EBUSY), or access denied while it is being closed or
+ * deleted (EACCES/EPERM). Such a refusal clears by itself; elsewhere these errors are real.
+ */
+export function isBusyError(e: unknown, os: string = Deno.build.os): boolean {
+  if (os !== "windows") return false;
+  const code = (e as { code?: string } | null)?.code;
+  return e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.Busy ||
+    code === "EBUSY" || code === "EACCES" || code === "EPERM";
+}
+
+/** How {@link withBusyRetry} waits and decides; tests inject them. */
+export interface BusyRetryOptions {
+  os?: string;
+  sleep?: (ms: number) => Promise<void>;
+  /** Tries after the first (default 6: about 3 s in all). */
+  retries?: number;
+}
+
+/** Runs `op`, retrying briefly while Windows says the file is busy ({@link isBusyError}). */
+export async function withBusyRetry<T>(
+  op: () => Promise<T>,
+  opts: BusyRetryOptions = {},
+): Promise<T> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const retries = opts.retries ?? 6;
   for (let attempt = 0;; attempt++) {
     try {
-      return await Deno.rename(from, to);
+      return await op();
     } catch (e) {
-      const busy = e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.Busy;
-      if (!isWindows || !busy || attempt >= 6) throw e;
-      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      if (!isBusyError(e, opts.os) || attempt >= retries) throw e;
+      await sleep(50 * 2 ** attempt);
     }
   }
+}
+
+/** Renames, retrying briefly on Windows sharing violations (antivirus, indexer). */
+function renameWithRetry(from: string, to: string): Promise<void> {
+  return withBusyRetry(() => Deno.rename(from, to));
 }
 
 /** The real operations, with every fsync checked (an error propagates; nothing pretends). */

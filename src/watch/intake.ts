@@ -15,7 +15,15 @@ import type { Limits } from "../queue/limits.ts";
 import type { Metrics } from "../control/metrics.ts";
 import { logger } from "../log/log.ts";
 import { FolderSource, type ReadyFile, type SourceStatus } from "./source.ts";
-import { moveNoOverwrite, moveToError } from "./post_action.ts";
+import {
+  FileBusy,
+  FolderRefused,
+  moveNoOverwrite,
+  moveToError,
+  removeSource,
+} from "./post_action.ts";
+import { PinnedFolders } from "./pinned_folder.ts";
+import { type Held, HeldFiles } from "./held_files.ts";
 
 /** What intake works with. */
 export interface IntakeDeps {
@@ -86,6 +94,13 @@ export class Intake {
   #failures: IntakeFailure[] = [];
   /** Converters whose module can't be loaded: their files stay in the drop folder. */
   #broken = new Map<string, string>();
+  /** Done and Error folders, pinned when their converter starts (nothing written elsewhere). */
+  #pins = new PinnedFolders();
+  /** Files whose delete or move waits (a refused folder, a file in use). */
+  #held = new HeldFiles(
+    () => this.#config.intake.rescanSeconds * 1000,
+    () => this.#stopped,
+  );
 
   /** @param config the agent config; @param deps the stages intake feeds */
   constructor(config: Config, deps: IntakeDeps) {
@@ -109,6 +124,9 @@ export class Intake {
   }
 
   async #startSource(conf: ConverterConfig): Promise<void> {
+    await this.#pins.pinAll(
+      conf.afterSuccess === "move" ? [conf.errorFolder, conf.doneFolder] : [conf.errorFolder],
+    );
     const source = new FolderSource({
       name: conf.name,
       root: conf.watch,
@@ -213,6 +231,11 @@ export class Intake {
   /** Converters that can't be loaded, with the reason. */
   converterProblems(): string[] {
     return [...this.#broken].map(([name, why]) => `converter ${name} can't be loaded: ${why}`);
+  }
+
+  /** Done or Error folders refused (a link where a folder should be), files in use for long. */
+  postActionProblems(): string[] {
+    return this.#held.problems();
   }
 
   /** The most recent failures, newest first. */
@@ -419,14 +442,19 @@ export class Intake {
   async #afterSuccess(file: ReadyFile, conf: ConverterConfig, flog: typeof log): Promise<void> {
     try {
       if (conf.afterSuccess === "delete") {
-        await Deno.remove(file.path);
+        await removeSource(file.path);
       } else if (conf.afterSuccess === "move") {
-        const to = await moveNoOverwrite(file.path, conf.doneFolder, file.rel);
+        const done = await this.#pins.get(conf.doneFolder);
+        const to = await moveNoOverwrite(file.path, done, file.rel);
         flog.debug("Moved {file} to {to}", { file: file.path, to });
       } else {
-        await this.#deps.kept.set(file.path, `${file.size}:${file.mtimeMs}`);
+        await this.#keep(file, flog);
       }
     } catch (e) {
+      if (e instanceof FolderRefused || e instanceof FileBusy) {
+        const retry = () => this.#afterSuccess(file, conf, flog);
+        return this.#hold(file, conf, conf.afterSuccess === "move" ? "Done" : "delete", e, retry);
+      }
       if (!(e instanceof Deno.errors.NotFound)) {
         // The reports are safe in the queue; the file stays, and re-taking it is a no-op.
         flog.error(
@@ -437,11 +465,10 @@ export class Intake {
             error: (e as Error).message,
           },
         );
-        if (conf.afterSuccess !== "keep") {
-          await this.#deps.kept.set(file.path, `${file.size}:${file.mtimeMs}`).catch(() => {});
-        }
+        if (conf.afterSuccess !== "keep") await this.#keep(file, flog);
       }
     }
+    this.#held.drop(file.path);
     this.#release(file, conf);
   }
 
@@ -452,13 +479,34 @@ export class Intake {
     hint: string,
     format: string,
   ): Promise<void> {
-    const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
     const c = this.#counts.get(conf.name);
     if (c) c.failed++;
     this.#deps.metrics.inc("files_failed_total", { converter: conf.name });
-    let movedTo: string | null = null;
+    const failure: IntakeFailure = {
+      at: new Date().toISOString(),
+      converter: conf.name,
+      file: file.path,
+      movedTo: null,
+      reason,
+      correlationId: file.correlationId,
+    };
+    this.#failures.push(failure);
+    if (this.#failures.length > MAX_FAILURES) this.#failures.shift();
+    await this.#moveFailed(file, conf, failure, hint, format);
+  }
+
+  /** Moves a failed file into Error (tried again while the folder is refused or it is busy). */
+  async #moveFailed(
+    file: ReadyFile,
+    conf: ConverterConfig,
+    failure: IntakeFailure,
+    hint: string,
+    format: string,
+  ): Promise<void> {
+    const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
+    const { reason } = failure;
     try {
-      movedTo = await moveToError(file.path, conf.errorFolder, file.rel, {
+      const r = await moveToError(file.path, await this.#pins.get(conf.errorFolder), file.rel, {
         reason,
         hint,
         converter: conf.name,
@@ -466,29 +514,104 @@ export class Intake {
         correlationId: file.correlationId,
         source: file.path,
       });
-      flog.error("{file} can't be converted: {reason}. Moved to {to}", {
-        file: file.path,
-        reason,
-        to: movedTo,
-      });
+      failure.movedTo = r.moved;
+      if (r.note) {
+        flog.error("{file} can't be converted: {reason}. Moved to {to} (why: {note})", {
+          file: file.path,
+          reason,
+          to: r.moved,
+          note: r.note,
+        });
+      } else {
+        flog.error(
+          "{file} can't be converted: {reason}. Moved to {to}, but the note beside it could not " +
+            "be written ({error}): this log line is the only record of why.",
+          { file: file.path, reason, to: r.moved, error: r.noteError },
+        );
+      }
     } catch (e) {
-      flog.error(
-        "{file} can't be converted: {reason}. Moving it to {dir} failed too ({error}); " +
-          "it stays where it is and is not taken again until it changes.",
-        { file: file.path, reason, dir: conf.errorFolder, error: (e as Error).message },
-      );
-      await this.#deps.kept.set(file.path, `${file.size}:${file.mtimeMs}`).catch(() => {});
+      if (e instanceof FolderRefused || e instanceof FileBusy) {
+        const retry = () => this.#moveFailed(file, conf, failure, hint, format);
+        return this.#hold(file, conf, "Error", e, retry, reason);
+      }
+      if (e instanceof Deno.errors.NotFound) {
+        flog.error("{file} can't be converted: {reason}. It was gone before it could be moved.", {
+          file: file.path,
+          reason,
+        });
+      } else {
+        flog.error(
+          "{file} can't be converted: {reason}. Moving it to {dir} failed too ({error}); " +
+            "it stays where it is and is not taken again until it changes.",
+          { file: file.path, reason, dir: conf.errorFolder, error: (e as Error).message },
+        );
+        await this.#keep(file, flog);
+      }
     }
-    this.#failures.push({
-      at: new Date().toISOString(),
+    this.#held.drop(file.path);
+    this.#release(file, conf);
+  }
+
+  /**
+   * Keeps the file taken (not converted again) and retries its post-action later: the folder
+   * was refused, or another program has the file open. Said loudly once per reason.
+   */
+  #hold(
+    file: ReadyFile,
+    conf: ConverterConfig,
+    kind: Held["kind"],
+    why: FolderRefused | FileBusy,
+    retry: () => Promise<void>,
+    failedBecause?: string,
+  ): void {
+    const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
+    const news = this.#held.hold({
       converter: conf.name,
       file: file.path,
-      movedTo,
-      reason,
-      correlationId: file.correlationId,
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      kind,
+      why,
+      // A converter restarted meanwhile (config changed) takes the file anew itself.
+      retry: () =>
+        this.#sources.get(conf.name)?.conf === conf ? retry() : this.#giveBack(file, conf),
+      giveBack: () => this.#release(file, conf),
     });
-    if (this.#failures.length > MAX_FAILURES) this.#failures.shift();
+    const what = failedBecause === undefined
+      ? "Reports from {file} are queued, but"
+      : "{file} can't be converted: {reason}.";
+    const every = this.#config.intake.rescanSeconds;
+    const props = { file: file.path, reason: failedBecause, every };
+    if (why instanceof FolderRefused) {
+      const msg = `${what} the ${kind} folder {folder} was refused: {problem}. The file stays ` +
+        "in the drop folder; it is moved once the folder is a plain folder again (checked " +
+        "every {every} s).";
+      const p = { ...props, folder: why.folder, problem: why.problem };
+      if (news) flog.error(msg, p);
+      else flog.debug(msg, p);
+    } else {
+      const msg = `${what} {error}; nothing was changed, trying again every {every} s.`;
+      if (news) flog.warn(msg, { ...props, error: why.message });
+      else flog.debug(msg, { ...props, error: why.message });
+    }
+  }
+
+  #giveBack(file: ReadyFile, conf: ConverterConfig): Promise<void> {
+    this.#held.drop(file.path);
     this.#release(file, conf);
+    return Promise.resolve();
+  }
+
+  /** Records a kept file (not taken again until it changes). */
+  async #keep(file: ReadyFile, flog: typeof log): Promise<void> {
+    try {
+      await this.#deps.kept.set(file.path, `${file.size}:${file.mtimeMs}`);
+    } catch (e) {
+      flog.error(
+        "Can't record {file} as done ({error}); it may be taken again after a restart",
+        { file: file.path, error: (e as Error).message },
+      );
+    }
   }
 
   #onIoError(message: string, code: string | undefined, file: ReadyFile): void {

@@ -1,64 +1,497 @@
 import assert from "#assert";
 import path from "#path";
-import { moveNoOverwrite, moveToError } from "../../src/watch/post_action.ts";
+import {
+  FileBusy,
+  FolderRefused,
+  moveNoOverwrite,
+  moveToError,
+  noteText,
+  type PostEnv,
+  type PostFs,
+  realPostEnv,
+  removeSource,
+} from "../../src/watch/post_action.ts";
+import { PinnedFolder } from "../../src/watch/pinned_folder.ts";
+import { fitName, noteNames, numberedName, safeName, samePath } from "../../src/watch/safe_name.ts";
+import { addSecrets } from "../../src/log/log.ts";
 
-Deno.test("post action: move keeps the subfolder path and never overwrites", async () => {
+const note = (source: string) => ({
+  reason: "line 3: no serial number",
+  hint: "Add the serial number.",
+  converter: "line2",
+  format: "csv",
+  correlationId: "abc123defg",
+  source,
+});
+
+async function inTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "post-" });
   try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** What `fn` threw (it must throw). */
+async function thrown(fn: () => Promise<unknown>): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected it to throw");
+}
+
+async function names(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
+
+Deno.test("post action: move keeps the subfolder path and never overwrites", () =>
+  inTemp(async (dir) => {
     const done = path.join(dir, "Done");
     await Deno.mkdir(path.join(done, "line1"), { recursive: true });
     await Deno.writeTextFile(path.join(done, "line1", "r.json"), "older");
     await Deno.writeTextFile(path.join(done, "line1", "r (1).json"), "older still");
-    for (const text of ["new", "newer"]) {
-      await Deno.mkdir(path.join(dir, "in", "line1"), { recursive: true });
-      await Deno.writeTextFile(path.join(dir, "in", "line1", "r.json"), text);
-    }
-    const to = await moveNoOverwrite(path.join(dir, "in", "line1", "r.json"), done, "line1/r.json");
+    await Deno.mkdir(path.join(dir, "in", "line1"), { recursive: true });
+    await Deno.writeTextFile(path.join(dir, "in", "line1", "r.json"), "newer");
+    const pin = await PinnedFolder.pin(done);
+    const to = await moveNoOverwrite(path.join(dir, "in", "line1", "r.json"), pin, "line1/r.json");
     assert.equal(to, path.join(done, "line1", "r (2).json"));
     assert.equal(await Deno.readTextFile(to), "newer");
-    assert.equal(
-      await Deno.readTextFile(path.join(done, "line1", "r.json")),
-      "older",
-      "not overwritten",
-    );
+    assert.equal(await Deno.readTextFile(path.join(done, "line1", "r.json")), "older");
     await assert.rejects(
       () => Deno.stat(path.join(dir, "in", "line1", "r.json")),
       Deno.errors.NotFound,
     );
-
     await Deno.writeTextFile(path.join(dir, "plain"), "no extension");
-    const plain = await moveNoOverwrite(path.join(dir, "plain"), done, "deep/er/plain");
+    const plain = await moveNoOverwrite(path.join(dir, "plain"), pin, "deep/er/plain");
     assert.equal(plain, path.join(done, "deep", "er", "plain"));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }));
+
+Deno.test("post action: a failed file goes to Error with <name>.error.txt saying why and what to do", () =>
+  inTemp(async (dir) => {
+    await Deno.mkdir(path.join(dir, "sub"));
+    const src = path.join(dir, "sub", "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    const pin = await PinnedFolder.pin(path.join(dir, "Error")); // not there yet
+    const r = await moveToError(src, pin, "sub/bad.csv", note(src));
+    assert.equal(r.moved, path.join(dir, "Error", "sub", "bad.csv"));
+    assert.equal(r.note, r.moved + ".error.txt");
+    const text = await Deno.readTextFile(r.moved + ".error.txt");
+    assert.match(text, /What happened: line 3: no serial number/);
+    assert.match(text, /What to do: Add the serial number\./);
+    assert.match(text, /Correlation: abc123defg/);
+    assert.match(text, /move it back into the drop folder/);
+  }));
+
+Deno.test("post action: an Error folder swapped for a symlink after pinning is refused, nothing written", () =>
+  inTemp(async (dir) => {
+    const elsewhere = path.join(dir, "elsewhere");
+    await Deno.mkdir(elsewhere);
+    const drop = path.join(dir, "drop");
+    await Deno.mkdir(path.join(drop, "Error"), { recursive: true });
+    const pin = await PinnedFolder.pin(path.join(drop, "Error"));
+    await Deno.remove(path.join(drop, "Error"));
+    await Deno.symlink(elsewhere, path.join(drop, "Error"));
+    const src = path.join(drop, "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    const e = await thrown(() => moveToError(src, pin, "bad.csv", note(src)));
+    assert.ok(e instanceof FolderRefused, String(e));
+    assert.match(e.message, /symbolic link/);
+    assert.equal((e as FolderRefused).folder, path.join(drop, "Error"));
+    assert.deepEqual(await names(elsewhere), []);
+    assert.equal(await Deno.readTextFile(src), "broken", "the source stays");
+  }));
+
+Deno.test("post action: a symlinked subfolder (recursive watch) is refused; a dangling one too", () =>
+  inTemp(async (dir) => {
+    const elsewhere = path.join(dir, "elsewhere");
+    await Deno.mkdir(elsewhere);
+    const done = path.join(dir, "Done");
+    await Deno.mkdir(done);
+    await Deno.symlink(elsewhere, path.join(done, "line1"));
+    await Deno.symlink(path.join(dir, "nowhere"), path.join(done, "line2"));
+    const pin = await PinnedFolder.pin(done);
+    for (const sub of ["line1", "line2"]) {
+      const src = path.join(dir, `${sub}.txt`);
+      await Deno.writeTextFile(src, "ok");
+      const e = await thrown(() => moveNoOverwrite(src, pin, `${sub}/deeper/r.txt`));
+      assert.ok(e instanceof FolderRefused, String(e));
+      assert.ok(e.message.includes(path.join(done, sub)), e.message);
+      assert.equal(await Deno.readTextFile(src), "ok");
+    }
+    assert.deepEqual(await names(elsewhere), []);
+    await assert.rejects(() => Deno.lstat(path.join(dir, "nowhere")), Deno.errors.NotFound);
+  }));
+
+Deno.test("post action: a folder the operator configured as a symlink is pinned to its target", () =>
+  inTemp(async (dir) => {
+    const target = path.join(dir, "target");
+    await Deno.mkdir(target);
+    await Deno.symlink(target, path.join(dir, "Done"));
+    const pin = await PinnedFolder.pin(path.join(dir, "Done"));
+    assert.equal(pin.real, await Deno.realPath(target));
+    assert.equal(pin.linkedTo, await Deno.realPath(target));
+    await Deno.writeTextFile(path.join(dir, "r.txt"), "ok");
+    const to = await moveNoOverwrite(path.join(dir, "r.txt"), pin, "r.txt");
+    assert.equal(await Deno.readTextFile(path.join(target, "r.txt")), "ok");
+    assert.equal(to, path.join(pin.real, "r.txt"));
+    // Re-pointing the link later is a swap.
+    const other = path.join(dir, "other");
+    await Deno.mkdir(other);
+    await Deno.remove(path.join(dir, "Done"));
+    await Deno.symlink(other, path.join(dir, "Done"));
+    await Deno.writeTextFile(path.join(dir, "s.txt"), "ok");
+    await moveNoOverwrite(path.join(dir, "s.txt"), pin, "s.txt");
+    assert.deepEqual(await names(other), [], "still the pinned place");
+  }));
+
+Deno.test("post action: a symlink planted at the note's (or the file's) name is never written through", () =>
+  inTemp(async (dir) => {
+    const victim = path.join(dir, "victim");
+    await Deno.writeTextFile(victim, "precious");
+    const errorDir = path.join(dir, "Error");
+    await Deno.mkdir(errorDir);
+    await Deno.symlink(victim, path.join(errorDir, "bad.csv.error.txt"));
+    await Deno.symlink(path.join(dir, "created"), path.join(errorDir, "bad (1).csv"));
+    const src = path.join(dir, "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    const r = await moveToError(src, await PinnedFolder.pin(errorDir), "bad.csv", note(src));
+    assert.equal(r.moved, path.join(errorDir, "bad (2).csv"));
+    assert.equal(r.note, path.join(errorDir, "bad (2).csv.error.txt"));
+    assert.equal(await Deno.readTextFile(victim), "precious");
+    await assert.rejects(() => Deno.lstat(path.join(dir, "created")), Deno.errors.NotFound);
+  }));
+
+Deno.test("post action: a name too long for its note gets a shortened note naming the file", () =>
+  inTemp(async (dir) => {
+    const name = "L".repeat(246) + ".csv";
+    const src = path.join(dir, name);
+    await Deno.writeTextFile(src, "broken");
+    const r = await moveToError(
+      src,
+      await PinnedFolder.pin(path.join(dir, "Error")),
+      name,
+      note(src),
+    );
+    assert.equal(r.moved, path.join(dir, "Error", name));
+    if (!r.note) throw new Error(`no note: ${r.noteError}`);
+    assert.ok(new TextEncoder().encode(path.basename(r.note)).length <= 255);
+    assert.match(path.basename(r.note), /^L+~[0-9a-f]{8}\.error\.txt$/);
+    assert.ok((await Deno.readTextFile(r.note)).includes(`Moved to:    ${r.moved}`));
+    // Same name again: ` (1)` must fit too, and so must its note.
+    await Deno.writeTextFile(src, "broken again");
+    const r2 = await moveToError(
+      src,
+      await PinnedFolder.pin(path.join(dir, "Error")),
+      name,
+      note(src),
+    );
+    assert.notEqual(r2.moved, r.moved);
+    assert.ok(r2.note && r2.note !== r.note);
+  }));
+
+/** Records each call to the real file system, in order. */
+function recording(): { env: PostEnv; calls: string[] } {
+  const calls: string[] = [];
+  const fs = Object.fromEntries(
+    Object.entries(realPostEnv.fs).map(([k, f]) => [k, (...a: string[]) => {
+      calls.push(
+        `${k} ${a.filter((p) => typeof p === "string").map((p) => path.basename(p)).join(" ")}`,
+      );
+      return (f as (...a: unknown[]) => unknown)(...a);
+    }]),
+  ) as unknown as PostFs;
+  return { env: { ...realPostEnv, fs }, calls };
+}
+
+Deno.test("post action: each step is durable before the next (note and folders fsynced)", () =>
+  inTemp(async (dir) => {
+    await Deno.mkdir(path.join(dir, "in"));
+    await Deno.mkdir(path.join(dir, "Error"));
+    const src = path.join(dir, "in", "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    const { env, calls } = recording();
+    await moveToError(
+      src,
+      await PinnedFolder.pin(path.join(dir, "Error")),
+      "bad.csv",
+      note(src),
+      env,
+    );
+    const acts = calls.filter((c) => /^(link|remove|syncDir|writeNew|copyNew)/.test(c));
+    assert.deepEqual(acts, [
+      "link bad.csv bad.csv",
+      "syncDir Error", // the new name is durable before the old one goes
+      "remove bad.csv",
+      "syncDir in",
+      "writeNew bad.csv.error.txt", // writeNew fsyncs the file itself
+      "syncDir Error",
+    ]);
+    await Deno.writeTextFile(src, "done");
+    calls.length = 0;
+    await removeSource(src, env);
+    assert.deepEqual(calls, ["remove bad.csv", "syncDir in"]);
+  }));
+
+Deno.test("post action: note text escapes control characters and masks secrets", () => {
+  addSecrets(["sekrit-token-123"]);
+  const text = noteText(
+    { ...note("/d/evil\x1b[2J\u202e.csv"), reason: "got sekrit-token-123\nback" },
+    "/d/Error/evil\x1b[2J\u202e.csv",
+  );
+  assert.ok(text.includes("File:        /d/evil\\x1b[2J\\u202e.csv"), text);
+  assert.ok(text.includes("What happened: got ***\\nback"), text);
+  assert.ok(!text.includes("\x1b") && !text.includes("sekrit"));
 });
 
-Deno.test("post action: a failed file goes to Error with <name>.error.txt saying why and what to do", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "post-" });
-  try {
-    await Deno.mkdir(path.join(dir, "sub"));
-    await Deno.writeTextFile(path.join(dir, "sub", "bad.csv"), "broken");
-    const moved = await moveToError(
-      path.join(dir, "sub", "bad.csv"),
-      path.join(dir, "Error"),
-      "sub/bad.csv",
-      {
-        reason: "line 3: no serial number",
-        hint: "Add the serial number.",
-        converter: "line2",
-        format: "csv",
-        correlationId: "abc123defg",
-        source: path.join(dir, "sub", "bad.csv"),
-      },
-    );
-    assert.equal(moved, path.join(dir, "Error", "sub", "bad.csv"));
-    const note = await Deno.readTextFile(moved + ".error.txt");
-    assert.match(note, /What happened: line 3: no serial number/);
-    assert.match(note, /What to do: Add the serial number\./);
-    assert.match(note, /Correlation: abc123defg/);
-    assert.match(note, /move it back into the drop folder/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+Deno.test("safe names: Windows reserved names, trailing dots and spaces, invalid characters", () => {
+  const cases: [string, string][] = [
+    ["CON", "_CON"],
+    ["con.txt", "_con.txt"],
+    ["Nul.tar.gz", "_Nul.tar.gz"],
+    ["COM1.csv", "_COM1.csv"],
+    ["lpt9", "_lpt9"],
+    ["CON .txt", "_CON .txt"],
+    ["conin$", "_conin$"],
+    ["report.", "report_"],
+    ["report. .", "report___"],
+    ["a b ", "a b_"],
+    ["a:b?.csv", "a_b_.csv"],
+    ["CONSOLE.txt", "CONSOLE.txt"],
+    ["COM10.txt", "COM10.txt"],
+    ["ok.csv", "ok.csv"],
+  ];
+  for (const [name, safe] of cases) assert.equal(safeName(name, "windows"), safe, name);
+  assert.equal(safeName("CON", "linux"), "CON");
+  assert.equal(safeName("report.", "darwin"), "report.");
 });
+
+Deno.test("safe names: fitted to 255 bytes at character boundaries, notes shortened stably", () => {
+  assert.equal(fitName("abc", ".txt"), "abc.txt");
+  const long = "é".repeat(200); // 400 bytes
+  const fitted = fitName(long, " (1).csv");
+  assert.ok(new TextEncoder().encode(fitted).length <= 255);
+  assert.ok(fitted.endsWith("é (1).csv"));
+  assert.equal(numberedName("r.json", 2), "r (2).json");
+  assert.equal(numberedName(".hidden", 1), ".hidden (1)");
+  const n250 = "x".repeat(246) + ".csv";
+  const a = noteNames(n250);
+  assert.deepEqual(a, noteNames(n250), "deterministic");
+  assert.ok(a.every((n) => new TextEncoder().encode(n).length <= 255));
+  assert.notEqual(noteNames("x".repeat(245) + "y.csv")[0], a[0], "distinct names stay distinct");
+  assert.deepEqual(noteNames("ok.csv")[0], "ok.csv.error.txt");
+  assert.ok(samePath("C:\\Drop\\Error", "c:\\drop\\ERROR", "windows"));
+  assert.ok(!samePath("/drop/Error", "/drop/error", "linux"));
+});
+
+// ---- Windows behaviour, without Windows: an in-memory file system over path.win32 ----
+
+type Entry = { name: string; dir: boolean; ino: number; data: Uint8Array };
+type Hook = (op: string, a: string, b?: string) => void;
+
+function errorWith(code: string, cls: new (m: string) => Error = Error): Error {
+  return Object.assign(new cls(`${code} (injected)`), { code });
+}
+
+/** Case-insensitive like NTFS; `hook` may throw to inject an error before an operation. */
+class WinFs implements PostFs {
+  entries = new Map<string, Entry>();
+  #ino = 1;
+  syncs: string[] = [];
+  hook: Hook = () => {};
+  #key = (p: string) => path.win32.resolve(p).toLowerCase();
+  add(p: string, dir: boolean, text = ""): void {
+    this.entries.set(this.#key(p), {
+      name: path.win32.resolve(p),
+      dir,
+      ino: this.#ino++,
+      data: new TextEncoder().encode(text),
+    });
+  }
+  #get(p: string): Entry {
+    const e = this.entries.get(this.#key(p));
+    if (!e) throw new Deno.errors.NotFound(p);
+    return e;
+  }
+  #free(p: string): void {
+    if (this.entries.has(this.#key(p))) throw new Deno.errors.AlreadyExists(p);
+    this.#get(path.win32.dirname(p));
+  }
+  #info(e: Entry): Deno.FileInfo {
+    return {
+      isFile: !e.dir,
+      isDirectory: e.dir,
+      isSymlink: false,
+      size: e.data.length,
+      ino: e.ino,
+      dev: 1,
+      mtime: null,
+    } as unknown as Deno.FileInfo;
+  }
+  text(p: string): string {
+    return new TextDecoder().decode(this.#get(p).data);
+  }
+  has(p: string): boolean {
+    return this.entries.has(this.#key(p));
+  }
+  lstat = (p: string) => Promise.resolve().then(() => this.#info(this.#get(p)));
+  realPath = (p: string) => Promise.resolve().then(() => this.#get(p).name);
+  mkdir = (p: string) =>
+    Promise.resolve().then(() => {
+      this.hook("mkdir", p);
+      this.#free(p);
+      this.add(p, true);
+    });
+  link = (_a: string, _b: string) => Promise.reject(new Error("not used on Windows"));
+  rename = (a: string, b: string) =>
+    Promise.resolve().then(() => {
+      this.hook("rename", a, b);
+      const e = this.#get(a);
+      this.#get(path.win32.dirname(b));
+      this.entries.delete(this.#key(a));
+      this.entries.set(this.#key(b), { ...e, name: path.win32.resolve(b) });
+    });
+  copyNew = (a: string, b: string) =>
+    Promise.resolve().then(() => {
+      this.hook("copyNew", a, b);
+      const data = this.#get(a).data;
+      this.#free(b);
+      this.add(b, false);
+      this.#get(b).data = data;
+      return this.#info(this.#get(b));
+    });
+  writeNew = (p: string, data: Uint8Array) =>
+    Promise.resolve().then(() => {
+      this.hook("writeNew", p);
+      this.#free(p);
+      this.add(p, false);
+      this.#get(p).data = data;
+      return this.#info(this.#get(p));
+    });
+  remove = (p: string) =>
+    Promise.resolve().then(() => {
+      this.hook("remove", p);
+      this.#get(p);
+      this.entries.delete(this.#key(p));
+    });
+  syncDir = (d: string) => Promise.resolve().then(() => void this.syncs.push(d));
+}
+
+function winEnv(fs: WinFs): PostEnv {
+  return {
+    fs,
+    os: "windows",
+    path: path.win32 as typeof path.posix,
+    sleep: () => Promise.resolve(),
+  };
+}
+
+async function winSetup() {
+  const fs = new WinFs();
+  for (const d of ["C:\\", "C:\\Drop", "C:\\Drop\\Error"]) fs.add(d, true);
+  fs.add("C:\\Drop\\bad.csv", false, "broken");
+  const pin = await PinnedFolder.pin("c:\\drop\\error", winEnv(fs)); // other case than on disk
+  return { fs, pin, env: winEnv(fs) };
+}
+
+Deno.test("post action (Windows): paths compare without case; a file in use is retried, then left alone", async () => {
+  const { fs, pin, env } = await winSetup();
+  let busy = 3;
+  fs.hook = (op) => {
+    if (op === "rename" && busy-- > 0) throw errorWith("EBUSY", Deno.errors.Busy);
+  };
+  const r = await moveToError("C:\\Drop\\bad.csv", pin, "bad.csv", note("C:\\Drop\\bad.csv"), env);
+  assert.equal(r.moved.toLowerCase(), "c:\\drop\\error\\bad.csv");
+  assert.ok(fs.has("C:\\Drop\\Error\\bad.csv.error.txt"));
+  assert.ok(!fs.has("C:\\Drop\\bad.csv"));
+
+  // Held open for good (a tester that never closes it): FileBusy, nothing changed anywhere.
+  const { fs: fs2, pin: pin2, env: env2 } = await winSetup();
+  fs2.hook = (op) => {
+    if (op === "rename") throw errorWith("EACCES", Deno.errors.PermissionDenied);
+  };
+  const e = await thrown(() =>
+    moveToError("C:\\Drop\\bad.csv", pin2, "bad.csv", note("C:\\Drop\\bad.csv"), env2)
+  );
+  assert.ok(e instanceof FileBusy, String(e));
+  assert.equal(fs2.text("C:\\Drop\\bad.csv"), "broken");
+  assert.ok(!fs2.has("C:\\Drop\\Error\\bad.csv") && !fs2.has("C:\\Drop\\Error\\bad.csv.error.txt"));
+});
+
+Deno.test("post action (Windows): another volume copies; a busy source then undoes the copy", async () => {
+  const { fs, pin, env } = await winSetup();
+  fs.hook = (op, a) => {
+    if (op === "rename") throw errorWith("EXDEV");
+    if (op === "remove" && a.endsWith("bad.csv") && a.includes("Drop\\bad")) {
+      throw errorWith("EBUSY", Deno.errors.Busy);
+    }
+  };
+  const e = await thrown(() => moveNoOverwrite("C:\\Drop\\bad.csv", pin, "bad.csv", { env }));
+  assert.ok(e instanceof FileBusy, String(e));
+  assert.ok(fs.has("C:\\Drop\\bad.csv"), "the source stays");
+  assert.ok(!fs.has("C:\\Drop\\Error\\bad.csv"), "the copy is gone: the file is in one place");
+
+  fs.hook = (op) => {
+    if (op === "rename") throw errorWith("EXDEV");
+  };
+  const to = await moveNoOverwrite("C:\\Drop\\bad.csv", pin, "bad.csv", { env });
+  assert.equal(fs.text(to), "broken");
+  assert.ok(!fs.has("C:\\Drop\\bad.csv"));
+});
+
+Deno.test("post action (Windows): reserved and trailing-dot names get a name Windows can create", async () => {
+  const { fs, pin, env } = await winSetup();
+  fs.add("C:\\Drop\\CON.csv", false, "a");
+  fs.add("C:\\Drop\\sub.", true);
+  fs.add("C:\\Drop\\sub.\\report.", false, "b");
+  fs.hook = (op, a, b) => { // what Windows refuses to create
+    if (op === "remove") return;
+    const base = path.win32.basename(b ?? a);
+    if (/^(con|nul)(\.|$)/i.test(base) || /[. ]$/.test(base)) {
+      throw errorWith("EINVAL", Deno.errors.InvalidData);
+    }
+  };
+  const a = await moveToError("C:\\Drop\\CON.csv", pin, "CON.csv", note("C:\\Drop\\CON.csv"), env);
+  assert.equal(path.win32.basename(a.moved), "_CON.csv");
+  assert.ok(a.note?.endsWith("_CON.csv.error.txt"));
+  const b = await moveNoOverwrite("C:\\Drop\\sub.\\report.", pin, "sub./report.", { env });
+  assert.equal(b, "C:\\Drop\\Error\\sub_\\report_");
+  // A taken name in another case is taken: `(1)` is added.
+  fs.add("C:\\Drop\\Again.csv", false, "c");
+  fs.add("C:\\Drop\\Error\\AGAIN.CSV", false, "older");
+  const c = await moveNoOverwrite("C:\\Drop\\Again.csv", pin, "Again.csv", { env });
+  assert.equal(path.win32.basename(c), "Again (1).csv");
+});
+
+Deno.test("post action (Windows): deleting a file in use retries, then reports it busy", async () => {
+  const { fs, env } = await winSetup();
+  let tries = 0;
+  fs.hook = (op) => {
+    if (op === "remove") {
+      tries++;
+      throw errorWith("EBUSY", Deno.errors.Busy);
+    }
+  };
+  const e = await thrown(() => removeSource("C:\\Drop\\bad.csv", env));
+  assert.ok(e instanceof FileBusy);
+  assert.equal(tries, 7, "the first try and six retries");
+  assert.ok(fs.has("C:\\Drop\\bad.csv"));
+});
+
+Deno.test("post action (Linux): EPERM on link means no hard links here: the file is copied", () =>
+  inTemp(async (dir) => {
+    const src = path.join(dir, "r.txt");
+    await Deno.writeTextFile(src, "content");
+    const env: PostEnv = {
+      ...realPostEnv,
+      os: "linux",
+      fs: { ...realPostEnv.fs, link: () => Promise.reject(errorWith("EPERM")) },
+    };
+    const to = await moveNoOverwrite(src, await PinnedFolder.pin(path.join(dir, "Done")), "r.txt", {
+      env,
+    });
+    assert.equal(await Deno.readTextFile(to), "content");
+    await assert.rejects(() => Deno.stat(src), Deno.errors.NotFound);
+  }));
