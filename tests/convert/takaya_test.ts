@@ -414,3 +414,52 @@ Deno.test("takaya: a header line of 200,000 spaces is read in linear time (was a
   const reports = await converter.convert(convertInput(lines.join("\n"), "a.ATD", {}));
   assert.ok(reports.length > 0);
 });
+
+/** Converts with a `warn` that collects what the converter recovered from. */
+async function convertWarned(text: string, name: string) {
+  const warnings: string[] = [];
+  const input = { ...convertInput(text, name), warn: (m: string) => warnings.push(m) };
+  return { reports: await convertValid(converter, input), warnings };
+}
+
+Deno.test("takaya: lines it does not understand are skipped with warnings", async () => {
+  const name = "SYN_TOP-20240307090501.ATD";
+  const text = Deno.readTextFileSync(own(name)).replaceAll("\r\n", "\n");
+  const edited = text.replace("Serial No.:SYNB0002\n", "Serial No.:SYNB0002\nWobble factor 7\n");
+  const { reports, warnings } = await convertWarned(edited, name);
+  const plain = await convertValid(converter, convertInput(text, name));
+  assert.deepEqual(reports.map((r) => [r.sn, r.result]), plain.map((r) => [r.sn, r.result]));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^line \d+: line not understood: "Wobble factor 7"; skipped$/);
+  assert.deepEqual(misc(reports[1], "Conversion warning"), warnings[0]); // board 2's line
+  assert.equal(misc(reports[0], "Conversion warning"), undefined);
+
+  const atdx = "WOSYN-0001__20250605_143000.atdx";
+  const x = Deno.readTextFileSync(own(atdx)).replaceAll("\r\n", "\n");
+  const at = x.indexOf('#############"Main header"', 10);
+  const withSection = x.slice(0, at) + '####"Summary"####\nTotal: 3\n' + x.slice(at);
+  const got = await convertWarned(withSection, atdx);
+  const plainX = await convertValid(converter, convertInput(x, atdx));
+  assert.equal(got.reports.length, plainX.length);
+  assert.deepEqual(got.warnings.map((w) => w.replace(/^line \d+: /, "")), [
+    'unknown section "Summary"; skipped',
+    'line in an unknown section: "Total: 3"; skipped',
+  ]);
+});
+
+Deno.test("takaya: a verdict word it does not know is an error, never a pass", async () => {
+  const name = "SYN_TOP-20240307090501.ATD";
+  const text = Deno.readTextFileSync(own(name)).replaceAll("\r\n", "\n");
+  await rejects(
+    converter,
+    convertInput(text.replace("* GROUP No.1   *\n* PASS *", "* GROUP No.1   *\n* MAYBE *"), name),
+    /line 12: unknown board verdict "MAYBE"/,
+  );
+  const atdx = "WOSYN-0001__20250605_143000.atdx";
+  const x = Deno.readTextFileSync(own(atdx)).replaceAll("\r\n", "\n");
+  await rejects(
+    converter,
+    convertInput(x.replace("Side: A FAIL", "Side: A HMM"), atdx),
+    /line 9: unknown group verdict "HMM"/,
+  );
+});

@@ -240,10 +240,25 @@ function buildUnit(
   const stationFromSerial = params.serialTokens === "station-operator";
   const testTime = parseNumber(h.testTime.replace(/\s*s(ec)?\.?$/i, ""));
 
-  // The tester's verdict for the unit: the group's, or the worst group's.
-  const verdicts = (file.variant === "atdx" ? unit.groups.map((g) => g.verdict) : [
-    unit.groups.length === 1 && unit.groups[0].verdict !== "" ? unit.groups[0].verdict : h.verdict,
-  ]).map(unitVerdict).filter((v) => v !== undefined);
+  // The tester's verdict for the unit: the group's, or the worst group's. A word that is not a
+  // verdict is an error: read as "no verdict", the steps could turn it into a pass.
+  const given = file.variant === "atdx"
+    ? unit.groups.map((g) => ({ word: g.verdict, line: g.line }))
+    : unit.groups.length === 1 && unit.groups[0].verdict !== ""
+    ? [{ word: unit.groups[0].verdict, line: unit.groups[0].line }]
+    : [{ word: h.verdict, line: h.line }];
+  const verdicts = given.filter((v) => v.word !== "").map((v) => {
+    const r = unitVerdict(v.word);
+    if (r === undefined) {
+      throw new ConversionError(
+        `${input.name}: line ${v.line}: unknown ${
+          file.variant === "atdx" ? "group" : "board"
+        } verdict "${v.word}"`,
+        "Expected PASS or FAIL; check that the file is an unmodified TAKAYA result file.",
+      );
+    }
+    return r;
+  });
   const fileResult = verdicts.length === 0
     ? undefined
     : verdicts.reduce<StepStatus>(worse, "P") as ReportResult;
@@ -283,6 +298,11 @@ function buildUnit(
     rb.misc("Attempt", `${index + 1} of ${file.units.length}`);
   }
 
+  for (const g of unit.groups) {
+    for (const s of g.skipped ?? []) {
+      rb.warn(`line ${s.line}: ${s.text}; skipped`);
+    }
+  }
   let anyFailed = false;
   for (const g of unit.groups) {
     const seq: SequenceBuilder = file.variant === "atdx"

@@ -182,7 +182,11 @@ export function parseAtd(text: string): TakayaFile {
       currentGroup(lineNo).rows.push(rowFromCells(cells, columns, lineNo));
       continue;
     }
-    // Other body lines (e.g. `Serial_No.` notes some firmware prints) carry no step data.
+    // Anything else carries no step data this reader knows: skipped, and said so.
+    (currentGroup(lineNo).skipped ??= []).push({
+      line: lineNo,
+      text: `line not understood: "${clip(line)}"`,
+    });
   }
 
   if (units.length === 0) {

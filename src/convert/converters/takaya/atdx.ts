@@ -24,7 +24,7 @@ import {
 import { splitKeyValue, splitLines } from "../../text.ts";
 import { splitValueUnit } from "./values.ts";
 
-type Section = "none" | "main" | "group" | "rows";
+type Section = "none" | "main" | "group" | "rows" | "unknown";
 
 /** Parses an ATDX file into attempts (units) of groups. */
 export function parseAtdx(text: string): TakayaFile {
@@ -34,6 +34,12 @@ export function parseAtdx(text: string): TakayaFile {
   let header: TakayaHeader | undefined;
   let group: TakayaGroup | undefined;
   let columns: ColumnPlan | undefined;
+  /** Skipped lines before the first group: they are reported with it. */
+  const pending: NonNullable<TakayaGroup["skipped"]> = [];
+  const skip = (line: number, text: string) =>
+    group === undefined
+      ? pending.push({ line, text })
+      : (group.skipped ??= []).push({ line, text });
 
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -51,10 +57,27 @@ export function parseAtdx(text: string): TakayaFile {
         if (header === undefined) {
           throw new TakayaSyntaxError('a "Group header" comes before any "Main header"', lineNo);
         }
-        group = { no: "", side: "", verdict: "", serial: "", counters: {}, line: lineNo, rows: [] };
+        group = {
+          no: "",
+          side: "",
+          verdict: "",
+          serial: "",
+          counters: {},
+          line: lineNo,
+          rows: [],
+          skipped: pending.splice(0),
+        };
         units.push({ header, groups: [group] });
         section = "group";
+      } else {
+        // A section this reader does not know: its lines are skipped, and said so.
+        section = "unknown";
+        skip(lineNo, `unknown section "${clip(banner[1])}"`);
       }
+      continue;
+    }
+    if (section === "unknown") {
+      skip(lineNo, `line in an unknown section: "${clip(line)}"`);
       continue;
     }
     if (section === "none") {
@@ -74,7 +97,7 @@ export function parseAtdx(text: string): TakayaFile {
         group!.side = g[2] ?? "";
         group!.verdict = g[3] ?? "";
         retarget(units, header!, group!);
-      }
+      } else skip(lineNo, `line not understood: "${clip(line)}"`);
       continue;
     }
     const cells = raw.split(";");

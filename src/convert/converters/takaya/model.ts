@@ -61,6 +61,8 @@ export interface TakayaGroup {
   /** 1-based line of the group header. */
   line: number;
   rows: TakayaRow[];
+  /** Lines in the group the reader did not understand and skipped (reported as warnings). */
+  skipped?: { line: number; text: string }[];
 }
 
 /** The header block of a test (ATD `@…@`, ATDX "Main header"). */
