@@ -139,6 +139,11 @@ export const configSchema = z.strictObject({
     stableSeconds: z.number().min(0).default(1),
     /** A zero-byte file goes to Error after staying empty this long. */
     emptyFileSeconds: seconds(60),
+    /**
+     * A larger file goes to Error unread (checked at the gate, and never read past it): one
+     * huge or sparse file must not exhaust the station's memory.
+     */
+    maxFileMb: z.number().positive().default(256),
   }).prefault({}),
   pool: z.strictObject({
     /** Workers kept when idle (0: start them only when a file arrives; saves ~25 MiB). */

@@ -102,6 +102,8 @@ export function workersToStart(waiting: number, current: number, max: number): n
 interface Pending {
   job: ConvertJob;
   resolve: (o: ConvertOutcome) => void;
+  /** Called once the converter is done with the job (before its reports are written). */
+  converted?: () => void;
 }
 
 interface Running extends Pending {
@@ -175,8 +177,12 @@ export class ConverterPool {
     };
   }
 
-  /** Converts one file in a worker. Never rejects: failures come back as outcomes. */
-  convert(job: ConvertJob): Promise<ConvertOutcome> {
+  /**
+   * Converts one file in a worker. Never rejects: failures come back as outcomes. `converted`
+   * is called when the converter is done with the file, before the outcome when the worker
+   * still writes the reports (intake's poison-file record covers the conversion only).
+   */
+  convert(job: ConvertJob, converted?: () => void): Promise<ConvertOutcome> {
     if (this.#closed || this.#unrecoverable) {
       return Promise.resolve(unavailable(
         this.#unrecoverable ?? "the converter pool is shutting down",
@@ -184,7 +190,7 @@ export class ConverterPool {
       ));
     }
     return new Promise((resolve) => {
-      this.#waiting.push({ job, resolve });
+      this.#waiting.push({ job, resolve, converted });
       this.#dispatch();
     });
   }
@@ -261,6 +267,7 @@ export class ConverterPool {
     if (msg.staging && slot.job?.id === msg.jobId) {
       // Converted: the rest is I/O, so the worker may convert the next job meanwhile.
       slot.staging.set(msg.jobId, slot.job);
+      slot.job.converted?.();
       slot.job = null;
       return this.#dispatch();
     }
@@ -276,7 +283,8 @@ export class ConverterPool {
       clearTimeout(job.timer);
       slot.job = null;
       const bytes = msg.bytes instanceof Uint8Array ? msg.bytes : undefined;
-      this.#waiting.unshift({ job: { ...job.job, bytes }, resolve: job.resolve });
+      const { resolve, converted } = job;
+      this.#waiting.unshift({ job: { ...job.job, bytes }, resolve, converted });
       slot.retireAfterJob = true; // once the jobs it is writing are done
       this.#retire(slot, true);
       return this.#dispatch();

@@ -16,6 +16,7 @@ import { validateReport } from "./wsjf/schema.ts";
 import { fillStationFields } from "./wsjf/builder.ts";
 import { type StagedEntry, stageEntries } from "../queue/queue.ts";
 import { workerFsOps } from "../queue/fs_ops.ts";
+import { type FileIdentity, readApproved } from "../watch/source_file.ts";
 
 /** What the pool sends a worker. */
 export interface ConvertJob {
@@ -27,6 +28,13 @@ export interface ConvertJob {
   module?: string;
   /** The file's bytes; when absent, the worker reads the file at `path`. */
   bytes?: Uint8Array;
+  /**
+   * Intake's jobs: the version of the file the stability gate approved. The worker reads the
+   * file only if the opened handle is that file (not a link swapped in, not rewritten since).
+   */
+  approved?: FileIdentity;
+  /** Bytes read at most (`intake.maxFileMb`); a larger file is not converted ("too-large"). */
+  maxBytes?: number;
   name: string;
   path: string;
   station: StationContext;
@@ -69,6 +77,8 @@ export type FailureKind =
   | "timeout" // the time limit passed
   | "unavailable" // the pool is stopping or broken: not the file's fault
   | "read" // the file could not be read (gone, locked): not the file's fault, try again later
+  | "changed" // the file is not the one the gate approved (rewritten, swapped): look again
+  | "too-large" // larger than intake.maxFileMb: not read
   | "queue-write"; // staging the reports in the queue failed (the disk): not the file's fault
 
 /** Most warning messages one conversion passes on (all of them are counted). */
@@ -253,7 +263,12 @@ const encoder = new TextEncoder();
 export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
   let bytes: Uint8Array;
   try {
-    bytes = job.bytes ?? await Deno.readFile(job.path);
+    if (job.bytes) bytes = job.bytes;
+    else if (job.approved) {
+      const read = await readApproved(job.path, job.approved, job.maxBytes ?? Infinity);
+      if (!read.ok) return read;
+      bytes = read.bytes;
+    } else bytes = await Deno.readFile(job.path);
   } catch (e) {
     return {
       ok: false,

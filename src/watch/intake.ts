@@ -24,6 +24,8 @@ import {
 } from "./post_action.ts";
 import { PinnedFolders } from "./pinned_folder.ts";
 import { type Held, HeldFiles } from "./held_files.ts";
+import { PoisonBreaker } from "./poison.ts";
+import { identityChange, identityOf, lookAt, tooLarge } from "./source_file.ts";
 
 /** What intake works with. */
 export interface IntakeDeps {
@@ -101,6 +103,10 @@ export class Intake {
     () => this.#config.intake.rescanSeconds * 1000,
     () => this.#stopped,
   );
+  /** The record of files being converted (null: it can't be kept; logged). */
+  #poison: PoisonBreaker | null = null;
+  /** Set while a suspect of the poison-file breaker converts: nothing else runs beside it. */
+  #alone = false;
 
   /** @param config the agent config; @param deps the stages intake feeds */
   constructor(config: Config, deps: IntakeDeps) {
@@ -117,6 +123,9 @@ export class Intake {
     // Paused from the start (a full queue, low disk): say so now, and remember it, so that the
     // end of the pause is noticed and waiting files are re-checked (poke) even if it ends soon.
     await this.#checkLimits();
+    this.#poison = await PoisonBreaker.open(
+      path.join(this.#config.dataDir, "index", "converting.log"),
+    );
     this.#limitTimer = setInterval(() => this.#checkLimits(), 1000);
     await Promise.all(
       this.#config.converters.filter((c) => c.enabled).map((c) => this.#startSource(c)),
@@ -138,6 +147,11 @@ export class Intake {
       rescanMs: this.#config.intake.rescanSeconds * 1000,
       stableMs: this.#config.intake.stableSeconds * 1000,
       emptyFileMs: this.#config.intake.emptyFileSeconds * 1000,
+      maxFileBytes: this.#maxFileBytes(),
+      onTooLarge: (file) => {
+        const { reason, hint } = tooLarge(file.size, this.#maxFileBytes());
+        this.#fail(file, conf, reason, hint, conf.format ?? "custom");
+      },
       onReady: (file) => this.#enqueueReady(file, conf),
       onEmpty: (file) =>
         this.#fail(
@@ -251,11 +265,15 @@ export class Intake {
   /** Stops taking files and waits for files in flight to be committed or put back. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    // A clean stop: files converting now are not to blame if the exit cuts them short.
+    const stopMark = this.#poison?.stopping();
     clearInterval(this.#limitTimer);
     clearTimeout(this.#ioRetry);
     for (const { source } of this.#sources.values()) source.stop();
     this.#ready = [];
     if (this.#inFlight > 0) await new Promise<void>((r) => this.#idle.push(r));
+    await stopMark;
+    await this.#poison?.close();
   }
 
   /** Resolves when no file is being processed and none is waiting (for tests and flush). */
@@ -271,10 +289,18 @@ export class Intake {
   }
 
   #pump(): void {
-    while (!this.#stopped && this.#inFlight < this.#maxInFlight && this.#ready.length > 0) {
+    while (
+      !this.#stopped && !this.#alone && this.#inFlight < this.#maxInFlight &&
+      this.#ready.length > 0
+    ) {
       const size = this.#ready[0].file.size;
       if (this.#inFlight > 0 && this.#inFlightBytes + size > MAX_IN_FLIGHT_BYTES) break;
+      // A file that was converting when the agent died converts alone: if the agent dies
+      // again, the record names this file and no other.
+      const suspect = this.#poison?.suspect(this.#ready[0].file) ?? false;
+      if (suspect && this.#inFlight > 0) break;
       const { file, conf } = this.#ready.shift()!;
+      this.#alone = suspect;
       this.#inFlight++;
       this.#inFlightBytes += size;
       this.#process(file, conf).catch((e) => {
@@ -283,7 +309,11 @@ export class Intake {
           { file: file.path, error: (e as Error).stack ?? String(e) },
         );
         this.#release(file, conf);
-      }).finally(() => {
+      }).finally(async () => {
+        if (suspect) {
+          await this.#poison?.settle(file);
+          this.#alone = false;
+        }
         this.#inFlight--;
         this.#inFlightBytes -= size;
         this.#pump();
@@ -300,16 +330,34 @@ export class Intake {
 
   async #process(file: ReadyFile, conf: ConverterConfig): Promise<void> {
     const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
+    const poison = this.#poison;
+    if (poison?.condemned(file)) {
+      return this.#fail(
+        file,
+        conf,
+        `the agent stopped while converting this file ${poison.deaths(file)} times (it ` +
+          "was killed: out of memory, or a converter that ends the process); it is not " +
+          "converted again",
+        "Check the file: it may unpack to far more than its size, or be malformed in a way " +
+          "that crashes the converter. Other files were converted meanwhile. To try it again " +
+          "(fixed, or with more memory), move it back into the drop folder.",
+        conf.format ?? "custom",
+      );
+    }
     await this.#deps.limits.check();
     if (this.paused()) return this.#release(file, conf);
-    // The worker reads the file, converts it and writes the reports into the queue's tmp/ folder
-    // (fsynced, not yet queued); this thread commits them, and only then touches the source.
+    // The worker reads the file (if it is still the one the gate approved), converts it and
+    // writes the reports into the queue's tmp/ folder (fsynced, not yet queued); this thread
+    // commits them, and only then touches the source. The conversion is written down first.
+    await poison?.begin(file);
     const outcome: ConvertOutcome = await this.#deps.pool.convert({
       converter: conf.name,
       format: conf.module ? undefined : conf.format,
       module: conf.module,
       name: path.basename(file.path),
       path: file.path,
+      approved: { size: file.size, mtimeMs: file.mtimeMs, dev: file.dev, ino: file.ino },
+      maxBytes: this.#maxFileBytes(),
       station: this.#config.station,
       params: conf.params,
       stage: {
@@ -317,7 +365,8 @@ export class Intake {
         correlationId: file.correlationId,
         firstSeen: file.firstSeen.toISOString(),
       },
-    });
+    }, () => poison?.end(file));
+    poison?.end(file);
     const staged = outcome.ok ? outcome.reports.map((r) => r.staged) : [];
     if (!staged.every((s) => s !== undefined)) {
       throw new Error(`the converter pool did not stage the reports of ${file.path} (a bug)`);
@@ -338,8 +387,15 @@ export class Intake {
           '(set queue.duplicates to "send" to upload such files again)',
         { file: file.path, previous },
       );
+      if (await this.#changedSinceRead(file, conf, flog)) return;
       await this.#afterSuccess(file, conf, flog);
       return;
+    }
+    if (!outcome.ok && outcome.kind === "changed") {
+      flog.warn("{reason}. If this happens often, raise intake.stableSeconds.", {
+        reason: outcome.message,
+      });
+      return this.#releaseToLookAgain(file, conf);
     }
     if (!outcome.ok && outcome.kind === "read") {
       if (outcome.code === "NotFound" || outcome.code === "ENOENT") {
@@ -436,7 +492,48 @@ export class Intake {
         });
       }
     }
+    if (await this.#changedSinceRead(file, conf, flog)) return;
     await this.#afterSuccess(file, conf, flog);
+  }
+
+  /** Bytes a source file may have (`intake.maxFileMb`). */
+  #maxFileBytes(): number {
+    return this.#config.intake.maxFileMb * 1024 * 1024;
+  }
+
+  /**
+   * Whether the path no longer names the version that was read (a tester reusing one name
+   * rewrote it during the conversion): then the post-action must not touch it, since it would
+   * delete or move, or mark as kept, a report that was never read. It is left in place and
+   * taken again; the reports of the version read are queued.
+   */
+  async #changedSinceRead(
+    file: ReadyFile,
+    conf: ConverterConfig,
+    flog: typeof log,
+  ): Promise<boolean> {
+    let change: string;
+    try {
+      const st = await lookAt(file.path, conf.followSymlinks);
+      change = st.isFile ? identityChange(file, identityOf(st)) : "it is not a regular file now";
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      return false; // gone: the post-action has nothing to touch (and says nothing)
+    }
+    if (!change) return false;
+    flog.warn(
+      "{file} changed while it was converted ({change}): the reports of the version read are " +
+        "queued; the file is left in place and taken again",
+      { file: file.path, change },
+    );
+    this.#releaseToLookAgain(file, conf);
+    return true;
+  }
+
+  /** Puts a file back and has its folder look at it again now (it changed while taken). */
+  #releaseToLookAgain(file: ReadyFile, conf: ConverterConfig): void {
+    this.#release(file, conf);
+    this.#sources.get(conf.name)?.source.lookAgain(file.path);
   }
 
   async #afterSuccess(file: ReadyFile, conf: ConverterConfig, flog: typeof log): Promise<void> {

@@ -2,6 +2,10 @@
  * One drop folder: finds files (watch events as hints, periodic rescans as the truth) and hands
  * each one on exactly once, when it is complete (the stability gate).
  *
+ * Every look is an `lstat` (a symbolic link is followed only with `followSymlinks`), so a file
+ * swapped for a link is not taken; the gate's verdict carries the file's identity, which the
+ * reader checks again on the opened handle (./source_file.ts).
+ *
  * Deno's watcher drops events under load, misses files in just-created subfolders and goes
  * silent when the folder is deleted (shared/reference/deno-notes.md §1), so: every event only
  * makes us look at a path (we `lstat` and decide from the file system), a full rescan runs every
@@ -15,15 +19,18 @@ import { compileGlob, compileGlobs, DEFAULT_IGNORES } from "./glob.ts";
 import { type Found, scanFolder } from "./scan.ts";
 import { newCorrelationId } from "../log/correlation.ts";
 import { logger } from "../log/log.ts";
+import { type FileIdentity, identityChange, identityOf, lookAt } from "./source_file.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
 
-/** A file that passed the gate: complete and readable. */
-export interface ReadyFile {
+/**
+ * A file that passed the gate: complete and readable. Its identity is the version the gate
+ * approved (the file itself, never what a link points to unless links are followed): the
+ * reader and the post-action check that the path still names it.
+ */
+export interface ReadyFile extends FileIdentity {
   path: string;
   rel: string;
-  size: number;
-  mtimeMs: number;
   correlationId: string;
   firstSeen: Date;
 }
@@ -41,10 +48,14 @@ export interface SourceOptions {
   rescanMs: number;
   stableMs: number;
   emptyFileMs: number;
+  /** Larger files are not offered but go to `onTooLarge` (checked once they are stable). */
+  maxFileBytes?: number;
   /** A complete file. The source won't offer it again until `release(path)`. */
   onReady: (file: ReadyFile) => void;
   /** A file that stayed empty. */
   onEmpty: (file: ReadyFile) => void;
+  /** A stable file larger than `maxFileBytes`. */
+  onTooLarge?: (file: ReadyFile) => void;
   /** Whether files may be taken now (false while intake is paused). */
   accepting: () => boolean;
   /** Whether a file at this path with this size and mtime is already done (kept files). */
@@ -57,10 +68,8 @@ interface Identity {
   firstSeen: Date;
 }
 
-interface Candidate {
+interface Candidate extends FileIdentity {
   rel: string;
-  size: number;
-  mtimeMs: number;
   changedAt: number;
   firstSeen: Date;
   correlationId: string;
@@ -152,6 +161,11 @@ export class FolderSource {
     const id = this.#taken.get(p);
     this.#taken.delete(p);
     if (id) this.#released.set(p, id);
+  }
+
+  /** Looks at a path now, as if a watch event named it (a released file that changed). */
+  lookAgain(p: string): void {
+    this.#hint(p);
   }
 
   /** Re-checks waiting files now (intake resumed). */
@@ -374,13 +388,15 @@ export class FolderSource {
     if (this.#taken.has(p) || this.#stopped) return;
     let st: Deno.FileInfo;
     try {
-      st = await Deno.stat(p);
+      st = await lookAt(p, this.#o.followSymlinks);
     } catch {
       return;
     }
     // Taken while we looked (a scan and an event can observe the same file at once).
     if (this.#taken.has(p) || this.#stopped) return;
-    const mtimeMs = st.mtime?.getTime() ?? 0;
+    if (!st.isFile) return this.#notAFile(p);
+    const id = identityOf(st);
+    const mtimeMs = id.mtimeMs;
     if (this.#o.isDone?.(p, st.size, mtimeMs)) return;
     const now = Date.now();
     let c = this.#candidates.get(p);
@@ -389,8 +405,7 @@ export class FolderSource {
       this.#released.delete(p);
       c = {
         rel,
-        size: st.size,
-        mtimeMs,
+        ...id,
         changedAt: now,
         firstSeen: again?.firstSeen ?? new Date(),
         correlationId: again?.correlationId ?? newCorrelationId(),
@@ -402,12 +417,26 @@ export class FolderSource {
         { file: p },
       );
       this.#schedule(p, c, this.#o.stableMs);
-    } else if (c.size !== st.size || c.mtimeMs !== mtimeMs) {
-      c.size = st.size;
-      c.mtimeMs = mtimeMs;
-      c.changedAt = now;
+    } else if (identityChange(c, id)) {
+      Object.assign(c, id, { changedAt: now });
       this.#schedule(p, c, this.#o.stableMs);
     }
+  }
+
+  /**
+   * A path that names no regular file now: a link (not followed) or a folder put in the place
+   * of a waiting file. It is forgotten, and never read.
+   */
+  #notAFile(p: string): void {
+    const c = this.#candidates.get(p);
+    if (!c) return;
+    clearTimeout(c.timer);
+    this.#candidates.delete(p);
+    this.#log.with({ correlationId: c.correlationId }).warn(
+      "{file} was replaced by something that is not a regular file (a symbolic link, with " +
+        "followSymlinks off, or a folder); it is not taken",
+      { file: p },
+    );
   }
 
   #schedule(p: string, c: Candidate, delayMs: number): void {
@@ -421,18 +450,17 @@ export class FolderSource {
     if (!c || this.#stopped) return;
     let st: Deno.FileInfo;
     try {
-      st = await Deno.stat(p);
+      st = await lookAt(p, this.#o.followSymlinks);
     } catch {
       this.#candidates.delete(p);
       return;
     }
     if (this.#candidates.get(p) !== c) return;
-    const mtimeMs = st.mtime?.getTime() ?? 0;
+    if (!st.isFile) return this.#notAFile(p);
+    const id = identityOf(st);
     const now = Date.now();
-    if (st.size !== c.size || mtimeMs !== c.mtimeMs) {
-      c.size = st.size;
-      c.mtimeMs = mtimeMs;
-      c.changedAt = now;
+    if (identityChange(c, id)) {
+      Object.assign(c, id, { changedAt: now });
       return this.#schedule(p, c, this.#o.stableMs);
     }
     const quietFor = now - c.changedAt;
@@ -443,8 +471,7 @@ export class FolderSource {
     const file: ReadyFile = {
       path: p,
       rel: c.rel,
-      size: st.size,
-      mtimeMs,
+      ...id,
       correlationId: c.correlationId,
       firstSeen: c.firstSeen,
     };
@@ -456,6 +483,12 @@ export class FolderSource {
       this.#candidates.delete(p);
       this.#taken.set(p, c);
       return this.#o.onEmpty(file);
+    }
+    const { maxFileBytes, onTooLarge } = this.#o;
+    if (maxFileBytes !== undefined && onTooLarge && st.size > maxFileBytes) {
+      this.#candidates.delete(p);
+      this.#taken.set(p, c);
+      return onTooLarge(file);
     }
     // Readable? On Windows a writer's share mode refuses readers while it still writes; on
     // Linux and macOS an open always succeeds, so the check would only cost a syscall pair.
