@@ -132,6 +132,8 @@ Deno.test("monitoring: alerts.yml is a well-formed rule file (parser check, no p
       "WatsAgentConversionFailures",
     ]
   ) assert.ok(names.has(want), `alert ${want}`);
+  const readme = read("README.md");
+  for (const name of names) assert.ok(readme.includes(`\`${name}\``), `README.md explains ${name}`);
 });
 
 Deno.test("monitoring: prometheus.yml scrapes the agents by file-based discovery and loads the rules", () => {
