@@ -56,6 +56,7 @@ export function secretForms(secret: string): string[] {
     forms.add(JSON.stringify(s).slice(1, -1));
   };
   add(secret);
+  add(secret.replace(/=+$/, "")); // base64 padding is often dropped on the way
   const b64 = utf8Base64(secret);
   add(b64);
   add(b64.replace(/=+$/, ""));

@@ -11,6 +11,8 @@ import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
 import { posts } from "../e2e/_upload.ts";
+import { addSecrets, redact } from "../../src/log/redact.ts";
+import { jsonLine } from "../../src/log/log.ts";
 
 const user = "station7";
 const password = "Pa55-w0rd-s3cret";
@@ -159,4 +161,39 @@ Deno.test("secrets: a server that echoes the Authorization header and a converte
       assert.equal(mode.toString(8), "700", `${d} is private to the agent's user`);
     }
   }
+});
+
+Deno.test("secrets: redact masks the token in every form and any Authorization credential, not prose", () => {
+  addSecrets([token]);
+  for (const f of forms) assert.equal(redact(`before ${f} after`), "before *** after", f);
+  assert.equal(redact(`{"token":"${JSON.stringify(token).slice(1, -1)}"}`), '{"token":"***"}');
+  // A credential the agent does not know (an old token, someone else's) in a header's shape.
+  const other = btoa("someone:else-entirely");
+  assert.equal(redact(`Authorization: Basic ${other}`), "Authorization: Basic ***");
+  assert.equal(redact(`{"authorization":"Bearer abc.def.ghi"}`), '{"authorization":"Bearer ***"}');
+  assert.equal(redact(`proxy said: Basic ${other}`), "proxy said: Basic ***");
+  // Ordinary text stays as it is.
+  for (
+    const prose of [
+      "Authorization has been denied for this request.",
+      'WWW-Authenticate: Basic realm="WATS"',
+      "Basic test sequence1 failed",
+      "Bearer <token> from control.json",
+    ]
+  ) assert.equal(redact(prose), prose);
+});
+
+Deno.test("secrets: a masked JSON log line is still valid JSON when the credential holds quotes", () => {
+  addSecrets([token]);
+  const line = jsonLine({
+    category: ["agent", "upload"],
+    level: "error",
+    message: ["Upload failed: ", `Authorization: Basic ab"cd\\"efghijklmnop ${decoded}`, ""],
+    rawMessage: "Upload failed: {message}",
+    timestamp: Date.now(),
+    properties: { message: `token=${token}`, nested: { deep: [password] } },
+  });
+  const parsed = JSON.parse(line);
+  assert.deepEqual(leaks(line), []);
+  assert.equal(parsed.properties.nested.deep[0], "***");
 });
