@@ -241,3 +241,29 @@ Deno.test({
     });
   },
 });
+
+Deno.test("metricsListen: an address the agent can't listen on stops the start, naming the setting", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    for (
+      const [listen, why] of [
+        [`127.0.0.1:${port}`, `port ${port} on 127.0.0.1 is already in use`],
+        // TEST-NET-1: an address no station has.
+        ["192.0.2.1:9469", "192.0.2.1 is not an address of this station"],
+        ["9469", 'expected "address:port"'],
+        ["127.0.0.1:70000", 'expected "address:port"'],
+      ]
+    ) {
+      await using h = await AgentHarness.create({
+        config: { control: { port: 0, metricsListen: listen } },
+      });
+      const err = await h.start().then(() => null, (e: Error) => e.message);
+      assert.ok(err !== null, `the agent started with control.metricsListen "${listen}"`);
+      assert.match(err, /control\.metricsListen/, err);
+      assert.ok(err.includes(why), `${listen}: ${err}`);
+    }
+  } finally {
+    taken.close();
+  }
+});
