@@ -32,7 +32,6 @@ import { writePrivateText } from "./private.ts";
 import { ExitCode } from "./cli/command.ts";
 import { VERSION } from "./version.ts";
 import { checkSandbox } from "./service/sandbox.ts";
-import { checkAccess } from "./service/access.ts";
 import { applyNice } from "./service/priority.ts";
 
 const log = logger("agent");
@@ -102,8 +101,6 @@ export class Agent {
 
   /** Starts an agent on a validated config. Throws LockedError when the data dir is taken. */
   static async start(config: Config): Promise<Agent> {
-    checkSandbox(config);
-    await checkAccess(config);
     const lock = await lockDataDir(config.dataDir);
     try {
       const caCerts = await readCaCerts(config);

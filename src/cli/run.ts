@@ -6,6 +6,8 @@
 import { type Command, ExitCode, parseCommandArgs } from "./command.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { Agent, lowerPriority } from "../agent.ts";
+import { AccessError, checkAccess } from "../service/access.ts";
+import { checkSandbox } from "../service/sandbox.ts";
 import { LockedError } from "../queue/lock.ts";
 import { ConfigError } from "../config/load.ts";
 import { logger, logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";
@@ -30,6 +32,22 @@ Exit codes: 0 stopped by a signal; 3 invalid config; 4 another agent runs on thi
     const loaded = await configForCommand(values.config as string | undefined);
     if ("exit" in loaded) return loaded.exit;
     const { config } = loaded;
+    // Before anything is written (the log is in dataDir): a folder the account may not use,
+    // or one outside the service's sandbox, is said here with what to do.
+    try {
+      checkSandbox(config);
+      await checkAccess(config);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        console.error(e.message);
+        return ExitCode.CONFIG;
+      }
+      if (e instanceof AccessError) {
+        console.error(`agent run: can't start: ${e.message}`);
+        return ExitCode.FAILURE;
+      }
+      throw e;
+    }
     await setupLogging(logOptionsFor(config));
     // A bug somewhere must not take the station's uploads down: log it, keep running (the
     // queue is on disk either way, and the log says where to look).

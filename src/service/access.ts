@@ -77,26 +77,32 @@ function grant(dir: string, account: string, recursive: boolean): string {
 export async function checkAccess(config: Config): Promise<void> {
   const account = accountName();
   const problems: string[] = [];
+  const refused = new Set<string>();
   for (const folder of writableFolders(config)) {
     const conv = folder.converter;
     if (conv && !conv.enabled) continue;
     if (folder.role === "done" && conv?.afterSuccess !== "move") continue;
     const isDrop = folder.role === "drop";
     const at = await existingAncestor(folder.path);
+    const itself = at === path.resolve(folder.path);
     // A missing drop folder is reported by health; the agent waits for it.
-    if (isDrop && at !== path.resolve(folder.path)) continue;
+    if (isDrop && !itself) continue;
+    // Done and Error are often made inside the drop folder: one line for that folder is enough.
+    if (refused.has(at)) continue;
     const write = !(isDrop && conv?.afterSuccess === "keep");
     const why = await probe(at, write);
     if (why === null) continue;
-    const what = `${folder.key} ${folder.path}` +
-      (at === path.resolve(folder.path) ? "" : ` (to be created in ${at})`);
+    refused.add(at);
+    const what = `${folder.key} ${folder.path}` + (itself ? "" : ` (to be created in ${at})`);
+    // Only the agent's own folders are handed over; one it would create elsewhere is granted.
+    const own = folder.own && itself;
     problems.push(
       why === "EROFS"
         ? `${what}: read-only here (EROFS). Under the service this means the folder is outside ` +
           `its writable folders: re-run \`sudo agent service install --config ${config.file}\``
         : `${what}: ${account} may not ${write ? "write" : "read"} it (EACCES). Run ` +
-          `\`${grant(at, account, folder.own)}\`` +
-          (folder.own ? "" : `, or add ${account} to the folder's group and make it writable`) +
+          `\`${grant(at, account, own)}\`` +
+          (own ? "" : `, or add ${account} to the folder's group and make it writable`) +
           (folder.role === "data" ? " (`agent service install` does this for you)" : ""),
     );
   }
