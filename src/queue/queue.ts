@@ -234,13 +234,18 @@ export class Queue {
       if (!name.endsWith(ERROR_SUFFIX)) continue;
       const key = name.slice(0, -ERROR_SUFFIX.length);
       const info = await this.#readErrorInfo(key);
-      if (errorKeys.has(key)) {
-        this.#errors.set(key, info ? retryTime(info) : Date.now());
-      } else if (info && await exists(this.#path("queued", key + ".json"))) {
-        this.#attempts.set(key, info.attempts); // failed before, retrying now
-      } else {
+      const keep = errorKeys.has(key) ||
+        (info !== null && await exists(this.#path("queued", key + ".json")));
+      if (!keep) {
         await this.#ops.remove(this.#path("error", name)); // its entry is gone
+        continue;
       }
+      if (errorKeys.has(key)) this.#errors.set(key, info ? retryTime(info) : Date.now());
+      else this.#attempts.set(key, info!.attempts); // failed before, retrying now
+      // One written by an older version may quote a secret, readable by all: rewrite it.
+      if (info && JSON.stringify(redactDeep(info)) !== JSON.stringify(info)) {
+        await this.#writeErrorInfo(key, info);
+      } else await makePrivate(this.#path("error", name));
     }
     for (const key of errorKeys) {
       if (!this.#errors.has(key)) this.#errors.set(key, Date.now()); // sidecar lost: retry now
@@ -253,7 +258,7 @@ export class Queue {
       const suffix = [ERROR_SUFFIX, REASON_SUFFIX].find((s) => name.endsWith(s));
       if (suffix && !quarantined.has(name.slice(0, -suffix.length))) {
         await this.#ops.remove(this.#path("quarantine", name));
-      }
+      } else if (suffix) await makePrivate(this.#path("quarantine", name));
     }
     this.#quarantine = quarantined.size;
     await this.pruneCompleted();

@@ -197,3 +197,45 @@ Deno.test("secrets: a masked JSON log line is still valid JSON when the credenti
   assert.deepEqual(leaks(line), []);
   assert.equal(parsed.properties.nested.deep[0], "***");
 });
+
+Deno.test("secrets: an error sidecar an older version left with the token in it is rewritten masked and private at start-up", async () => {
+  await using h = await AgentHarness.create({ token });
+  const errorDir = path.join(h.dataDir, "queue", "error");
+  await Deno.mkdir(errorDir, { recursive: true });
+  const [r] = makeSampleReports(1, { seed: 9102 });
+  const key = `${Date.now() - 60_000}-0001-${r.id}`;
+  await Deno.writeTextFile(path.join(errorDir, `${key}.json`), "an entry (not read here)");
+  const sidecar = path.join(errorDir, `${key}.error.json`);
+  const message = `HTTP 400: Bad report. Request headers: Authorization: Basic ${token}`;
+  await Deno.writeTextFile(
+    sidecar,
+    JSON.stringify({
+      reason: message,
+      attempts: 1,
+      lastStatus: 400,
+      serverMessage: message,
+      permanent: true,
+      retryAt: null,
+      failedAt: new Date().toISOString(),
+      correlationId: "c",
+      id: r.id,
+      source: "/drop/r.json",
+      sn: r.sn,
+      pn: r.pn,
+    }),
+    { mode: 0o644 },
+  );
+  if (!isWindows) await Deno.chmod(sidecar, 0o644);
+  await h.start();
+  const text = await Deno.readTextFile(sidecar);
+  assert.deepEqual(leaks(text), [], text);
+  assert.equal(
+    JSON.parse(text).reason,
+    "HTTP 400: Bad report. Request headers: Authorization: Basic ***",
+  );
+  if (!isWindows) assert.equal(((await Deno.stat(sidecar)).mode! & 0o777).toString(8), "600");
+  const status = await (await h.control("/status")).text();
+  assert.deepEqual(leaks(status), []);
+  assert.match(status, /Authorization: Basic \*\*\*/);
+  assert.equal(await h.stop(), 0);
+});
