@@ -258,8 +258,11 @@ Deno.test("metricsListen: an address the agent can't listen on stops the start, 
       await using h = await AgentHarness.create({
         config: { control: { port: 0, metricsListen: listen } },
       });
-      const err = await h.start().then(() => null, (e: Error) => e.message);
-      assert.ok(err !== null, `the agent started with control.metricsListen "${listen}"`);
+      const err = await h.start().then(
+        () => `the agent started with control.metricsListen "${listen}"`,
+        (e: Error) => e.message,
+      );
+      assert.match(err, /agent exited with [1-9]\d* during start/, err);
       assert.match(err, /control\.metricsListen/, err);
       assert.ok(err.includes(why), `${listen}: ${err}`);
     }
