@@ -99,14 +99,19 @@ export class PoisonBreaker {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
     const converting = new Set<string>();
+    let stopping = false;
     for (const line of text.split("\n")) {
-      if (line === "stop") converting.clear(); // a clean stop: what converted then is not blamed
+      if (line === "stop") {
+        converting.clear(); // a clean stop: what converted then, or started after, is not blamed
+        stopping = true;
+      }
       const sp = line.indexOf(" ");
       if (sp < 0) continue; // blank, "stop", or a torn last line
       const op = line.slice(0, sp);
       const rest = line.slice(sp + 1);
-      if (op === "+") converting.add(rest);
-      else if (op === "-") converting.delete(rest);
+      if (op === "+") {
+        if (!stopping) converting.add(rest);
+      } else if (op === "-") converting.delete(rest);
       else if (op === "0") this.#deaths.delete(rest);
       else if (op === "!") {
         const sp2 = rest.indexOf(" ");

@@ -1,0 +1,97 @@
+/**
+ * `followSymlinks: false` holds for the whole way from discovery to the read, with the real
+ * agent process: a waiting file swapped for a symbolic link to a private file, during the
+ * stability window or after the gate approved it (while it waits for the only converter
+ * worker), is never read. The private file's content appears nowhere: not on the server, not in
+ * the Error folder, not in status, not in the logs; the private file and the link stay as they
+ * are.
+ */
+import assert from "#assert";
+import path from "#path";
+import { AgentHarness } from "../e2e/_harness.ts";
+import { logRecords, waitLog } from "../e2e/_ops.ts";
+import { makeSampleReport } from "../../scripts/wats_server/sample_reports.ts";
+import { installScripted, started } from "./_scripted.ts";
+
+/** Every file's text below `dir` (recursively), for a leak search. */
+async function allText(dir: string): Promise<string> {
+  let out = "";
+  for await (const e of Deno.readDir(dir)) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory) out += await allText(p);
+    else if (e.isFile) out += `${p}\n${await Deno.readTextFile(p)}\n`;
+  }
+  return out;
+}
+
+Deno.test("symlink swap: a file replaced by a link to a private file, before or after the gate, is never read", async () => {
+  await using h = await AgentHarness.create({
+    converters: [{
+      name: "scripted",
+      module: "./scripted.js",
+      params: { startedDir: "./started", slowMs: 5000 },
+    }],
+    config: {
+      intake: { stableSeconds: 1.5, rescanSeconds: 1, emptyFileSeconds: 5 },
+      pool: { min: 1, max: 1, timeoutSeconds: 20 },
+    },
+  });
+  await installScripted(h);
+  const startedDir = path.join(h.dir, "started");
+  await Deno.mkdir(startedDir);
+  const privateDir = path.join(h.dir, "private");
+  await Deno.mkdir(privateDir);
+  const secretText = `TOPSECRET-${crypto.randomUUID()}`;
+  const secret = path.join(privateDir, "secret.txt");
+  await Deno.writeTextFile(secret, secretText);
+  const swap = async (file: string) => {
+    await Deno.remove(file);
+    await Deno.symlink(secret, file);
+  };
+  await h.start();
+
+  // After the gate: the only worker is busy, so the approved file waits for it; then it's swapped.
+  const blocker = makeSampleReport(1, { seed: 5 });
+  await h.drop("scripted", "blocker.json", JSON.stringify(blocker));
+  await h.waitFor(async () => (await started(startedDir)).length === 1, "the blocker converting");
+  const victim = await h.drop("scripted", "victim.json", JSON.stringify(makeSampleReport(2)));
+  // During the stability window: swapped once the agent has seen it, before the gate's verdict.
+  const early = await h.drop("scripted", "early.json", JSON.stringify(makeSampleReport(3)));
+  await h.waitFor(() => /Seen \S*early\.json/.test(h.output), "the early file seen");
+  await swap(early);
+  await h.waitFor(async () => {
+    const s = await (await h.control("/status")).json();
+    return s.converters[0].taken === 2;
+  }, "the victim approved by the gate and handed on");
+  await swap(victim);
+
+  await h.waitFor(() => h.server.store.get(blocker.id) !== undefined, "the blocker converted");
+  // Let the victim reach the worker, and rescans look at both links a few times.
+  await new Promise((r) => setTimeout(r, 3000));
+
+  const status = await (await h.control("/status")).text();
+  const cliStatus = await h.status();
+  const logs = (await logRecords(h)).map((r) => JSON.stringify(r)).join("\n");
+  const places: Record<string, string> = {
+    server: JSON.stringify(h.server.store.list()),
+    "drop folder (Error notes)": await allText(h.dropDir("scripted")).catch(() => ""),
+    "status JSON": status + JSON.stringify(cliStatus),
+    "log files": logs,
+    "agent output": h.output,
+    "converter input": await allText(startedDir),
+  };
+  for (const [where, text] of Object.entries(places)) {
+    assert.ok(!text.includes(secretText), `the private file's content leaked into the ${where}`);
+  }
+  assert.equal((await started(startedDir)).length, 1, "only the blocker was read");
+  assert.equal(await Deno.readTextFile(secret), secretText, "the private file is untouched");
+  for (const link of [victim, early]) {
+    assert.ok((await Deno.lstat(link)).isSymlink, `${link} is left as it is`);
+  }
+  assert.deepEqual(await h.files(path.join(h.dropDir("scripted"), "Error")), []);
+  await waitLog(
+    h,
+    (rs) => rs.some((r) => /victim\.json changed after it was found complete/.test(r.message)),
+    "the agent saying why it did not convert the victim",
+  );
+});
