@@ -147,7 +147,7 @@ export class Intake {
       rescanMs: this.#config.intake.rescanSeconds * 1000,
       stableMs: this.#config.intake.stableSeconds * 1000,
       emptyFileMs: this.#config.intake.emptyFileSeconds * 1000,
-      maxFileBytes: this.#maxFileBytes(),
+      maxFileBytes: () => this.#maxFileBytes(), // as the config says now (a reload changes it)
       onTooLarge: (file) => {
         const { reason, hint } = tooLarge(file.size, this.#maxFileBytes());
         this.#fail(file, conf, reason, hint, conf.format ?? "custom");

@@ -49,7 +49,7 @@ export interface SourceOptions {
   stableMs: number;
   emptyFileMs: number;
   /** Larger files are not offered but go to `onTooLarge` (checked once they are stable). */
-  maxFileBytes?: number;
+  maxFileBytes?: () => number;
   /** A complete file. The source won't offer it again until `release(path)`. */
   onReady: (file: ReadyFile) => void;
   /** A file that stayed empty. */
@@ -485,7 +485,7 @@ export class FolderSource {
       return this.#o.onEmpty(file);
     }
     const { maxFileBytes, onTooLarge } = this.#o;
-    if (maxFileBytes !== undefined && onTooLarge && st.size > maxFileBytes) {
+    if (maxFileBytes && onTooLarge && st.size > maxFileBytes()) {
       this.#candidates.delete(p);
       this.#taken.set(p, c);
       return onTooLarge(file);
