@@ -20,6 +20,7 @@ import {
   FolderRefused,
   moveNoOverwrite,
   moveToError,
+  NotDurable,
   removeSource,
 } from "./post_action.ts";
 import { PinnedFolders } from "./pinned_folder.ts";
@@ -552,7 +553,13 @@ export class Intake {
         const retry = () => this.#afterSuccess(file, conf, flog);
         return this.#hold(file, conf, conf.afterSuccess === "move" ? "Done" : "delete", e, retry);
       }
-      if (!(e instanceof Deno.errors.NotFound)) {
+      if (e instanceof NotDurable) {
+        flog.warn(
+          "{file} was {done}, but {error}: after a power cut it may be back in its drop folder " +
+            "(then it is taken again, as a duplicate). Check the disk.",
+          { file: file.path, done: e.to ? `moved to ${e.to}` : "deleted", error: e.message },
+        );
+      } else if (!(e instanceof Deno.errors.NotFound)) {
         // The reports are safe in the queue; the file stays, and re-taking it is a no-op.
         flog.error(
           "Reports from {file} are queued, but {action} failed: {error}. Remove the file by hand.",
@@ -624,6 +631,13 @@ export class Intake {
           "{file} can't be converted: {reason}. Moved to {to}, but the note beside it could not " +
             "be written ({error}): this log line is the only record of why.",
           { file: file.path, reason, to: r.moved, error: r.noteError },
+        );
+      }
+      if (r.unsynced) {
+        flog.warn(
+          "{file} was moved to {to}, but {error}: after a power cut it may be back in its drop " +
+            "folder (then it is taken again). Check the disk.",
+          { file: file.path, to: r.moved, error: r.unsynced },
         );
       }
     } catch (e) {

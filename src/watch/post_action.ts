@@ -110,6 +110,27 @@ export class FileBusy extends Error {
   }
 }
 
+/**
+ * The move or delete happened, but the source folder could not be fsynced afterwards: after a
+ * power cut the file may be back in the drop folder (and is then taken again, as a duplicate).
+ */
+export class NotDurable extends Error {
+  /** @param to where the file went (null: deleted); @param dir the folder not synced */
+  constructor(readonly to: string | null, readonly dir: string, cause: unknown) {
+    super(`${dir} could not be synced (${(cause as Error).message})`);
+    this.name = "NotDurable";
+  }
+}
+
+async function syncSourceDir(env: PostEnv, file: string, to: string | null): Promise<void> {
+  const dir = env.path.dirname(file);
+  try {
+    await env.fs.syncDir(dir);
+  } catch (e) {
+    throw new NotDurable(to, dir, e);
+  }
+}
+
 function retry<T>(env: PostEnv, file: string, op: () => Promise<T>): Promise<T> {
   return withBusyRetry(op, { os: env.os, sleep: env.sleep }).catch((e) => {
     throw isBusyError(e, env.os) ? new FileBusy(file, e) : e;
@@ -142,7 +163,8 @@ export interface Moved {
 /**
  * Moves `file` into `folder/rel` without overwriting anything and returns its new path.
  * With `reserveNote`, a name is taken only when its `.error.txt` is free too.
- * Throws {@link FolderRefused} (nothing moved) or {@link FileBusy} (the source is untouched).
+ * Throws {@link FolderRefused} (nothing moved), {@link FileBusy} (the source is untouched) or
+ * {@link NotDurable} (moved, not yet durable).
  */
 export async function moveNoOverwrite(
   file: string,
@@ -150,8 +172,9 @@ export async function moveNoOverwrite(
   rel: string,
   opts: { reserveNote?: boolean; env?: PostEnv } = {},
 ): Promise<string> {
-  return (await moveInto(file, folder, rel, opts.reserveNote ?? false, opts.env ?? realPostEnv))
-    .to;
+  const m = await moveInto(file, folder, rel, opts.reserveNote ?? false, opts.env ?? realPostEnv);
+  if (m.unsynced) throw m.unsynced;
+  return m.to;
 }
 
 async function moveInto(
@@ -160,7 +183,7 @@ async function moveInto(
   rel: string,
   reserveNote: boolean,
   env: PostEnv,
-): Promise<Moved & { verify: () => Promise<void> }> {
+): Promise<Moved & { verify: () => Promise<void>; unsynced: NotDurable | null }> {
   const { fs, path, os } = env;
   const parts = rel.split("/").map((p) => safeName(p, os));
   const name = parts.pop()!;
@@ -230,8 +253,8 @@ async function moveInto(
         }
       }
     }
-    await fs.syncDir(path.dirname(file));
-    return { to, dir: chain.dir, verify: () => chain.verify() };
+    const unsynced = await syncSourceDir(env, file, to).then(() => null, (e: NotDurable) => e);
+    return { to, dir: chain.dir, verify: () => chain.verify(), unsynced };
   }
   throw new Error(`${chain.dir} holds 10000 files named like ${name}; clear it out`);
 }
@@ -239,7 +262,7 @@ async function moveInto(
 /** Deletes a source file whose reports are queued, durably (its folder fsynced). */
 export async function removeSource(file: string, env: PostEnv = realPostEnv): Promise<void> {
   await retry(env, file, () => env.fs.remove(file));
-  await env.fs.syncDir(env.path.dirname(file));
+  await syncSourceDir(env, file, null);
 }
 
 /** What a person needs to know about a file that went to Error. */
@@ -260,6 +283,8 @@ export interface MovedToError {
   /** The note's path, or null when it could not be written (then `noteError` says why). */
   note: string | null;
   noteError: string | null;
+  /** Set when the drop folder could not be synced after the move (see {@link NotDurable}). */
+  unsynced: string | null;
 }
 
 /** The note's text: escaped, then masked as log lines are. */
@@ -297,6 +322,7 @@ export async function moveToError(
 ): Promise<MovedToError> {
   const { fs, path } = env;
   const m = await moveInto(file, folder, rel, true, env);
+  const unsynced = m.unsynced?.message ?? null;
   const data = new TextEncoder().encode(noteText(note, m.to));
   let lastError: unknown = null;
   const names = noteNames(path.basename(m.to));
@@ -323,7 +349,7 @@ export async function moveToError(
         throw new Error(`${p} is not the note the agent wrote`);
       }
       await fs.syncDir(m.dir);
-      return { moved: m.to, note: p, noteError: null };
+      return { moved: m.to, note: p, noteError: null, unsynced };
     } catch (e) {
       const st = await fs.lstat(p).catch(() => null);
       if (st && (written.ino === null || st.ino === written.ino)) {
@@ -333,5 +359,10 @@ export async function moveToError(
       break;
     }
   }
-  return { moved: m.to, note: null, noteError: (lastError as Error)?.message ?? String(lastError) };
+  return {
+    moved: m.to,
+    note: null,
+    noteError: (lastError as Error)?.message ?? String(lastError),
+    unsynced,
+  };
 }

@@ -5,6 +5,7 @@ import {
   FolderRefused,
   moveNoOverwrite,
   moveToError,
+  NotDurable,
   noteText,
   type PostEnv,
   type PostFs,
@@ -494,4 +495,40 @@ Deno.test("post action (Linux): EPERM on link means no hard links here: the file
     });
     assert.equal(await Deno.readTextFile(to), "content");
     await assert.rejects(() => Deno.stat(src), Deno.errors.NotFound);
+  }));
+
+Deno.test("post action: a source folder that can't be synced after the move is said, not called a failed move", () =>
+  inTemp(async (dir) => {
+    await Deno.mkdir(path.join(dir, "in"));
+    const src = path.join(dir, "in", "r.txt");
+    await Deno.writeTextFile(src, "content");
+    const env: PostEnv = {
+      ...realPostEnv,
+      fs: {
+        ...realPostEnv.fs,
+        syncDir: (d) =>
+          path.basename(d) === "in" ? Promise.reject(errorWith("EIO")) : realPostEnv.fs.syncDir(d),
+      },
+    };
+    const pin = await PinnedFolder.pin(path.join(dir, "Done"));
+    const e = await thrown(() => moveNoOverwrite(src, pin, "r.txt", { env }));
+    assert.ok(e instanceof NotDurable, String(e));
+    const to = (e as NotDurable).to ?? "";
+    assert.equal(to, path.join(dir, "Done", "r.txt"));
+    assert.equal(await Deno.readTextFile(to), "content", "it did move");
+
+    await Deno.writeTextFile(src, "broken");
+    const r = await moveToError(
+      src,
+      await PinnedFolder.pin(path.join(dir, "Error")),
+      "r.txt",
+      note(src),
+      env,
+    );
+    assert.ok(r.note, "the note is still written");
+    assert.match(r.unsynced ?? "", /could not be synced/);
+
+    await Deno.writeTextFile(src, "done");
+    const d = await thrown(() => removeSource(src, env));
+    assert.ok(d instanceof NotDurable && d.to === null);
   }));
