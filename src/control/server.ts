@@ -28,6 +28,7 @@ import path from "#path";
 import { timingSafeEqual } from "#crypto";
 import { addSecrets, logger, redact, redactDeep } from "../log/log.ts";
 import type { StatusSnapshot } from "./snapshot.ts";
+import { writePrivateText } from "../private.ts";
 import type { HistoryAnswer } from "./history.ts";
 import { type MetricsListener, startMetricsListener } from "./metrics_listener.ts";
 
@@ -270,10 +271,7 @@ export async function startControlServer(
     ...(scrape ? { metricsListen: scrape.address } : {}),
   };
   const file = controlFile(dataDir);
-  await Deno.remove(file + ".tmp").catch(() => {});
-  await Deno.writeTextFile(file + ".tmp", JSON.stringify(info, null, 2), { mode: 0o600 });
-  // The mode given to open is masked by the umask and ignored on Windows: set it explicitly.
-  if (Deno.build.os !== "windows") await Deno.chmod(file + ".tmp", 0o600);
+  await writePrivateText(file + ".tmp", JSON.stringify(info, null, 2));
   await Deno.rename(file + ".tmp", file);
   return {
     port: server.addr.port,
