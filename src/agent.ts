@@ -201,6 +201,8 @@ export class Agent {
         pattern: conv.pattern,
       });
     }
+    // Before the control endpoint answers: whoever sees the agent up may edit its config.
+    this.#watchConfig();
     this.#control = await startControlServer(c.dataDir, c.control.port, {
       snapshot: () => this.snapshot(),
       metrics: () => Promise.resolve(this.renderMetrics()),
@@ -258,7 +260,6 @@ export class Agent {
         600_000,
       ),
     );
-    this.#watchConfig();
     this.#installSignals();
   }
 

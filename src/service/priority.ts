@@ -41,17 +41,21 @@ export async function applyNice(nice: number): Promise<string | null> {
   const current = os.getPriority();
   if (current >= nice) return null;
   try {
-    if (Deno.build.os === "linux") {
+    // A thread may start from one not lowered yet while we go: repeat until none is left.
+    for (let pass = 0; Deno.build.os === "linux" && pass < 10; pass++) {
+      let lowered = 0;
       for (const tid of await threadIds()) {
         try {
-          if (os.getPriority(tid) < nice) os.setPriority(tid, nice);
+          if (os.getPriority(tid) < nice) {
+            os.setPriority(tid, nice);
+            lowered++;
+          }
         } catch (e) {
           // A thread that ended between the listing and now.
-          if ((e as { code?: string }).code !== "ERR_SYSTEM_ERROR" || !/ESRCH/.test(String(e))) {
-            throw e;
-          }
+          if (!/ESRCH/.test(String(e))) throw e;
         }
       }
+      if (lowered === 0) break;
     }
     os.setPriority(nice);
   } catch (e) {
