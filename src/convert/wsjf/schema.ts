@@ -492,6 +492,14 @@ export const wsjfReportSchema: z.ZodType<WsjfReport> = z.looseObject({
 /** Deepest step nesting accepted (reports the agent builds and files it reads). */
 export const MAX_STEP_DEPTH = 200;
 
+/**
+ * Deepest nesting of objects and arrays accepted anywhere in a report, under keys the schema
+ * doesn't know too: the deepest allowed step tree takes two levels per step, plus room for what
+ * a step holds. Deeper data would overflow the stack of recursive JSON readers and writers on
+ * the way (`JSON.stringify` in `agent convert`, the server's parser).
+ */
+export const MAX_JSON_DEPTH = 2 * MAX_STEP_DEPTH + 112;
+
 /** Step types that hold exactly one unnamed measurement. */
 export const SINGLE_MEAS_STEP_TYPES: ReadonlySet<string> = new Set([
   "ET_NLT",
@@ -694,6 +702,17 @@ export function validateReport(value: unknown): ValidationResult {
       warnings,
     };
   }
+  const deep = tooDeep(value);
+  if (deep !== null) {
+    return {
+      ok: false,
+      problems: [
+        `${deep}: objects and arrays are nested more than ${MAX_JSON_DEPTH} levels deep ` +
+        "(or the value refers to itself)",
+      ],
+      warnings,
+    };
+  }
   const parsed = wsjfReportSchema.safeParse(value);
   if (!parsed.success) {
     return {
@@ -733,6 +752,47 @@ function revalidate(r: WsjfReport, warnings: readonly string[]): ValidationResul
   return problems.length > 0
     ? { ok: false, problems, warnings: [...warnings] }
     : { ok: true, report: r, warnings: [...warnings] };
+}
+
+/**
+ * The top-level key under which `value` nests objects and arrays more than `max` levels deep
+ * (`(report)` when the value itself is an array), or null when it doesn't. Iterative, so a
+ * hostile depth can't overflow the check itself; a cycle counts as too deep.
+ */
+export function tooDeep(value: unknown, max = MAX_JSON_DEPTH): string | null {
+  if (value === null || typeof value !== "object") return null;
+  // Parallel stacks: no tuple per node (reports can have millions of values).
+  const values: object[] = [];
+  const depths: number[] = [];
+  const tops: string[] = [];
+  if (Array.isArray(value)) {
+    values.push(value);
+    depths.push(1);
+    tops.push("(report)");
+  } else {
+    for (const [k, v] of Object.entries(value)) {
+      if (v !== null && typeof v === "object") {
+        values.push(v);
+        depths.push(2);
+        tops.push(k);
+      }
+    }
+  }
+  while (values.length > 0) {
+    const v = values.pop()!;
+    const d = depths.pop()!;
+    const top = tops.pop()!;
+    if (d > max) return top;
+    const kids = Array.isArray(v) ? v : Object.values(v);
+    for (const k of kids) {
+      if (k !== null && typeof k === "object") {
+        values.push(k);
+        depths.push(d + 1);
+        tops.push(top);
+      }
+    }
+  }
+  return null;
 }
 
 /** Nesting depth of the raw step tree (iterative, so a hostile depth can't overflow). */
