@@ -14,7 +14,7 @@
  * @module
  */
 import nodePath from "#path";
-import { isBusyError, realFsOps, withBusyRetry } from "../queue/fs_ops.ts";
+import { DirSyncer, isBusyError, realFsOps, withBusyRetry } from "../queue/fs_ops.ts";
 import { escapeControls, redact } from "../log/log.ts";
 import {
   type FolderEnv,
@@ -68,6 +68,9 @@ async function createNew(
   }
 }
 
+/** Folder syncs of post-actions running at once are shared (a burst costs a few, not one each). */
+const dirSyncer = new DirSyncer(realFsOps);
+
 /** The real file system. */
 export const realPostEnv: PostEnv = {
   fs: {
@@ -95,7 +98,7 @@ export const realPostEnv: PostEnv = {
         while (off < data.length) off += await f.write(data.subarray(off));
       }),
     remove: (file) => Deno.remove(file),
-    syncDir: (dir) => realFsOps.syncDir(dir),
+    syncDir: (dir) => dirSyncer.sync(dir),
   },
   os: Deno.build.os,
   path: nodePath,
