@@ -102,6 +102,11 @@ Deno.test("health: each rule gives its state and a reason", () => {
   check({ intakePause: "queue full: 5 reports waiting" }, "degraded", /intake paused: queue full/);
   check({ missingFolders: ["/drop/a"] }, "degraded", /watch folder missing: \/drop\/a/);
   check(
+    { postActionProblems: ["Error folder /drop/a/Error (converter a) refused: a symbolic link"] },
+    "degraded",
+    /Error folder \/drop\/a\/Error .* refused/,
+  );
+  check(
     { upload: upload({ errorRate5m: 0.8, attempts5m: 10, lastError: { message: "HTTP 503" } }) },
     "degraded",
     /80% of 10 uploads failed/,
