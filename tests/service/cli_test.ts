@@ -70,6 +70,65 @@ Deno.test("install --dry-run prints the unit and the commands, and writes nothin
   }
 });
 
+Deno.test("install --dry-run reads the config: account, hand-over, sandbox paths, priority", async () => {
+  const s = await station();
+  try {
+    const dir = path.dirname(s.config);
+    await Deno.writeTextFile(
+      s.config,
+      JSON.stringify({
+        server: { url: "http://127.0.0.1:9", token: "t" },
+        priority: { nice: 13 },
+        converters: [{ name: "line1", format: "wsjf", watch: "/srv/drop 1", errorFolder: "./err" }],
+      }),
+    );
+    const r = await agent([
+      "service",
+      "install",
+      "--dry-run",
+      "--exec",
+      "/opt/a/agent",
+      "--config",
+      s.config,
+    ]);
+    assert.equal(r.code, ExitCode.OK, r.stderr);
+    assert.match(
+      r.stdout,
+      /^would create the account wats-agent unless `id -u wats-agent` finds it:$/m,
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(`^would run: chown -R wats-agent:wats-agent '${dir}/agent-data'$`, "m"),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(`^would run: chown -R wats-agent:wats-agent '${dir}/err'$`, "m"),
+    );
+    assert.match(r.stdout, /^would run: runuser -u wats-agent -- test -r '\/srv\/drop 1'/m);
+    assert.match(r.stdout, /^ {4}Nice=13$/m);
+    assert.match(r.stdout, /^ {4}User=wats-agent$/m);
+    assert.match(r.stdout, /^ {4}ReadWritePaths="-\/srv\/drop 1"$/m);
+    assert.match(r.stdout, new RegExp(`^ {4}ReadWritePaths="-${dir}/err"$`, "m"));
+
+    // A config that does not validate: a dry run warns and shows the default folders only.
+    await Deno.writeTextFile(s.config, "{}");
+    const bad = await agent([
+      "service",
+      "install",
+      "--dry-run",
+      "--exec",
+      "/opt/a/agent",
+      "--config",
+      s.config,
+    ]);
+    assert.equal(bad.code, ExitCode.OK, bad.stderr);
+    assert.match(bad.stderr, /warning: Configuration .* is not valid:[\s\S]*server/);
+    assert.match(bad.stderr, /gets only the default data folder/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
 Deno.test("--dry-run --platform windows/macos generates for another OS", async () => {
   const win = await agent([
     "service",

@@ -94,6 +94,36 @@ Deno.test("options that can't work are refused with what to do", () => {
   );
 });
 
+Deno.test("a system service runs as the dedicated account unless --run-as names one", () => {
+  const win = { ...base, platform: "windows" as const, configFile: "C:\\a.json" };
+  const winExec = { ...win, launch: { cmd: "C:\\agent.exe", args: [] } };
+  assert.deepEqual(
+    [buildSpec(base), buildSpec({ ...base, platform: "macos" }), buildSpec(winExec)].map((s) => [
+      s.runAs,
+      s.createAccount,
+    ]),
+    [["wats-agent", true], ["_wats-agent", true], ["NT AUTHORITY\\NETWORK SERVICE", false]],
+  );
+  assert.deepEqual(
+    [
+      buildSpec({ ...base, runAs: "wats" }).runAs,
+      buildSpec({ ...base, runAs: "wats" }).createAccount,
+    ],
+    ["wats", false],
+    "a named account is used as it is",
+  );
+  assert.equal(buildSpec({ ...base, runAs: "root" }).runAs, undefined, "full rights when asked");
+  assert.equal(buildSpec({ ...winExec, runAs: "SYSTEM" }).runAs, undefined);
+  assert.equal(buildSpec({ ...base, scope: "user" }).runAs, undefined, "a user unit runs as you");
+  // Without the config's facts, only the default data folder is known.
+  assert.deepEqual(buildSpec(base).folders.map((f) => f.path), [buildSpec(base).dataDir]);
+  assert.equal(
+    buildSpec(base).dataDir,
+    path.posix.join(path.posix.dirname(base.configFile), "agent-data"),
+  );
+  assert.equal(buildSpec(base).nice, 10);
+});
+
 Deno.test("needsRoot: system services on Linux/macOS need root; user units and Windows don't", () => {
   const sys = buildSpec(base);
   assert.match(
