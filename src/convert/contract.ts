@@ -70,6 +70,12 @@ export interface Converter {
   detect?(input: DetectInput): number;
   /** Converts one file into reports. Throw {@link ConversionError} for a bad file. */
   convert(input: ConvertInput): WsjfReport[] | Promise<WsjfReport[]>;
+  /**
+   * The same conversion, report by report (an `async function*`), for files of thousands of
+   * units: when a converter has it, the agent serialises each report as it comes instead of
+   * holding all of them as objects. Optional; `convert` must still give the same reports.
+   */
+  convertStream?(input: ConvertInput): AsyncIterable<WsjfReport>;
 }
 
 /**

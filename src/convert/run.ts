@@ -204,6 +204,7 @@ async function loadCustom(file: string): Promise<Converter> {
     name: typeof c.name === "string" && c.name ? c.name : path.basename(file),
     description: typeof c.description === "string" ? c.description : "custom converter",
     convert,
+    ...(typeof c.convertStream === "function" ? { convertStream: c.convertStream.bind(c) } : {}),
   };
 }
 
@@ -305,7 +306,7 @@ async function convertBytes(
     if (warnings.length < MAX_WARNINGS) warnings.push(String(message));
   };
   try {
-    raw = await converter.convert({
+    const input = {
       bytes,
       name: job.name,
       path: job.path,
@@ -313,11 +314,13 @@ async function convertBytes(
       station: job.station,
       params: job.params,
       warn,
-    });
+    };
+    raw = converter.convertStream ? converter.convertStream(input) : await converter.convert(input);
   } catch (e) {
     return failure(e, "converter-error");
   }
-  if (!Array.isArray(raw)) {
+  const streamed = !Array.isArray(raw) && isAsyncIterable(raw);
+  if (!Array.isArray(raw) && !streamed) {
     return {
       ok: false,
       kind: "invalid-output",
@@ -328,11 +331,13 @@ async function convertBytes(
     };
   }
   const reports: ConvertedReport[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const what = `report ${i + 1} of ${raw.length} from converter "${converter.name}"`;
+  const total = Array.isArray(raw) ? ` of ${raw.length}` : "";
+  /** Validates and serialises one report; a failure outcome when it is not valid WSJF. */
+  const take = (item: unknown, i: number): ConvertOutcome | undefined => {
+    const what = `report ${i + 1}${total} from converter "${converter.name}"`;
     try {
-      if (raw[i] !== null && typeof raw[i] === "object") fillStationFields(raw[i], job.station);
-      const checked = validateReport(raw[i]);
+      if (item !== null && typeof item === "object") fillStationFields(item, job.station);
+      const checked = validateReport(item);
       if (!checked.ok) {
         return {
           ok: false,
@@ -360,6 +365,23 @@ async function convertBytes(
         hint: "This is a bug in the converter (reports must be plain JSON data); report it " +
           "with the file.",
       };
+    }
+  };
+  if (Array.isArray(raw)) {
+    for (let i = 0; i < raw.length; i++) {
+      const failed = take(raw[i], i);
+      if (failed) return failed;
+    }
+  } else {
+    // A streaming converter (thousands of units per file): each report is serialised as it
+    // comes, so only its compact body is kept, never the whole set of report objects.
+    try {
+      for await (const item of raw as AsyncIterable<unknown>) {
+        const failed = take(item, reports.length);
+        if (failed) return failed;
+      }
+    } catch (e) {
+      return failure(e, "converter-error");
     }
   }
   const ids = new Set(reports.map((r) => r.id));
@@ -462,6 +484,11 @@ function failure(e: unknown, kind: FailureKind): ConvertOutcome {
       : "The file is probably malformed in a way the converter does not report clearly; check it. " +
         "If the file is right, this is a bug in the converter.",
   };
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return typeof v === "object" && v !== null &&
+    typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function";
 }
 
 function describe(v: unknown): string {

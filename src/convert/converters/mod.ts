@@ -23,6 +23,7 @@ export const builtinConverters: Readonly<Record<string, ConverterLoader>> = {
   takaya: async () => (await import("./takaya.ts")).converter,
   "teststand-xml": async () => (await import("./teststand-xml.ts")).converter,
   atml: async () => (await import("./atml.ts")).converter,
+  stdf: async () => (await import("./stdf.ts")).converter,
 };
 
 /** The names of the built-in formats, for help texts and config validation. */
