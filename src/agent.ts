@@ -28,7 +28,7 @@ import {
 } from "./control/snapshot.ts";
 import { inspectQueue } from "./queue/inspect.ts";
 import { addSecrets, logger, logOptionsFor, redactDeep, setupLogging } from "./log/log.ts";
-import { writePrivateText } from "./private.ts";
+import { PRIVATE_FILE } from "./private.ts";
 import { ExitCode } from "./cli/command.ts";
 import { VERSION } from "./version.ts";
 import { checkSandbox } from "./service/sandbox.ts";
@@ -166,6 +166,9 @@ export class Agent {
 
   async #begin(): Promise<void> {
     const c = this.config;
+    // First: a SIGTERM during start-up (a service manager's stop, a quick Ctrl+C) must stop the
+    // agent cleanly, not kill it before its handlers exist.
+    this.#installSignals();
     log.info(
       "Agent {version} starting: config {config}, data {data}, server {url}, station {station}",
       {
@@ -260,7 +263,6 @@ export class Agent {
         600_000,
       ),
     );
-    this.#installSignals();
   }
 
   /**
@@ -445,8 +447,7 @@ export class Agent {
     };
     // It holds server messages and converter errors: redacted, and for the agent's user only.
     const file = stateFile(this.config.dataDir);
-    await writePrivateText(file + ".tmp", JSON.stringify(redactDeep(state), null, 2));
-    await Deno.rename(file + ".tmp", file);
+    await replaceDurably(file, JSON.stringify(redactDeep(state), null, 2), { mode: PRIVATE_FILE });
   }
 
   #installSignals(): void {
@@ -542,6 +543,7 @@ export class Agent {
       lastGood: this.#lastGoodFile(),
     };
     log.info("Config reloaded from {file}", { file: next.file });
+    for (const w of configWarnings(next)) log.warn("Config: {warning}", { warning: w });
     return true;
   }
 
@@ -552,7 +554,7 @@ export class Agent {
   /** Keeps a copy of a config that was valid (it holds the token: only this user may read it). */
   async #saveLastGood(text: string): Promise<void> {
     // Durable: the reload error points a person to this copy after a crash or power cut too.
-    await replaceDurably(this.#lastGoodFile(), text, { mode: 0o600 });
+    await replaceDurably(this.#lastGoodFile(), text, { mode: PRIVATE_FILE });
   }
 
   /**

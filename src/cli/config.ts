@@ -64,9 +64,6 @@ export async function checkConverters(config: Config): Promise<Check[]> {
       checks.push({ what, result: "ok", message: `${kind}, watching ${c.watch} for ${c.pattern}` });
     }
   }
-  for (const warning of configWarnings(config)) {
-    checks.push({ what: "converters", result: "warn", message: warning });
-  }
   return checks;
 }
 
@@ -256,6 +253,11 @@ Exit codes: 0 everything fine (warnings allowed); 1 a check failed; 3 the file i
     const fromEnv = Deno.env.get("AGENT_TOKEN") ? "AGENT_TOKEN" : "the file";
     const checks: Check[] = [
       { what: "config", result: "ok", message: `${config.file} is valid (token from ${fromEnv})` },
+      ...configWarnings(config).map((message): Check => ({
+        what: "config",
+        result: "warn",
+        message,
+      })),
       ...await checkConverters(config),
       ...await checkDataDir(config),
       ...await checkControlPort(config),

@@ -52,11 +52,20 @@ export function resolveConfigPath(explicit?: string): string {
 }
 
 /**
- * Things in a valid config that are probably mistakes; the agent logs them at start-up and
- * `agent config check` prints them.
+ * Things in a valid config that are probably mistakes or unsafe, each starting with the setting
+ * it is about; the agent logs them at start-up and `agent config check` prints them.
  */
 export function configWarnings(config: Config): string[] {
   const out: string[] = [];
+  const plain = plainHttpHost(config.server.url);
+  if (plain !== null) {
+    out.push(
+      `server.url: ${config.server.url} is plain http://, so the API token and every report ` +
+        `travel unencrypted to ${plain}, readable and changeable by anyone on the network path. ` +
+        "Use the server's https:// address (server.caFile trusts a private CA); http:// is only " +
+        "safe to a server on this machine (localhost, 127.0.0.1, ::1).",
+    );
+  }
   config.converters.forEach((c, i) => {
     if (appendModeFormats.has(c.format ?? "") && c.afterSuccess !== "keep") {
       out.push(
@@ -67,6 +76,25 @@ export function configWarnings(config: Config): string[] {
     }
   });
   return out;
+}
+
+/**
+ * The host of an `http://` URL that is not loopback, or null (https, or a server on this
+ * machine: the demo and test servers, or a local reverse proxy).
+ */
+export function plainHttpHost(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null; // the schema refuses it before this is asked
+  }
+  if (u.protocol !== "http:") return null;
+  // URL has already normalised the host: IPv4 in dotted form, IPv6 in brackets, compressed.
+  const host = u.hostname;
+  const loopback = host === "localhost" || host === "[::1]" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+  return loopback ? null : u.host;
 }
 
 /** Reads and validates a config file. Throws {@link ConfigError}. */
