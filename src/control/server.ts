@@ -28,7 +28,8 @@ import path from "#path";
 import { timingSafeEqual } from "#crypto";
 import { addSecrets, logger, redact, redactDeep } from "../log/log.ts";
 import type { StatusSnapshot } from "./snapshot.ts";
-import { writePrivateText } from "../private.ts";
+import { PRIVATE_FILE } from "../private.ts";
+import { replaceDurably } from "../queue/fs_ops.ts";
 import type { HistoryAnswer } from "./history.ts";
 import { type MetricsListener, startMetricsListener } from "./metrics_listener.ts";
 
@@ -271,8 +272,7 @@ export async function startControlServer(
     ...(scrape ? { metricsListen: scrape.address } : {}),
   };
   const file = controlFile(dataDir);
-  await writePrivateText(file + ".tmp", JSON.stringify(info, null, 2));
-  await Deno.rename(file + ".tmp", file);
+  await replaceDurably(file, JSON.stringify(info, null, 2), { mode: PRIVATE_FILE });
   return {
     port: server.addr.port,
     token,
