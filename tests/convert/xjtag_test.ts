@@ -184,6 +184,16 @@ Deno.test("xjtag: incomplete, damaged and hostile archives are ConversionErrors"
     convertInput(bomb, "b.xjlog", { ...PN, maxArchiveMB: 1 }),
     /over the remaining limit.*maxArchiveMB/s,
   );
+  // Each limit names the parameter that raises it, in the message and in the hint.
+  const bigRun = await synthetic([{ name: "Run 3.xml", data: new Uint8Array(2 * 1024 * 1024) }]);
+  await rejects(
+    convertInput(bigRun, "e.xjlog", { ...PN, maxEntryMB: 1 }),
+    /"Run 3\.xml" declares 2097152 bytes, over the limit of 1048576 bytes for one entry \(maxEntryMB raises it\).*raise maxEntryMB in this folder's converter params/s,
+  );
+  await rejects(
+    convertInput(full, "c.xjlog", { ...PN, maxArchiveEntries: 3 }),
+    /has 4 entries, over the limit of 3 \(maxArchiveEntries raises it\)/,
+  );
   const liar = await makeZip([
     { name: "Run 1.xml", data: new Uint8Array(2_000_000), declaredSize: 1000 },
   ]);
