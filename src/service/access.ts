@@ -106,5 +106,37 @@ export async function checkAccess(config: Config): Promise<void> {
           (folder.role === "data" ? " (`agent service install` does this for you)" : ""),
     );
   }
+  const foreign = await foreignFiles(config.dataDir);
+  if (foreign.length > 0 && !refused.has(path.resolve(config.dataDir))) {
+    problems.push(
+      `dataDir ${config.dataDir}: ${foreign.length} file(s) there belong to another account ` +
+        `(${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""}), which ` +
+        `${account} may not be able to change, e.g. after a command was run there as root. ` +
+        `Run \`${grant(config.dataDir, account, true)}\``,
+    );
+  }
   if (problems.length > 0) throw new AccessError(problems);
+}
+
+/**
+ * Files in the data folder and its logs that another account owns (Linux, macOS; root may use
+ * them all). The agent rewrites them (state, pid, logs), and a command run there as root
+ * leaves them root's.
+ */
+async function foreignFiles(dataDir: string): Promise<string[]> {
+  const uid = Deno.uid();
+  if (uid === null || uid === 0) return [];
+  const out: string[] = [];
+  for (const dir of [dataDir, path.join(dataDir, "logs")]) {
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        const file = path.join(dir, e.name);
+        const info = await Deno.lstat(file).catch(() => null);
+        if (info && info.uid !== null && info.uid !== uid) out.push(file);
+      }
+    } catch {
+      // Missing or unreadable: the folder probe reports what matters.
+    }
+  }
+  return out;
 }

@@ -94,3 +94,82 @@ Deno.test({
     }
   },
 });
+
+/** A copy of this machine's Deno cache that another account may read (root's is private). */
+async function readableDenoDir(into: string): Promise<string> {
+  const info = JSON.parse(
+    new TextDecoder().decode(
+      (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
+    ),
+  );
+  const copy = path.join(into, "deno-dir");
+  const cp = await new Deno.Command("cp", { args: ["-r", info.denoDir, copy] }).output();
+  assert.ok(cp.success, new TextDecoder().decode(cp.stderr));
+  await new Deno.Command("chmod", { args: ["-R", "a+rX", copy] }).output();
+  return copy;
+}
+
+Deno.test({
+  name: "as an unprivileged account: files a root command left in the data folder are named",
+  ignore: !canTest,
+  async fn() {
+    await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf" }] });
+    const denoDir = await readableDenoDir(h.dir);
+    await Deno.chmod(h.dir, 0o755);
+    await Deno.chmod(h.configFile, 0o644);
+    // The installer handed the folders over; then `sudo agent …` wrote a file there as root.
+    await Deno.mkdir(path.join(h.dataDir, "logs"), { recursive: true });
+    await Deno.writeTextFile(path.join(h.dataDir, "logs", "agent.log"), "");
+    for (
+      const d of [
+        h.dataDir,
+        path.join(h.dataDir, "logs"),
+        h.dropDir("json"),
+        path.join(h.dir, "drop"),
+      ]
+    ) {
+      await Deno.chown(d, NOBODY, NOBODY);
+    }
+    const run = () =>
+      new Deno.Command("setpriv", {
+        args: [
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          "--clear-groups",
+          "--",
+          Deno.execPath(),
+          ...AgentHarness.agentArgs(["run", "--config", h.configFile]),
+        ],
+        cwd: h.dir,
+        env: { NO_COLOR: "1", DENO_DIR: denoDir, HOME: h.dir },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      });
+    const out = await run().output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, ExitCode.FAILURE, text);
+    assert.match(
+      text,
+      new RegExp(
+        `dataDir ${h.dataDir}: 1 file\\(s\\) there belong to another account ` +
+          `\\(${
+            path.join(h.dataDir, "logs", "agent.log")
+          }\\).*Run \`sudo chown -R nobody '${h.dataDir}'\``,
+      ),
+    );
+    // Fixed as the message says, it starts.
+    await Deno.chown(path.join(h.dataDir, "logs", "agent.log"), NOBODY, NOBODY);
+    const child = run().spawn();
+    try {
+      await h.waitFor(
+        () => Deno.stat(path.join(h.dataDir, "control.json")).then(() => true, () => false),
+        "the agent to start once its files are its own",
+      );
+    } finally {
+      child.kill("SIGTERM");
+      const status = await child.output();
+      assert.equal(status.code, 0, new TextDecoder().decode(status.stderr));
+    }
+  },
+});
