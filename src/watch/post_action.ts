@@ -140,19 +140,16 @@ function retry<T>(env: PostEnv, file: string, op: () => Promise<T>): Promise<T> 
   });
 }
 
-/** Errors that mean "copy instead": another volume; for links, FAT and some shares too. */
+/** Errors that mean "copy instead": another volume; for hard links also FAT and some shares. */
 function isLinkUnsupported(e: unknown, os: string, mode: "link" | "rename"): boolean {
   const code = (e as { code?: string }).code;
   if (code === "EXDEV") return true;
+  // ERROR_NOT_SAME_DEVICE, whatever code it is given.
+  if (os === "windows" && /\(os error 17\)/.test(String((e as Error)?.message))) return true;
   if (mode === "rename") return false;
-  if (
-    code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK" ||
-    e instanceof Deno.errors.NotSupported
-  ) return true;
-  // Linux and macOS say EPERM for a file system without hard links; on Windows EPERM/EACCES
-  // is a file in use (retried), and FAT answers "incorrect function" (EISDIR) or EINVAL.
-  if (os === "windows") return code === "EISDIR" || code === "EINVAL";
-  return code === "EPERM" || e instanceof Deno.errors.PermissionDenied;
+  // Linux and macOS say EPERM for a file system without hard links (links are POSIX-only here).
+  return code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK" || code === "EPERM" ||
+    e instanceof Deno.errors.NotSupported || e instanceof Deno.errors.PermissionDenied;
 }
 
 /** Where a moved file went. */
