@@ -2,7 +2,8 @@
  * A custom converter for the hostile intake tests, written beside the harness config: it passes
  * WSJF JSON through (so a file that is not JSON fails with V8's message, which quotes the file's
  * first bytes: a leak shows up in the Error note); a file containing `KILL-THE-AGENT` kills the
- * agent's whole process with SIGKILL, as the kernel's OOM killer would; with `params.startedDir`
+ * agent's whole process with SIGKILL, as the kernel's OOM killer would, and one containing
+ * `EAT-MEMORY` allocates 4 GiB outside the worker's heap limit; with `params.startedDir`
  * it writes `<startedDir>/<name>.<time>-<n>` holding the bytes it got, then waits `params.slowMs`.
  *
  * @module
@@ -18,6 +19,11 @@ export default {
   async convert(input) {
     const text = new TextDecoder().decode(input.bytes);
     if (text.includes("KILL-THE-AGENT")) Deno.kill(Deno.pid, "SIGKILL");
+    if (text.includes("EAT-MEMORY")) {
+      // Buffers live outside the worker's heap limit, like an inflating archive's output.
+      const keep = [];
+      for (let i = 0; i < 64; i++) keep.push(new Uint8Array(64 * 1024 * 1024).fill(1));
+    }
     const { startedDir, slowMs } = input.params;
     if (startedDir) {
       await Deno.writeFile(\`\${startedDir}/\${input.name}.\${Date.now()}-\${++n}\`, input.bytes);

@@ -12,6 +12,7 @@ import { logRecords, waitLog } from "../e2e/_ops.ts";
 import { makeSampleReport } from "../../scripts/wats_server/sample_reports.ts";
 import { POISON_DEATHS } from "../../src/watch/poison.ts";
 import { answers, installScripted, started } from "./_scripted.ts";
+import { cgroupUnavailable, MemoryCgroup } from "./_cgroup.ts";
 
 const report = (i: number) => makeSampleReport(i, { seed: 12 });
 
@@ -23,11 +24,12 @@ async function superviseUntil(
   h: AgentHarness,
   done: () => Promise<boolean>,
   maxRuns: number,
+  via: string[] = [],
 ): Promise<number> {
   let deaths = 0;
   for (let run = 1; run <= maxRuns; run++) {
     try {
-      await h.start();
+      await h.start({}, via);
     } catch (e) {
       if (!/exited/.test((e as Error).message)) throw e;
       await h.exited(10_000); // it died while starting: reap it and restart
@@ -136,4 +138,37 @@ Deno.test("poison file: a clean stop that cuts a conversion short does not count
     !records.some((x) => /stopped abnormally/.test(x.message)),
     "no stop counted as a death",
   );
+});
+
+Deno.test({
+  name:
+    "poison file: a file whose conversion gets the agent OOM-killed (real 400 MiB cgroup) goes to Error after 3 kills",
+  ignore: cgroupUnavailable !== null,
+  async fn() {
+    await using cg = await MemoryCgroup.create(400 * 1024 * 1024);
+    await using h = await AgentHarness.create({
+      converters: [{ name: "scripted", module: "./scripted.js" }],
+      config: { pool: { min: 1, max: 2, timeoutSeconds: 30, memoryMb: 128 } },
+    });
+    await installScripted(h);
+    const good = Array.from({ length: 6 }, (_, i) => report(200 + i));
+    await h.drop("scripted", "bomb.json", JSON.stringify({ ...report(250), "EAT-MEMORY": 1 }));
+    for (const [i, r] of good.entries()) {
+      await h.drop("scripted", `good-${i}.json`, JSON.stringify(r));
+    }
+    const errorDir = path.join(h.dropDir("scripted"), "Error");
+    const deaths = await superviseUntil(
+      h,
+      async () =>
+        good.every((r) => h.server.store.get(r.id)) &&
+        (await h.files(errorDir)).includes("bomb.json.error.txt"),
+      POISON_DEATHS + 3,
+      cg.via(),
+    );
+    assert.equal(deaths, POISON_DEATHS);
+    assert.equal(await cg.oomKills(), POISON_DEATHS, "each death was the kernel's OOM kill");
+    const note = await Deno.readTextFile(path.join(errorDir, "bomb.json.error.txt"));
+    assert.match(note, /the agent stopped while converting this file 3 times/);
+    assert.equal(await h.stop(), 0);
+  },
 });
