@@ -119,6 +119,29 @@ function handOver(spec: ServiceSpec): Step[] {
       why: `let ${account} read the config`,
     });
   }
+  // A drop folder root made (`sudo agent init` does) is nobody's in particular: the account
+  // gets it, the folder only (its files are the tester's). One an account owns stays that way.
+  for (const f of spec.folders.filter((f) => f.role === "drop")) {
+    steps.push({
+      kind: "run",
+      argv: [
+        "find",
+        f.path,
+        "-maxdepth",
+        "0",
+        "-user",
+        "root",
+        "-exec",
+        "chown",
+        account,
+        "{}",
+        "+",
+      ],
+      why: `give ${f.key} to ${account} if root owns it (one the test software's account ` +
+        "owns is left as it is)",
+      ifExists: f.path,
+    });
+  }
   const asAccount = spec.platform === "linux"
     ? ["runuser", "-u", account, "--"]
     : ["sudo", "-u", account];

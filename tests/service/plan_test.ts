@@ -47,8 +47,9 @@ Deno.test("linux: upgrading a root install creates the account and hands the dat
   assert.ok(chown < index(steps, "systemctl restart wats-agent.service"));
   index(steps, `chown root:wats-agent ${base}/agent.json`);
   index(steps, `chmod 0640 ${base}/agent.json`);
-  // The tester's drop folder is checked, never taken over.
+  // The tester's drop folder is checked, and taken over only when root made it.
   assert.ok(!runs(steps).some((r) => r.startsWith("chown") && r.endsWith("drop line 1")));
+  index(steps, `find ${base}/drop line 1 -maxdepth 0 -user root -exec chown wats-agent {} +`);
   const check = steps.find((s) => s.kind === "run" && s.argv[0] === "runuser");
   assert.ok(check?.kind === "run" && check.warning?.includes("setfacl"), JSON.stringify(check));
   // Folders are made unless they lie in a drop folder (the tester's, maybe not mounted yet).
@@ -109,8 +110,11 @@ Deno.test({
       await Deno.writeTextFile(path.join(dir, "agent.json"), "{}");
       // An account that exists everywhere; the real one is created by useradd.
       const spec = sampleSpec("linux", { agent, runAs: "nobody", config: `${dir}/agent.json` });
+      // The drop folder: root made it (`sudo agent init`), so the account gets it.
+      await Deno.mkdir(path.join(dir, "drop line 1"));
       const steps = installPlan(spec, ctx).filter((s) =>
-        s.kind === "mkdir" && s.path.startsWith(dir) || s.kind === "run" && s.argv[0] === "chown"
+        s.kind === "mkdir" && s.path.startsWith(dir) ||
+        s.kind === "run" && ["chown", "find"].includes(s.argv[0])
       );
       const log: string[] = [];
       await executePlan(steps, "linux", (l) => log.push(l));
@@ -120,9 +124,23 @@ Deno.test({
             .output()).stdout,
         ),
       );
-      for (const f of [agent.dataDir, path.join(agent.dataDir, "queue", "queued", "r1.json")]) {
+      for (
+        const f of [
+          agent.dataDir,
+          path.join(agent.dataDir, "queue", "queued", "r1.json"),
+          path.join(dir, "drop line 1"),
+        ]
+      ) {
         assert.equal((await Deno.stat(f)).uid, nobody, f);
       }
+      // A drop folder the test software's account owns is left to it.
+      await Deno.chown(path.join(dir, "drop line 1"), 1234, 1234);
+      await executePlan(
+        steps.filter((s) => s.kind === "run" && s.argv[0] === "find"),
+        "linux",
+        () => {},
+      );
+      assert.equal((await Deno.stat(path.join(dir, "drop line 1"))).uid, 1234);
       assert.ok(
         log.some((l) => /^skipped: chown .*Done.* does not exist yet/.test(l)),
         log.join("\n"),
