@@ -207,7 +207,8 @@ async function moveInto(
     if (!await free(candidate)) continue;
     if (reserveNote && !await free(noteNames(candidate)[0])) continue;
     const to = path.join(chain.dir, candidate);
-    let ino: number | null = source.ino;
+    // A followed link: link(2) keeps the link on Linux but may follow it elsewhere (macOS).
+    let ino: number | null = source.isSymlink ? null : source.ino;
     try {
       if (mode === "link") await retry(env, file, () => fs.link(file, to));
       else if (mode === "rename") await retry(env, file, () => fs.rename(file, to));

@@ -534,3 +534,19 @@ Deno.test("post action: a source folder that can't be synced after the move is s
     const d = await thrown(() => removeSource(src, env));
     assert.ok(d instanceof NotDurable && d.to === null);
   }));
+
+Deno.test("post action: a followed link is moved as the link; its target stays", () =>
+  inTemp(async (dir) => {
+    const target = path.join(dir, "target.txt");
+    await Deno.writeTextFile(target, "content");
+    const link = path.join(dir, "link.txt");
+    await Deno.symlink(target, link);
+    const to = await moveNoOverwrite(
+      link,
+      await PinnedFolder.pin(path.join(dir, "Done")),
+      "link.txt",
+    );
+    assert.equal(await Deno.readTextFile(to), "content");
+    assert.equal(await Deno.readTextFile(target), "content", "the target is kept");
+    await assert.rejects(() => Deno.lstat(link), Deno.errors.NotFound);
+  }));
