@@ -175,6 +175,8 @@ export interface RuntimeFile {
 /** The runtime-loaded files, and what looked like one but can't be checked. */
 export interface RuntimeFiles {
   files: RuntimeFile[];
+  /** The npm specifiers those files import (`npm:zod@4.6.7`), sorted: the binary's packages. */
+  npm: string[];
   problems: string[];
 }
 
@@ -272,12 +274,14 @@ export async function runtimeLoadedFiles(root: string): Promise<RuntimeFiles> {
   }
   const files = new Map<string, string>();
   for (const [f, reason] of assets) files.set(rel(root, f), reason);
-  for (const [f, reason] of await moduleClosure(root, roots, problems)) {
+  const closure = await moduleClosure(root, roots, problems);
+  for (const [f, reason] of closure.modules) {
     if (!files.has(rel(root, f))) files.set(rel(root, f), reason);
   }
   return {
     files: [...files].map(([file, reason]) => ({ file, reason }))
       .sort((a, b) => a.file.localeCompare(b.file)),
+    npm: closure.npm,
     problems,
   };
 }
@@ -288,12 +292,15 @@ interface InfoModule {
   dependencies?: { specifier: string; code?: { specifier: string } }[];
 }
 
-/** The local modules reachable by code (not type-only) imports from `roots`, via `deno info`. */
+/**
+ * The local modules reachable by code (not type-only) imports from `roots`, and the npm
+ * specifiers they import, via `deno info`.
+ */
 async function moduleClosure(
   root: string,
   roots: Map<string, string>,
   problems: string[],
-): Promise<Map<string, string>> {
+): Promise<{ modules: Map<string, string>; npm: string[] }> {
   const dir = await Deno.makeTempDir({ prefix: "agent-graph-" });
   try {
     const entry = path.join(dir, "roots.ts");
@@ -317,10 +324,12 @@ async function moduleClosure(
       modules.set(m.specifier, m);
     }
     const found = new Map<string, string>();
+    const npm = new Set<string>();
     // [module, why it is needed, the root it was reached from]
     const queue = [...roots].map(([f, why]) => [pathToFileURL(f).href, why, rel(root, f)]);
     while (queue.length > 0) {
       const [spec, why, from] = queue.shift()!;
+      if (spec.startsWith("npm:")) npm.add(spec);
       if (!spec.startsWith("file:")) continue;
       const file = fileURLToPath(spec);
       if (found.has(file)) continue;
@@ -331,10 +340,112 @@ async function moduleClosure(
         if (dep.code) queue.push([dep.code.specifier, `imported by the graph of ${from}`, from]);
       }
     }
-    return found;
+    return { modules: found, npm: [...npm].sort() };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** `npm:@scope/name@1.2.3/sub/path` → `npm:@scope/name@1.2.3` (the import map's and lock's key). */
+export function npmPackageOf(specifier: string): string {
+  const bare = specifier.replace(/^npm:\/?/, "");
+  const parts = bare.split("/");
+  return `npm:${parts.slice(0, bare.startsWith("@") ? 2 : 1).join("/")}`;
+}
+
+/** A package id of the lock (`name@version[_peers]`) → `name@version`. */
+function baseId(id: string): string {
+  const at = id.indexOf("@", 1);
+  return at < 0 ? id : id.slice(0, at) + "@" + id.slice(at + 1).split("_")[0];
+}
+
+/** The package name of `name@version…` (scoped or not). */
+function nameOf(id: string): string {
+  const at = id.indexOf("@", 1);
+  return at < 0 ? id : id.slice(0, at);
+}
+
+interface DenoLock {
+  specifiers?: Record<string, string>;
+  npm?: Record<string, { dependencies?: string[]; optionalDependencies?: string[] }>;
+  workspace?: { dependencies?: string[] };
+  [key: string]: unknown;
+}
+
+/** deno.json and deno.lock cut down to what the binary needs (see {@link pruneToRuntime}). */
+export interface RuntimeConfig {
+  denoJson: Record<string, unknown>;
+  lock: DenoLock;
+  /** npm packages (`name@version`) the binary embeds: the runtime imports and their deps. */
+  packages: string[];
+  /** Import map entries left out (`playwright-core -> npm:playwright-core@1.65.1`). */
+  dropped: string[];
+}
+
+/**
+ * `deno compile` embeds every npm package of the lock file, whoever imports it. This keeps only
+ * the npm import map entries that runtime modules import (`used`, from
+ * {@link runtimeLoadedFiles}) and, in the lock, those packages with their dependencies, so
+ * test-only packages (a browser driver, say) stay out of the binary. `deno compile --frozen`
+ * rejects the result if the two disagree.
+ */
+export function pruneToRuntime(
+  denoJson: Record<string, unknown>,
+  lock: DenoLock,
+  used: string[],
+): RuntimeConfig {
+  const keep = new Set(used.map(npmPackageOf));
+  const dropped: string[] = [];
+  const imports: Record<string, string> = {};
+  for (const [key, value] of Object.entries((denoJson.imports ?? {}) as Record<string, string>)) {
+    if (value.startsWith("npm:") && !keep.has(npmPackageOf(value))) {
+      dropped.push(`${key} -> ${value}`);
+    } else imports[key] = value;
+  }
+  const needed = (spec: string) => !spec.startsWith("npm:") || keep.has(npmPackageOf(spec));
+  const specifiers = Object.fromEntries(
+    Object.entries(lock.specifiers ?? {}).filter(([spec]) => needed(spec)),
+  );
+  const all = lock.npm ?? {};
+  const ids = Object.keys(all);
+  // A dependency is named by its id when the lock holds several versions, else by its name.
+  const resolve = (dep: string) =>
+    dep in all ? [dep] : ids.filter((id) => nameOf(id) === nameOf(dep));
+  const npm: DenoLock["npm"] = {};
+  const queue = Object.entries(specifiers).filter(([spec]) => spec.startsWith("npm:"))
+    .map(([spec, version]) => `${nameOf(npmPackageOf(spec).slice(4))}@${version}`);
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    if (id in npm || !(id in all)) continue;
+    npm[id] = all[id];
+    for (const dep of [...all[id].dependencies ?? [], ...all[id].optionalDependencies ?? []]) {
+      queue.push(...resolve(dep));
+    }
+  }
+  const sorted = Object.fromEntries(ids.filter((id) => id in npm).map((id) => [id, npm[id]]));
+  const out: DenoLock = { ...lock, specifiers, npm: sorted };
+  if (lock.workspace) {
+    out.workspace = {
+      ...lock.workspace,
+      dependencies: (lock.workspace.dependencies ?? []).filter(needed),
+    };
+  }
+  return {
+    denoJson: { ...denoJson, imports },
+    lock: out,
+    packages: [...new Set(Object.keys(sorted).map(baseId))].sort(),
+    dropped,
+  };
+}
+
+/** The npm packages (`name@version`) embedded in a binary, from its file table. */
+export function embeddedPackages(files: string[]): string[] {
+  const found = new Set<string>();
+  for (const f of files) {
+    const m = /^\.deno_compile_node_modules\/[^/]+\/((?:@[^/]+\/)?[^/@]+)\/([^/]+)\//.exec(f);
+    if (m) found.add(`${m[1]}@${m[2]}`);
+  }
+  return [...found].sort();
 }
 
 /** What `deno compile` wrote into a binary, read back from it. */
@@ -499,6 +610,23 @@ export interface Built {
   embedded: number;
   /** Number of runtime-loaded files checked. */
   checked: number;
+  /** The npm packages embedded (`name@version`). */
+  packages: string[];
+}
+
+/**
+ * Rewrites the staged deno.json and deno.lock to hold only the npm packages in `used` (and
+ * their dependencies), so the binary embeds nothing that only tests or scripts import.
+ */
+export async function writeRuntimeConfig(stage: string, used: string[]): Promise<RuntimeConfig> {
+  const jsonFile = path.join(stage, "deno.json");
+  const lockFile = path.join(stage, "deno.lock");
+  const denoJson = JSON.parse(await Deno.readTextFile(jsonFile));
+  const lock = JSON.parse(await Deno.readTextFile(lockFile));
+  const runtime = pruneToRuntime(denoJson, lock, used);
+  await Deno.writeTextFile(jsonFile, JSON.stringify(runtime.denoJson, null, 2) + "\n");
+  await Deno.writeTextFile(lockFile, JSON.stringify(runtime.lock, null, 2) + "\n");
+  return runtime;
 }
 
 /** Options of {@link buildAgent}. */
@@ -549,6 +677,11 @@ export async function buildAgent(o: BuildOptions): Promise<{ commit: string; bui
         `the runtime-loaded files can't all be checked:\n  - ${required.problems.join("\n  - ")}`,
       );
     }
+    const runtime = await writeRuntimeConfig(stage, required.npm);
+    log(`npm packages in the binary: ${runtime.packages.join(", ")}`);
+    if (runtime.dropped.length > 0) {
+      log(`  left out (not imported at run time): ${runtime.dropped.join(", ")}`);
+    }
     await Deno.mkdir(o.outDir, { recursive: true });
     const built: Built[] = [];
     for (const target of o.targets) {
@@ -573,11 +706,30 @@ export async function buildAgent(o: BuildOptions): Promise<{ commit: string; bui
             `deno.json "compile.include"):\n  - ${missing.join("\n  - ")}`,
         );
       }
-      const embedded = readEmbedded(binary).files.length;
-      built.push({ target, file, size: binary.length, embedded, checked: required.files.length });
+      const { files } = readEmbedded(binary);
+      const packages = embeddedPackages(files);
+      const extra = packages.filter((p) => !runtime.packages.includes(p));
+      if (extra.length > 0) {
+        await Deno.remove(file);
+        throw new BuildError(
+          `${path.basename(file)} embeds npm packages the agent does not import at run time: ` +
+            `${extra.join(", ")}. deno compile took them from somewhere other than the pruned ` +
+            "deno.json/deno.lock; see pruneToRuntime in scripts/compile.ts",
+        );
+      }
+      const embedded = files.length;
+      built.push({
+        target,
+        file,
+        size: binary.length,
+        embedded,
+        checked: required.files.length,
+        packages,
+      });
       log(
-        `  ${(binary.length / 1e6).toFixed(1)} MB, ${embedded} embedded files; all ` +
-          `${required.files.length} runtime-loaded files present`,
+        `  ${path.basename(file)}: ${(binary.length / 1e6).toFixed(1)} MB ` +
+          `(${binary.length} bytes), ${embedded} embedded files, ${packages.length} npm ` +
+          `packages; all ${required.files.length} runtime-loaded files present`,
       );
     }
     return { commit, built };

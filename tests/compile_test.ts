@@ -8,13 +8,16 @@
 import assert from "#assert";
 import path from "#path";
 import { createHash } from "#crypto";
+import { Buffer } from "node:buffer";
 import {
   binaryName,
   BuildError,
   compileOne,
   copyTree,
+  embeddedPackages,
   missingFromBinary,
   parseBuildArgs,
+  pruneToRuntime,
   readEmbedded,
   runFlags,
   runtimeLoadedFiles,
@@ -101,6 +104,35 @@ Deno.test("runtimeLoadedFiles of the agent includes its worker, converters and t
   for (const m of registry.matchAll(/import\("\.\/([^"]+)"\)/g)) {
     assert.ok(names.includes(`src/convert/converters/${m[1]}`), `converter ${m[1]} is included`);
   }
+});
+
+/** Every npm package (`name@version`) of the project's lock file. */
+async function lockedPackages(root: string): Promise<string[]> {
+  const lock = JSON.parse(await Deno.readTextFile(path.join(root, "deno.lock")));
+  return [...new Set(Object.keys(lock.npm ?? {}).map((id) => id.replace(/(.@[^_]+)_.*$/, "$1")))]
+    .sort();
+}
+
+Deno.test("the binary's npm packages are the runtime imports and their deps; test-only ones are left out", async () => {
+  const { npm } = await runtimeLoadedFiles(projectRoot);
+  assert.ok(npm.includes("npm:zod@4.6.7"), `zod is a runtime import: ${npm.join(", ")}`);
+  assert.ok(!npm.some((s) => s.includes("playwright-core")), "only a test imports playwright-core");
+  const denoJsonText = await Deno.readTextFile(path.join(projectRoot, "deno.json"));
+  const lock = JSON.parse(await Deno.readTextFile(path.join(projectRoot, "deno.lock")));
+  const pruned = pruneToRuntime(JSON.parse(denoJsonText), lock, npm);
+  assert.ok(!pruned.packages.some((p) => p.startsWith("playwright-core@")), pruned.packages.join());
+  assert.ok(pruned.dropped.some((d) => d.startsWith("playwright-core -> npm:playwright-core@")));
+  assert.ok(!("playwright-core" in (pruned.denoJson.imports as Record<string, string>)));
+  // Dependencies of kept packages stay (saxes needs xmlchars), and the lock stays consistent.
+  assert.ok(pruned.packages.includes("xmlchars@2.2.0"), pruned.packages.join());
+  for (const spec of pruned.lock.workspace?.dependencies ?? []) {
+    assert.ok(spec in (pruned.lock.specifiers ?? {}), `${spec} is in the pruned lock`);
+  }
+  // A subpath import keeps its package.
+  const sub = pruneToRuntime(JSON.parse(denoJsonText), lock, ["npm:zod@4.6.7/v4"]);
+  assert.ok(sub.packages.includes("zod@4.6.7"));
+  assert.ok(!sub.packages.some((p) => p.startsWith("saxes@")));
+  assert.ok("playwright-core@1.65.1" in lock.npm);
 });
 
 Deno.test("a build without the includes fails the check; with them it passes", async () => {
@@ -234,7 +266,7 @@ Deno.test("deno task compile embeds every runtime-loaded file, the permissions a
     const binary = await Deno.readFile(path.join(out, binaryName(host)));
 
     // Independent of the script's own check: scan the sources, look into the binary.
-    const { files: required, problems } = await runtimeLoadedFiles(snap);
+    const { files: required, npm, problems } = await runtimeLoadedFiles(snap);
     assert.deepEqual(problems, []);
     const embedded = new Set(readEmbedded(binary).files);
     const notEmbedded = required.filter((f) => !embedded.has(f.file));
@@ -243,8 +275,31 @@ Deno.test("deno task compile embeds every runtime-loaded file, the permissions a
       [],
       'add these to deno.json "compile.include"',
     );
-    const others = required.filter((f) => f.file !== "src/version.ts");
+    // The build stamps src/version.ts and prunes deno.json's import map (checked below).
+    const others = required.filter((f) => !["src/version.ts", "deno.json"].includes(f.file));
     assert.deepEqual(await missingFromBinary(binary, snap, others), []);
+
+    // Lean: exactly the runtime packages; nothing only tests import (e.g. playwright-core).
+    const packages = embeddedPackages(readEmbedded(binary).files);
+    const snapJson = JSON.parse(await Deno.readTextFile(path.join(snap, "deno.json")));
+    const lock = JSON.parse(await Deno.readTextFile(path.join(snap, "deno.lock")));
+    const pruned = pruneToRuntime(snapJson, lock, npm);
+    const runtime = pruned.packages;
+    const prunedJson = new TextEncoder().encode(JSON.stringify(pruned.denoJson, null, 2) + "\n");
+    assert.ok(
+      Buffer.from(binary).indexOf(prunedJson) >= 0,
+      "the binary holds the pruned deno.json",
+    );
+    const testOnly = (await lockedPackages(snap)).filter((p) => !runtime.includes(p));
+    assert.ok(testOnly.some((p) => p.startsWith("playwright-core@")), testOnly.join());
+    assert.deepEqual(packages.filter((p) => testOnly.includes(p)), [], "test-only packages");
+    assert.deepEqual(packages, runtime);
+    const size = new RegExp(
+      `${binaryName(host)}: [\\d.]+ MB \\(${binary.length} bytes\\), \\d+ embedded files, ` +
+        `${runtime.length} npm packages`,
+    );
+    assert.match(r.stderr, size, "the compile prints the binary's size");
+    assert.match(r.stderr, /left out \(not imported at run time\): .*playwright-core/);
 
     const { metadata } = readEmbedded(binary);
     const perms = metadata.permissions as Record<string, unknown>;
