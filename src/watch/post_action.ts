@@ -189,9 +189,9 @@ async function moveInto(
   const name = parts.pop()!;
   const chain = await folder.enter(parts);
   const source = await fs.lstat(file);
-  const free = async (n: string) => {
+  const free = async (n: string, dir = chain.dir) => {
     try {
-      await fs.lstat(path.join(chain.dir, n));
+      await fs.lstat(path.join(dir, n));
       return false;
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return true;
@@ -227,10 +227,24 @@ async function moveInto(
       const st = await fs.lstat(to).catch(() => null);
       return st !== null && (ino === null || st.ino === ino);
     };
-    const undo = async () => {
-      if (!await ours()) return;
-      if (mode === "rename") await fs.rename(to, file).catch(() => {});
-      else await fs.remove(to).catch(() => {});
+    /** Takes the new name back; what could not be undone is added to the error thrown. */
+    const undone = async (e: unknown): Promise<unknown> => {
+      let left: string | null = null;
+      try {
+        if (await ours()) {
+          if (mode !== "rename") await fs.remove(to);
+          else if (await free(path.basename(file), path.dirname(file))) await fs.rename(to, file);
+          else left = `a new ${file} was dropped meanwhile`;
+          await fs.syncDir(chain.dir);
+        }
+      } catch (u) {
+        left = (u as Error).message;
+      }
+      if (left === null) return e;
+      const more = `; taking ${to} back failed too (${left}): check it by hand`;
+      return e instanceof FolderRefused
+        ? new FolderRefused(e.folder, e.problem + more)
+        : new Error((e as Error).message + more, { cause: e });
     };
     try {
       await chain.verify();
@@ -239,19 +253,14 @@ async function moveInto(
       }
       await fs.syncDir(chain.dir);
     } catch (e) {
-      await undo();
-      throw e;
+      throw await undone(e);
     }
     if (mode !== "rename") {
       try {
         await retry(env, file, () => fs.remove(file));
       } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) {
-          // Still in the drop folder: the new name goes, so the file is in one place only.
-          await undo();
-          await fs.syncDir(chain.dir).catch(() => {});
-          throw e;
-        }
+        // Still in the drop folder: the new name goes, so the file is in one place only.
+        if (!(e instanceof Deno.errors.NotFound)) throw await undone(e);
       }
     }
     const unsynced = await syncSourceDir(env, file, to).then(() => null, (e: NotDurable) => e);
@@ -352,11 +361,13 @@ export async function moveToError(
       await fs.syncDir(m.dir);
       return { moved: m.to, note: p, noteError: null, unsynced };
     } catch (e) {
+      lastError = e;
       const st = await fs.lstat(p).catch(() => null);
       if (st && (written.ino === null || st.ino === written.ino)) {
-        await fs.remove(p).catch(() => {});
+        await fs.remove(p).catch((u) => {
+          lastError = new Error(`${(e as Error).message}; removing ${p} failed too (${u.message})`);
+        });
       }
-      lastError = e;
       break;
     }
   }

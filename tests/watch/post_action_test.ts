@@ -550,3 +550,25 @@ Deno.test("post action: a followed link is moved as the link; its target stays",
     assert.equal(await Deno.readTextFile(target), "content", "the target is kept");
     await assert.rejects(() => Deno.lstat(link), Deno.errors.NotFound);
   }));
+
+Deno.test("post action: a folder swapped between the check and the write is caught after it, and undone", () =>
+  inTemp(async (dir) => {
+    const elsewhere = path.join(dir, "elsewhere");
+    await Deno.mkdir(elsewhere);
+    const errorDir = path.join(dir, "Error");
+    await Deno.mkdir(errorDir);
+    const pin = await PinnedFolder.pin(errorDir);
+    const swapThenLink = async (from: string, to: string) => {
+      await Deno.rename(errorDir, path.join(dir, "Error.was"));
+      await Deno.symlink(elsewhere, errorDir); // the race an attacker would have to win
+      await Deno.link(from, to);
+    };
+    const env: PostEnv = { ...realPostEnv, fs: { ...realPostEnv.fs, link: swapThenLink } };
+    const src = path.join(dir, "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    const e = await thrown(() => moveToError(src, pin, "bad.csv", note(src), env));
+    assert.ok(e instanceof FolderRefused, String(e));
+    assert.match(e.message, /replaced|symbolic link/);
+    assert.deepEqual(await names(elsewhere), [], "the name written through the swap is taken back");
+    assert.equal(await Deno.readTextFile(src), "broken", "the source stays");
+  }));
