@@ -109,7 +109,7 @@ function handOver(spec: ServiceSpec): Step[] {
       {
         kind: "run",
         argv: ["chmod", "0640", spec.configFile],
-        why: "only root may change it, only the account may read it",
+        why: "only root may change it; root and the account may read it",
       },
     );
   } else if (spec.platform === "macos") {
