@@ -11,7 +11,7 @@ const runs: [string, string[]][] = [
   ["convert.ts", []],
   ["queue.ts", ["--n", "1000", "--big", "100000"]],
   ["intake.ts", []],
-  ["e2e.ts", ["--n", "1000"]],
+  ["e2e.ts", ["--n", "1500"]],
 ];
 let failed = 0;
 for (const [script, args] of runs) {
