@@ -24,6 +24,10 @@ export const builtinConverters: Readonly<Record<string, ConverterLoader>> = {
   "teststand-xml": async () => (await import("./teststand-xml.ts")).converter,
   atml: async () => (await import("./atml.ts")).converter,
   stdf: async () => (await import("./stdf.ts")).converter,
+  "saki-aoi": async () => (await import("./saki-aoi.ts")).converter,
+  "viscom-aoi": async () => (await import("./viscom-aoi.ts")).converter,
+  "yestech-aoi": async () => (await import("./yestech-aoi.ts")).converter,
+  "virinco-xml": async () => (await import("./virinco-xml.ts")).converter,
 };
 
 /** The names of the built-in formats, for help texts and config validation. */
