@@ -4,9 +4,11 @@
  *
  * **What it reads.** One file holds one board, or a panel as several complete logs in a row
  * (the next `{@BATCH` may start on the line that closes the board before it). Records are
- * read by braces, never by lines; BATCH with 13 or 14 fields and BTEST with 12 or 13 are
- * both fine; records it does not know (custom ones such as `{@MySW_Version:OK|OK`) are
- * skipped with everything nested inside them.
+ * read by braces, not lines, except the measurement records ({@link LINE_RECORDS}), which never
+ * span lines: one still open at the end of its line (a log writer that cuts lines at 80
+ * columns) is closed there, and a limit cut mid-number is dropped, with a warning. BATCH with 13
+ * or 14 fields and BTEST with 12 or 13 are both fine; records it does not know (custom ones
+ * such as `{@MySW_Version:OK|OK`) are skipped with everything nested inside them, with a warning.
  *
  * **One report per BTEST (board)**, ids from (file, board index), so a panel of four boards
  * gives the same four ids on every conversion.
