@@ -4,6 +4,7 @@ import { converter } from "../../src/convert/converters/i3070.ts";
 import type { WsjfReport } from "../../src/convert/contract.ts";
 import { parseI3070Records } from "../../src/convert/converters/i3070/records.ts";
 import { needsSharedFixtures, ownFixture, sharedFixtureFiles } from "../_fixtures.ts";
+import { agentRunFlags } from "../../src/runtime.ts";
 import { fuzzConverter } from "./_fuzz.ts";
 import { convertInput, fileInput } from "./_station.ts";
 import {
@@ -403,4 +404,32 @@ Deno.test("i3070: fuzz", async () => {
     Deno.readFileSync(own("aborted_13fields.log")),
   ]);
   assert.ok(stats.converted > 0 && stats.rejected > 0);
+});
+
+Deno.test("i3070: agent convert shows the warnings of a cut log (through a real worker)", async () => {
+  const root = path.resolve(import.meta.dirname!, "../..");
+  const dir = await Deno.makeTempDir();
+  try {
+    // No config beside the file: the command's own defaults, format by detection.
+    const file = path.join(dir, "cut_80_columns.log");
+    await Deno.copyFile(own("cut_80_columns.log"), file);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--frozen", ...agentRunFlags, path.join(root, "main.ts"), "convert", file],
+      env: { NO_COLOR: "1" },
+      cwd: dir,
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    const report = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(report.sn, "SYN8000417");
+    assert.equal(report.result, "F");
+    assert.match(stderr, /^warning: line 9: \{@A-MEA record not closed on its line/m);
+    assert.match(
+      stderr,
+      /1 report\(s\) from cut_80_columns\.log \(format i3070\), 15 warning\(s\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
