@@ -292,6 +292,15 @@ Deno.test("i3070: damaged and foreign files give clear errors", async () => {
   await rejects(converter, convertInput("}", "x.log"), /"\}" without an open record/);
   await rejects(
     converter,
+    convertInput(
+      "{@BATCH|A||||||||||||\n{@BTEST|SN1|00|240101120000|1||||||||1\n{@BLOCK|1%r1|OK\n" +
+        "{@A-RES|0|+1.0E+00{@LIM2|+2.0E+00|+0.0E+00}}\n}\n}}",
+      "x.log",
+    ),
+    /line 3: \{@BLOCK status "OK" is not a number/,
+  );
+  await rejects(
+    converter,
     convertInput("{@BATCH|X\n" + "{@BATCH|X".repeat(100_000), "deep.log"),
     /line 2: records nested more than 64 deep/,
   );
@@ -402,6 +411,7 @@ Deno.test("i3070: fuzz", async () => {
   const stats = await fuzzConverter(converter, [
     Deno.readFileSync(own("panel_crlf.log")),
     Deno.readFileSync(own("aborted_13fields.log")),
+    Deno.readFileSync(own("cut_80_columns.log")),
   ]);
   assert.ok(stats.converted > 0 && stats.rejected > 0);
 });

@@ -373,6 +373,13 @@ function designatorName(r: I3070Record, fallback: string): string {
 function addBlock(seq: SequenceBuilder, block: I3070Record, report: string[], cx: Cx) {
   const name = cleanDesignator(block.fields[0] ?? "") || "BLOCK";
   const status = statusOf(block.fields[1]);
+  if (status === undefined && (block.fields[1] ?? "") !== "") {
+    // Read as "no status", the measurements could make it a pass.
+    throw new ConversionError(
+      `${cx.file}: line ${block.line}: {@BLOCK status "${block.fields[1]}" is not a number`,
+      "Check that the file is an unmodified i3070 log.",
+    );
+  }
   const tests = block.children.filter((c) => isTest(c.name));
   const text: string[] = [];
   for (const c of block.children) {
