@@ -23,6 +23,10 @@ export const builtinConverters: Readonly<Record<string, ConverterLoader>> = {
   takaya: async () => (await import("./takaya.ts")).converter,
   "teststand-xml": async () => (await import("./teststand-xml.ts")).converter,
   atml: async () => (await import("./atml.ts")).converter,
+  "klippel-qc": async () => (await import("./klippel-qc.ts")).converter,
+  soundcheck: async () => (await import("./soundcheck.ts")).converter,
+  sigmaquest: async () => (await import("./sigmaquest.ts")).converter,
+  stepwize: async () => (await import("./stepwize.ts")).converter,
   stdf: async () => (await import("./stdf.ts")).converter,
   "saki-aoi": async () => (await import("./saki-aoi.ts")).converter,
   "viscom-aoi": async () => (await import("./viscom-aoi.ts")).converter,
@@ -38,4 +42,8 @@ export const builtinFormats: readonly string[] = Object.keys(builtinConverters);
  * out an unfinished last unit, so such files must stay where they are: their `afterSuccess`
  * defaults to "keep", and "delete"/"move" draw a warning.
  */
-export const appendModeFormats: ReadonlySet<string> = new Set(["teradyne-gr228x", "spea-3030"]);
+export const appendModeFormats: ReadonlySet<string> = new Set([
+  "teradyne-gr228x",
+  "spea-3030",
+  "soundcheck",
+]);
