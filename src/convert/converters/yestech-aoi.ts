@@ -259,7 +259,8 @@ function convertReport(input: ConvertInput, params: YestechParams, lines: string
   for (const s of sections) {
     if (s.name.toLowerCase() !== "defectlist") {
       if (s.rows.length > 0) {
-        warnings.push(`line ${s.line}: section [${clip(s.name)}] (${s.rows.length} lines) skipped`);
+        const count = s.rows.length === 1 ? "1 line" : `${s.rows.length} lines`;
+        warnings.push(`line ${s.line}: section [${clip(s.name)}] (${count}) skipped`);
       }
       continue;
     }
