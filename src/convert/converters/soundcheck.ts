@@ -213,8 +213,9 @@ function readUnits(lines: string[], input: ConvertInput, p: Params): Unit[] {
     if (block.kind !== "results") {
       throw new ConversionError(
         `${file}: line ${line}: "${clip(itemName)}" is not a number, but the header row above ` +
-          "announced a curve (rows of X and Y values)",
-        "The file is damaged, or not SoundCheck AutoSave text.",
+          `announced a curve (rows of X and Y values, read with decimal separator "${p.decimalSeparator}")`,
+        'If the station writes decimal commas (European locale), set "decimalSeparator": "," ' +
+          '(and "dateOrder": "dmy"); otherwise the file is damaged.',
       );
     }
     unit.items.push({ result: { line, name: itemName, cells: data, cols: block.cols } });
