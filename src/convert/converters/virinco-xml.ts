@@ -152,7 +152,7 @@ function buildReport(input: ConvertInput, params: CommonParams, root: XmlElement
   });
   for (const c of root.children) {
     if (c.local === "Header") continue;
-    if (c.local === "Sequence") addSequence(rb, rb.root, c, params, file);
+    if (c.local === "Sequence") addSequence(rb.root, c, params, file, warnings);
     else warnings.push(`line ${c.line}: unknown element <${c.name}> in <TestReport> skipped`);
   }
   for (const w of warnings) rb.warn(w);
@@ -166,18 +166,18 @@ function where(el: XmlElement | undefined, parent: XmlElement): string {
 }
 
 function addSequence(
-  rb: ReportBuilder,
   parent: SequenceBuilder,
   el: XmlElement,
   params: CommonParams,
   file: string,
+  warnings: string[],
 ): void {
   const seq = parent.sequence(attr(el, "Name")?.trim() || `Sequence (line ${el.line})`);
   for (const t of el.children) {
     const name = attr(t, "Name")?.trim() || `${t.local} (line ${t.line})`;
     const at = `${file}: <${t.name}> on line ${t.line}`;
     if (t.local === "Sequence") {
-      addSequence(rb, seq, t, params, file);
+      addSequence(seq, t, params, file, warnings);
     } else if (t.local === "NumericTest") {
       const value = number(t, "Measure", params, at, true)!;
       const low = number(t, "LowLim", params, at, false);
@@ -206,7 +206,7 @@ function addSequence(
       }
       seq.passFail(name, { passed });
     } else {
-      rb.warn(`line ${t.line}: unknown test element <${t.name}> skipped`);
+      warnings.push(`line ${t.line}: unknown test element <${t.name}> skipped`);
     }
   }
 }
