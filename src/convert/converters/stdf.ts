@@ -412,10 +412,23 @@ function limits(
   return own;
 }
 
+/** Limits as decimals: the same few limits come back on every part, so each is worked out once. */
+const limitDecimals = new Map<number, number>();
+
+function limitValue(v: number): number {
+  let d = limitDecimals.get(v);
+  if (d === undefined) {
+    if (limitDecimals.size >= 65536) limitDecimals.clear();
+    d = float32Value(v);
+    limitDecimals.set(v, d);
+  }
+  return d;
+}
+
 /** The comparison the limits and PARM_FLG (bit 6 low ≥, bit 7 high ≤) give. */
 function compOp(lim: TestDefaults, parm: number | undefined): Partial<NumericInput> {
-  const low = lim.noLow || lim.low === undefined ? undefined : float32Value(lim.low);
-  const high = lim.noHigh || lim.high === undefined ? undefined : float32Value(lim.high);
+  const low = lim.noLow || lim.low === undefined ? undefined : limitValue(lim.low);
+  const high = lim.noHigh || lim.high === undefined ? undefined : limitValue(lim.high);
   const geLow = parm === undefined || (parm & 0x40) !== 0;
   const leHigh = parm === undefined || (parm & 0x80) !== 0;
   if (low !== undefined && high !== undefined) {
