@@ -1,8 +1,9 @@
 /**
- * Bounded, streamed gzip inflation for `.stdf.gz`: the compressed bytes are fed to a `node:zlib`
- * gunzip stream in 64 KiB slices and inflated 64 KiB at a time, so a large file is never whole
- * in memory, and the inflater stops as soon as the output passes its byte limit (a gzip bomb
- * costs one step past the limit, not the bomb's size).
+ * Bounded, streamed gzip inflation (`.stdf.gz` and any other gzip-compressed station file): the
+ * compressed bytes are fed to a `node:zlib` gunzip stream in 64 KiB slices and inflated 64 KiB
+ * at a time, so a large file is never whole in memory, and the inflater stops as soon as the
+ * output passes its byte limit (a gzip bomb costs one step past the limit, not the bomb's
+ * size). ZIP archives have their own reader (zip.ts), which knows each entry's size up front.
  *
  * @module
  */

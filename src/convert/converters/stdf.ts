@@ -26,7 +26,7 @@ import {
 } from "../contract.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { type NumericInput, ReportBuilder } from "../wsjf/builder.ts";
-import { gunzipChunks, gunzipHead, GzipError, isGzip } from "./stdf/gzip.ts";
+import { gunzipChunks, gunzipHead, GzipError, isGzip } from "../gzip.ts";
 import {
   Fields,
   float32Value,
