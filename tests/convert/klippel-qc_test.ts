@@ -11,7 +11,8 @@ import { converter, parseDutStartTime } from "../../src/convert/converters/klipp
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { assertAutoPicks, assertTakesNoOtherFormat } from "./_detect.ts";
 import { fuzzConverter } from "./_fuzz.ts";
-import { convertValid, leaves, rejects, step } from "./_convert.ts";
+import { convertValid, fromLatin1, latin1, leaves, rejects, step, withoutId } from "./_convert.ts";
+import { utf16le } from "./_reencode.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
 const PN = { partNumber: "PN-SPK", settleSeconds: 0, waitSeconds: 0 };
@@ -297,4 +298,22 @@ Deno.test("klippel-qc: fuzz (truncated, bit flips, UTF-16, CP1252, CRLF, huge li
   assert.ok(stats.converted > 20, `converted ${stats.converted}`);
   assert.ok(stats.rejected > 20, `rejected ${stats.rejected}`);
   assert.equal(stats.reports, stats.converted); // one unit per header
+});
+
+Deno.test("klippel-qc: UTF-8, UTF-16 and LF copies of the header convert alike", async () => {
+  const cp1252 = Deno.readFileSync(own());
+  const text = fromLatin1(cp1252); // the fixture is Windows-1252 (Jörg Müller)
+  const at = path.join(path.dirname(own()), `${OWN}.txt`);
+  const [base] = await convertValid(converter, convertInput(cp1252, at, PN));
+  assert.equal(base.uut?.user, "Jörg Müller");
+  for (
+    const bytes of [
+      new TextEncoder().encode(text),
+      utf16le(text),
+      latin1(text.replaceAll("\r\n", "\n")),
+    ]
+  ) {
+    const [other] = await convertValid(converter, convertInput(bytes, at, PN));
+    assert.deepEqual(withoutId(other), withoutId(base));
+  }
 });

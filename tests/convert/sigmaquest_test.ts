@@ -10,7 +10,17 @@ import { converter } from "../../src/convert/converters/sigmaquest.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { assertAutoPicks, assertTakesNoOtherFormat } from "./_detect.ts";
 import { fuzzConverter } from "./_fuzz.ts";
-import { allSteps, convertValid, fromLatin1, latin1, leaves, rejects, step } from "./_convert.ts";
+import {
+  allSteps,
+  convertValid,
+  fromLatin1,
+  latin1,
+  leaves,
+  rejects,
+  step,
+  withoutId,
+} from "./_convert.ts";
+import { utf16le } from "./_reencode.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
 const REAL = () => sharedFixture("stations", "sigmaquest-unitreport-xml", "testdata_SN651658.xml")!;
@@ -212,4 +222,31 @@ Deno.test("sigmaquest: fuzz (truncated, bit flips, UTF-16, CP1252, CRLF, huge li
   assert.ok(stats.converted > 10, `converted ${stats.converted}`);
   assert.ok(stats.rejected > 30, `rejected ${stats.rejected}`);
   assert.equal(stats.reports, stats.converted);
+});
+
+Deno.test("sigmaquest: UTF-16 and LF copies convert alike; a report of 3,000 TestRuns", async () => {
+  const bytes = Deno.readFileSync(OWN());
+  const text = fromLatin1(bytes);
+  const [base] = await convertValid(converter, convertInput(bytes, "u.xml", COMMA));
+  for (const other of [utf16le(text), latin1(text.replaceAll("\r\n", "\n"))]) {
+    const [r] = await convertValid(converter, convertInput(other, "u.xml", COMMA));
+    assert.deepEqual(withoutId(r), withoutId(base));
+  }
+  const runs: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    runs.push(
+      `<TestRun name="T${i}" start-time="2024-01-01T10:00:00Z" grade="${
+        i === 1234 ? "FAIL" : "PASS"
+      }">` +
+        `<Result><ValueDouble name="v" lsl="1" usl="2">1.5</ValueDouble></Result></TestRun>`,
+    );
+  }
+  const big = `<UnitReport><Category><Product part-no="P" serial-no="S"/></Category>` +
+    `<TestRun name="Root" start-time="2024-01-01T10:00:00Z" grade="FAIL">` +
+    `<TestRun name="Group">${runs.join("\n")}</TestRun></TestRun></UnitReport>`;
+  const [r] = await convertValid(converter, convertInput(big, "big.xml"));
+  assert.equal(leaves(r).length, 3000);
+  assert.equal(r.result, "F");
+  assert.equal(step(r, "T1234").status, "F");
+  assert.equal(r.start, "2024-01-01T11:00:00+01:00"); // Z, shown in the station zone
 });

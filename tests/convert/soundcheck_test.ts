@@ -11,7 +11,8 @@ import { appendModeFormats } from "../../src/convert/converters/mod.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { assertAutoPicks, assertTakesNoOtherFormat } from "./_detect.ts";
 import { fuzzConverter } from "./_fuzz.ts";
-import { convertValid, leaves, rejects, step } from "./_convert.ts";
+import { convertValid, fromLatin1, latin1, leaves, rejects, step, withoutId } from "./_convert.ts";
+import { utf16le } from "./_reencode.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
 const US = () =>
@@ -185,4 +186,29 @@ Deno.test("soundcheck: fuzz (truncated, bit flips, UTF-16, CP1252, CRLF, huge li
   assert.ok(stats.converted > 30, `converted ${stats.converted}`);
   assert.ok(stats.rejected > 30, `rejected ${stats.rejected}`);
   assert.ok(stats.reports >= stats.converted);
+});
+
+Deno.test("soundcheck: UTF-16, LF and Windows-1252 copies convert alike; 4,000 units in one file", async () => {
+  const text = fromLatin1(Deno.readFileSync(OWN())).replace("HS-001", "HS-ÄÖ1");
+  const base = await convertValid(converter, convertInput(latin1(text), "a.txt"));
+  assert.equal(base[0].sn, "HS-ÄÖ1");
+  for (const bytes of [utf16le(text), new TextEncoder().encode(text.replaceAll("\r\n", "\n"))]) {
+    const other = await convertValid(converter, convertInput(bytes, "a.txt"));
+    assert.deepEqual(other.map(withoutId), base.map(withoutId));
+    assert.deepEqual(other.map((r) => r.id), base.map((r) => r.id)); // ids from name and content
+  }
+  const header = "Serial #:\tTime: \tLot #: \tName\tMargin\tUnit\tResult\tTolerance\tLimits";
+  const rows = [header];
+  for (let u = 0; u < 4000; u++) {
+    const t = `1/${1 + (u % 28)}/2024 ${1 + (u % 12)}:${String(u % 60).padStart(2, "0")}:00 PM`;
+    for (const [n, v] of [["Level", "95.5"], ["THD", "0.8"]]) {
+      rows.push(
+        `U${u}\t${t}\tLOT\t${n}\t${v}\tdB\t${u % 97 === 0 ? "FAIL" : "PASS"}\tMax/Min\t100/0`,
+      );
+    }
+  }
+  const big = await convertValid(converter, convertInput(rows.join("\r\n"), "big.txt"));
+  assert.equal(big.length, 4000);
+  assert.equal(big.filter((r) => r.result === "F").length, 42); // every 97th unit
+  assert.equal(new Set(big.map((r) => r.id)).size, 4000);
 });

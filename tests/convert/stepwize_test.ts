@@ -9,7 +9,8 @@ import { converter } from "../../src/convert/converters/stepwize.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { assertAutoPicks, assertTakesNoOtherFormat } from "./_detect.ts";
 import { fuzzConverter } from "./_fuzz.ts";
-import { convertValid, leaves, rejects, step } from "./_convert.ts";
+import { convertValid, leaves, rejects, step, withoutId } from "./_convert.ts";
+import { crlf, utf16le } from "./_reencode.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
 const REAL = () =>
@@ -162,4 +163,18 @@ Deno.test("stepwize: fuzz (truncated, bit flips, UTF-16, CP1252, CRLF, huge line
   assert.ok(stats.converted > 10, `converted ${stats.converted}`);
   assert.ok(stats.rejected > 30, `rejected ${stats.rejected}`);
   assert.equal(stats.reports, stats.converted);
+});
+
+Deno.test("stepwize: UTF-16 and CRLF copies convert alike; 20,000 rows", async () => {
+  const text = new TextDecoder().decode(Deno.readFileSync(OWN()));
+  const [base] = await convertValid(converter, convertInput(text, "f.XSPC"));
+  for (const other of [utf16le(text), new TextEncoder().encode(crlf(text))]) {
+    const [r] = await convertValid(converter, convertInput(other, "f.XSPC"));
+    assert.deepEqual(withoutId(r), withoutId(base));
+  }
+  const row = /<Config_and_Data_Result>[\s\S]*?<\/Config_and_Data_Result>\n/.exec(text)![0];
+  const many = text.replace(row, row.repeat(20_000));
+  const [r] = await convertValid(converter, convertInput(many, "big.XSPC"));
+  assert.equal(leaves(r).length, 20_000 + 4);
+  assert.equal(r.root?.steps?.length, 4); // consecutive rows of one stepName share a sequence
 });
