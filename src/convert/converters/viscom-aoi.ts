@@ -260,7 +260,8 @@ function convertPanel(input: ConvertInput, params: ViscomParams, root: XmlElemen
   const reports: WsjfReport[] = [];
   for (const b of boards) {
     const where = `${file}: <SinglePCB> on line ${b.el.line}`;
-    const xOut = (path(b.el, "BadBoardStatus") || "0") !== "0";
+    const bad = path(b.el, "BadBoardStatus");
+    const xOut = bad !== "" && !/^0+$/.test(bad);
     if (xOut && params.xOutBoards === "skip") {
       ctx.warn(`${where}: board ${b.sn} is marked bad (X-out); no report`);
       continue;
@@ -286,7 +287,7 @@ function convertPanel(input: ConvertInput, params: ViscomParams, root: XmlElemen
       sequence: { name: plan || undefined },
     });
     if (xOut) {
-      rb.misc("X-out", `the board is marked bad (BadBoardStatus ${path(b.el, "BadBoardStatus")})`);
+      rb.misc("X-out", `the board is marked bad (BadBoardStatus ${bad})`);
     }
     if (variant !== "") rb.misc("Variant", variant);
     const repairResult = path(repair, "Result");
