@@ -49,7 +49,7 @@ Deno.test({
       { compOp: "GELE", status: "P", value: 23.95355415344238, lowLimit: 23.9, highLimit: 24.1 },
     ]);
     assert.equal(v24.start, "2025-03-16T13:36:57.477+01:00");
-    // "Performed- Record Only" rows are logged, whatever their limitMode says.
+    // "Performed…" (record only) rows are logged, whatever their limitMode says.
     const iteration = leaves(r).find((s) => s.name === "iteration")!;
     assert.deepEqual(iteration.numericMeas, [{ compOp: "LOG", status: "P", value: 0 }]);
     // dataType 2 → an action with the string value as text.

@@ -56,7 +56,8 @@ const LIMIT_MODES: Readonly<Record<string, string>> = {
   "": "LOG",
 };
 
-const RECORD_ONLY = /^performed\s*-?\s*record only$/i;
+/** "Performed- Record Only" (and other "Performed…" outcomes): a value recorded, not judged. */
+const RECORD_ONLY = /^performed\b/i;
 
 /** The StepWize converter. */
 export const converter: Converter = {
