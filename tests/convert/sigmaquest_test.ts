@@ -58,6 +58,7 @@ Deno.test({
     const grades = allSteps(r).map((s) => s.status);
     assert.equal(grades.filter((s) => s === "F").length, 2); // + the root = 3 FAIL
     assert.equal(grades.filter((s) => s === "T").length, 5); // PENDING
+    assert.equal(grades.filter((s) => s === "P").length, 47); // PASS
     // lsl="0" usl="-2.4000" with -3.4359 graded PASS: the 0 is "not set" → LE -2.4.
     assert.deepEqual(step(r, "Align RF Generator").numericMeas?.[0], {
       name: "MS1 value",
