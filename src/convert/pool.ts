@@ -26,12 +26,10 @@
  * Sizing: `min` workers are kept; while jobs wait, more start, up to `max`
  * ({@link workersToStart}); a worker above `min` idle for `idleMs` stops.
  *
- * Intake's jobs are staged: after converting, the worker writes the reports to the queue's tmp/
- * folder. It converts one file at a time (so a stuck or crashing converter is that file's), but
- * while it waits on the disk for one file's fsyncs it may convert the next (up to
- * `MAX_STAGING` files writing at once). A worker that dies while writing: the file is taken
- * again ("unavailable"). Writing that overruns the time limit is the disk's fault ("queue-write"):
- * the worker is replaced, and the file it was converting meanwhile is taken again, not blamed.
+ * The pool is a sandbox that turns bytes into reports: a job brings the file's bytes
+ * (transferred, not copied), the outcome brings the serialised reports back (transferred too).
+ * It knows nothing of the files' origin or of the queue. A worker converts one job at a time,
+ * so a stuck or crashing converter is that job's.
  *
  * @module
  */
@@ -76,11 +74,6 @@ export interface WorkerReply {
   ready?: true;
   /** The answer to a ping. */
   pong?: true;
-  /**
-   * With `jobId`: the job is converted and its reports are being written to the queue (I/O,
-   * not the converter); the worker can convert another job meanwhile.
-   */
-  staging?: true;
   jobId?: number;
   outcome?: ConvertOutcome;
   /** The worker wants to be replaced after this job (a custom module failed to load). */
@@ -102,8 +95,6 @@ export function workersToStart(waiting: number, current: number, max: number): n
 interface Pending {
   job: ConvertJob;
   resolve: (o: ConvertOutcome) => void;
-  /** Called once the converter is done with the job (before its reports are written). */
-  converted?: () => void;
 }
 
 interface Running extends Pending {
@@ -117,8 +108,6 @@ interface Slot {
   ready: boolean;
   /** The job being converted (one at a time: a stuck or crashing converter is this job's). */
   job: Running | null;
-  /** Converted jobs whose reports the worker is writing to the queue. */
-  staging: Map<number, Running>;
   idleTimer?: ReturnType<typeof setTimeout>;
   retireAfterJob: boolean;
   dead: boolean;
@@ -128,15 +117,9 @@ interface Slot {
 
 /** Workers that die before they are ready, in a row, before the pool gives up. */
 const MAX_START_FAILURES = 3;
-/**
- * Jobs one worker may be writing to the queue while it converts the next: the writes wait on
- * fsync (the disk), so overlapping them with conversions keeps the workers busy.
- */
-const MAX_STAGING = 8;
-
-/** Whether a slot has no job at all (none converting, none writing). */
+/** Whether a slot has no job. */
 function idle(slot: Slot): boolean {
-  return !slot.job && slot.staging.size === 0;
+  return !slot.job;
 }
 
 const workerUrl = new URL("./worker.ts", import.meta.url);
@@ -178,11 +161,10 @@ export class ConverterPool {
   }
 
   /**
-   * Converts one file in a worker. Never rejects: failures come back as outcomes. `converted`
-   * is called when the converter is done with the file, before the outcome when the worker
-   * still writes the reports (intake's poison-file record covers the conversion only).
+   * Converts one file's bytes in a worker. Never rejects: failures come back as outcomes.
+   * `job.bytes` are handed over (transferred to the worker): the caller must not use them after.
    */
-  convert(job: ConvertJob, converted?: () => void): Promise<ConvertOutcome> {
+  convert(job: ConvertJob): Promise<ConvertOutcome> {
     if (this.#closed || this.#unrecoverable) {
       return Promise.resolve(unavailable(
         this.#unrecoverable ?? "the converter pool is shutting down",
@@ -190,7 +172,7 @@ export class ConverterPool {
       ));
     }
     return new Promise((resolve) => {
-      this.#waiting.push({ job, resolve, converted });
+      this.#waiting.push({ job, resolve });
       this.#dispatch();
     });
   }
@@ -199,9 +181,7 @@ export class ConverterPool {
     if (this.#closed || this.#unrecoverable) return;
     for (const slot of this.#slots) {
       if (this.#waiting.length === 0) return;
-      if (
-        !slot.job && !slot.dead && !slot.retireAfterJob && slot.staging.size < MAX_STAGING
-      ) this.#run(slot, this.#waiting.shift()!);
+      if (!slot.job && !slot.dead && !slot.retireAfterJob) this.#run(slot, this.#waiting.shift()!);
     }
     const n = workersToStart(this.#waiting.length, this.#slots.size, this.#opts.max);
     for (let i = 0; i < n; i++) this.#run(this.#spawn(), this.#waiting.shift()!);
@@ -215,7 +195,6 @@ export class ConverterPool {
       worker,
       ready: false,
       job: null,
-      staging: new Map(),
       retireAfterJob: false,
       dead: false,
     };
@@ -239,8 +218,7 @@ export class ConverterPool {
     slot.job = running;
     const bytes = pending.job.bytes;
     // Transfer, don't copy, the file's bytes (a copy of a large file costs ~100x more).
-    const transferable = bytes !== undefined && bytes.byteOffset === 0 &&
-      bytes.byteLength === bytes.buffer.byteLength;
+    const transferable = bytes !== undefined && bytes.buffer instanceof ArrayBuffer;
     try {
       slot.worker.postMessage(
         { jobId: id, job: pending.job } satisfies WorkerRequest,
@@ -264,28 +242,15 @@ export class ConverterPool {
     }
     if (msg?.pong) return slot.onPong?.();
     if (slot.dead || typeof msg?.jobId !== "number") return;
-    if (msg.staging && slot.job?.id === msg.jobId) {
-      // Converted: the rest is I/O, so the worker may convert the next job meanwhile.
-      slot.staging.set(msg.jobId, slot.job);
-      slot.job.converted?.();
-      slot.job = null;
-      return this.#dispatch();
-    }
-    // Only the reply to a job this worker runs now counts (a converter could post too).
-    const staged = slot.staging.get(msg.jobId);
-    if (staged) {
-      slot.staging.delete(msg.jobId);
-      return this.#finish(slot, staged, wellFormed(msg.outcome));
-    }
+    // Only the reply to the job this worker runs now counts (a converter could post too).
     const job = slot.job;
     if (!job || msg.jobId !== job.id) return;
     if (msg.rerun) {
       clearTimeout(job.timer);
       slot.job = null;
       const bytes = msg.bytes instanceof Uint8Array ? msg.bytes : undefined;
-      const { resolve, converted } = job;
-      this.#waiting.unshift({ job: { ...job.job, bytes }, resolve, converted });
-      slot.retireAfterJob = true; // once the jobs it is writing are done
+      this.#waiting.unshift({ job: { ...job.job, bytes }, resolve: job.resolve });
+      slot.retireAfterJob = true;
       this.#retire(slot, true);
       return this.#dispatch();
     }
@@ -329,7 +294,6 @@ export class ConverterPool {
     const job = slot.job;
     slot.job = null;
     if (job) clearTimeout(job.timer);
-    this.#abandonStaging(slot, `the converter worker stopped (${why})`);
     if (!slot.ready) {
       // The worker never started (its module failed to load): not the file's fault. Its bytes
       // went to the dead worker, so the file is not retried here but taken again later.
@@ -362,41 +326,11 @@ export class ConverterPool {
   async #onTimeout(slot: Slot, job: Running): Promise<void> {
     if (slot.dead) return;
     const seconds = Math.round(this.#opts.timeoutMs / 100) / 10;
-    if (slot.staging.get(job.id) === job) {
-      // Converted, but the queue's disk did not take the reports in time: not the file's fault.
-      slot.staging.delete(job.id);
-      job.resolve({
-        ok: false,
-        kind: "queue-write",
-        message: `writing the reports to the queue did not finish within ${seconds} s`,
-        hint: "The disk holding the data directory does not respond; check it.",
-        code: "ETIMEDOUT",
-      });
-      // The worker may be stuck in a file operation (it creates files synchronously), so the
-      // file it converts now must not be blamed for its time limit: replace the worker, and
-      // its other files are taken again later. Its thread ends when the disk answers.
-      slot.dead = true;
-      clearTimeout(slot.idleTimer);
-      this.#slots.delete(slot);
-      if (slot.job) {
-        clearTimeout(slot.job.timer);
-        slot.job.resolve(unavailable(
-          "its converter worker was replaced: the queue's disk does not respond",
-          "The file stays in the drop folder and is tried again.",
-        ));
-        slot.job = null;
-      }
-      this.#abandonStaging(slot, "its converter worker was replaced (the disk does not respond)");
-      slot.worker.terminate().catch(() => {});
-      this.#replenish();
-      return this.#dispatch();
-    }
     if (slot.job !== job) return;
     this.#timeouts++;
     slot.dead = true;
     slot.job = null;
     this.#slots.delete(slot);
-    this.#abandonStaging(slot, "its converter worker was stopped (another file timed out)");
     const limit = `${this.#opts.memoryMb} MiB`;
     const idle = await answersPing(slot);
     job.resolve({
@@ -433,21 +367,6 @@ export class ConverterPool {
     }
   }
 
-  /**
-   * Jobs a dead worker was writing to the queue: converted fine, but their reports may not all
-   * be written. Not the file's fault: it is taken again (what was written is never queued).
-   */
-  #abandonStaging(slot: Slot, why: string): void {
-    for (const job of slot.staging.values()) {
-      clearTimeout(job.timer);
-      job.resolve(unavailable(
-        `${why} while it wrote the reports to the queue`,
-        "The file stays in the drop folder and is tried again.",
-      ));
-    }
-    slot.staging.clear();
-  }
-
   /** Resolves when every timed-out worker has been found reclaimed or lost (for tests). */
   async settled(): Promise<void> {
     while (this.#checks.size > 0) await Promise.all(this.#checks);
@@ -481,7 +400,6 @@ export class ConverterPool {
         clearTimeout(s.job.timer);
         s.job.resolve(unavailable("the agent is stopping", ""));
       }
-      this.#abandonStaging(s, "the agent is stopping");
     }
     await Promise.all(all.map((s) => s.worker.terminate()));
   }
@@ -500,7 +418,6 @@ function wellFormed(o: unknown): ConvertOutcome {
       kind: x.kind as FailureKind,
       message: x.message,
       hint: String(x.hint ?? ""),
-      sha256: typeof x.sha256 === "string" ? x.sha256 : undefined,
       code: typeof x.code === "string" ? x.code : undefined,
     };
   }
@@ -509,7 +426,7 @@ function wellFormed(o: unknown): ConvertOutcome {
     Array.isArray(x.reports) &&
     x.reports.every((r: Record<string, unknown>) =>
       typeof r?.id === "string" && typeof r.sn === "string" && typeof r.pn === "string" &&
-      r.body instanceof Uint8Array && (r.staged === undefined || isStaged(r.staged, r.id))
+      r.body instanceof Uint8Array
     )
   ) {
     return x as unknown as ConvertOutcome;
@@ -520,12 +437,6 @@ function wellFormed(o: unknown): ConvertOutcome {
     message: "the converter worker sent back something that is not a conversion outcome",
     hint: "A converter must return its reports, not post messages itself; fix the converter.",
   };
-}
-
-/** Whether a report's `staged` names a tmp/ file and carries that report's envelope. */
-function isStaged(x: unknown, id: string): boolean {
-  const s = x as { tmp?: unknown; envelope?: { id?: unknown } } | null;
-  return typeof s?.tmp === "string" && !/[\\/]/.test(s.tmp) && s.envelope?.id === id;
 }
 
 /**

@@ -1,9 +1,9 @@
 /**
  * One conversion, as it runs inside a pool worker (and nowhere else, so `agent convert` and the
- * pipeline produce the same reports): read the file (unless its bytes came with the job), pick
- * the converter, convert, fill the station fields, validate every report against the WSJF
- * schema, and serialise the bodies the queue will store. For intake the worker then also stages
- * the reports in the queue ({@link stageReports}), so the agent's main thread does not write them.
+ * pipeline produce the same reports): take the file's bytes (or read the file when none came
+ * with the job), pick the converter, convert, fill the station fields, validate every report
+ * against the WSJF schema, and serialise the bodies. Bytes in, reports out: what becomes of the
+ * reports (the queue) is the caller's business.
  *
  * @module
  */
@@ -14,9 +14,6 @@ import { ConversionError, type Converter, type StationContext } from "./contract
 import { builtinConverters, builtinFormats } from "./converters/mod.ts";
 import { validateReport } from "./wsjf/schema.ts";
 import { fillStationFields } from "./wsjf/builder.ts";
-import { type StagedEntry, stageEntries } from "../queue/queue.ts";
-import { workerFsOps } from "../queue/fs_ops.ts";
-import { type FileIdentity, readApproved } from "../watch/source_file.ts";
 
 /** What the pool sends a worker. */
 export interface ConvertJob {
@@ -26,33 +23,14 @@ export interface ConvertJob {
   format?: string;
   /** Absolute path of a custom converter module. */
   module?: string;
-  /** The file's bytes; when absent, the worker reads the file at `path`. */
+  /** The file's bytes (transferred to the worker); when absent, the worker reads `path`. */
   bytes?: Uint8Array;
-  /**
-   * Intake's jobs: the version of the file the stability gate approved. The worker reads the
-   * file only if the opened handle is that file (not a link swapped in, not rewritten since).
-   */
-  approved?: FileIdentity;
-  /** Bytes read at most (`intake.maxFileMb`); a larger file is not converted ("too-large"). */
-  maxBytes?: number;
+  /** SHA-256 of `bytes` (hex), when the caller has it already; else the worker computes it. */
+  sha256?: string;
   name: string;
   path: string;
   station: StationContext;
   params: Record<string, unknown>;
-  /** Intake's jobs: stage the reports in this queue (see {@link StageTarget}). */
-  stage?: StageTarget;
-}
-
-/**
- * Where a worker stages the reports it made: written and fsynced into the queue's tmp/ folder,
- * not yet queued (the agent's main thread commits them, and only then touches the source).
- */
-export interface StageTarget {
-  /** The queue folder (`<dataDir>/queue`). */
-  queueDir: string;
-  /** The source file's correlation id and when it was first seen (ISO), for the envelopes. */
-  correlationId: string;
-  firstSeen: string;
 }
 
 /** One converted report, serialised as it will be queued and uploaded. */
@@ -63,8 +41,6 @@ export interface ConvertedReport {
   result: string;
   /** The report as UTF-8 JSON. */
   body: Uint8Array;
-  /** Its queue entry in tmp/, when the job asked for staging. */
-  staged?: StagedEntry;
 }
 
 /** Why a conversion failed. */
@@ -76,10 +52,7 @@ export type FailureKind =
   | "crash" // the worker died (out of memory, uncaught error)
   | "timeout" // the time limit passed
   | "unavailable" // the pool is stopping or broken: not the file's fault
-  | "read" // the file could not be read (gone, locked): not the file's fault, try again later
-  | "changed" // the file is not the one the gate approved (rewritten, swapped): look again
-  | "too-large" // larger than intake.maxFileMb: not read
-  | "queue-write"; // staging the reports in the queue failed (the disk): not the file's fault
+  | "read"; // the file could not be read (gone, locked): not the file's fault, try again later
 
 /** Most warning messages one conversion passes on (all of them are counted). */
 export const MAX_WARNINGS = 20;
@@ -101,9 +74,7 @@ export type ConvertOutcome =
     kind: FailureKind;
     message: string;
     hint: string;
-    /** SHA-256 of the file, when it was read (a known file's failure can be a duplicate). */
-    sha256?: string;
-    /** The error's code or name ("ENOSPC", "NotFound") for "read" and "queue-write". */
+    /** The error's code or name ("NotFound") for "read". */
     code?: string;
   };
 
@@ -264,12 +235,7 @@ const encoder = new TextEncoder();
 export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
   let bytes: Uint8Array;
   try {
-    if (job.bytes) bytes = job.bytes;
-    else if (job.approved) {
-      const read = await readApproved(job.path, job.approved, job.maxBytes ?? Infinity);
-      if (!read.ok) return read;
-      bytes = read.bytes;
-    } else bytes = await Deno.readFile(job.path);
+    bytes = job.bytes ?? await Deno.readFile(job.path);
   } catch (e) {
     return {
       ok: false,
@@ -279,10 +245,8 @@ export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
       code: errorCode(e),
     };
   }
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const outcome = await convertBytes(job, bytes, sha256);
-  if (!outcome.ok) outcome.sha256 = sha256;
-  return outcome;
+  const sha256 = job.sha256 ?? createHash("sha256").update(bytes).digest("hex");
+  return await convertBytes(job, bytes, sha256);
 }
 
 async function convertBytes(
@@ -399,52 +363,7 @@ async function convertBytes(
   return outcome;
 }
 
-/**
- * Stages a successful conversion's reports in the queue (`job.stage`): each report's entry is
- * written and fsynced in the queue's tmp/ folder, and the outcome's reports say where. A write
- * error becomes a "queue-write" outcome (what was written is removed).
- */
-export async function stageReports(
-  job: ConvertJob,
-  outcome: ConvertOutcome,
-): Promise<ConvertOutcome> {
-  const target = job.stage;
-  if (!target || !outcome.ok || outcome.reports.length === 0) return outcome;
-  const { reports, sha256 } = outcome;
-  try {
-    const staged = await stageEntries(
-      target.queueDir,
-      reports.map((r, i) => ({
-        id: r.id,
-        correlationId: target.correlationId,
-        source: job.path,
-        converter: job.converter,
-        sourceSha256: sha256,
-        unit: i,
-        units: reports.length,
-        firstSeen: target.firstSeen,
-        sn: r.sn,
-        pn: r.pn,
-        result: r.result,
-        body: r.body,
-      })),
-      workerFsOps,
-    );
-    reports.forEach((r, i) => r.staged = staged[i]);
-    return outcome;
-  } catch (e) {
-    return {
-      ok: false,
-      kind: "queue-write",
-      message: (e as Error).message,
-      hint: `Check the disk holding ${target.queueDir}.`,
-      sha256,
-      code: errorCode(e),
-    };
-  }
-}
-
-/** An error's code ("ENOSPC") or, for Deno's errors without one, its name ("NotFound"). */
+/** An error's code ("EACCES") or, for Deno's errors without one, its name ("NotFound"). */
 function errorCode(e: unknown): string | undefined {
   const code = (e as { code?: unknown })?.code;
   if (typeof code === "string") return code;

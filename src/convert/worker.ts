@@ -1,9 +1,7 @@
 /**
  * The pool worker's entry point (a `node:worker_threads` worker): says it is ready, then converts
- * one job at a time and posts the outcome back under the job's id. Intake's jobs also stage their
- * reports in the queue's tmp/ folder: the worker says when it starts writing (`staging`), and the
- * pool may then send it the next file to convert while the disk works. Report bodies are
- * transferred, not copied.
+ * one job at a time and posts the outcome back under the job's id. The file's bytes come
+ * transferred, and the report bodies go back transferred: no copy either way.
  *
  * A worker whose custom converter module failed to load, or changed on disk since it was
  * loaded, asks to be retired: the module cache of an isolate keeps a failed or old module for
@@ -12,7 +10,7 @@
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { moduleChanged, runConversion, stageReports } from "./run.ts";
+import { moduleChanged, runConversion } from "./run.ts";
 import type { WorkerReply, WorkerRequest } from "./pool.ts";
 
 /** A marker that the compile test finds in the binary, proving this module is embedded. */
@@ -27,12 +25,7 @@ port.on("message", async (msg: WorkerRequest) => {
     const reply: WorkerReply = { jobId, rerun: true, bytes: job.bytes };
     return port.postMessage(reply, job.bytes ? [job.bytes.buffer as ArrayBuffer] : []);
   }
-  let outcome = await runConversion(job);
-  if (job.stage && outcome.ok && outcome.reports.length > 0) {
-    // Converted; what is left waits on the disk: the pool may send the next file meanwhile.
-    port.postMessage({ jobId, staging: true } satisfies WorkerReply);
-    outcome = await stageReports(job, outcome);
-  }
+  const outcome = await runConversion(job);
   const reply: WorkerReply = { jobId, outcome, retire: !outcome.ok && outcome.kind === "load" };
   port.postMessage(
     reply,

@@ -99,29 +99,6 @@ export const realFsOps: FsOps = {
 };
 
 /**
- * The same operations for a thread that does nothing else while it writes (a converter worker
- * staging queue entries): the file is created and written synchronously, which saves a hop to
- * an I/O thread and back for each step; the fsync, which waits on the disk, stays asynchronous
- * so the worker can convert the next file meanwhile. Not for the main thread: a disk that hangs
- * in a synchronous call would stop its event loop (and with it the control server).
- */
-export const workerFsOps: FsOps = {
-  ...realFsOps,
-  async writeNew(file, chunks, mode) {
-    const f = Deno.openSync(file, { write: true, createNew: true, mode });
-    try {
-      for (const chunk of chunks) {
-        let off = 0;
-        while (off < chunk.length) off += f.writeSync(chunk.subarray(off));
-      }
-      await f.sync();
-    } finally {
-      f.close();
-    }
-  },
-};
-
-/**
  * Coalesces directory fsyncs: callers that ask while one is running share the next one, so a
  * burst of enqueues costs a few directory syncs instead of one each (group commit).
  */

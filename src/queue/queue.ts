@@ -19,11 +19,10 @@
  * The only ways out of `queued` are an acknowledged upload, a server rejection (→ error), or a
  * person. An entry's key is `<queued ms>-<seq>-<report id>` so a folder listing is FIFO order.
  *
- * Adding entries comes in two halves, so that the costly one runs where the report bytes are (a
- * converter worker) and not on the agent's main thread: {@link stageEntries} writes and fsyncs
- * them in tmp/, {@link Queue.commit} renames them into queued/ and fsyncs the folder, and only
- * then are they acknowledged. {@link Queue.enqueue} does both. Bodies just committed stay in
- * memory (bounded) for the uploader; the files stay the truth.
+ * The queue alone writes queue files. {@link Queue.enqueue} writes and fsyncs each entry in
+ * tmp/, renames it into queued/ and fsyncs that folder, and only then are the reports
+ * acknowledged; concurrent enqueues share the folder fsyncs (group commit). Bodies just
+ * committed stay in memory (bounded) for the uploader; the files stay the truth.
  *
  * @module
  */
@@ -71,6 +70,14 @@ export interface ErrorInfo {
   pn: string;
 }
 
+/** A report in error, for status. */
+export interface ErrorEntry extends ErrorInfo {
+  key: string;
+}
+
+/** Error entries status lists: the newest this many, by key (kept in memory). */
+export const RECENT_ERRORS = 20;
+
 /** An entry taken for upload. */
 export interface Claimed {
   key: string;
@@ -89,9 +96,9 @@ export interface Claimed {
 
 /**
  * A report written to the queue's tmp/ folder and fsynced, but not yet queued: nothing in tmp/
- * is ever acknowledged, and start-up removes it. {@link Queue.commit} makes it a queue entry.
+ * is ever acknowledged, and start-up removes it.
  */
-export interface StagedEntry {
+interface StagedEntry {
   /** Its file name in tmp/. */
   tmp: string;
   envelope: Envelope;
@@ -134,36 +141,6 @@ export function keyId(key: string): string {
   return key.slice(19);
 }
 
-/**
- * The first half of an enqueue, done where the report bytes are (a converter worker, so the
- * agent's main thread is spared the writes and fsyncs): writes each entry to `<queueDir>/tmp/`
- * (a new file: write, fsync, close) under a name no other writer uses. Staged entries are not
- * in the queue until {@link Queue.commit} renames them. On an error, what was written is
- * removed and the error thrown.
- */
-export async function stageEntries(
-  queueDir: string,
-  entries: NewEntry[],
-  ops: FsOps = realFsOps,
-  now = new Date(),
-): Promise<StagedEntry[]> {
-  const staged: StagedEntry[] = [];
-  try {
-    for (const entry of entries) {
-      const e: StagedEntry = {
-        tmp: `${crypto.randomUUID()}.json`,
-        envelope: makeEnvelope(entry, now),
-      };
-      staged.push(e); // before the write: a torn write is removed too
-      await ops.writeNew(path.join(queueDir, "tmp", e.tmp), encodeEntry(e.envelope, entry.body));
-    }
-  } catch (e) {
-    for (const s of staged) await ops.remove(path.join(queueDir, "tmp", s.tmp)).catch(() => {});
-    throw e;
-  }
-  return staged;
-}
-
 /** The crash-safe queue. Open one per data directory (the agent lock guarantees that). */
 export class Queue {
   readonly dir: string;
@@ -186,6 +163,13 @@ export class Queue {
   #loadError: Error | null = null;
   #waiters: (() => void)[] = [];
   #cache: BodyCache;
+  /**
+   * The newest {@link RECENT_ERRORS} error entries with their (redacted) sidecars, so status
+   * needn't read error/ at each poll. `#recentStale`: one left error/ while older ones wait
+   * there unlisted; the next {@link recentErrors} reads those few sidecars.
+   */
+  #recent = new Map<string, ErrorEntry>();
+  #recentStale = false;
 
   private constructor(dir: string, opts: QueueOptions) {
     this.dir = dir;
@@ -240,8 +224,10 @@ export class Queue {
         await this.#ops.remove(this.#path("error", name)); // its entry is gone
         continue;
       }
-      if (errorKeys.has(key)) this.#errors.set(key, info ? retryTime(info) : Date.now());
-      else this.#attempts.set(key, info!.attempts); // failed before, retrying now
+      if (errorKeys.has(key)) {
+        this.#errors.set(key, info ? retryTime(info) : Date.now());
+        if (info) this.#noteError(key, info);
+      } else this.#attempts.set(key, info!.attempts); // failed before, retrying now
       // One written by an older version may quote a secret, readable by all: rewrite it.
       if (info && JSON.stringify(redactDeep(info)) !== JSON.stringify(info)) {
         await this.#writeErrorInfo(key, info);
@@ -350,26 +336,16 @@ export class Queue {
   }
 
   /**
-   * Makes reports durable: each is written to tmp/, fsynced, renamed into queued/, then queued/
-   * is fsynced. Resolves only when all of them survive a crash or power loss; throws (and queues
-   * nothing it can't vouch for) on any I/O error. ({@link stageEntries}, then {@link commit}.)
+   * Makes reports durable: each is written to tmp/ (a new file: write, fsync, close), renamed
+   * into queued/ under its key, then queued/ is fsynced (shared with concurrent enqueues).
+   * Resolves only when all of them survive a crash or power loss, in the order given; throws on
+   * any I/O error, and then queues nothing it can't vouch for: entries already renamed stay
+   * queued (a restart would find them anyway), the rest are removed from tmp/.
    */
   async enqueue(entries: NewEntry[]): Promise<string[]> {
-    const staged = await stageEntries(this.dir, entries, this.#ops);
-    return await this.commit(staged, entries.map((e) => e.body));
-  }
-
-  /**
-   * Makes staged entries queue entries: each is renamed from tmp/ into queued/ under its key,
-   * then queued/ is fsynced; only then does this resolve (the reports are acknowledged). On an
-   * I/O error it throws; entries already renamed stay queued (a restart would find them anyway),
-   * the rest are removed from tmp/. `bodies` (same order), when given, are kept in memory for
-   * the uploader.
-   */
-  async commit(staged: StagedEntry[], bodies?: Uint8Array[]): Promise<string[]> {
-    if (staged.length === 0) return [];
-    const now = Date.now();
-    const keys = staged.map((e) => this.#newKey(now, e.envelope.id));
+    if (entries.length === 0) return [];
+    const staged = await this.#stage(entries);
+    const keys = staged.map((e) => this.#newKey(Date.now(), e.envelope.id));
     let renamed = 0;
     try {
       for (; renamed < keys.length; renamed++) {
@@ -381,26 +357,40 @@ export class Queue {
       await this.#syncer.sync(path.join(this.dir, "queued"));
     } catch (e) {
       // A tmp file left behind is removed at the next start-up; the first error is what counts.
-      await this.discard(staged.slice(renamed)).catch(() => {});
+      for (const s of staged.slice(renamed)) {
+        await this.#ops.remove(this.#path("tmp", s.tmp)).catch(() => {});
+      }
       this.#push(keys.slice(0, renamed));
       throw e;
     }
-    if (bodies) {
-      for (let i = 0; i < keys.length; i++) {
-        this.#cache.add(keys[i], { envelope: staged[i].envelope, body: bodies[i] });
-      }
+    for (let i = 0; i < keys.length; i++) {
+      this.#cache.add(keys[i], { envelope: staged[i].envelope, body: entries[i].body });
     }
     this.#push(keys);
     return keys;
   }
 
-  /** Removes staged entries that will not be committed (e.g. a duplicate of a queued file). */
-  async discard(staged: StagedEntry[]): Promise<void> {
-    let first: unknown = null;
-    for (const e of staged) {
-      await this.#ops.remove(this.#path("tmp", e.tmp)).catch((err) => first ??= err);
+  /**
+   * Writes each entry to tmp/ under a name no other writer uses. On an error, what was written
+   * is removed and the error thrown.
+   */
+  async #stage(entries: NewEntry[]): Promise<StagedEntry[]> {
+    const now = new Date();
+    const staged: StagedEntry[] = [];
+    try {
+      for (const entry of entries) {
+        const e: StagedEntry = {
+          tmp: `${crypto.randomUUID()}.json`,
+          envelope: makeEnvelope(entry, now),
+        };
+        staged.push(e); // before the write: a torn write is removed too
+        await this.#ops.writeNew(this.#path("tmp", e.tmp), encodeEntry(e.envelope, entry.body));
+      }
+    } catch (e) {
+      for (const s of staged) await this.#ops.remove(this.#path("tmp", s.tmp)).catch(() => {});
+      throw e;
     }
-    if (first) throw first;
+    return staged;
   }
 
   #push(keys: string[]): void {
@@ -543,6 +533,7 @@ export class Queue {
     this.#processing.delete(key);
     this.#attempts.delete(key);
     this.#errors.set(key, retryTime(full));
+    this.#noteError(key, full);
     return full;
   }
 
@@ -611,8 +602,37 @@ export class Queue {
       await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
     }
     this.#errors.delete(key);
+    if (this.#recent.delete(key) && this.#errors.size > this.#recent.size) {
+      this.#recentStale = true;
+    }
     this.#queued.push(key);
     this.#queuedSet.add(key);
+  }
+
+  /** Keeps an error entry among the newest ones status lists. */
+  #noteError(key: string, info: ErrorInfo): void {
+    this.#recent.set(key, redactDeep({ key, ...info }));
+    if (this.#recent.size <= RECENT_ERRORS) return;
+    let oldest: string | null = null;
+    for (const k of this.#recent.keys()) if (oldest === null || k < oldest) oldest = k;
+    this.#recent.delete(oldest!);
+  }
+
+  /**
+   * The newest `max` (at most {@link RECENT_ERRORS}) entries in error with their sidecars,
+   * newest first, from memory (read from error/ only after a listed one left it).
+   */
+  async recentErrors(max = RECENT_ERRORS): Promise<ErrorEntry[]> {
+    if (this.#recentStale) {
+      this.#recentStale = false;
+      const unlisted = [...this.#errors.keys()].filter((k) => !this.#recent.has(k)).sort()
+        .reverse().slice(0, RECENT_ERRORS - this.#recent.size);
+      for (const key of unlisted) {
+        const info = await this.#readErrorInfo(key);
+        if (info && this.#errors.has(key)) this.#noteError(key, info);
+      }
+    }
+    return [...this.#recent.values()].sort((a, b) => b.key.localeCompare(a.key)).slice(0, max);
   }
 
   async #writeErrorInfo(key: string, info: ErrorInfo): Promise<void> {

@@ -1,11 +1,19 @@
 /**
- * Intake: takes complete files from the drop folders, converts them in the pool, commits the
- * reports to the queue, and only then deletes, moves or keeps the source file. A file that
- * can't be converted goes to the Error folder with a reason beside it.
+ * Intake: takes complete files from the drop folders and owns each file's way to the queue, one
+ * transaction read top to bottom in {@link Intake#process}:
+ *
+ * 1. take: read the version of the file the stability gate approved (on this thread, async);
+ * 2. identify: hash the source bytes; a file already queued is a duplicate, skipped unconverted;
+ * 3. convert: the bytes go to the converter pool (a sandbox: bytes in, report bodies out);
+ * 4. commit: the queue writes the entries durably (group commit of the folder fsync);
+ * 5. post-action: only then delete, move or keep the source file.
+ *
+ * A file that can't be converted goes to the Error folder with a reason beside it.
  *
  * @module
  */
 import path from "#path";
+import { createHash } from "#crypto";
 import type { Config, Converter as ConverterConfig } from "../config/load.ts";
 import type { ConverterPool } from "../convert/pool.ts";
 import type { ConvertOutcome } from "../convert/run.ts";
@@ -26,7 +34,7 @@ import {
 import { PinnedFolders } from "./pinned_folder.ts";
 import { type Held, HeldFiles } from "./held_files.ts";
 import { PoisonBreaker } from "./poison.ts";
-import { identityChange, identityOf, lookAt, tooLarge } from "./source_file.ts";
+import { identityChange, identityOf, lookAt, readApproved, tooLarge } from "./source_file.ts";
 
 /** What intake works with. */
 export interface IntakeDeps {
@@ -347,41 +355,15 @@ export class Intake {
     }
     await this.#deps.limits.check();
     if (this.paused()) return this.#release(file, conf);
-    // The worker reads the file (if it is still the one the gate approved), converts it and
-    // writes the reports into the queue's tmp/ folder (fsynced, not yet queued); this thread
-    // commits them, and only then touches the source. The conversion is written down first.
-    await poison?.begin(file);
-    const outcome: ConvertOutcome = await this.#deps.pool.convert({
-      converter: conf.name,
-      format: conf.module ? undefined : conf.format,
-      module: conf.module,
-      name: path.basename(file.path),
-      path: file.path,
-      approved: { size: file.size, mtimeMs: file.mtimeMs, dev: file.dev, ino: file.ino },
-      maxBytes: this.#maxFileBytes(),
-      station: this.#config.station,
-      params: conf.params,
-      stage: {
-        queueDir: this.#deps.queue.dir,
-        correlationId: file.correlationId,
-        firstSeen: file.firstSeen.toISOString(),
-      },
-    }, () => poison?.end(file));
-    poison?.end(file);
-    const staged = outcome.ok ? outcome.reports.map((r) => r.staged) : [];
-    if (!staged.every((s) => s !== undefined)) {
-      throw new Error(`the converter pool did not stage the reports of ${file.path} (a bug)`);
-    }
-    const sha256 = outcome.sha256;
-    const previous = sha256 === undefined ? undefined : this.#deps.seen.get(sha256);
+
+    // 1. Take: read exactly the version the gate approved (async: never block this thread).
+    const read = await this.#read(file, conf, flog);
+    if (!read) return;
+
+    // 2. Identify: a file already queued costs a read and a hash, not a conversion.
+    const sha256 = createHash("sha256").update(read).digest("hex");
+    const previous = this.#deps.seen.get(sha256);
     if (previous && this.#config.queue.duplicates === "skip") {
-      // Converted for nothing (the hash is known only after the worker read the file): the
-      // staged entries were never queued; what can't be removed now goes at the next start-up.
-      await this.#deps.queue.discard(staged).catch((e) =>
-        flog.warn("Can't remove a staged duplicate from the queue's tmp folder: {error}", {
-          error: (e as Error).message,
-        })
-      );
       this.#deps.metrics.inc("files_duplicate_total", { converter: conf.name });
       flog.warn(
         "{file} is identical to a file already queued ({previous}); skipped " +
@@ -389,80 +371,146 @@ export class Intake {
         { file: file.path, previous },
       );
       if (await this.#changedSinceRead(file, conf, flog)) return;
-      await this.#afterSuccess(file, conf, flog);
-      return;
+      return await this.#afterSuccess(file, conf, flog);
     }
-    if (!outcome.ok && outcome.kind === "changed") {
-      flog.warn("{reason}. If this happens often, raise intake.stableSeconds.", {
-        reason: outcome.message,
+
+    // 3. Convert in the sandbox: the bytes go to a worker once, the report bodies come back.
+    // The poison-file record covers the conversion (written down before, crossed off after).
+    await poison?.begin(file);
+    let outcome: ConvertOutcome;
+    try {
+      outcome = await this.#deps.pool.convert({
+        converter: conf.name,
+        format: conf.module ? undefined : conf.format,
+        module: conf.module,
+        bytes: read,
+        sha256,
+        name: path.basename(file.path),
+        path: file.path,
+        station: this.#config.station,
+        params: conf.params,
       });
-      return this.#releaseToLookAgain(file, conf);
+    } finally {
+      poison?.end(file);
     }
-    if (!outcome.ok && outcome.kind === "read") {
-      if (outcome.code === "NotFound" || outcome.code === "ENOENT") {
+    if (!outcome.ok) return this.#notConverted(file, conf, outcome, flog);
+    this.#broken.delete(conf.name);
+    if (this.#stopped && outcome.reports.length > 0) {
+      // Converted after stop was asked: still commit, so the work is not lost.
+      flog.debug("Committing {file} while stopping", { file: file.path });
+    }
+
+    // 4. Commit durably: acknowledged only once every report survives a power cut.
+    const firstSeen = file.firstSeen.toISOString();
+    try {
+      await this.#deps.queue.enqueue(outcome.reports.map((r, i) => ({
+        id: r.id,
+        correlationId: file.correlationId,
+        source: file.path,
+        converter: conf.name,
+        sourceSha256: sha256,
+        unit: i,
+        units: outcome.reports.length,
+        firstSeen,
+        sn: r.sn,
+        pn: r.pn,
+        result: r.result,
+        body: r.body,
+      })));
+    } catch (e) {
+      this.#onIoError((e as Error).message, (e as { code?: string }).code, file);
+      return this.#release(file, conf);
+    }
+    if (outcome.reports.length > 0) this.#deps.onQueued?.();
+    const ids = outcome.reports.map((r) => r.id);
+    await this.#deps.seen.set(
+      sha256,
+      `${new Date().toISOString()} ${path.basename(file.path)} ${ids.join(",")}`,
+    );
+    this.#converted(file, conf, outcome, flog);
+
+    // 5. The post-action, unless the file changed since it was read (then it is taken again).
+    if (await this.#changedSinceRead(file, conf, flog)) return;
+    await this.#afterSuccess(file, conf, flog);
+  }
+
+  /**
+   * Reads the approved version of the file, at most `intake.maxFileMb` (+1 byte to see growth).
+   * Null when it was not read; then the file is released, looked at again or failed here.
+   */
+  async #read(
+    file: ReadyFile,
+    conf: ConverterConfig,
+    flog: typeof log,
+  ): Promise<Uint8Array | null> {
+    try {
+      const read = await readApproved(file.path, file, this.#maxFileBytes());
+      if (read.ok) return read.bytes;
+      if (read.kind === "too-large") {
+        await this.#fail(file, conf, read.message, read.hint, conf.format ?? "custom");
+      } else {
+        flog.warn("{reason}. If this happens often, raise intake.stableSeconds.", {
+          reason: read.message,
+        });
+        this.#releaseToLookAgain(file, conf);
+      }
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
         flog.debug("{file} disappeared before it was read", { file: file.path });
       } else {
         flog.warn("Can't read {file} ({error}); trying again later", {
           file: file.path,
-          error: outcome.message,
+          error: (e as Error).message,
         });
       }
-      return this.#release(file, conf);
+      this.#release(file, conf);
     }
-    if (!outcome.ok && outcome.kind === "load") {
+    return null;
+  }
+
+  /** A conversion that failed: the file's fault (to Error), or not (kept, tried again). */
+  async #notConverted(
+    file: ReadyFile,
+    conf: ConverterConfig,
+    outcome: Extract<ConvertOutcome, { ok: false }>,
+    flog: typeof log,
+  ): Promise<void> {
+    if (outcome.kind === "load") {
       // Not the file's fault: keep it, say what is wrong with the converter, try again later.
       if (this.#broken.get(conf.name) !== outcome.message) {
         flog.error(
           "Converter {name} can't be loaded: {message}. {hint} Its files stay in {folder}.",
-          {
-            name: conf.name,
-            message: outcome.message,
-            hint: outcome.hint,
-            folder: conf.watch,
-          },
+          { name: conf.name, message: outcome.message, hint: outcome.hint, folder: conf.watch },
         );
       }
       this.#broken.set(conf.name, outcome.message);
       return this.#release(file, conf);
     }
     this.#broken.delete(conf.name);
-    if (!outcome.ok) {
-      if (outcome.kind === "queue-write") {
-        this.#onIoError(outcome.message, outcome.code, file);
-        return this.#release(file, conf);
-      }
-      if (outcome.kind === "unavailable") {
-        flog.warn("{file} not converted now: {reason}", {
-          file: file.path,
-          reason: outcome.message,
-        });
-        return this.#release(file, conf);
-      }
-      return this.#fail(file, conf, outcome.message, outcome.hint, conf.format ?? "custom");
-    }
-    if (this.#stopped && outcome.reports.length > 0) {
-      // Converted after stop was asked: still commit, so the work is not lost.
-      flog.debug("Committing {file} while stopping", { file: file.path });
-    }
-    try {
-      await this.#deps.queue.commit(staged, outcome.reports.map((r) => r.body));
-    } catch (e) {
-      this.#onIoError((e as Error).message, (e as { code?: string }).code, file);
+    if (outcome.kind === "unavailable" || outcome.kind === "read") {
+      flog.warn("{file} not converted now: {reason}", { file: file.path, reason: outcome.message });
       return this.#release(file, conf);
     }
-    this.#deps.onQueued?.();
-    const ids = outcome.reports.map((r) => r.id);
-    await this.#deps.seen.set(
-      outcome.sha256,
-      `${new Date().toISOString()} ${path.basename(file.path)} ${ids.join(",")}`,
-    );
+    await this.#fail(file, conf, outcome.message, outcome.hint, conf.format ?? "custom");
+  }
+
+  /** Counts and logs a file whose reports are queued. */
+  #converted(
+    file: ReadyFile,
+    conf: ConverterConfig,
+    outcome: Extract<ConvertOutcome, { ok: true }>,
+    flog: typeof log,
+  ): void {
     // The same file converted now (fixed and dropped again): its failure is dealt with.
-    this.#failures = this.#failures.filter((f) => f.file !== file.path);
+    if (this.#failures.some((f) => f.file === file.path)) {
+      this.#failures = this.#failures.filter((f) => f.file !== file.path);
+    }
+    const n = outcome.reports.length;
     const c = this.#counts.get(conf.name)!;
     c.converted++;
-    c.reports += ids.length;
+    c.reports += n;
     this.#deps.metrics.inc("files_converted_total", { converter: conf.name });
-    this.#deps.metrics.inc("reports_queued_total", { converter: conf.name }, ids.length);
+    this.#deps.metrics.inc("reports_queued_total", { converter: conf.name }, n);
     if (outcome.warningCount) {
       this.#deps.metrics.inc(
         "conversion_warnings_total",
@@ -477,24 +525,21 @@ export class Intake {
           (outcome.warningCount > (outcome.warnings?.length ?? 0) ? "; …" : ""),
       });
     }
-    if (ids.length === 0) {
+    if (n === 0) {
       flog.warn("{file} holds no reports ({format}); nothing to upload", {
         file: file.path,
         format: outcome.format,
       });
-    } else {
-      for (const r of outcome.reports) {
-        flog.info("Queued report {id} (sn {sn}, pn {pn}, result {result}) from {file}", {
-          id: r.id,
-          sn: r.sn,
-          pn: r.pn,
-          result: r.result,
-          file: file.path,
-        });
-      }
     }
-    if (await this.#changedSinceRead(file, conf, flog)) return;
-    await this.#afterSuccess(file, conf, flog);
+    for (const r of outcome.reports) {
+      flog.info("Queued report {id} (sn {sn}, pn {pn}, result {result}) from {file}", {
+        id: r.id,
+        sn: r.sn,
+        pn: r.pn,
+        result: r.result,
+        file: file.path,
+      });
+    }
   }
 
   /** Bytes a source file may have (`intake.maxFileMb`). */

@@ -1,8 +1,10 @@
 /**
  * `followSymlinks: false` holds for the whole way from discovery to the read, with the real
  * agent process: a waiting file swapped for a symbolic link to a private file, during the
- * stability window or after the gate approved it (while it waits for the only converter
- * worker), is never read. The private file's content appears nowhere: not on the server, not in
+ * stability window or after the gate approved it (while the only converter worker is busy), is
+ * never read: intake reads the approved file at once and converts those bytes (then the link
+ * is left, since the name no longer means what was read), or, when the swap comes first, finds
+ * the handle is not the approved file and reads nothing. The private file's content appears nowhere: not on the server, not in
  * the Error folder, not in status, not in the logs; the private file and the link stay as they
  * are.
  */
@@ -50,11 +52,13 @@ Deno.test("symlink swap: a file replaced by a link to a private file, before or 
   };
   await h.start();
 
-  // After the gate: the only worker is busy, so the approved file waits for it; then it's swapped.
+  // After the gate: the only worker is busy, so the approved file's bytes wait for it; then the
+  // name is swapped.
   const blocker = makeSampleReport(1, { seed: 5 });
   await h.drop("scripted", "blocker.json", JSON.stringify(blocker));
   await h.waitFor(async () => (await started(startedDir)).length === 1, "the blocker converting");
-  const victim = await h.drop("scripted", "victim.json", JSON.stringify(makeSampleReport(2)));
+  const victimText = JSON.stringify(makeSampleReport(2));
+  const victim = await h.drop("scripted", "victim.json", victimText);
   // During the stability window: swapped once the agent has seen it, before the gate's verdict.
   const early = await h.drop("scripted", "early.json", JSON.stringify(makeSampleReport(3)));
   await h.waitFor(() => /Seen \S*early\.json/.test(h.output), "the early file seen");
@@ -83,15 +87,25 @@ Deno.test("symlink swap: a file replaced by a link to a private file, before or 
   for (const [where, text] of Object.entries(places)) {
     assert.ok(!text.includes(secretText), `the private file's content leaked into the ${where}`);
   }
-  assert.equal((await started(startedDir)).length, 1, "only the blocker was read");
+  const given = await started(startedDir);
+  assert.ok(given.length <= 2 && given[0].startsWith("blocker.json"), given.join(", "));
+  // Read before the swap (the usual order): the victim's own bytes were converted; never the link.
+  const victimRead = given.length === 2;
+  if (victimRead) {
+    assert.ok(given[1].startsWith("victim.json"), given.join(", "));
+    assert.equal(await Deno.readTextFile(path.join(startedDir, given[1])), victimText);
+  }
   assert.equal(await Deno.readTextFile(secret), secretText, "the private file is untouched");
   for (const link of [victim, early]) {
     assert.ok((await Deno.lstat(link)).isSymlink, `${link} is left as it is`);
   }
   assert.deepEqual(await h.files(path.join(h.dropDir("scripted"), "Error")), []);
+  const why = victimRead
+    ? /victim\.json changed while it was converted \(it is not a regular file now\)/
+    : /victim\.json changed after it was found complete/;
   await waitLog(
     h,
-    (rs) => rs.some((r) => /victim\.json changed after it was found complete/.test(r.message)),
-    "the agent saying why it did not convert the victim",
+    (rs) => rs.some((r) => why.test(r.message)),
+    "the agent saying why it left the victim's name alone",
   );
 });

@@ -1,12 +1,12 @@
 /**
- * The enqueue in two halves, as intake does it: a converter worker stages entries in tmp/
- * (written, fsynced, never acknowledged), the main thread commits them (rename into queued/,
- * folder fsync); and the in-memory body cache that spares the uploader a read.
+ * The enqueue as intake does it: the queue writes each entry in tmp/ (written, fsynced, never
+ * acknowledged), renames it into queued/ and fsyncs the folder; and the in-memory body cache
+ * that spares the uploader a read.
  */
 import assert from "#assert";
 import path from "#path";
 import { type FsOps, realFsOps } from "../../src/queue/fs_ops.ts";
-import { listNames, Queue, stageEntries } from "../../src/queue/queue.ts";
+import { listNames, Queue } from "../../src/queue/queue.ts";
 import { decodeEntry, sha256Hex } from "../../src/queue/entry.ts";
 import { BodyCache } from "../../src/queue/body_cache.ts";
 import { KeyedLog } from "../../src/queue/keyed_log.ts";
@@ -14,36 +14,43 @@ import { entry } from "./_entry.ts";
 
 const names = (dir: string, state: string) => listNames(path.join(dir, "queue", state));
 
-Deno.test("staged entries are complete files in tmp/, queued only by commit", async () => {
+Deno.test("an enqueue leaves complete entries in queued/ and nothing in tmp/, in order", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const q = await Queue.open(dir);
-    const staged = await stageEntries(q.dir, [entry("a"), entry("b")]);
-    assert.equal(staged.length, 2);
-    for (const s of staged) {
-      const { envelope, body } = decodeEntry(await Deno.readFile(path.join(q.dir, "tmp", s.tmp)));
-      assert.deepEqual(envelope, s.envelope, "the envelope returned is the one on disk");
-      assert.equal(envelope.bodySha256, sha256Hex(body));
-    }
-    assert.equal(q.counts().queued, 0, "staged is not queued");
-    assert.deepEqual(await names(dir, "queued"), []);
-
-    const keys = await q.commit(staged);
+    const keys = await q.enqueue([entry("a"), entry("b")]);
     assert.equal(keys.length, 2);
     assert.deepEqual(await names(dir, "tmp"), [], "renamed out of tmp/");
     assert.deepEqual((await names(dir, "queued")).sort(), keys.map((k) => k + ".json").sort());
+    for (const k of keys) {
+      const { envelope, body } = decodeEntry(
+        await Deno.readFile(path.join(dir, "queue", "queued", k + ".json")),
+      );
+      assert.equal(envelope.bodySha256, sha256Hex(body));
+    }
     assert.equal(q.counts().queued, 2);
-    assert.equal((await q.claim())!.envelope.id, "a", "FIFO in staging order");
+    assert.equal((await q.claim())!.envelope.id, "a", "FIFO in the order given");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("staged but not committed (a crash in between): nothing is queued after a restart", async () => {
+Deno.test("written to tmp/ but not renamed (a crash in between): nothing is queued after a restart", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const q = await Queue.open(dir);
-    await stageEntries(q.dir, [entry("a")]);
+    let renames = 0;
+    const crashing: FsOps = {
+      ...realFsOps,
+      rename(from, to) {
+        if (++renames === 1) return Promise.reject(new Error("killed"));
+        return realFsOps.rename(from, to);
+      },
+    };
+    const q = await Queue.open(dir, { ops: crashing });
+    // What a kill -9 between the write and the rename leaves: a complete file in tmp/.
+    await realFsOps.writeNew(path.join(q.dir, "tmp", "left.json"), [new Uint8Array(8)]);
+    await assert.rejects(() => q.enqueue([entry("a")]), /killed/);
+    assert.equal(q.counts().queued, 0, "not acknowledged, not queued");
     const q2 = await Queue.open(dir);
     await q2.loaded();
     assert.deepEqual(await names(dir, "tmp"), [], "start-up empties tmp/");
@@ -53,10 +60,9 @@ Deno.test("staged but not committed (a crash in between): nothing is queued afte
   }
 });
 
-Deno.test("a failed staging write removes what it wrote, and throws", async () => {
+Deno.test("a failed write removes what it wrote, queues nothing, and throws", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const q = await Queue.open(dir);
     let writes = 0;
     const ops: FsOps = {
       ...realFsOps,
@@ -68,22 +74,13 @@ Deno.test("a failed staging write removes what it wrote, and throws", async () =
         await realFsOps.writeNew(file, chunks);
       },
     };
+    const q = await Queue.open(dir, { ops });
     await assert.rejects(
-      () => stageEntries(q.dir, [entry("a"), entry("b"), entry("c")], ops),
+      () => q.enqueue([entry("a"), entry("b"), entry("c")]),
       /No space left/,
     );
     assert.deepEqual(await names(dir, "tmp"), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("discard removes staged entries that will not be committed", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const q = await Queue.open(dir);
-    await q.discard(await stageEntries(q.dir, [entry("a"), entry("b")]));
-    assert.deepEqual(await names(dir, "tmp"), []);
+    assert.deepEqual(await names(dir, "queued"), []);
     assert.equal(q.counts().queued, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
