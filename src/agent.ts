@@ -26,7 +26,6 @@ import {
   stateFile,
   type StatusSnapshot,
 } from "./control/snapshot.ts";
-import { inspectQueue } from "./queue/inspect.ts";
 import { addSecrets, logger, logOptionsFor, redactDeep, setupLogging } from "./log/log.ts";
 import { PRIVATE_FILE } from "./private.ts";
 import { ExitCode } from "./cli/command.ts";
@@ -335,8 +334,7 @@ export class Agent {
     const up = this.uploader.status();
     const convs = this.intake.status();
     const failures = this.intake.recentFailures();
-    const inspection = await inspectQueue(this.config.dataDir, 20);
-    const errors = recentErrors(inspection.errors, failures);
+    const errors = recentErrors(await this.queue.recentErrors(), failures);
     const intakePause = this.intake.pauseReason();
     const pool = this.pool.stats();
     const health = this.health(now);

@@ -1,7 +1,8 @@
 /**
  * Reading a queue without opening it: counts, the oldest waiting report and recent errors,
  * straight from the folders. Used by `agent status` when no agent is running (nothing is
- * changed, so it is safe next to a running agent too). Sidecar texts are redacted again on the
+ * changed, so it is safe next to a running agent too); a running agent answers from memory
+ * (`Queue.counts`, `Queue.recentErrors`). Sidecar texts are redacted again on the
  * way out: one written by an older version may still quote a secret.
  *
  * @module
@@ -10,7 +11,7 @@ import path from "#path";
 import {
   type Counts,
   entryKeys,
-  type ErrorInfo,
+  type ErrorEntry,
   keyTime,
   listNames,
   queueDir,
@@ -18,10 +19,7 @@ import {
 } from "./queue.ts";
 import { redactDeep } from "../log/redact.ts";
 
-/** A report in error, for status. */
-export interface ErrorEntry extends ErrorInfo {
-  key: string;
-}
+export type { ErrorEntry };
 
 /** What a look at the folders tells. */
 export interface QueueInspection {
