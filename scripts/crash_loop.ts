@@ -36,6 +36,8 @@ export interface CrashLoopResult {
   hostile: number;
   hostileInError: number;
   hostileNotInError: string[];
+  /** The files in the Error folders (relative to the test folder). */
+  inError: string[];
   outsideChanged: string[];
   secretFoundIn: string[];
   seconds: number;
@@ -264,6 +266,7 @@ export async function runCrashLoop(opts: {
     hostile: hostile.length,
     hostileInError: moved.length,
     hostileNotInError,
+    inError: moved.map((p) => path.relative(h.dir, p)),
     outsideChanged,
     secretFoundIn,
     seconds: Math.round((performance.now() - t0) / 100) / 10,
