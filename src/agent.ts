@@ -225,6 +225,15 @@ export class Agent {
         this.intake.setManualPause(null);
         log.info("Intake resumed by a person");
       },
+      stop: () => {
+        // A person's stop, like a signal: not a reason kept for `agent status` (that is for
+        // the agent stopping itself).
+        log.info(
+          "Stop asked through the control endpoint (`agent stop`): stopping (no new files; " +
+            "in-flight work finishes or goes back)",
+        );
+        this.stop(ExitCode.OK);
+      },
     }, {
       version: VERSION,
       startedAt: this.startedAt.toISOString(),

@@ -11,6 +11,9 @@
  * - `POST /flush`   upload everything now (body `{"errors": true}` also requeues errors)
  * - `POST /requeue` requeue error entries (body `{"keys": [...]}` or `{"all": true}`)
  * - `POST /pause`, `POST /resume`   intake
+ * - `POST /stop`    stop gracefully (`agent stop`): answers 202, then drains and exits 0. Windows
+ *   has no SIGTERM (Task Scheduler and Deno end a process outright), so this is the graceful way
+ *   there; it works the same everywhere.
  *
  * `control.metricsListen` adds a second listener that serves `GET /metrics` alone, for a
  * fleet's Prometheus (./metrics_listener.ts); this one stays on loopback.
@@ -42,6 +45,8 @@ export interface ControlHandlers {
   requeue(opts: { keys?: string[]; all?: boolean }): Promise<{ requeued: number }>;
   pause(): void;
   resume(): void;
+  /** Begins the graceful stop (not awaited: the stop shuts this server down). */
+  stop(): void;
 }
 
 /** What `<dataDir>/control.json` holds. */
@@ -228,6 +233,10 @@ export async function startControlServer(
           case "/resume":
             handlers.resume();
             return json({ paused: false });
+          case "/stop":
+            // Not awaited: the stop shuts this server down, and a shutdown waits for open requests.
+            setTimeout(() => handlers.stop(), 0);
+            return json({ stopping: true, pid: Deno.pid }, 202);
         }
         return json({ error: `no such action: ${url.pathname}` }, 404);
       }

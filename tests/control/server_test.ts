@@ -39,6 +39,7 @@ async function withServer(
     },
     pause: () => void calls.push("pause"),
     resume: () => void calls.push("resume"),
+    stop: () => void calls.push("stop"),
   }, { version: "test", startedAt: new Date().toISOString() });
   try {
     await fn(`http://127.0.0.1:${server.port}`, {
@@ -81,7 +82,7 @@ Deno.test("control server: reads are open, actions need the token; the page toke
     assert.equal(hist.minutes.length, 60);
     assert.equal(hist.totals.uploaded, 3);
 
-    for (const action of ["flush", "requeue", "pause", "resume"]) {
+    for (const action of ["flush", "requeue", "pause", "resume", "stop"]) {
       assert.equal((await post(`${base}/${action}`, { all: true })).status, 401, action);
       assert.equal(
         (await post(`${base}/${action}`, { all: true }, { authorization: "Bearer nope" })).status,
@@ -101,6 +102,7 @@ Deno.test("control server: reads are open, actions need the token; the page toke
     assert.equal((await post(`${base}/flush`, { errors: false }, page)).status, 200);
     assert.equal((await post(`${base}/pause`, {}, page)).status, 403);
     assert.equal((await post(`${base}/resume`, {}, page)).status, 403);
+    assert.equal((await post(`${base}/stop`, {}, page)).status, 403);
     assert.deepEqual(s.calls, [
       "pause",
       'requeue:["k1"]:false',
@@ -136,6 +138,37 @@ Deno.test("control server: foreign Host (DNS rebinding) and cross-origin posts a
       origin: base,
     });
     assert.equal(same.status, 200);
+  });
+});
+
+Deno.test("control server: POST /stop answers 202 first, then stops; only with the control token, Host and Origin", async () => {
+  await withServer(async (base, s) => {
+    const port = Number(new URL(base).port);
+    const rawPost = async (host: string, auth: string) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(new TextEncoder().encode(
+        `POST /stop HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${auth}\r\n` +
+          "Content-Length: 0\r\nConnection: close\r\n\r\n",
+      ));
+      return new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    };
+    assert.match(await rawPost(`attacker.example:${port}`, s.token), /^HTTP\/1\.1 421/);
+    const control = { authorization: `Bearer ${s.token}` };
+    const cross = await post(`${base}/stop`, {}, { ...control, origin: "http://evil.example" });
+    assert.equal(cross.status, 403);
+    assert.equal(
+      (await post(`${base}/stop`, {}, { authorization: `Bearer ${s.pageToken}` })).status,
+      403,
+    );
+    assert.equal((await post(`${base}/stop`, {})).status, 401);
+    assert.deepEqual(s.calls, [], "nothing stopped");
+
+    const res = await fetch(`${base}/stop`, { method: "POST", headers: control });
+    assert.equal(res.status, 202);
+    assert.deepEqual(await res.json(), { stopping: true, pid: Deno.pid });
+    // The stop starts after the answer (it shuts this server down, which waits for answers).
+    while (!s.calls.includes("stop")) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(s.calls, ["stop"]);
   });
 });
 
