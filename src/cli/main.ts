@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import("./run.ts")).command,
   status: async () => (await import("./status.ts")).command,
   flush: async () => (await import("./flush.ts")).command,
+  stop: async () => (await import("./stop.ts")).command,
   convert: async () => (await import("./convert.ts")).command,
   init: async () => (await import("./init.ts")).command,
   config: async () => (await import("./config.ts")).command,
@@ -18,7 +19,18 @@ const commands: Record<string, () => Promise<Command>> = {
 };
 
 /** Command names in the order `agent help` lists them. */
-const order = ["run", "status", "flush", "convert", "init", "config", "service", "version", "help"];
+const order = [
+  "run",
+  "stop",
+  "status",
+  "flush",
+  "convert",
+  "init",
+  "config",
+  "service",
+  "version",
+  "help",
+];
 
 async function helpText(): Promise<string> {
   const lines = [

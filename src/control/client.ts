@@ -52,7 +52,16 @@ export async function fetchStatus(info: ControlInfo, timeoutMs = 5000): Promise<
   return await res.json();
 }
 
-/** POSTs an action to a running agent with the control token. */
+/** The agent answered an action with an error status (e.g. 401: not its token). */
+export class ActionRefused extends Error {
+  /** @param status the HTTP status; @param message what the agent said */
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = "ActionRefused";
+  }
+}
+
+/** POSTs an action to a running agent with the control token; throws {@link ActionRefused}. */
 export async function postAction(
   info: ControlInfo,
   action: string,
@@ -65,6 +74,8 @@ export async function postAction(
     signal: AbortSignal.timeout(10_000),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`the agent refused ${action} (${res.status}): ${text}`);
+  if (!res.ok) {
+    throw new ActionRefused(res.status, `the agent refused ${action} (${res.status}): ${text}`);
+  }
   return JSON.parse(text);
 }

@@ -20,6 +20,11 @@ import {
 } from "../../scripts/wats_server/mod.ts";
 import { selfCommand } from "../../src/runtime.ts";
 
+/** How {@link AgentHarness.stop} stops the agent gracefully on this OS. */
+export const GRACEFUL_STOP: Deno.Signal | "POST /stop" = Deno.build.os === "windows"
+  ? "POST /stop"
+  : "SIGTERM";
+
 /** A converter entry for the harness config; `watch` defaults to drop/<name>. */
 export interface HarnessConverter {
   name: string;
@@ -230,13 +235,27 @@ export class AgentHarness implements AsyncDisposable {
     return this.#child?.pid ?? null;
   }
 
-  /** Sends a signal and waits for the exit; returns the exit code. */
-  async stop(signal: Deno.Signal = "SIGTERM", timeoutMs = 30_000): Promise<number> {
+  /**
+   * Stops the agent and waits for the exit; returns the exit code (-9 when it had to be killed).
+   * `how`: a signal, or `"POST /stop"` (what `agent stop` sends). The default is the graceful
+   * stop of the OS: SIGTERM, and on Windows, which has no SIGTERM (Deno would end the process
+   * outright), `POST /stop`.
+   */
+  async stop(how: Deno.Signal | "POST /stop" = GRACEFUL_STOP, timeoutMs = 30_000): Promise<number> {
     const child = this.#child;
     if (!child) return -1;
-    try {
-      child.kill(signal);
-    } catch { /* already gone */ }
+    if (how === "POST /stop") {
+      const res = await this.control("/stop", { method: "POST", auth: true }).catch(() => null);
+      // No answer: the agent is gone already, which its status below tells.
+      if (res && res.status !== 202) {
+        throw new Error(`POST /stop answered ${res.status}: ${await res.text()}\n${this.output}`);
+      }
+      await res?.body?.cancel();
+    } else {
+      try {
+        child.kill(how);
+      } catch { /* already gone */ }
+    }
     const timer = setTimeout(() => {
       try {
         child.kill("SIGKILL");
@@ -246,7 +265,7 @@ export class AgentHarness implements AsyncDisposable {
     clearTimeout(timer);
     await this.#stdoutDone;
     this.#child = null;
-    return status.signal === "SIGKILL" && signal !== "SIGKILL" ? -9 : status.code;
+    return status.signal === "SIGKILL" && how !== "SIGKILL" ? -9 : status.code;
   }
 
   /** kill -9. */
