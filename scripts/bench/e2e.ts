@@ -6,8 +6,8 @@
  * - raw: write + fsync + rename of each file on the same disk (before and after the agent), and
  * - lean: the lean reference pipeline (read → parse → stamp → durable write → POST → complete,
  *   one process, no workers), run against the same server. Its path is `--lean` or
- *   `$AGENT_LEAN_PIPELINE` (default `../shared/bench/lean_pipeline.ts` beside the repo); when
- *   it is absent the comparison is skipped and said so.
+ *   `$AGENT_LEAN_PIPELINE` (it is not part of this repository); when neither is given or the
+ *   file is absent, the comparison is skipped and said so.
  *
  * Goals: agent ≥ 1.0 × lean and ≥ 0.5 × raw; agent CPU ≤ 2 ms per report (user + kernel, by
  * thread kind, Linux), printed beside the lean pipeline's CPU per report. Also printed: the
@@ -18,7 +18,6 @@
  * @module
  */
 import path from "#path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "#util";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../wats_server/mod.ts";
@@ -70,16 +69,8 @@ export const E2E_AGENT = {
   },
 };
 
-/** The lean reference pipeline's default place: `../shared/bench` beside the repository. */
-function defaultLean(): string {
-  return path.resolve(
-    fileURLToPath(new URL("../../..", import.meta.url)),
-    "shared/bench/lean_pipeline.ts",
-  );
-}
-
 /** Runs the benchmark. */
-export async function benchE2e(n: number, leanPath: string): Promise<E2eResult> {
+export async function benchE2e(n: number, leanPath: string | null): Promise<E2eResult> {
   await using h = await AgentHarness.create(E2E_AGENT);
   const reports = makeSampleReports(n, { seed: 99, extraNumericSteps: EXTRA_STEPS });
   const bodies = reports.map((r) => new TextEncoder().encode(JSON.stringify(r)));
@@ -92,12 +83,16 @@ export async function benchE2e(n: number, leanPath: string): Promise<E2eResult> 
 
   let lean: E2eResult["lean"] = null;
   let leanSkipped: string | undefined;
-  try {
-    await Deno.stat(leanPath);
-    lean = await runLean(leanPath, h, reports.map((r) => r.sn), bodies);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    leanSkipped = `${leanPath} not found (give --lean or $AGENT_LEAN_PIPELINE)`;
+  if (leanPath === null) {
+    leanSkipped = "no lean pipeline given (--lean or $AGENT_LEAN_PIPELINE)";
+  } else {
+    try {
+      await Deno.stat(leanPath);
+      lean = await runLean(leanPath, h, reports.map((r) => r.sn), bodies);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      leanSkipped = `${leanPath} not found (give --lean or $AGENT_LEAN_PIPELINE)`;
+    }
   }
 
   await h.start();
@@ -235,7 +230,7 @@ if (import.meta.main) {
     options: { n: { type: "string" }, lean: { type: "string" } },
   });
   const n = Number(values.n ?? 1500);
-  const leanPath = values.lean ?? Deno.env.get("AGENT_LEAN_PIPELINE") ?? defaultLean();
+  const leanPath = values.lean ?? Deno.env.get("AGENT_LEAN_PIPELINE") ?? null;
   const r = await benchE2e(n, leanPath);
   const ms = (c: CpuPerReport) =>
     `${(c.user + c.kernel).toFixed(2)} ms (user ${c.user.toFixed(2)} + kernel ${

@@ -1,6 +1,6 @@
 /**
- * What the WATS server changes between a submitted report and its read-back (reference §1.11,
- * §3.9 item 3): unknown fields dropped, trailing whitespace trimmed in `rev`/`partType`, ids
+ * What the WATS server changes between a submitted report and its read-back
+ * (docs/wsjf.md#what-the-server-changes-on-read-back): unknown fields dropped, trailing whitespace trimmed in `rev`/`partType`, ids
  * lower-cased, `startUTC`, `processName`, `productName`, `origin` and `assetStats` filled in.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * Validation of a submitted WSJF report, as the test server's stand-in for the WATS server's
- * own checks (reference §3.9): header fields, enum codes, the root sequence call, measurement
+ * own checks (docs/wsjf.md): header fields, enum codes, the root sequence call, measurement
  * shapes and, optionally, that limits fit the comparison operator.
  *
  * Errors make the server answer 400; warnings (unknown fields the server would silently drop,

@@ -1,7 +1,7 @@
 /**
  * The test server's own description of the WSJF model: the enum codes and the field names the
  * WATS server knows per object, taken from the server's Swagger definitions
- * (`Virinco.WATS.Schemas.WSJF.*`) and the reference note (§1). Written independently of the
+ * (`Virinco.WATS.Schemas.WSJF.*`), summarised in docs/wsjf.md. Written independently of the
  * agent's schema on purpose: a second reading of the format is what catches the agent's bugs.
  *
  * @module
@@ -18,7 +18,7 @@ export const stepGroups: readonly string[] = ["S", "M", "C"];
 /** Measurement statuses. */
 export const measurementStatuses: readonly string[] = ["P", "F", "S"];
 
-/** Numeric comparison operators, by the limits they use (§1.9). */
+/** Numeric comparison operators, by the limits they use (docs/wsjf.md#comparison-operators). */
 export const numericCompOps: Readonly<Record<string, "none" | "low" | "both">> = {
   LOG: "none",
   EQ: "low",

@@ -1,7 +1,7 @@
 /**
  * Deterministic report ids. WATS upserts on the report `id`, so the same input must always
  * give the same id: a re-conversion after a crash, or the same file dropped twice, then
- * overwrites instead of duplicating (station-formats.md §3.5).
+ * overwrites instead of duplicating (docs/converters.md#reading-station-files).
  *
  * - Default seed: the file's SHA-256 plus the unit's index within the file
  *   ({@link unitReportId}).

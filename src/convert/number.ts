@@ -1,5 +1,5 @@
 /**
- * Reading numbers the way station files write them (station-formats.md §3.3).
+ * Reading numbers the way station files write them (docs/converters.md#reading-station-files).
  *
  * - Decimal point or decimal comma (a per-converter setting; never guessed from one value).
  * - E-notation, a leading `+`, surrounding spaces, hex `0x1F`.

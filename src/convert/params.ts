@@ -1,5 +1,5 @@
 /**
- * The converter parameter vocabulary every converter shares (station-formats.md §1.1), as a
+ * The converter parameter vocabulary every converter shares (docs/converters.md, "Shared parameters"), as a
  * zod shape converters extend, and {@link parseParams}, which turns `converters[].params`
  * from the config into typed values or a {@link ConversionError} that names the parameter.
  *

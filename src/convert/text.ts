@@ -1,7 +1,7 @@
 /**
  * Turning station file bytes into clean text.
  *
- * Rules, in order (see station-formats.md §3.1–3.2):
+ * Rules, in order (docs/converters.md#reading-station-files):
  * 1. A byte-order mark wins: UTF-8 (`EF BB BF`), UTF-16 LE (`FF FE`), UTF-16 BE (`FE FF`).
  *    The BOM is removed from the text.
  * 2. Else an explicit encoding (the converter's `encoding` parameter, or an XML declaration)

@@ -1,7 +1,7 @@
 /**
  * Timestamps: station files mostly write naive local times; WSJF `start` needs an ISO 8601
  * string **with** a UTC offset. The station's IANA time zone (`StationContext.timeZone`)
- * turns one into the other (station-formats.md §3.4).
+ * turns one into the other (docs/converters.md#reading-station-files).
  *
  * DST rules (deterministic, the same as Temporal's "compatible" disambiguation):
  * - a local time that does not exist (spring-forward gap, e.g. 02:30 on the night clocks jump

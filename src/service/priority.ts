@@ -12,7 +12,7 @@ import os from "node:os";
 
 /**
  * The Task Scheduler priority for a niceness: 7 (below normal) from 10 up, 9 (idle, the lowest a
- * task can ask for without starving) at 19, 5 (normal, the old default) below 10. These are the
+ * task can ask for without starving) at 19, 5 (normal) below 10. These are the
  * classes Windows gives `os.setPriority(nice)` too.
  */
 export function taskPriority(nice: number): number {

@@ -1,7 +1,7 @@
 /**
  * The WATS REST client: `POST /api/Report/WSJF` with `Authorization: Basic <token>` (the token
  * is opaque and sent as given), and `GET /api/App/Version` as the connectivity probe. Every
- * answer is classified into what the uploader must do (shared/reference/wats-formats-api.md §3.8).
+ * answer is classified into what the uploader must do (docs/wsjf.md#answers-and-reactions).
  *
  * TLS is verified against the built-in roots plus `server.caFile` (company CAs). Proxies come
  * from HTTPS_PROXY / HTTP_PROXY / NO_PROXY, which Deno's fetch honours for every client, also

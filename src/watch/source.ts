@@ -7,7 +7,7 @@
  * reader checks again on the opened handle (./source_file.ts).
  *
  * Deno's watcher drops events under load, misses files in just-created subfolders and goes
- * silent when the folder is deleted (shared/reference/deno-notes.md §1), so: every event only
+ * silent when the folder is deleted (docs/runtime.md#watching-folders), so: every event only
  * makes us look at a path (we `lstat` and decide from the file system), a full rescan runs every
  * `rescanMs` and whenever the watcher reports an overflow or an error, and the watcher is
  * re-armed when the folder disappears and comes back.

@@ -120,7 +120,7 @@ Deno.test("builder: process name resolves through processCodes, else is kept as 
   assert.deepEqual(b.miscInfos, [{ description: "Process name", text: "Burn in" }]);
 });
 
-Deno.test("builder: limits are placed per §1.9 and compOp inferred or narrowed", () => {
+Deno.test("builder: limits are placed per docs/wsjf.md#comparison-operators and compOp inferred or narrowed", () => {
   const rb = new ReportBuilder(ctx, { partNumber: "P" }, { sn: "S", start });
   const s = rb.root;
   s.numeric("both", { value: 1, low: 0, high: 2 });

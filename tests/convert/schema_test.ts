@@ -167,7 +167,7 @@ Deno.test("schema: warnings for search-unsafe serials, long fields, no operator,
   );
 });
 
-Deno.test("compop: each operator in pass and fail form (§1.9 table, LT/LE use lowLimit)", () => {
+Deno.test("compop: each operator in pass and fail form (the docs/wsjf.md table, LT/LE use lowLimit)", () => {
   const cases: Array<[NumericCompOp, number, number | undefined, number | undefined, string]> = [
     ["LOG", 1, undefined, undefined, "P"],
     ["EQ", 5, 5, undefined, "P"],

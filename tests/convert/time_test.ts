@@ -157,8 +157,8 @@ Deno.test("isoToEpochMs keeps the fraction of a second; isoToEpoch drops it", ()
   assert.ok(Number.isNaN(isoToEpochMs("2024-02-30T00:00:00Z")));
 });
 
-// Regression: `\s*([AaPp][Mm])?)?\s*$` let two `\s*` share a run of spaces, so a date followed
-// by 50k spaces and a letter took 15 s. Linear now; with the old expression this would hang.
+// Two `\s*` that can share a run of spaces (`\s*([AaPp][Mm])?)?\s*$`) make a date followed by
+// 50k spaces and a letter take 15 s. The parser must stay linear; with such a pattern this hangs.
 Deno.test("parseLooseDateTime: long runs of spaces or digits fail in linear time", () => {
   const spaces = " ".repeat(200_000);
   assert.equal(parseLooseDateTime(`2024-01-02 10:00${spaces}x`, "dmy"), null);

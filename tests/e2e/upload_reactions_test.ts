@@ -1,5 +1,5 @@
 /**
- * The reaction table (shared/reference/wats-formats-api.md §3.8), row by row, with the real
+ * The reaction table (docs/wsjf.md#answers-and-reactions), row by row, with the real
  * agent process against the real test server: what the server saw, what the queue holds, what
  * status/health say and what the JSON log recorded for every attempt.
  */

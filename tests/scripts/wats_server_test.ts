@@ -157,7 +157,7 @@ Deno.test("POST report: 200 with ID/uuid/Report_ID, upsert by lower-case id, rec
   assert.deepEqual(server.log.entries().map((e) => e.reportId), [a.id, b.id, a.id]);
 });
 
-Deno.test("read-back is normalised like the real server (§1.11), unknown fields dropped with warnings", async () => {
+Deno.test("read-back is normalised like the real server (docs/wsjf.md), unknown fields dropped with warnings", async () => {
   await using server = await start();
   const report = fullReport();
   const res = await post(server, report);

@@ -1,5 +1,5 @@
 /**
- * IEEE 1636.1 ATML Test Results as NI TestStand writes them (station-formats.md §2.8):
+ * IEEE 1636.1 ATML Test Results as NI TestStand writes them (docs/converters.md, `atml`):
  * versions 2.02 (`tr:TestResults`, `http://www.ieee.org/ATML/2007/TestResults`), 5.00
  * (`trc:TestResultsCollection`, `urn:IEEE-1636.1:2011:01:…`) and 6.01
  * (`urn:IEEE-1636.1:2013:…`), each with TestStand's `ts:` extension elements.

@@ -1,5 +1,5 @@
 /**
- * `csv`: a configurable delimited-text converter for in-house testers (station-formats.md §2.14),
+ * `csv`: a configurable delimited-text converter for in-house testers (docs/converters.md, `csv`),
  * so a new tester needs configuration, not code. It reads:
  *
  * - **key/value header lines** (`SerialNumber;V1024…`, `Start Time;2024.11.29. 15:29`) followed

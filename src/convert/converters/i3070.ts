@@ -1,6 +1,6 @@
 /**
  * Keysight (Agilent/HP) 3070 / i3070 in-circuit test logs ("log record format",
- * station-formats.md §2.1): `{@BATCH|…{@BTEST|…{@BLOCK|…{@A-RES|…{@LIM2|…}}}…}}`.
+ * docs/converters.md, `i3070`): `{@BATCH|…{@BTEST|…{@BLOCK|…{@A-RES|…{@LIM2|…}}}…}}`.
  *
  * **What it reads.** One file holds one board, or a panel as several complete logs in a row
  * (the next `{@BATCH` may start on the line that closes the board before it). Records are

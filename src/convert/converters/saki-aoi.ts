@@ -1,5 +1,5 @@
 /**
- * `saki-aoi`: SAKI AOI (3D optical inspection) panel results as XML (station-formats.md §2.10).
+ * `saki-aoi`: SAKI AOI (3D optical inspection) panel results as XML (docs/converters.md, `saki-aoi`).
  *
  * ```xml
  * <Panel barcode="SN1" result="failed" startDate="01/10/2024" startTime="08:59:14" side="TOP"

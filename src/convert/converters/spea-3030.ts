@@ -1,5 +1,5 @@
 /**
- * `spea-3030`: SPEA 3030 ICT semicolon logs (station-formats.md §2.4). A file holds consecutive
+ * `spea-3030`: SPEA 3030 ICT semicolon logs (docs/converters.md, `spea-3030`). A file holds consecutive
  * runs, often of the same serial (retests), each from `FORMAT;` (or `START;`) to `END;`; the
  * tester appends runs, so each run's report id comes from the run's own lines (converting the
  * grown file again keeps the earlier ids). A run without its `END;` line at the end of the file

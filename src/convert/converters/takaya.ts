@@ -1,5 +1,5 @@
 /**
- * TAKAYA flying-probe results (APT-1400F / APT-9400 series, station-formats.md §2.5), all three
+ * TAKAYA flying-probe results (APT-1400F / APT-9400 series, docs/converters.md, `takaya`), all three
  * layouts under one format name, told apart by content:
  *
  * - **ATD, tab-separated**: a header between `@` lines (`* PASS *`, counters, `Model:`,

@@ -1,5 +1,5 @@
 /**
- * `teradyne-gr228x`: Teradyne (GenRad) GR228x ICT datalogs (station-formats.md §2.2). One file
+ * `teradyne-gr228x`: Teradyne (GenRad) GR228x ICT datalogs (docs/converters.md, `teradyne-gr228x`). One file
  * holds every board tested since the log was opened and grows while the tester runs (append
  * mode): each board's report id comes from the board's own lines, so converting the grown file
  * again gives the earlier boards the same ids (the server overwrites instead of duplicating).

@@ -1,6 +1,6 @@
 /**
  * `teradyne-spectrum`: Teradyne TestStation ICT datalogs written by Spectrum
- * (station-formats.md §2.3): nested `(KEY: value)` records.
+ * (docs/converters.md, `teradyne-spectrum`): nested `(KEY: value)` records.
  *
  * Mapping: `pn` = `PROGRAM_NAME` (unless `partNumberFromProgram: false`, then the
  * `partNumber` parameter); `sn` = the `(USER: Serialnumber:…)` line (key names in `serialKeys`);

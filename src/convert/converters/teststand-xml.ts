@@ -1,5 +1,5 @@
 /**
- * NI TestStand XML reports (station-formats.md §2.7).
+ * NI TestStand XML reports (docs/converters.md, `teststand-xml`).
  *
  * **What it reads.** Both shapes TestStand stations leave in a folder:
  * - the process model's XML report (`<?xml … encoding="iso-8859-1"?>`, a stylesheet

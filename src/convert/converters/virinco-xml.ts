@@ -1,6 +1,6 @@
 /**
- * `virinco-xml`: the small XML test report of Virinco's converter example (station-formats.md
- * §2.14), the simplest end-to-end format: a header and sequences of numeric, string and
+ * `virinco-xml`: the small XML test report of Virinco's converter example
+ * (docs/converters.md, `virinco-xml`), the simplest end-to-end format: a header and sequences of numeric, string and
  * pass/fail tests.
  *
  * ```xml

@@ -1,6 +1,6 @@
 /**
  * `viscom-aoi`: Viscom AOI inspection/repair results as XML (`<ViscomData>`,
- * station-formats.md §2.10).
+ * docs/converters.md, `viscom-aoi`).
  *
  * `GlobalInformation` describes the panel (station, inspection plan, inspection and repair
  * times, the repair operator), `PCBInformation` lists its boards (`SinglePCB`: barcode, board

@@ -1,5 +1,5 @@
 /**
- * WSTF, the WATS Standard Text Format (station-formats.md §2.9, wats-formats-api.md §2.2):
+ * WSTF, the WATS Standard Text Format (docs/converters.md, `wstf`; the model: docs/wsjf.md):
  * tab-separated text, one or more units per file.
  *
  * ```

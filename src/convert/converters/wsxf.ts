@@ -2,7 +2,7 @@
  * WATS XML drop files, both dialects, told apart by the root namespace:
  *
  * - **WSXF** (`http://wats.virinco.com/schemas/WATS/Report/wsxf`): nested `<Step>` elements
- *   with their measurements as children (wats-formats-api.md §2.1).
+ *   with their measurements as children (the same model as WSJF: docs/wsjf.md).
  * - **WRML** (`http://wats.virinco.com/schemas/WATS/Report`, the older form): a flat list of
  *   `<Step StepID ParentStepID>` plus sibling elements that refer back by `StepID`
  *   (`<SequenceCall>`, `<NumericLimit>`, `<PassFail>`, `<StringValue>`, `<Chart>` …),

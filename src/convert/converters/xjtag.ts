@@ -1,5 +1,5 @@
 /**
- * `xjtag`: XJTAG boundary-scan logs (station-formats.md §2.6): the XJRunner `.xjlog` archive (a
+ * `xjtag`: XJTAG boundary-scan logs (docs/converters.md, `xjtag`): the XJRunner `.xjlog` archive (a
  * ZIP with `Info.xml` and `Run 1.xml` … `Run n.xml`, one report per run) and a single run
  * exported as XML (`<testrun datetime="…Z">`).
  *

@@ -1,6 +1,6 @@
 /**
  * `yestech-aoi`: YESTech (Nordson) AOI test reports, the `.YES_TESTRPT_FMT3` text format
- * (station-formats.md §2.10). One file per board:
+ * (docs/converters.md, `yestech-aoi`). One file per board:
  *
  * ```text
  * .YES_TESTRPT_FMT3

@@ -1,13 +1,13 @@
 /**
- * Comparison operators (wats-formats-api.md §1.9): parsing, limit placement and evaluation.
+ * Comparison operators (docs/wsjf.md#comparison-operators): parsing, limit placement and evaluation.
  *
  * WSJF stores single-limit operators' limit in `lowLimit` **even for LT/LE**; two-limit
  * operators use `lowLimit` and `highLimit`. Converters pass *semantic* limits (`low` = lower
  * bound, `high` = upper bound, or `limit` for a single-limit operator) and
  * {@link resolveNumericLimits} places them.
  *
- * Non-finite numbers never reach the report (JSON has no NaN/Infinity; how the server reads
- * pyWATS's "NaN" strings is unverified, ref §5.6):
+ * Non-finite numbers never reach the report (JSON has no NaN/Infinity, and how the server reads
+ * a "NaN" string is not known):
  * - a NaN or infinite **limit** counts as "no limit" and the operator is narrowed
  *   (GELE without a high limit → GE, without a low limit → LE, without both → LOG);
  * - an infinite **value** is clamped to ±1.7976931348623157e308 (the .NET double range), so
@@ -192,7 +192,7 @@ export function resolveNumericLimits(input: LimitInput): ResolvedLimits | undefi
 }
 
 /**
- * Evaluates a numeric measurement per §1.9 (v = value, L = lowLimit, H = highLimit).
+ * Evaluates a numeric measurement (docs/wsjf.md#comparison-operators; v = value, L = lowLimit, H = highLimit).
  * Returns undefined when it cannot be decided (a limit the operator needs is missing).
  * A missing value fails every operator except LOG.
  */

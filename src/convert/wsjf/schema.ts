@@ -1,5 +1,5 @@
 /**
- * The WSJF report as the agent emits and accepts it (wats-formats-api.md §1), as a zod
+ * The WSJF report as the agent emits and accepts it (docs/wsjf.md), as a zod
  * schema plus the semantic checks zod can't express, and {@link validateReport}, which the
  * convert pool runs on every converter's output before anything is queued.
  *
@@ -13,14 +13,14 @@
  * - `compOp` is compared case-insensitively and normalised to upper case; `id` is normalised to
  *   lower case. Status codes must be the exact letters (station words are mapped before, by
  *   status.ts).
- * - Required (§1.2 R/r): type, id, pn, sn, rev, processCode, result, machineName, location,
+ * - Required (docs/wsjf.md#report-fields): type, id, pn, sn, rev, processCode, result, machineName, location,
  *   purpose, start (with offset, year ≥ 1970); T needs `root` (a sequence call with `seqCall`)
  *   and `uut`; R needs `uur`. Step: id, group, stepType, name, status.
  * - A step carries one kind of measurement. A single-measurement step type (ET_NLT,
  *   NumericLimitTest, ET_PFT, PassFailTest, ET_SVT, StringValueTest) has at most one
  *   measurement and it has no name; a step with several measurements names each one, names
  *   unique (case-insensitive).
- * - Length limits (§1.10) are **not enforced**: the server's limits are unknown and cutting a
+ * - Length limits (docs/wsjf.md#limits) are **not enforced**: the server's limits are unknown and cutting a
  *   serial number or step name loses data. Fields longer than pyWATS's limits produce
  *   warnings, as do serial/part numbers with characters that trouble WATS searches.
  *
@@ -153,7 +153,7 @@ export interface Step {
   /** Unique in the report; depth-first pre-order from 1 in reports the agent builds. */
   id: number;
   group: StepGroup;
-  /** Open vocabulary (§1.7): SequenceCall, ET_NLT, ET_MNLT, ET_PFT, ET_SVT, Action, … */
+  /** Open vocabulary (docs/wsjf.md#step-types): SequenceCall, ET_NLT, ET_MNLT, ET_PFT, ET_SVT, Action, … */
   stepType: string;
   name: string;
   status: StepStatus;
@@ -518,10 +518,10 @@ export const SEQUENCE_STEP_TYPES: ReadonlySet<string> = new Set([
 
 const MEAS_KINDS = ["numericMeas", "booleanMeas", "stringMeas"] as const;
 
-/** Characters that trouble WATS searches in serial and part numbers (§1.10). */
+/** Characters that trouble WATS searches in serial and part numbers (docs/wsjf.md#limits). */
 const SEARCH_UNSAFE_RE = /[*%?[\]^!/\\]/;
 
-/** pyWATS model maxima (§1.10): over these, a warning. */
+/** The longest other WATS clients accept (docs/wsjf.md#limits): over these, a warning. */
 const LENGTH_WARN: ReadonlyArray<[string, number]> = [
   ["pn", 100],
   ["sn", 100],

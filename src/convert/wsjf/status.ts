@@ -1,5 +1,5 @@
 /**
- * WSJF status codes (wats-formats-api.md §1.8) and how station verdicts map onto them.
+ * WSJF status codes (docs/wsjf.md#status-codes) and how station verdicts map onto them.
  *
  * - Report `result`: P F E T (no D).
  * - Step `status`: P F D S E T U.

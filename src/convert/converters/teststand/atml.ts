@@ -1,5 +1,5 @@
 /**
- * Parser for IEEE 1636.1 ATML Test Results as TestStand writes them (station-formats.md §2.8)
+ * Parser for IEEE 1636.1 ATML Test Results as TestStand writes them (docs/converters.md, `atml`)
  * into {@link TsUnit}s. Versions are told apart by namespace and handled alike, by local names:
  * 2.02 (`tr:TestResults`, one unit, the MainSequence as a `TestGroup` in the `ResultSet`),
  * 5.00 and 6.01 (`trc:TestResultsCollection` holding one `TestResults` per unit: batch and

@@ -1,5 +1,5 @@
 /**
- * Parser for NI TestStand XML reports (station-formats.md §2.7) into {@link TsUnit}s:
+ * Parser for NI TestStand XML reports (docs/converters.md, `teststand-xml`) into {@link TsUnit}s:
  *
  * - the process model's XML report: `<Reports><Report Type='UUT' UUTResult=…>` with `UUT`,
  *   `StartTime` (TimeDetails), `StartDate` (DateDetails), `StationInfo` and the MainSequence
