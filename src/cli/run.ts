@@ -18,15 +18,15 @@ export const command: Command = {
   summary: "Run the agent in the foreground (what a service starts)",
   help: `Usage: agent run [--config FILE]
 
-Runs the agent until it gets SIGINT/SIGTERM (Ctrl+C; SIGBREAK on Windows): watches the drop
-folders, converts files, queues reports and uploads them. On a signal it stops taking files,
-lets work in flight finish or go back to the queue, and exits 0.
+Runs the agent until it gets SIGINT/SIGTERM (Ctrl+C; SIGBREAK on Windows) or \`agent stop\`:
+watches the drop folders, converts files, queues reports and uploads them. On a stop it takes no
+new files, lets work in flight finish or go back to the queue, and exits 0.
 
 Options:
 ${configHelp}
 
-Exit codes: 0 stopped by a signal; 3 invalid config; 4 another agent runs on this dataDir;
-75 the converter pool could not recover (the service manager should restart the agent).`,
+Exit codes: 0 stopped by a signal or \`agent stop\`; 3 invalid config; 4 another agent runs on
+this dataDir; 75 the converter pool could not recover (the service manager should restart it).`,
   async run(argv) {
     const { values } = parseCommandArgs("run", argv, configOption);
     const loaded = await configForCommand(values.config as string | undefined);

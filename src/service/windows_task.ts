@@ -8,6 +8,8 @@
  * a task that fails to *start*, not a process that exits with an error (MS-TSCH 2.5.4.2), so
  * both triggers also repeat every 5 minutes: when the agent has exited (e.g. with code 75, "restart
  * me") the next repetition starts it again, and while it runs the repetition is ignored.
+ * Ending the task is TerminateProcess, and a task has no stop action to run a command first: the
+ * graceful stop is `agent stop` (POST /stop), run before the task is ended (docs/service.md).
  *
  * @module
  */
