@@ -12,35 +12,26 @@
  *   until then. Consecutive failures (not 429: the server is up) open the circuit breaker;
  *   retries go back to the queue only as the global retry budget allows.
  *
- * At start-up, on a config change and with every breaker probe, GET /api/App/Version reads the
- * server version and its clock (Date header); a clock that differs too much is a warning.
+ * This file is the reactions above and the tick that paces retries, probes and checks. Its
+ * parts: the sending loops (loops.ts), the pause for a rejected token or URL (auth_pause.ts),
+ * the version and clock check (server_check.ts), the attempt record for status (attempts.ts)
+ * and the streamed body (body.ts).
  *
  * @module
  */
-import { createHash } from "#crypto";
 import type { Config } from "../config/load.ts";
 import type { Claimed, Queue } from "../queue/queue.ts";
 import type { Metrics } from "../control/metrics.ts";
 import { type Logger, logger } from "../log/log.ts";
-import {
-  type Body,
-  type Outcome,
-  STREAM_THRESHOLD,
-  type VersionAnswer,
-  WatsClient,
-} from "./client.ts";
+import { type Outcome, type VersionAnswer, WatsClient } from "./client.ts";
 import { fullJitterMs } from "./backoff.ts";
 import { type BreakerState, CircuitBreaker } from "./breaker.ts";
 import { RetryBudget } from "./budget.ts";
-
-/** The last failure, for status. */
-export interface LastError {
-  at: string;
-  message: string;
-  status: number | null;
-  reportId: string;
-  correlationId: string;
-}
+import { AuthPause } from "./auth_pause.ts";
+import { ServerCheck } from "./server_check.ts";
+import { Attempts, type LastError } from "./attempts.ts";
+import { uploadBody } from "./body.ts";
+import { UploadLoops } from "./loops.ts";
 
 /** What status and health need to know. */
 export interface UploaderStatus {
@@ -68,7 +59,6 @@ export interface UploaderStatus {
 type ServerConfig = Config["server"];
 
 const log = logger("upload");
-const WINDOW_MS = 5 * 60_000;
 const TICK_MS = 250;
 
 /** Uploads queued reports. */
@@ -79,34 +69,14 @@ export class Uploader {
   #client: WatsClient;
   #breaker: CircuitBreaker;
   #budget: RetryBudget;
-  /** Why uploads are paused (401/403/404), and whether an upload or a version check said so. */
-  #authProblem: string | null = null;
-  #authFrom: "upload" | "check" = "upload";
-  #authRetryAt = 0;
-  /** One upload may go out to ask whether the token or URL works now. */
-  #authTrial = false;
-  /** After a config change: one upload at a time until the server answers other than 401/403/404. */
-  #cautious = false;
+  #auth: AuthPause;
+  #check = new ServerCheck();
   #throttleUntil = 0;
   #flushing = 0;
-  #stopped = true;
-  /** Loops that hold (or are taking) a report. Reserved before `claim` so a trial stays single. */
-  #inFlight = 0;
-  #loops = new Map<number, Promise<void>>();
-  #waiters: (() => void)[] = [];
+  #loops: UploadLoops;
   #tick?: ReturnType<typeof setInterval>;
   #ticking = false;
-  #checkDue = false;
-  #checkAt = 0;
-  #checking = false;
-  #lastSuccessAt: Date | null = null;
-  #lastAttemptAt: Date | null = null;
-  #lastError: LastError | null = null;
-  #window: { at: number; ok: boolean }[] = [];
-  #serverVersion: string | null = null;
-  #clockSkewSeconds: number | null = null;
-  #skewWarned = false;
-  #serverProblem: string | null = null;
+  #attempts = new Attempts();
   #caCerts?: string[];
   /** Bumped by every reconfigure: answers to requests made with older settings are stale. */
   #generation = 0;
@@ -125,6 +95,13 @@ export class Uploader {
     this.#client = this.#newClient();
     this.#breaker = new CircuitBreaker(server.breaker.failures, server.breaker.probeSeconds * 1000);
     this.#budget = new RetryBudget(server.retry.budgetPerMinute);
+    this.#auth = new AuthPause(server.authRetrySeconds);
+    this.#loops = new UploadLoops(queue, {
+      // A paused or cautious uploader sends one at a time.
+      mayClaim: (inFlight) => this.#open(Date.now()) && this.#auth.allowsClaim(inFlight),
+      holdMs: () => this.#throttleUntil - Date.now(),
+      send: (c) => this.#send(c),
+    }, () => this.#server.concurrency);
     for (
       const [name, help] of [
         ["uploads_total", "Upload attempts by outcome (stored, rejected, auth, transient)"],
@@ -155,11 +132,10 @@ export class Uploader {
 
   /** Starts the upload loops and the timer that paces retries, probes and checks. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
+    if (this.#loops.running) return;
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);
-    this.#startLoops();
-    this.#checkDue = true;
+    this.#loops.start();
+    this.#check.request();
     this.#runCheck("start-up");
   }
 
@@ -168,10 +144,8 @@ export class Uploader {
    * most) and their outcome is recorded, so nothing is left half-done.
    */
   async stop(): Promise<void> {
-    this.#stopped = true;
     clearInterval(this.#tick);
-    this.#wake();
-    await Promise.all(this.#loops.values());
+    await this.#loops.stop();
     this.#client.close();
   }
 
@@ -190,25 +164,24 @@ export class Uploader {
     this.#breaker.threshold = server.breaker.failures;
     this.#breaker.probeMs = server.breaker.probeSeconds * 1000;
     this.#budget.perMinute = server.retry.budgetPerMinute;
+    this.#auth.retrySeconds = server.authRetrySeconds;
     if (urlChanged) this.#breaker.reset();
-    if (this.#authProblem) {
+    const paused = this.#auth.resume();
+    if (paused) {
       log.info("Server settings changed; trying uploads again now (paused for: {problem})", {
-        problem: this.#authProblem,
+        problem: paused,
       });
-      this.#authProblem = null;
-      this.#cautious = true;
     }
-    this.#startLoops();
+    this.#loops.resize();
     old.close(); // once its requests in progress have ended
     this.#wake();
-    this.#checkDue = true;
+    this.#check.request();
     this.#runCheck("config change");
   }
 
   /** The last upload an earlier run saw land (status shows it until this run's first one). */
   restoreLastSuccess(at: string | null | undefined): void {
-    const t = at ? new Date(at) : null;
-    if (!this.#lastSuccessAt && t && !Number.isNaN(t.getTime())) this.#lastSuccessAt = t;
+    this.#attempts.restoreLastSuccess(at);
   }
 
   /** Something was queued: wake idle loops. */
@@ -223,10 +196,7 @@ export class Uploader {
   flushNow(): void {
     this.#flushing = Date.now() + 60_000;
     this.#queue.expediteRetries();
-    if (this.#authProblem) {
-      this.#authProblem = null;
-      this.#cautious = true;
-    }
+    this.#auth.resume();
     this.#throttleUntil = 0;
     if (this.#breaker.state === "open") this.#probe(true);
     this.#onTick();
@@ -236,28 +206,27 @@ export class Uploader {
   /** Current numbers. */
   status(): UploaderStatus {
     const now = Date.now();
-    this.#window = this.#window.filter((w) => now - w.at < WINDOW_MS);
-    const failed = this.#window.filter((w) => !w.ok).length;
+    const a = this.#attempts.numbers(now);
     return {
       breaker: this.#breaker.state,
       consecutiveFailures: this.#breaker.failures,
       breakerOpenedAt: this.#breaker.openedAt
         ? new Date(this.#breaker.openedAt).toISOString()
         : null,
-      authProblem: this.#authProblem,
+      authProblem: this.#auth.problem,
       throttledUntil: this.#throttleUntil > now
         ? new Date(this.#throttleUntil).toISOString()
         : null,
-      lastSuccessAt: this.#lastSuccessAt?.toISOString() ?? null,
-      lastAttemptAt: this.#lastAttemptAt?.toISOString() ?? null,
-      lastError: this.#lastError,
-      inFlight: this.#inFlight,
-      errorRate5m: this.#window.length ? failed / this.#window.length : null,
-      attempts5m: this.#window.length,
+      lastSuccessAt: a.lastSuccessAt,
+      lastAttemptAt: a.lastAttemptAt,
+      lastError: a.lastError,
+      inFlight: this.#loops.inFlight,
+      errorRate5m: a.errorRate5m,
+      attempts5m: a.attempts5m,
       retryBudget: this.#budget.available(now),
-      serverVersion: this.#serverVersion,
-      clockSkewSeconds: this.#clockSkewSeconds,
-      serverProblem: this.#serverProblem,
+      serverVersion: this.#check.version,
+      clockSkewSeconds: this.#check.clockSkewSeconds,
+      serverProblem: this.#check.problem,
     };
   }
 
@@ -272,217 +241,64 @@ export class Uploader {
       // An answer to the settings before a config change says nothing: ask again.
       generation = this.#generation;
       answer = await this.#client.version();
-    } while (generation !== this.#generation && !this.#stopped);
+    } while (generation !== this.#generation && this.#loops.running);
     return this.#onVersion(answer, why);
   }
 
   #onVersion(answer: VersionAnswer, why: string): boolean {
     const { outcome, version, serverDate } = answer;
     if (outcome.kind === "auth") {
-      this.#serverProblem = outcome.message;
-      this.#checkDue = false;
-      if (!this.#authProblem) {
-        log.error("Uploads paused: {message}", { message: outcome.message, why });
-        this.#authProblem = outcome.message;
-        this.#authFrom = "check";
-        this.#authRetryAt = Date.now() + this.#server.authRetrySeconds * 1000;
-      }
+      this.#check.refused(outcome.message);
+      this.#auth.checkRefused(outcome.message, why);
       return true;
     }
     if (outcome.kind !== "stored") {
-      if (this.#serverProblem !== outcome.message) {
-        log.warn("Server check ({why}) failed: {message}", { why, message: outcome.message });
-      }
-      this.#serverProblem = outcome.message;
-      this.#checkDue = true; // check again every breaker.probeSeconds until it answers
+      this.#check.failed(outcome.message, why);
       return false;
     }
-    const recovered = this.#serverProblem !== null;
-    this.#serverProblem = null;
-    this.#checkDue = false;
-    // Probes and idle checks repeat: they log only what changed.
-    const periodic = why === "probe" || why === "idle check";
-    if (this.#authProblem && this.#authFrom === "check") {
-      log.info("The server answers again; resuming uploads (was: {problem})", {
-        problem: this.#authProblem,
-      });
-      this.#authProblem = null;
-      this.#cautious = true;
-      this.#wake();
-    }
-    const firstVersion = this.#serverVersion !== version;
-    this.#serverVersion = version;
-    if (serverDate) {
-      const skew = Math.round((serverDate.getTime() - Date.now()) / 1000);
-      this.#clockSkewSeconds = skew;
-      const limit = this.#server.clockSkewWarnSeconds;
-      if (Math.abs(skew) > limit) {
-        if (!this.#skewWarned || !periodic) {
-          log.warn(
-            "The server clock differs from this station's by {skew} s (more than {limit} s, " +
-              "server.clockSkewWarnSeconds). WATS shows report times from the station clock: " +
-              "set this machine's time (NTP).",
-            { skew, limit, why },
-          );
-        }
-        this.#skewWarned = true;
-      } else if (this.#skewWarned) {
-        log.info("The station clock agrees with the server's again ({skew} s apart)", { skew });
-        this.#skewWarned = false;
-      }
-    }
-    if (firstVersion || recovered || !periodic) {
-      log.info("Connected to WATS {url}, version {version} ({why})", {
-        url: this.#server.url,
-        version,
-        why,
-      });
-    }
+    if (this.#auth.checkAnswered()) this.#wake();
+    this.#check.answered(version, serverDate, why, this.#server);
     return true;
   }
 
   /** Runs a version check unless one is running (start-up, config change, until it succeeds). */
   async #runCheck(why: string): Promise<void> {
-    if (this.#checking) return;
-    this.#checking = true;
-    this.#checkAt = Date.now();
+    if (!this.#check.begin()) return;
     try {
       await this.checkServer(why);
     } finally {
-      this.#checking = false;
+      this.#check.end();
     }
   }
 
   /** True when uploads flow: not stopped, not held by Retry-After, breaker closed, not paused. */
   #flowing(now = Date.now()): boolean {
-    return !this.#stopped && now >= this.#throttleUntil && this.#breaker.allows() &&
-      !this.#authProblem;
+    return this.#open(now) && !this.#auth.problem;
   }
 
-  /** True when a loop may take the next report (a paused or cautious uploader sends one at a time). */
-  #mayClaim(now = Date.now()): boolean {
-    if (this.#authProblem) {
-      return !this.#stopped && now >= this.#throttleUntil && this.#breaker.allows() &&
-        this.#authTrial && this.#inFlight === 0;
-    }
-    return this.#flowing(now) && (!this.#cautious || this.#inFlight === 0);
+  /** Not stopped, not held by Retry-After, breaker closed. */
+  #open(now: number): boolean {
+    return this.#loops.running && now >= this.#throttleUntil && this.#breaker.allows();
   }
 
   #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
-
-  #wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#waiters.push(done);
-    });
-  }
-
-  #startLoops(): void {
-    for (let i = 0; i < this.#server.concurrency && !this.#stopped; i++) {
-      if (!this.#loops.has(i)) this.#loops.set(i, this.#loop(i));
-    }
-  }
-
-  async #loop(index: number): Promise<void> {
-    await Promise.resolve(); // let the caller register this loop before it can exit
-    while (!this.#stopped && index < this.#server.concurrency) {
-      if (!this.#mayClaim()) {
-        await this.#wait(Math.max(50, Math.min(1000, this.#throttleUntil - Date.now())));
-        continue;
-      }
-      this.#inFlight++;
-      let claimed: Claimed | null = null;
-      let pauseMs = 1000; // nothing queued: sleep until woken
-      try {
-        claimed = await this.#queue.claim();
-      } catch (e) {
-        log.error("Can't take the next report from the queue: {error}; retrying in 5 s", {
-          error: (e as Error).message,
-        });
-        pauseMs = 5000;
-      }
-      if (!claimed) {
-        this.#inFlight--;
-        await this.#wait(pauseMs);
-        continue;
-      }
-      this.#authTrial = false; // this upload is the trial, if one was due
-      try {
-        await this.#send(claimed);
-      } catch (e) {
-        await this.#onSendError(claimed, e as Error);
-      } finally {
-        this.#inFlight--;
-      }
-    }
-    this.#loops.delete(index);
-  }
-
-  /** A queue I/O error around an upload: put the entry back (a re-send is an idempotent upsert). */
-  async #onSendError(c: Claimed, e: Error): Promise<void> {
-    const clog = log.with({ correlationId: c.envelope.correlationId, reportId: c.envelope.id });
-    clog.error(
-      "Recording the upload of report {id} failed: {error}; putting it back in the queue",
-      {
-        id: c.envelope.id,
-        error: e.message,
-      },
-    );
-    try {
-      await this.#queue.release(c.key);
-    } catch (e2) {
-      if (e2 instanceof Deno.errors.NotFound) return; // it had moved on: its outcome was recorded
-      clog.error(
-        "Can't put report {id} back in the queue ({error}); it stays in queue/processing and " +
-          "is queued again at the next start-up",
-        { id: c.envelope.id, error: (e2 as Error).message },
-      );
-    }
-    await this.#wait(1000);
-  }
-
-  async #body(c: Claimed): Promise<Body | null> {
-    // Small, or still in the queue's memory from the enqueue: no streaming needed.
-    if (c.body || c.envelope.bodyBytes < STREAM_THRESHOLD) return await this.#queue.readBody(c);
-    // Large: check the checksum by streaming, then stream the upload (never a copy in memory).
-    const f = await Deno.open(c.file, { read: true });
-    const hash = createHash("sha256");
-    try {
-      await f.seek(c.bodyOffset, Deno.SeekMode.Start);
-      for await (const chunk of f.readable) hash.update(chunk); // closes f at the end
-    } catch (e) {
-      try {
-        f.close();
-      } catch { /* the stream closed it already */ }
-      throw e;
-    }
-    if (hash.digest("hex") !== c.envelope.bodySha256) return await this.#queue.readBody(c); // quarantines
-    return { file: c.file, offset: c.bodyOffset, length: c.envelope.bodyBytes };
+    this.#loops.wake();
   }
 
   async #send(c: Claimed): Promise<void> {
+    this.#auth.claimed(); // this upload is the trial, if one was due
     const env = c.envelope;
     const rlog = log.with({ correlationId: env.correlationId, reportId: env.id });
-    const body = await this.#body(c);
+    const body = await uploadBody(this.#queue, c);
     if (!body) return; // corrupt entry, quarantined by the queue
     const attempt = c.attempts + 1;
-    this.#lastAttemptAt = new Date();
+    this.#attempts.sending();
     const generation = this.#generation;
     const outcome = await this.#client.postReport(env.id, body);
     this.#metrics.observe("upload_seconds", outcome.ms / 1000);
     this.#metrics.inc("uploads_total", { outcome: outcome.kind });
-    const now = Date.now();
-    this.#window.push({ at: now, ok: outcome.kind === "stored" });
-    if (this.#window.length > 5000 && now - this.#window[0].at > WINDOW_MS) {
-      this.#window = this.#window.filter((w) => now - w.at < WINDOW_MS);
-    }
-    if (outcome.kind !== "auth") this.#onAnswerNotAuth();
+    this.#attempts.answered(outcome.kind === "stored");
+    if (outcome.kind !== "auth" && this.#auth.uploadAnswered()) this.#wake();
     if (outcome.kind === "stored" || outcome.kind === "rejected") {
       if (this.#breaker.success()) this.#onBreakerClosed("an upload succeeded");
     }
@@ -497,8 +313,8 @@ export class Uploader {
     switch (outcome.kind) {
       case "stored":
         await this.#queue.complete(c.key);
-        this.#lastSuccessAt = new Date();
-        this.#serverProblem = null; // an upload that lands proves the connection
+        this.#attempts.stored();
+        this.#check.uploadStored();
         this.#metrics.inc("reports_uploaded_total");
         rlog.info(
           "Uploaded report {id} (sn {sn}), attempt {attempt}: HTTP {status} in {ms} ms",
@@ -528,32 +344,17 @@ export class Uploader {
           return;
         }
         this.#recordError(c, outcome);
-        this.#authRetryAt = Date.now() + this.#server.authRetrySeconds * 1000;
         rlog.error(
           "Upload of report {id}, attempt {attempt}: {message}. Uploads are paused; one is " +
             "tried again every {s} s and at once when the config file changes.",
           { ...fields, message: outcome.message, s: this.#server.authRetrySeconds },
         );
-        this.#authProblem = outcome.message;
-        this.#authFrom = "upload";
+        this.#auth.uploadRefused(outcome.message);
         return;
       case "transient":
         await this.#onTransient(c, outcome, attempt, rlog, fields);
         return;
     }
-  }
-
-  /** The server answered (not 401/403/404): a pause for the token or URL is over. */
-  #onAnswerNotAuth(): void {
-    if (!this.#cautious && !this.#authProblem) return;
-    if (this.#authProblem) {
-      log.info("The server accepts uploads again; resuming (was: {problem})", {
-        problem: this.#authProblem,
-      });
-      this.#authProblem = null;
-    }
-    this.#cautious = false;
-    this.#wake();
   }
 
   async #onTransient(
@@ -612,13 +413,12 @@ export class Uploader {
   }
 
   #recordError(c: Claimed, o: Outcome): void {
-    this.#lastError = {
-      at: new Date().toISOString(),
+    this.#attempts.failed({
       message: o.message,
       status: o.status,
       reportId: c.envelope.id,
       correlationId: c.envelope.correlationId,
-    };
+    });
   }
 
   #onBreakerClosed(why: string): void {
@@ -652,33 +452,24 @@ export class Uploader {
   }
 
   async #onTick(): Promise<void> {
-    if (this.#stopped || this.#ticking) return;
+    if (!this.#loops.running || this.#ticking) return;
     this.#ticking = true;
     try {
       const now = Date.now();
       if (this.#breaker.probeDue(now)) await this.#probe();
-      else if (
-        this.#checkDue && this.#breaker.allows() &&
-        now - this.#checkAt >= this.#server.breaker.probeSeconds * 1000
-      ) {
-        this.#runCheck("retry");
-      } else if (
-        !this.#checkDue && !this.#authProblem &&
-        now - Math.max(this.#checkAt, this.#lastSuccessAt?.getTime() ?? 0) >=
-          this.#server.checkSeconds * 1000
-      ) {
-        this.#runCheck("idle check");
+      else {
+        const check = this.#check.next(now, {
+          breakerAllows: this.#breaker.allows(),
+          paused: this.#auth.problem !== null,
+          lastSuccessMs: this.#attempts.lastSuccessMs,
+          retryMs: this.#server.breaker.probeSeconds * 1000,
+          idleMs: this.#server.checkSeconds * 1000,
+        });
+        if (check) this.#runCheck(check);
       }
-      if (this.#authProblem && now >= this.#authRetryAt) {
-        this.#authRetryAt = now + this.#server.authRetrySeconds * 1000;
-        if (this.#authFrom === "check") {
-          this.#runCheck("paused, checking again");
-        } else {
-          log.info("Trying one upload again after: {problem}", { problem: this.#authProblem });
-          this.#authTrial = true;
-          this.#wake();
-        }
-      }
+      const retry = this.#auth.tick(now);
+      if (retry === "check") this.#runCheck("paused, checking again");
+      else if (retry === "upload") this.#wake();
       if (!this.#flowing(now)) return;
       const due = this.#queue.dueCount(now);
       if (due === 0) return;
