@@ -8,7 +8,8 @@ import path from "#path";
 import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
 import { ConfigError, loadConfig, resolveConfigPath } from "../config/load.ts";
 import { isCompiled, selfCommand } from "../runtime.ts";
-import { describePlan, executePlan, runCommand, ServiceError } from "../service/execute.ts";
+import { ServiceError } from "../service/error.ts";
+import { describePlan, executePlan, runCommand } from "../service/execute.ts";
 import { installPlan, type PlanContext, uninstallPlan } from "../service/plan.ts";
 import {
   buildSpec,

@@ -8,15 +8,7 @@ import path from "#path";
 import type { Step } from "./plan.ts";
 import type { Platform } from "./spec.ts";
 import { quoteWindowsArg } from "./windows_task.ts";
-
-/** A step that failed; the message names the file or command, the cause and what to do. */
-export class ServiceError extends Error {
-  /** @param message what failed and what to do */
-  constructor(message: string) {
-    super(message);
-    this.name = "ServiceError";
-  }
-}
+import { ServiceError } from "./error.ts";
 
 /** The outcome of one command. */
 export interface CommandResult {

@@ -5,7 +5,7 @@
  * @module
  */
 import path from "#path";
-import { ServiceError } from "./execute.ts";
+import { ServiceError } from "./error.ts";
 import { launchdPlist } from "./launchd.ts";
 import { pathFor, type ServiceSpec } from "./spec.ts";
 import { systemdUnit } from "./systemd.ts";
