@@ -2,7 +2,7 @@
  * The converter pool: `node:worker_threads` workers that run converters, isolated from the agent.
  *
  * Why `node:worker_threads` and not Web Workers (measured on Deno 2.9.6, see
- * shared/reference/deno-notes.md §2 and tests/convert/pool_test.ts):
+ * docs/runtime.md#converter-workers and tests/convert/pool_test.ts):
  * - Memory. Only worker_threads take `resourceLimits`. A Web Worker that runs out of memory
  *   aborts the whole process ("Fatal JavaScript out of memory", exit 133); a worker_threads
  *   worker that hits `maxOldGenerationSizeMb` dies alone, the agent lives on. It dies in one of
