@@ -1,7 +1,7 @@
 /**
  * The uploader: turns the queue into reports on the WATS server.
  *
- * Reaction per outcome (shared/reference/wats-formats-api.md §3.8):
+ * Reaction per outcome (docs/wsjf.md#answers-and-reactions):
  * - stored (2xx with the matching ID): completed.
  * - rejected (400/409/413/422): to error with the server's message; waits for a person.
  * - auth (401/403/404): the report goes back to the queue, ALL uploads pause, health is
