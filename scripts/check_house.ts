@@ -1,0 +1,426 @@
+/**
+ * The house rules, checked (part of `deno task check`):
+ *
+ * 1. **No import circle in `src/`.** Every `import … from`, `import "…"` and `export … from` of a
+ *    relative `.ts` path is an edge, type-only imports included (a type import still ties two
+ *    concepts together, and one move turns it into a runtime circle). Each circle found is
+ *    printed with the line of every import in it.
+ * 2. **No reference to notes outside the repository**, in `src/`, `scripts/`, `tests/` (the
+ *    fixture data excepted, its Markdown not), `docs/`, `.github/`, `README.md`, `main.ts` and
+ *    `deno.json`: the names of the reference notes, bare section marks (a section sign before a number) and paths into
+ *    the folder beside the repository. What the code relies on is written in `docs/`.
+ * 3. **A file in `src/` or `scripts/` over {@link MAX_LINES} lines gives its reason** in its
+ *    opening comment, on a line `Long because: …`. Without `--strict` these are warnings.
+ *
+ * Usage: deno run --allow-read scripts/check_house.ts [--strict] [--root DIR]
+ *
+ * Exit 0 when there are no errors (warnings are printed), 1 with the errors.
+ *
+ * @module
+ */
+import path from "#path";
+import { parseArgs } from "#util";
+
+/** Files longer than this need a reason in their opening comment. */
+export const MAX_LINES = 500;
+
+/**
+ * Circles known and being removed: a circle whose files all belong to one group is reported
+ * as a warning, not an error. Remove a group as soon as its circle is gone (the check then says
+ * so).
+ */
+export const KNOWN_CYCLES: ReadonlyArray<{ files: readonly string[]; why: string }> = [
+  {
+    // ConversionError lives in contract.ts, which imports the report type from schema.ts, whose
+    // validation throws ConversionError, as do text.ts and time.ts. Ends when ConversionError
+    // gets its own file (issue 14, item 2).
+    files: [
+      "src/convert/contract.ts",
+      "src/convert/wsjf/schema.ts",
+      "src/convert/text.ts",
+      "src/convert/time.ts",
+    ],
+    why: "ConversionError is moving to its own file",
+  },
+];
+
+/** What the check found. */
+export interface HouseReport {
+  errors: string[];
+  warnings: string[];
+}
+
+/** Options of {@link checkHouse}. */
+export interface HouseOptions {
+  /** Long files without a reason are errors, not warnings. */
+  strict?: boolean;
+  /** Circles tolerated for now (default {@link KNOWN_CYCLES}). */
+  knownCycles?: ReadonlyArray<{ files: readonly string[]; why: string }>;
+}
+
+/** Folders never looked into. */
+const SKIP_DIRS = new Set([
+  ".git",
+  "node_modules",
+  ".tools",
+  "tools",
+  "dist",
+  "demo",
+  "agent-data",
+]);
+
+/** Where outside references are looked for; paths relative to the root. */
+const REFERENCE_ROOTS = ["src", "scripts", "tests", "docs", ".github", "README.md", "main.ts"];
+const REFERENCE_FILES = ["deno.json"];
+const TEXT_EXT = /\.(ts|md|json|ya?ml)$/;
+
+/**
+ * Marks of a reference to notes outside the repository. Written so that this file does not
+ * match itself: a character class or an escape breaks each literal.
+ */
+const OUTSIDE_REFERENCES: ReadonlyArray<[RegExp, string]> = [
+  [/station-format[s]\b/, "names a reference note that is not in the repository"],
+  [/wats-formats-ap[i]\b/, "names a reference note that is not in the repository"],
+  [/deno-note[s]\b/, "names a reference note that is not in the repository"],
+  [/architecture-sketc[h]\b/, "names a reference note that is not in the repository"],
+  [/\u00a7\s?\d/, "cites a section of a note (a bare section mark)"],
+  [/shared[\\/]referenc[e]/, "points into the reference notes beside the repository"],
+  [/\.\.[\\/]share[d](?![\w.-])/, "points into the folder beside the repository"],
+];
+
+/**
+ * The one file allowed to name the shared fixtures' default place: the fixture locator (tests
+ * read the public samples through it only).
+ */
+const FIXTURE_LOCATOR = "tests/_fixtures.ts";
+const FIXTURE_PATH = /\.\.[\\/]share[d][\\/]fixtures/;
+
+/** Runs every check over the project at `root`. */
+export async function checkHouse(root: string, options: HouseOptions = {}): Promise<HouseReport> {
+  const report: HouseReport = { errors: [], warnings: [] };
+  await checkCycles(root, options.knownCycles ?? KNOWN_CYCLES, report);
+  await checkOutsideReferences(root, report);
+  await checkLongFiles(root, options.strict ?? false, report);
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/** Every file under `dir` (relative to `root`, `/`-separated, sorted) whose name matches. */
+export async function listFiles(root: string, dir: string, match: RegExp): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(path.join(root, rel)));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    for (const e of entries) {
+      const child = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory) {
+        if (!SKIP_DIRS.has(e.name)) await walk(child);
+      } else if (e.isFile && match.test(e.name)) {
+        out.push(child);
+      }
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(file)).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import circles
+
+/** One import of a module by another. */
+export interface ImportEdge {
+  /** The imported module, relative to the root (`/`-separated). */
+  to: string;
+  /** 1-based line of the statement. */
+  line: number;
+  typeOnly: boolean;
+}
+
+/**
+ * `source` with comments and template-literal text blanked (newlines kept, so offsets still give
+ * line numbers), and quoted strings kept: what is left of an import is code.
+ */
+export function blankComments(source: string): string {
+  const out = source.split("");
+  const blank = (from: number, to: number) => {
+    for (let k = from; k < to; k++) if (out[k] !== "\n") out[k] = " ";
+  };
+  let i = 0;
+  const n = source.length;
+  while (i < n) {
+    const c = source[i];
+    const next = source[i + 1];
+    if (c === "/" && next === "/") {
+      const end = source.indexOf("\n", i);
+      const stop = end === -1 ? n : end;
+      blank(i, stop);
+      i = stop;
+    } else if (c === "/" && next === "*") {
+      const end = source.indexOf("*/", i + 2);
+      const stop = end === -1 ? n : end + 2;
+      blank(i, stop);
+      i = stop;
+    } else if (c === '"' || c === "'") {
+      // A quoted string ends at its quote or, when a regex literal fooled us, at the line's end.
+      let j = i + 1;
+      while (j < n && source[j] !== c && source[j] !== "\n") j += source[j] === "\\" ? 2 : 1;
+      i = j + 1;
+    } else if (c === "`") {
+      let j = i + 1;
+      while (j < n && source[j] !== "`") j += source[j] === "\\" ? 2 : 1;
+      blank(i + 1, Math.min(j, n));
+      i = j + 1;
+    } else {
+      i++;
+    }
+  }
+  return out.join("");
+}
+
+// `import x from "…"`, `import type { A } from "…"`, `import "…"`, `export { a } from "…"`,
+// `export type * from "…"`: a statement that starts a line or follows `;` or `}`.
+const IMPORT_RE =
+  /(?:^|[;}])[ \t]*(import|export)\s+(type\s+)?(?:([\w$*{}\s,]+?)\s+from\s+)?(["'])([^"'\n]+)\4/gm;
+
+/** The relative `.ts` imports of the module `file` (relative to `root`) whose text is `source`. */
+export function importsOf(file: string, source: string): ImportEdge[] {
+  const code = blankComments(source);
+  const edges: ImportEdge[] = [];
+  for (const m of code.matchAll(IMPORT_RE)) {
+    const [, keyword, typeKeyword, clause, , spec] = m;
+    if (keyword === "export" && clause === undefined) continue; // not a re-export
+    if (!spec.startsWith("./") && !spec.startsWith("../")) continue; // import map, npm:, node:
+    const to = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+    const start = (m.index ?? 0) + m[0].search(/import|export/);
+    const line = code.slice(0, start).split("\n").length;
+    const names = clause?.match(/\{([\s\S]*)\}/)?.[1];
+    const everyNameTyped = names !== undefined && !clause!.replace(/\{[\s\S]*\}/, "").match(/\w/) &&
+      names.split(",").map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith("type "));
+    edges.push({ to, line, typeOnly: typeKeyword !== undefined || everyNameTyped });
+  }
+  return edges;
+}
+
+/** Every import graph edge among the `.ts` files under `dir`. */
+export async function importGraph(
+  root: string,
+  dir: string,
+): Promise<Map<string, ImportEdge[]>> {
+  const files = await listFiles(root, dir, /\.ts$/);
+  const known = new Set(files);
+  const graph = new Map<string, ImportEdge[]>();
+  for (const f of files) {
+    const source = await Deno.readTextFile(path.join(root, f));
+    graph.set(f, importsOf(f, source).filter((e) => known.has(e.to)));
+  }
+  return graph;
+}
+
+/** One circle: the files in import order, each with the edge to the next. */
+export interface Cycle {
+  steps: Array<{ file: string; edge: ImportEdge }>;
+}
+
+/**
+ * The circles of `graph` found by a depth-first search: one per edge back into the current path
+ * (so every file on a circle is in at least one reported circle), each reported once whatever
+ * file it was entered from.
+ */
+export function findCycles(graph: Map<string, ImportEdge[]>): Cycle[] {
+  const state = new Map<string, "active" | "done">();
+  const stack: Array<{ file: string; edge?: ImportEdge }> = [];
+  const seen = new Set<string>();
+  const cycles: Cycle[] = [];
+  const visit = (file: string) => {
+    state.set(file, "active");
+    stack.push({ file });
+    for (const edge of graph.get(file) ?? []) {
+      stack[stack.length - 1].edge = edge;
+      const s = state.get(edge.to);
+      if (s === "active") {
+        const from = stack.findIndex((x) => x.file === edge.to);
+        const steps = stack.slice(from).map((x) => ({ file: x.file, edge: x.edge! }));
+        const key = canonical(steps.map((x) => x.file));
+        if (!seen.has(key)) {
+          seen.add(key);
+          cycles.push({ steps });
+        }
+      } else if (s === undefined) {
+        visit(edge.to);
+      }
+    }
+    stack.pop();
+    state.set(file, "done");
+  };
+  for (const file of [...graph.keys()].sort()) if (!state.has(file)) visit(file);
+  return cycles;
+}
+
+/** A circle's files from its smallest name on, so rotations compare equal. */
+function canonical(files: string[]): string {
+  let k = 0;
+  for (let i = 1; i < files.length; i++) if (files[i] < files[k]) k = i;
+  return [...files.slice(k), ...files.slice(0, k)].join(" > ");
+}
+
+/** A circle for people: each file, the line of its import, and where it leads. */
+export function describeCycle(c: Cycle): string {
+  const lines = c.steps.map(({ file, edge }) =>
+    `  ${file}:${edge.line} imports${edge.typeOnly ? " (types only)" : ""} ${edge.to}`
+  );
+  return `import circle: ${[...c.steps.map((s) => s.file), c.steps[0].file].join(" → ")}\n${
+    lines.join("\n")
+  }`;
+}
+
+async function checkCycles(
+  root: string,
+  known: ReadonlyArray<{ files: readonly string[]; why: string }>,
+  report: HouseReport,
+): Promise<void> {
+  const cycles = findCycles(await importGraph(root, "src"));
+  const used = new Set<number>();
+  for (const c of cycles) {
+    const k = known.findIndex((g) => c.steps.every((s) => g.files.includes(s.file)));
+    if (k === -1) {
+      report.errors.push(
+        `${describeCycle(c)}\n  A circle ties these files into one concept: move what both ` +
+          "need into a file of its own, or turn one import around.",
+      );
+    } else {
+      used.add(k);
+      report.warnings.push(`${describeCycle(c)}\n  Known (${known[k].why}; KNOWN_CYCLES).`);
+    }
+  }
+  known.forEach((g, k) => {
+    if (!used.has(k) && g.files.some((f) => isFileSync(path.join(root, f)))) {
+      report.warnings.push(
+        `KNOWN_CYCLES lists a circle among ${g.files.join(", ")} that is gone: remove it from ` +
+          "scripts/check_house.ts.",
+      );
+    }
+  });
+}
+
+// A known circle's files still existing tells "gone because fixed" from "not this project".
+function isFileSync(file: string): boolean {
+  try {
+    return Deno.statSync(file).isFile;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outside references
+
+/** The outside references in one file's text: `[line, what]` pairs. */
+export function outsideReferences(file: string, text: string): Array<[number, string]> {
+  const found: Array<[number, string]> = [];
+  text.split("\n").forEach((line, i) => {
+    for (const [re, what] of OUTSIDE_REFERENCES) {
+      if (!re.test(line)) continue;
+      if (file === FIXTURE_LOCATOR && FIXTURE_PATH.test(line)) continue;
+      found.push([i + 1, `${what}: ${line.trim().slice(0, 120)}`]);
+      break;
+    }
+  });
+  return found;
+}
+
+async function checkOutsideReferences(root: string, report: HouseReport): Promise<void> {
+  const files: string[] = [...REFERENCE_FILES];
+  for (const r of REFERENCE_ROOTS) {
+    if (await exists(path.join(root, r))) files.push(r);
+    else files.push(...await listFiles(root, r, TEXT_EXT));
+  }
+  for (const f of files) {
+    // Fixture data is station output and may say anything; its READMEs are ours.
+    if (f.startsWith("tests/fixtures/") && !f.endsWith(".md")) continue;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path.join(root, f));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) continue;
+      throw e;
+    }
+    for (const [line, what] of outsideReferences(f, text)) {
+      report.errors.push(
+        `${f}:${line} ${what}\n  A maintainer who clones the project does not have it: write ` +
+          "what the code relies on into docs/ and point there.",
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Long files
+
+/** The opening comment of a module: its first `/* … *\/` block or run of `//` lines. */
+export function openingComment(source: string): string {
+  const text = source.replace(/^#![^\n]*\n/, "").trimStart();
+  if (text.startsWith("/*")) {
+    const end = text.indexOf("*/");
+    return end === -1 ? text : text.slice(0, end + 2);
+  }
+  const lines: string[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trimStart().startsWith("//")) break;
+    lines.push(line);
+  }
+  return lines.join("\n");
+}
+
+/** Lines of a text (a final newline does not start another). */
+export function lineCount(text: string): number {
+  if (text === "") return 0;
+  return text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+}
+
+async function checkLongFiles(root: string, strict: boolean, report: HouseReport): Promise<void> {
+  for (const dir of ["src", "scripts"]) {
+    for (const f of await listFiles(root, dir, /\.ts$/)) {
+      const source = await Deno.readTextFile(path.join(root, f));
+      const lines = lineCount(source);
+      if (lines <= MAX_LINES) continue;
+      if (/^[\s/*]*Long because:\s*\S/m.test(openingComment(source))) continue;
+      const message = `${f}: ${lines} lines (over ${MAX_LINES}) and its opening comment gives ` +
+        'no reason: split it by concept, or say why it is one file on a line "Long because: …".';
+      (strict ? report.errors : report.warnings).push(message);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { strict: { type: "boolean", default: false }, root: { type: "string" } },
+  });
+  const root = path.resolve(values.root ?? path.join(import.meta.dirname!, ".."));
+  const report = await checkHouse(root, { strict: values.strict });
+  for (const w of report.warnings) console.warn(`warning: ${w}`);
+  for (const e of report.errors) console.error(`error: ${e}`);
+  console.log(
+    `check_house: ${report.errors.length} error(s), ${report.warnings.length} warning(s)` +
+      (values.strict ? " (strict)" : ""),
+  );
+  Deno.exit(report.errors.length === 0 ? 0 : 1);
+}
