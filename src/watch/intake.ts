@@ -664,20 +664,12 @@ export class Intake {
         source: file.path,
       });
       failure.movedTo = r.moved;
-      if (r.note) {
-        flog.error("{file} can't be converted: {reason}. Moved to {to} (why: {note})", {
-          file: file.path,
-          reason,
-          to: r.moved,
-          note: r.note,
-        });
-      } else {
-        flog.error(
-          "{file} can't be converted: {reason}. Moved to {to}, but the note beside it could not " +
-            "be written ({error}): this log line is the only record of why.",
-          { file: file.path, reason, to: r.moved, error: r.noteError },
-        );
-      }
+      flog.error("{file} can't be converted: {reason}. Moved to {to} (why: {note})", {
+        file: file.path,
+        reason,
+        to: r.moved,
+        note: r.note,
+      });
       if (r.unsynced) {
         flog.warn(
           "{file} was moved to {to}, but {error}: after a power cut it may be back in its drop " +

@@ -7,9 +7,11 @@
  * {@link PinnedFolder}s, files are created only as new names (a hard link, or `createNew`,
  * which refuses an existing name even when it is a link) and each write is verified after it
  * happened (the new name is the file written, in the folders checked), else undone. Every step
- * is durable before the next: the new name and its folder fsynced before the source is removed,
- * then the source folder fsynced. A file Windows says is in use is retried briefly, then
- * reported as {@link FileBusy}, the source untouched.
+ * is durable before the next: an Error move's note first, then the new name and its folder
+ * fsynced before the source is removed, then the source folder fsynced; so a crash at any point
+ * leaves the file at its source or in its new place, and in Error never without its note. A
+ * file Windows says is in use is retried briefly, then reported as {@link FileBusy}, the source
+ * untouched.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import nodePath from "#path";
 import { DirSyncer, isBusyError, realFsOps, withBusyRetry } from "../queue/fs_ops.ts";
 import { escapeControls, redact } from "../log/log.ts";
 import {
+  type FolderChain,
   type FolderEnv,
   type FolderFs,
   FolderRefused,
@@ -36,6 +39,11 @@ export interface PostFs extends FolderFs {
   copyNew(from: string, to: string): Promise<Deno.FileInfo>;
   /** Creates `file` (never over an existing name), writes `data`, fsyncs; its fstat. */
   writeNew(file: string, data: Uint8Array): Promise<Deno.FileInfo>;
+  /**
+   * Reads at most `max` bytes of `file` (one more shows it is longer) and the fstat of what it
+   * opened. Opening follows a link: the caller lstats first and compares the inode.
+   */
+  readSmall(file: string, max: number): Promise<{ info: Deno.FileInfo; data: Uint8Array }>;
   /** Removes a file (a missing one is an error: NotFound). */
   remove(file: string): Promise<void>;
   /** Makes a folder's entries durable. */
@@ -97,6 +105,18 @@ export const realPostEnv: PostEnv = {
         let off = 0;
         while (off < data.length) off += await f.write(data.subarray(off));
       }),
+    readSmall: async (file, max) => {
+      using f = await Deno.open(file, { read: true });
+      const info = await f.stat();
+      const buf = new Uint8Array(Math.min(info.size, max) + 1);
+      let n = 0;
+      while (n < buf.length) {
+        const got = await f.read(buf.subarray(n));
+        if (got === null) break;
+        n += got;
+      }
+      return { info, data: buf.subarray(0, n) };
+    },
     remove: (file) => Deno.remove(file),
     syncDir: (dir) => dirSyncer.sync(dir),
   },
@@ -152,17 +172,23 @@ function isLinkUnsupported(e: unknown, os: string, mode: "link" | "rename"): boo
     e instanceof Deno.errors.NotSupported || e instanceof Deno.errors.PermissionDenied;
 }
 
-/** Where a moved file went. */
-export interface Moved {
-  /** Its new path. */
-  to: string;
-  /** Where its note goes (Error moves): the name reserved beside it. */
-  dir: string;
+/**
+ * A name held for the file before it takes the name (the note of an Error move, written first).
+ * `release` takes it back when the file could not follow; it says what could not be undone.
+ */
+interface Reserved {
+  release(): Promise<string | null>;
 }
+
+/** Holds what must be in place before the file takes `to` in `chain`; "taken" skips the name. */
+type Reserve<R extends Reserved> = (
+  candidate: string,
+  to: string,
+  chain: FolderChain,
+) => Promise<R | "taken">;
 
 /**
  * Moves `file` into `folder/rel` without overwriting anything and returns its new path.
- * With `reserveNote`, a name is taken only when its `.error.txt` is free too.
  * Throws {@link FolderRefused} (nothing moved), {@link FileBusy} (the source is untouched) or
  * {@link NotDurable} (moved, not yet durable).
  */
@@ -170,20 +196,20 @@ export async function moveNoOverwrite(
   file: string,
   folder: PinnedFolder,
   rel: string,
-  opts: { reserveNote?: boolean; env?: PostEnv } = {},
+  opts: { env?: PostEnv } = {},
 ): Promise<string> {
-  const m = await moveInto(file, folder, rel, opts.reserveNote ?? false, opts.env ?? realPostEnv);
+  const m = await moveInto(file, folder, rel, opts.env ?? realPostEnv);
   if (m.unsynced) throw m.unsynced;
   return m.to;
 }
 
-async function moveInto(
+async function moveInto<R extends Reserved>(
   file: string,
   folder: PinnedFolder,
   rel: string,
-  reserveNote: boolean,
   env: PostEnv,
-): Promise<Moved & { verify: () => Promise<void>; unsynced: NotDurable | null }> {
+  reserve?: Reserve<R>,
+): Promise<{ to: string; held: R | null; unsynced: NotDurable | null }> {
   const { fs, path, os } = env;
   const parts = rel.split("/").map((p) => safeName(p, os));
   const name = parts.pop()!;
@@ -202,50 +228,75 @@ async function moveInto(
   // rename, which a file another program holds open refuses with nothing changed (a link would
   // succeed and leave two names neither of which can be removed while it is open).
   let mode: "link" | "rename" | "copy" = os === "windows" ? "rename" : "link";
+  /** Gives `file` the name `to`; the inode now there (null: not known, a followed link). */
+  const place = async (to: string): Promise<number | null> => {
+    for (;;) {
+      try {
+        // A followed link: link(2) keeps the link on Linux but may follow it elsewhere (macOS).
+        if (mode === "link") await retry(env, file, () => fs.link(file, to));
+        else if (mode === "rename") await retry(env, file, () => fs.rename(file, to));
+        else return (await retry(env, file, () => fs.copyNew(file, to))).ino;
+        return source.isSymlink ? null : source.ino;
+      } catch (e) {
+        if (
+          !(e instanceof Deno.errors.AlreadyExists) && mode !== "copy" &&
+          isLinkUnsupported(e, os, mode)
+        ) {
+          mode = "copy";
+          continue;
+        }
+        throw e;
+      }
+    }
+  };
   for (let n = 0; n < 10_000; n++) {
     const candidate = numberedName(name, n);
     if (!await free(candidate)) continue;
-    if (reserveNote && !await free(noteNames(candidate)[0])) continue;
     const to = path.join(chain.dir, candidate);
-    // A followed link: link(2) keeps the link on Linux but may follow it elsewhere (macOS).
-    let ino: number | null = source.isSymlink ? null : source.ino;
-    try {
-      if (mode === "link") await retry(env, file, () => fs.link(file, to));
-      else if (mode === "rename") await retry(env, file, () => fs.rename(file, to));
-      else ino = (await retry(env, file, () => fs.copyNew(file, to))).ino;
-    } catch (e) {
-      if (e instanceof Deno.errors.AlreadyExists) continue; // taken between look and write
-      if (mode !== "copy" && isLinkUnsupported(e, os, mode)) {
-        mode = "copy";
-        n--;
-        continue;
-      }
-      throw e;
-    }
+    const held = reserve ? await reserve(candidate, to, chain) : null;
+    if (held === "taken") continue;
+    let ino: number | null = null;
+    let placed = false;
     // Only the name we created goes: its inode is the one we wrote (wherever a swap put it).
     const ours = async () => {
       const st = await fs.lstat(to).catch(() => null);
       return st !== null && (ino === null || st.ino === ino);
     };
-    /** Takes the new name back; what could not be undone is added to the error thrown. */
+    /** Takes the new name back, then what was reserved; what could not be undone is added. */
     const undone = async (e: unknown): Promise<unknown> => {
-      let left: string | null = null;
+      const left: string[] = [];
       try {
-        if (await ours()) {
+        if (placed && await ours()) {
           if (mode !== "rename") await fs.remove(to);
           else if (await free(path.basename(file), path.dirname(file))) await fs.rename(to, file);
-          else left = `a new ${file} was dropped meanwhile`;
-          await fs.syncDir(chain.dir);
+          else left.push(`taking ${to} back failed too (a new ${file} was dropped meanwhile)`);
         }
       } catch (u) {
-        left = (u as Error).message;
+        left.push(`taking ${to} back failed too (${(u as Error).message})`);
       }
-      if (left === null) return e;
-      const more = `; taking ${to} back failed too (${left}): check it by hand`;
+      const kept = await held?.release();
+      if (kept) left.push(kept);
+      try {
+        await fs.syncDir(chain.dir);
+      } catch (u) {
+        left.push(`syncing ${chain.dir} after taking it back failed (${(u as Error).message})`);
+      }
+      if (left.length === 0) return e;
+      const more = `; ${left.join("; ")}: check it by hand`;
       return e instanceof FolderRefused
         ? new FolderRefused(e.folder, e.problem + more)
         : new Error((e as Error).message + more, { cause: e });
     };
+    try {
+      ino = await place(to);
+      placed = true;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw await undone(e);
+      // Taken between the look and the write: the reservation goes, the next name is tried.
+      const kept = await held?.release();
+      if (kept) throw new Error(`${to} was taken meanwhile; ${kept}: check it by hand`);
+      continue;
+    }
     try {
       await chain.verify();
       if (!await ours()) {
@@ -264,7 +315,7 @@ async function moveInto(
       }
     }
     const unsynced = await syncSourceDir(env, file, to).then(() => null, (e: NotDurable) => e);
-    return { to, dir: chain.dir, verify: () => chain.verify(), unsynced };
+    return { to, held, unsynced };
   }
   throw new Error(`${chain.dir} holds 10000 files named like ${name}; clear it out`);
 }
@@ -287,12 +338,10 @@ export interface ErrorNote {
   source: string;
 }
 
-/** Where a failed file went, and whether its note could be written. */
+/** Where a failed file went, and its note. */
 export interface MovedToError {
   moved: string;
-  /** The note's path, or null when it could not be written (then `noteError` says why). */
-  note: string | null;
-  noteError: string | null;
+  note: string;
   /** Set when the drop folder could not be synced after the move (see {@link NotDurable}). */
   unsynced: string | null;
 }
@@ -317,11 +366,35 @@ export function noteText(note: ErrorNote, moved: string, now = new Date()): stri
   );
 }
 
+/** A note is a few hundred bytes; a larger file at a note's name is not one the agent wrote. */
+const MAX_NOTE_BYTES = 64 * 1024;
+
 /**
- * Moves a failed file into the Error folder (keeping its subfolder) and writes
- * `<name>.error.txt` beside it (a shortened name when that one is too long). Throws like
- * {@link moveNoOverwrite} when the file could not be moved; a note that can't be written after
- * the move is reported in the result, not thrown (the file did move).
+ * Whether `p` is a note the agent began for this very move and whose file never followed (a
+ * crash between the two): a regular file, not a link, whose text is, or is the start of, a note
+ * for this source moved to this name (`head`: its first two lines). Such a note may be replaced.
+ */
+async function unfinishedNote(
+  env: PostEnv,
+  p: string,
+  head: string,
+): Promise<Deno.FileInfo | null> {
+  const st = await env.fs.lstat(p).catch(() => null);
+  if (!st || !st.isFile || st.isSymlink || st.size > MAX_NOTE_BYTES) return null;
+  const got = await env.fs.readSmall(p, MAX_NOTE_BYTES).catch(() => null);
+  // What was opened must be what was looked at (not a link or file swapped in between).
+  if (!got || !got.info.isFile || (st.ino !== null && got.info.ino !== st.ino)) return null;
+  const text = new TextDecoder().decode(got.data);
+  return text.startsWith(head) || head.startsWith(text) ? st : null;
+}
+
+/**
+ * Moves a failed file into the Error folder (keeping its subfolder) with `<name>.error.txt`
+ * beside it (a shortened name when that one is too long). The note is written, verified and
+ * durable first, for the name the file then takes: a crash at any step leaves the file at its
+ * source, or in Error with its note, never there without it. A note whose file never followed
+ * is replaced when the file is moved again. Throws like {@link moveNoOverwrite}, and when the
+ * note can't be written (then nothing is moved).
  */
 export async function moveToError(
   file: string,
@@ -331,50 +404,67 @@ export async function moveToError(
   env: PostEnv = realPostEnv,
 ): Promise<MovedToError> {
   const { fs, path } = env;
-  const m = await moveInto(file, folder, rel, true, env);
-  const unsynced = m.unsynced?.message ?? null;
-  const data = new TextEncoder().encode(noteText(note, m.to));
-  let lastError: unknown = null;
-  const names = noteNames(path.basename(m.to));
-  // Then numbered names, for a note name taken between the look and the write.
-  for (let n = 1; n <= 3; n++) names.push(noteNames(numberedName(path.basename(m.to), n))[0]);
-  for (const name of names) {
-    const p = path.join(m.dir, name);
-    let written: Deno.FileInfo;
-    try {
-      written = await fs.writeNew(p, data);
-    } catch (e) {
-      lastError = e;
-      if (
-        e instanceof Deno.errors.AlreadyExists || (e as { code?: string }).code === "ENAMETOOLONG"
-      ) {
+  const reserve: Reserve<Reserved & { note: string }> = async (candidate, to, chain) => {
+    const text = noteText(note, to);
+    const head = text.slice(0, text.indexOf("\n", text.indexOf("\n") + 1) + 1);
+    const data = new TextEncoder().encode(text);
+    let tooLong: unknown = null;
+    for (const name of noteNames(candidate)) {
+      const p = path.join(chain.dir, name);
+      let info: Deno.FileInfo | null = null;
+      for (let replaced = false; info === null;) {
+        try {
+          info = await fs.writeNew(p, data);
+        } catch (e) {
+          if ((e as { code?: string }).code === "ENAMETOOLONG") break;
+          if (!(e instanceof Deno.errors.AlreadyExists)) {
+            throw new Error(`the note ${p} can't be written (${(e as Error).message})`, {
+              cause: e,
+            });
+          }
+          if (replaced) return "taken";
+          const stale = await unfinishedNote(env, p, head);
+          if (!stale) return "taken";
+          await chain.verify();
+          const now = await fs.lstat(p).catch(() => null);
+          if (!now?.isFile || (stale.ino !== null && now.ino !== stale.ino)) return "taken";
+          await fs.remove(p);
+          replaced = true;
+        }
+      }
+      if (info === null) {
+        tooLong = `${name} is too long for this file system`;
         continue;
       }
-      break;
-    }
-    try {
-      await m.verify();
-      const st = await fs.lstat(p);
-      if (written.ino !== null && st.ino !== written.ino) {
-        throw new Error(`${p} is not the note the agent wrote`);
+      const { ino, size } = info;
+      // A freed inode number can come back at once: the kind and size are compared too.
+      const ours = (st: Deno.FileInfo | null) =>
+        st !== null && st.isFile && st.size === size && (ino === null || st.ino === ino);
+      const release = async (): Promise<string | null> => {
+        try {
+          if (ours(await fs.lstat(p).catch(() => null))) await fs.remove(p);
+          return null;
+        } catch (u) {
+          return `removing the note ${p} failed (${(u as Error).message})`;
+        }
+      };
+      try {
+        await chain.verify();
+        if (!ours(await fs.lstat(p))) {
+          throw new FolderRefused(folder.configured, `${p} is not the note the agent wrote`);
+        }
+        await fs.syncDir(chain.dir);
+      } catch (e) {
+        const kept = await release();
+        if (!kept) throw e;
+        throw e instanceof FolderRefused
+          ? new FolderRefused(e.folder, `${e.problem}; ${kept}: check it by hand`)
+          : new Error(`${(e as Error).message}; ${kept}: check it by hand`, { cause: e });
       }
-      await fs.syncDir(m.dir);
-      return { moved: m.to, note: p, noteError: null, unsynced };
-    } catch (e) {
-      lastError = e;
-      const st = await fs.lstat(p).catch(() => null);
-      if (st && (written.ino === null || st.ino === written.ino)) {
-        await fs.remove(p).catch((u) => {
-          lastError = new Error(`${(e as Error).message}; removing ${p} failed too (${u.message})`);
-        });
-      }
-      break;
+      return { note: p, release };
     }
-  }
-  return {
-    moved: m.to,
-    note: null,
-    noteError: (lastError as Error)?.message ?? String(lastError),
-    unsynced,
+    throw new Error(`no note name beside ${to} can be created (${tooLong})`);
   };
+  const m = await moveInto(file, folder, rel, env, reserve);
+  return { moved: m.to, note: m.held!.note, unsynced: m.unsynced?.message ?? null };
 }

@@ -177,7 +177,6 @@ Deno.test("post action: a name too long for its note gets a shortened note namin
       note(src),
     );
     assert.equal(r.moved, path.join(dir, "Error", name));
-    if (!r.note) throw new Error(`no note: ${r.noteError}`);
     assert.ok(new TextEncoder().encode(path.basename(r.note)).length <= 255);
     assert.match(path.basename(r.note), /^L+~[0-9a-f]{8}\.error\.txt$/);
     assert.ok((await Deno.readTextFile(r.note)).includes(`Moved to:    ${r.moved}`));
@@ -223,12 +222,12 @@ Deno.test("post action: each step is durable before the next (note and folders f
     );
     const acts = calls.filter((c) => /^(link|remove|syncDir|writeNew|copyNew)/.test(c));
     assert.deepEqual(acts, [
+      "writeNew bad.csv.error.txt", // the note first (writeNew fsyncs the file itself) …
+      "syncDir Error", // … durable before the file takes its name
       "link bad.csv bad.csv",
       "syncDir Error", // the new name is durable before the old one goes
       "remove bad.csv",
       "syncDir in",
-      "writeNew bad.csv.error.txt", // writeNew fsyncs the file itself
-      "syncDir Error",
     ]);
     await Deno.writeTextFile(src, "done");
     calls.length = 0;
@@ -370,6 +369,11 @@ class WinFs implements PostFs {
       this.add(p, false);
       this.#get(p).data = data;
       return this.#info(this.#get(p));
+    });
+  readSmall = (p: string, max: number) =>
+    Promise.resolve().then(() => {
+      const e = this.#get(p);
+      return { info: this.#info(e), data: e.data.slice(0, max + 1) };
     });
   remove = (p: string) =>
     Promise.resolve().then(() => {
@@ -571,4 +575,111 @@ Deno.test("post action: a folder swapped between the check and the write is caug
     assert.match(e.message, /replaced|symbolic link/);
     assert.deepEqual(await names(elsewhere), [], "the name written through the swap is taken back");
     assert.equal(await Deno.readTextFile(src), "broken", "the source stays");
+  }));
+
+Deno.test("post action: a note that can't be written moves nothing, and says which note and why", () =>
+  inTemp(async (dir) => {
+    const src = path.join(dir, "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    const env: PostEnv = {
+      ...realPostEnv,
+      fs: { ...realPostEnv.fs, writeNew: () => Promise.reject(errorWith("ENOSPC")) },
+    };
+    const pin = await PinnedFolder.pin(path.join(dir, "Error"));
+    const e = await thrown(() => moveToError(src, pin, "bad.csv", note(src), env));
+    assert.match(e.message, /the note .*bad\.csv\.error\.txt can't be written \(ENOSPC/);
+    assert.equal(await Deno.readTextFile(src), "broken", "the source stays");
+    assert.deepEqual(await names(path.join(dir, "Error")), [], "no file in Error without a note");
+  }));
+
+Deno.test("post action: a name taken after its note was written: the note goes, the next name is used", () =>
+  inTemp(async (dir) => {
+    const errorDir = path.join(dir, "Error");
+    await Deno.mkdir(errorDir);
+    const src = path.join(dir, "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    let raced = false;
+    const env: PostEnv = {
+      ...realPostEnv,
+      fs: {
+        ...realPostEnv.fs,
+        link: async (from, to) => {
+          if (!raced) {
+            raced = true; // another program creates the name between the look and the link
+            await Deno.writeTextFile(to, "someone else's");
+          }
+          await Deno.link(from, to);
+        },
+      },
+    };
+    const r = await moveToError(src, await PinnedFolder.pin(errorDir), "bad.csv", note(src), env);
+    assert.equal(r.moved, path.join(errorDir, "bad (1).csv"));
+    assert.equal(r.note, path.join(errorDir, "bad (1).csv.error.txt"));
+    assert.deepEqual(await names(errorDir), ["bad (1).csv", "bad (1).csv.error.txt", "bad.csv"]);
+    assert.equal(await Deno.readTextFile(path.join(errorDir, "bad.csv")), "someone else's");
+  }));
+
+Deno.test("post action: a note left by a crash is replaced; a file at a note's name that isn't one is kept", () =>
+  inTemp(async (dir) => {
+    const errorDir = path.join(dir, "Error");
+    await Deno.mkdir(errorDir);
+    const src = path.join(dir, "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    // The agent wrote the note, then died before the file followed.
+    const left = path.join(errorDir, "bad.csv.error.txt");
+    await Deno.writeTextFile(
+      left,
+      noteText({ ...note(src), correlationId: "before-crash" }, path.join(errorDir, "bad.csv")),
+    );
+    // Not notes of this move: another source's, a person's file, a hard link to a secret.
+    await Deno.writeTextFile(
+      path.join(errorDir, "bad (1).csv.error.txt"),
+      noteText(note(path.join(dir, "other", "bad.csv")), path.join(errorDir, "bad (1).csv")),
+    );
+    await Deno.writeTextFile(path.join(errorDir, "bad (2).csv.error.txt"), "my own notes");
+    const secret = path.join(dir, "secret");
+    await Deno.writeTextFile(secret, "File:        s3cret");
+    await Deno.link(secret, path.join(errorDir, "bad (3).csv.error.txt"));
+    const pin = await PinnedFolder.pin(errorDir);
+    const r = await moveToError(src, pin, "bad.csv", note(src));
+    assert.equal(r.moved, path.join(errorDir, "bad.csv"));
+    assert.equal(r.note, left);
+    assert.match(await Deno.readTextFile(left), /Correlation: abc123defg/, "a new note");
+
+    await Deno.writeTextFile(src, "broken again");
+    const r2 = await moveToError(src, pin, "bad.csv", note(src));
+    assert.equal(r2.moved, path.join(errorDir, "bad (4).csv"));
+    assert.equal(
+      await Deno.readTextFile(path.join(errorDir, "bad (2).csv.error.txt")),
+      "my own notes",
+    );
+    assert.equal(await Deno.readTextFile(secret), "File:        s3cret");
+    assert.match(await Deno.readTextFile(path.join(errorDir, "bad (1).csv.error.txt")), /other/);
+  }));
+
+Deno.test("post action: a note replaced between its write and its check is refused, nothing moved", () =>
+  inTemp(async (dir) => {
+    const errorDir = path.join(dir, "Error");
+    await Deno.mkdir(errorDir);
+    const src = path.join(dir, "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    const env: PostEnv = {
+      ...realPostEnv,
+      fs: {
+        ...realPostEnv.fs,
+        writeNew: async (p, data) => {
+          const st = await realPostEnv.fs.writeNew(p, data);
+          await Deno.remove(p);
+          await Deno.symlink(path.join(dir, "elsewhere"), p); // swapped before the check
+          return st;
+        },
+      },
+    };
+    const pin = await PinnedFolder.pin(errorDir);
+    const e = await thrown(() => moveToError(src, pin, "bad.csv", note(src), env));
+    assert.ok(e instanceof FolderRefused, String(e));
+    assert.match(e.message, /is not the note the agent wrote/);
+    assert.equal(await Deno.readTextFile(src), "broken", "the source stays");
+    assert.deepEqual(await names(errorDir), ["bad.csv.error.txt"], "only the planted link");
+    assert.ok((await Deno.lstat(path.join(errorDir, "bad.csv.error.txt"))).isSymlink);
   }));
