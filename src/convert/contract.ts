@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { z } from "zod";
 import type { WsjfReport } from "./wsjf/schema.ts";
 
 export type { WsjfReport };
@@ -66,6 +67,11 @@ export interface Converter {
   readonly description: string;
   /** The usual file pattern for this format, used when the config gives none. */
   readonly pattern?: string;
+  /**
+   * The schema of its `converters[].params` (`converterParams` in params.ts), with a
+   * description on each parameter: `deno task docs` lists them in docs/converters.md.
+   */
+  readonly params?: z.ZodType;
   /** Confidence 0..1 that the file is in this format; used by `format: "auto"`. */
   detect?(input: DetectInput): number;
   /** Converts one file into reports. Throw {@link ConversionError} for a bad file. */

@@ -22,29 +22,34 @@ import { ConversionError } from "./contract.ts";
 import { resolveEncoding } from "./text.ts";
 import { isValidTimeZone } from "./time.ts";
 
-/** The shared parameters (all optional; defaults noted). */
+/** The shared parameters (all optional), each with its description for docs/converters.md. */
 export const commonParamsShape = {
-  /** Part number when the file has none. */
-  partNumber: z.string().trim().min(1).optional(),
-  /** Part revision when the file has none (the builder's last resort is "1.0"). */
-  partRevision: z.string().trim().min(1).optional(),
-  /** Process (operation type) code when the file has none (the builder's default is 10). */
-  processCode: z.coerce.number().int().min(0).max(2147483647).optional(),
-  /** Process name → code, for files that name the process instead of giving its code. */
-  processCodes: z.record(z.string(), z.number().int().min(0)).optional(),
-  /** Root sequence name when the file has none. */
-  sequenceName: z.string().min(1).optional(),
-  /** Root sequence version when the file has none. */
-  sequenceVersion: z.string().min(1).optional(),
-  /** Operator when the file has none (else the station's operator). */
-  operator: z.string().min(1).optional(),
-  /** Overrides the file's station name (machineName). */
-  stationName: z.string().trim().min(1).optional(),
-  /** Location when the file has none (else the station's). */
-  location: z.string().optional(),
-  /** Purpose when the file has none (else the station's). */
-  purpose: z.string().optional(),
-  /** Text encoding: "auto" (BOM, then UTF-8, else Windows-1252), a label, or a code page. */
+  partNumber: z.string().trim().min(1).optional().describe("Part number when the file has none."),
+  partRevision: z.string().trim().min(1).optional().describe(
+    'Part revision when the file has none (else `"1.0"`).',
+  ),
+  processCode: z.coerce.number().int().min(0).max(2147483647).optional().describe(
+    "Process (operation type) code when the file has none (else 10). Alias `operationTypeCode`.",
+  ),
+  processCodes: z.record(z.string(), z.number().int().min(0)).optional().describe(
+    'Process name → code, for files that name the process instead of giving its code (e.g. `{"SW Debug": 10}`).',
+  ),
+  sequenceName: z.string().min(1).optional().describe("Root sequence name when the file has none."),
+  sequenceVersion: z.string().min(1).optional().describe(
+    "Root sequence version when the file has none.",
+  ),
+  operator: z.string().min(1).optional().describe(
+    "Operator when the file has none (else `station.operator`).",
+  ),
+  stationName: z.string().trim().min(1).optional().describe(
+    'Overrides the file\'s station name (`machineName`): testers write "Test Station", "<No Station>" or a PC name.',
+  ),
+  location: z.string().optional().describe(
+    "Location when the file has none (else `station.location`).",
+  ),
+  purpose: z.string().optional().describe(
+    "Purpose when the file has none (else `station.purpose`).",
+  ),
   encoding: z.string().default("auto").refine((s) => {
     if (s.trim().toLowerCase() === "auto") return true;
     try {
@@ -53,19 +58,22 @@ export const commonParamsShape = {
     } catch {
       return false;
     }
-  }, { message: 'a text encoding such as "auto", "utf-8", "windows-1252" or "1252"' }),
-  /**
-   * "import" (default): keep the file's verdicts, compute only where the file has none.
-   * "active": recompute measurement and step statuses from values and limits.
-   */
+  }, { message: 'a text encoding such as "auto", "utf-8", "windows-1252" or "1252"' }).describe(
+    '`"auto"`: BOM, then the file\'s declaration, then UTF-8 if valid, else Windows-1252; or a label or code page such as `"utf-8"` or `1252`. Alias `fileEncoding`.',
+  ),
   testMode: z.string().transform((s) => s.trim().toLowerCase()).pipe(z.enum(["import", "active"]))
-    .default("import"),
-  /** IANA time zone for naive timestamps, when it differs from the station's. */
+    .default("import").describe(
+      '`"import"`: keep the tester\'s verdicts and compute a status only where the file has none, noting disagreements in a `Status note` misc info; `"active"`: compute step statuses from values and limits and let failures ripple up.',
+    ),
   timeZone: z.string().refine(isValidTimeZone, {
     message: 'an IANA time zone such as "Europe/Oslo" or "UTC"',
-  }).optional(),
-  /** Decimal separator of numbers in the file. */
-  decimalSeparator: z.enum([".", ","]).default("."),
+  }).optional().meta({
+    description: "IANA time zone for naive timestamps in the file.",
+    defaultText: "`station.timeZone`",
+  }),
+  decimalSeparator: z.enum([".", ","]).default(".").describe(
+    "Decimal separator of numbers in the file.",
+  ),
 };
 
 /** Parsed shared parameters. */

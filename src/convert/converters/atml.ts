@@ -59,6 +59,7 @@ export function detectAtml(head: Uint8Array): number {
 
 export const converter: Converter = {
   name: "atml",
+  params: paramsSchema,
   description: "IEEE 1636.1 ATML test results (2.02, 5.00, 6.01) as NI TestStand writes them; " +
     "one report per TestResults (UUT)",
   pattern: "*.xml",

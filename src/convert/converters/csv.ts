@@ -200,37 +200,91 @@ const statusCode = z.string().transform((s, ctx) => {
 });
 
 const paramsSchema = converterParams({
-  preset: z.enum(["generic", "nano51e"]).default("generic"),
-  delimiter: delimiterText.optional(),
-  quote: z.string().max(1).optional(),
-  skipLines: z.number().int().min(0).optional(),
-  tableHeader: z.union([z.enum(["auto", "none"]), z.number().int().min(1)]).optional(),
+  preset: z.enum(["generic", "nano51e"]).default("generic").describe(
+    '`"nano51e"`: Teradyne Nano 51e (`A%<PN>%<SMTdate>%<SN>_<OK|NG>_<yyyyMMddHHmmss>.csv`, rows `Name[Group],3.28V,low,high,PASS`, process 30); explicit params win.',
+  ),
+  delimiter: delimiterText.optional().meta({
+    description:
+      '`;` `,` `"tab"` `|` or any character; `"auto"` takes the one found on most of the first 50 lines (`;` wins a tie with `,`).',
+    defaultText: '`"auto"`',
+  }),
+  quote: z.string().max(1).optional().meta({
+    description: 'The quote character; `""` means no quoting.',
+    defaultText: '`"\\""`',
+  }),
+  skipLines: z.number().int().min(0).optional().meta({
+    description: "Title lines to drop at the top.",
+    defaultText: "`0`",
+  }),
+  tableHeader: z.union([z.enum(["auto", "none"]), z.number().int().min(1)]).optional().meta({
+    description:
+      'The step table\'s header row: `"auto"` (found by column names), `"none"` (no header row; `columns` by number), or its line number.',
+    defaultText: '`"auto"`',
+  }),
   columns: z.strictObject(
     Object.fromEntries(STEP_COLUMNS.map((c) => [c, locator.optional()])) as Record<
       StepColumn,
       z.ZodOptional<typeof locator>
     >,
-  ).optional(),
+  ).optional().meta({
+    description:
+      "Step columns (`name value low high unit status compOp group stepType reportText time`), each a column name, a list of names, a 1-based number, or `false`.",
+    defaultText: "built-in names",
+  }),
   header: z.strictObject(
     Object.fromEntries(HEADER_FIELDS.map((f) => [f, locator.optional()])) as Record<
       HeaderField,
       z.ZodOptional<typeof locator>
     >,
-  ).optional(),
+  ).optional().meta({
+    description:
+      "Header fields (see the mapping, plus `startTime` for a separate time column), each a key/column name, names, or a column number.",
+    defaultText: "built-in names",
+  }),
   datePattern: z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1)).min(1)])
-    .optional(),
-  dateOrder: z.enum(["dmy", "mdy", "ymd"]).optional(),
-  statusWords: z.record(z.string(), statusCode).optional(),
-  fileNamePattern: regexText([]).optional(),
-  namePattern: regexText(["name", "group"]).optional(),
-  valueUnit: z.enum(["auto", "off"]).optional(),
+    .optional().describe(
+      '.NET-style pattern(s): `"yyyy.MM.dd. HH:mm"`, `"MM/dd/yyyy hh:mm:ss tt"`, `"dd-MMM-yy HH:mm:ss"`; without one: ISO 8601 (offset/Z kept), `yyyyMMddHHmmss`, or any y/m/d-like date.',
+    ),
+  dateOrder: z.enum(["dmy", "mdy", "ymd"]).optional().describe("Order of dates like `04/05/2024`."),
+  statusWords: z.record(z.string(), statusCode).optional().meta({
+    description: "Extra verdict words → `P F D S E T U` (PASS/OK/NG/FAIL/… are built in).",
+    defaultText: '`{"Info":"D"}`',
+  }),
+  fileNamePattern: regexText([]).optional().describe(
+    "A regex on the file name; named groups fill header fields (`sn`, `pn`, `start`, `result`, …), other groups become misc infos (`_` → space).",
+  ),
+  namePattern: regexText(["name", "group"]).optional().describe(
+    "A regex on the step name with groups `name`/`group`, e.g. `^(?<name>.+)\\[(?<group>.+)\\]$`.",
+  ),
+  valueUnit: z.enum(["auto", "off"]).optional().meta({
+    description: '`"off"`: `3.28V` stays a string value.',
+    defaultText: '`"auto"`',
+  }),
   compOp: z.string().refine((s) => parseNumericCompOp(s) !== undefined, {
     message: "a numeric comparison operator such as GELE, GTLT, GE, LE, EQ or LOG",
-  }).optional(),
-  splitBy: z.enum(["file", "serial"]).optional(),
-  badRows: z.enum(["fail", "skip"]).optional(),
-  execTimeUnit: z.enum(["s", "ms", "min"]).optional(),
-  missingStart: z.enum(["now", "error"]).optional(),
+  }).optional().meta({
+    description: 'The comparison for rows without a CompOp column (e.g. `"GTLT"`).',
+    defaultText: "inferred",
+  }),
+  splitBy: z.enum(["file", "serial"]).optional().meta({
+    description:
+      'Tables with the header on every row: `"serial"` starts a new report when the serial changes; `"file"` gives one report.',
+    defaultText: '`"serial"`',
+  }),
+  badRows: z.enum(["fail", "skip"]).optional().meta({
+    description:
+      'A row whose field count differs from the header: `"fail"` the file naming the line, or `"skip"` it (noted as misc info `Skipped row`).',
+    defaultText: '`"fail"`',
+  }),
+  execTimeUnit: z.enum(["s", "ms", "min"]).optional().meta({
+    description: "Unit of the exec-time field (`h:mm:ss` is always read).",
+    defaultText: '`"s"`',
+  }),
+  missingStart: z.enum(["now", "error"]).optional().meta({
+    description:
+      'No date anywhere: `"now"` uses the conversion time (noted as misc info), `"error"` refuses the file.',
+    defaultText: '`"now"`',
+  }),
 });
 
 /** Parsed csv parameters. */
@@ -335,6 +389,7 @@ function resolveSettings(p: CsvParams, given: CsvParams): Settings {
 /** The configurable delimited-text converter. */
 export const converter: Converter = {
   name: "csv",
+  params: paramsSchema,
   description:
     "Configurable delimited text (CSV/semicolon/tab): key/value header and/or a step table",
   pattern: "*.csv",

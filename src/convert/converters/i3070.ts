@@ -66,10 +66,12 @@ import {
 import { type I3070Record, I3070SyntaxError, parseI3070Records } from "./i3070/records.ts";
 
 const paramsSchema = converterParams({
-  /** Which BATCH field is the part number: UUT type (field 1) or version label (field 14). */
-  partNumberFrom: z.enum(["uutType", "versionLabel"]).default("uutType"),
-  /** Boards the tester X'd out (status 13): leave them out, or report them as Terminated. */
-  xOutBoards: z.enum(["skip", "terminated"]).default("skip"),
+  partNumberFrom: z.enum(["uutType", "versionLabel"]).default("uutType").describe(
+    '`"versionLabel"` takes the part number from BATCH field 14 (Virinco\'s choice); `"uutType"` from field 1.',
+  ),
+  xOutBoards: z.enum(["skip", "terminated"]).default("skip").describe(
+    'Boards the tester X\'d out (status 13): leave them out, or `"terminated"` reports them as Terminated.',
+  ),
 });
 
 type Params = z.output<typeof paramsSchema>;
@@ -169,6 +171,7 @@ interface Board {
 
 export const converter: Converter = {
   name: "i3070",
+  params: paramsSchema,
   description: "Keysight/Agilent 3070 (i3070) ICT log record format ({@BATCH|…{@BTEST|…), panels",
   pattern: "*",
   detect({ head }) {

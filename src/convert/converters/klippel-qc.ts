@@ -41,19 +41,28 @@ import { type NumericInput, ReportBuilder, type SequenceBuilder } from "../wsjf/
 import { type CurveFile, curveFolderOf, readCurveFolder } from "./klippel/curve_folder.ts";
 
 const paramsSchema = converterParams({
-  /** "required" (default): a header without its curve folder is an error; "optional": convert it alone. */
-  curveFolder: z.enum(["required", "optional"]).default("required"),
-  /** The folder is read when nothing in it changed for this long. */
-  settleSeconds: z.number().min(0).max(30).default(2),
-  /** Longest wait for the folder to appear and settle (keep it below pool.timeoutSeconds). */
-  waitSeconds: z.number().min(0).max(50).default(10),
-  maxCurveFiles: z.number().int().min(1).max(100_000).default(1000),
-  maxCurveFileMB: z.number().positive().max(1024).default(16),
-  maxCurveFolderMB: z.number().positive().max(4096).default(64),
-  /** Klippel's Warning verdict (within limits, past the warning limits): "fail" or "pass". */
-  warningAs: z.enum(["fail", "pass"]).default("fail"),
-  /** Y unit per result name, e.g. {"imp": "Ohm", "resp": "dB"} (Klippel writes none). */
-  units: z.record(z.string(), z.string()).default({}),
+  curveFolder: z.enum(["required", "optional"]).default("required").describe(
+    '`"optional"`: a header whose folder never appears is reported alone (with a warning); `"required"`: that is an error.',
+  ),
+  settleSeconds: z.number().min(0).max(30).default(2).describe(
+    "The folder is read when nothing in it changed for this long.",
+  ),
+  waitSeconds: z.number().min(0).max(50).default(10).describe(
+    "Longest wait for the folder to appear and settle (keep it below `pool.timeoutSeconds`).",
+  ),
+  maxCurveFiles: z.number().int().min(1).max(100_000).default(1000).describe(
+    "Most files in one curve folder.",
+  ),
+  maxCurveFileMB: z.number().positive().max(1024).default(16).describe("Largest curve file."),
+  maxCurveFolderMB: z.number().positive().max(4096).default(64).describe(
+    "Most bytes in one curve folder.",
+  ),
+  warningAs: z.enum(["fail", "pass"]).default("fail").describe(
+    "What Klippel's Warning verdict (unit or result) counts as.",
+  ),
+  units: z.record(z.string(), z.string()).default({}).describe(
+    'Y unit per result name, e.g. `{"imp": "Ohm", "resp": "dB", "thd": "%"}` (Klippel writes none).',
+  ),
 });
 
 type Params = z.output<typeof paramsSchema>;
@@ -63,6 +72,7 @@ const KEY_LINE = /^(Cfg|Ctrl|Results)_\w+=/m;
 /** The Klippel QC converter. */
 export const converter: Converter = {
   name: "klippel-qc",
+  params: paramsSchema,
   description: "Klippel QC log: header .txt (Key=Value) plus its curve folder; one unit",
   pattern: "*.txt",
   detect({ head }) {

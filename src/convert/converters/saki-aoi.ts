@@ -54,9 +54,11 @@ import { addCalls, type DefectCall } from "./aoi/calls.ts";
 import { AoiVerdicts, clip, statusWordsParam } from "./aoi/verdict.ts";
 
 const paramsSchema = converterParams({
-  partNumberFrom: z.enum(["program", "side", "parameter"]).default("program"),
-  dateOrder: z.enum(["mdy", "dmy"]).default("mdy"),
-  statusWords: statusWordsParam,
+  partNumberFrom: z.enum(["program", "side", "parameter"]).default("program").describe(
+    'Where the pn comes from: `Program@name`, `"side"` → `Panel@side` (Virinco\'s choice), or `"parameter"` → only the `partNumber` parameter.',
+  ),
+  dateOrder: z.enum(["mdy", "dmy"]).default("mdy").describe('`"dmy"` for day-first dates.'),
+  statusWords: statusWordsParam.describe("Extra verdict/disposition words → `P F D S E T U`."),
 });
 
 type SakiParams = z.output<typeof paramsSchema>;
@@ -64,6 +66,7 @@ type SakiParams = z.output<typeof paramsSchema>;
 /** The SAKI AOI converter. */
 export const converter: Converter = {
   name: "saki-aoi",
+  params: paramsSchema,
   description: "SAKI AOI panel result XML (<Panel barcode result startDate …>); one report per " +
     "panel, defect and false calls as steps",
   pattern: "*.xml",

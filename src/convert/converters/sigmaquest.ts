@@ -58,10 +58,12 @@ import {
 } from "../xml.ts";
 
 const paramsSchema = converterParams({
-  /** "absent" (default): a limit of 0 is "not set"; "value": 0 is a real limit. */
-  zeroLimits: z.enum(["absent", "value"]).default("absent"),
-  /** Extra grade words → status letters (P F D S E T U), e.g. {"RETEST": "F"}. */
-  grades: z.record(z.string(), z.enum(STEP_STATUSES)).default({}),
+  zeroLimits: z.enum(["absent", "value"]).default("absent").describe(
+    '`"absent"`: a limit of 0 is "not set"; `"value"`: 0 is a real limit.',
+  ),
+  grades: z.record(z.string(), z.enum(STEP_STATUSES)).default({}).describe(
+    'Extra grade words → status letters (`P F D S E T U`), e.g. `{"RETEST": "F"}`.',
+  ),
 });
 
 type Params = z.output<typeof paramsSchema>;
@@ -90,6 +92,7 @@ const COMPARISONS = new Set([
 /** The SigmaQuest converter. */
 export const converter: Converter = {
   name: "sigmaquest",
+  params: paramsSchema,
   description: "SigmaQuest / SigmaSure UnitReport XML (nested TestRun tree); one unit",
   pattern: "*.xml",
   detect({ head }) {

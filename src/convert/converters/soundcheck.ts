@@ -45,10 +45,12 @@ import { type NumericInput, ReportBuilder } from "../wsjf/builder.ts";
 import { parseStepStatus } from "../wsjf/status.ts";
 
 const paramsSchema = converterParams({
-  /** Order of day and month in the Time column ("mdy": US locale, "dmy": European). */
-  dateOrder: z.enum(["mdy", "dmy", "ymd"]).default("mdy"),
-  /** Where the Lot # column goes: the part number (default) or the batch serial. */
-  lotField: z.enum(["pn", "batchSN"]).default("pn"),
+  dateOrder: z.enum(["mdy", "dmy", "ymd"]).default("mdy").describe(
+    'Order of the Time column\'s date: `"mdy"` (US `7/22/2020 10:22:14 AM`), `"dmy"` (EU `12-01-2021 09:08:35`), `"ymd"`.',
+  ),
+  lotField: z.enum(["pn", "batchSN"]).default("pn").describe(
+    'Where the Lot # column goes: the part number, or `"batchSN"` (then `pn` comes from `partNumber`).',
+  ),
 });
 
 type Params = z.output<typeof paramsSchema>;
@@ -106,6 +108,7 @@ interface Unit {
 /** The SoundCheck converter. */
 export const converter: Converter = {
   name: "soundcheck",
+  params: paramsSchema,
   description: "Listen SoundCheck AutoSave text (tab-separated results and curves); one report " +
     "per serial",
   pattern: "*.txt",

@@ -45,8 +45,10 @@ import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
 import { parseStepStatus } from "../wsjf/status.ts";
 
 const paramsSchema = converterParams({
-  processCode: z.coerce.number().int().min(0).max(2147483647).default(30),
-  zeroLimits: z.enum(["absent", "value"]).default("absent"),
+  processCode: z.coerce.number().int().min(0).max(2147483647).default(30).describe("Process code."),
+  zeroLimits: z.enum(["absent", "value"]).default("absent").describe(
+    '`"value"`: a limit of 0 is a real limit; `"absent"`: it means no limit.',
+  ),
 });
 
 type SpeaParams = z.output<typeof paramsSchema>;
@@ -98,6 +100,7 @@ interface Run {
 /** The SPEA 3030 converter. */
 export const converter: Converter = {
   name: "spea-3030",
+  params: paramsSchema,
   description: "SPEA 3030 ICT semicolon log (consecutive runs, FORMAT/START … END)",
   pattern: "*.csv",
   detect({ head }) {

@@ -38,13 +38,12 @@ import {
 } from "./stdf/records.ts";
 
 const paramsSchema = converterParams({
-  /**
-   * The serial of a part with a PART_ID: `"qualified"` (default) prefixes lot, sublot and
-   * wafer (a PART_ID is only unique within its file), `"partId"` uses PART_ID alone.
-   */
-  serialFormat: z.enum(["qualified", "partId"]).default("qualified"),
-  /** Most bytes a `.stdf.gz` may inflate to, in MiB (a larger one is refused). */
-  maxInflatedMb: z.coerce.number().int().min(1).max(1024 * 1024).default(4096),
+  serialFormat: z.enum(["qualified", "partId"]).default("qualified").describe(
+    'The serial of a part with a PART_ID: `"qualified"` prefixes lot, sublot and wafer (a PART_ID is only unique within its file), `"partId"` uses PART_ID alone.',
+  ),
+  maxInflatedMb: z.coerce.number().int().min(1).max(1024 * 1024).default(4096).describe(
+    "Most MiB a `.stdf.gz` may inflate to (a larger one is refused).",
+  ),
 });
 
 type Params = z.output<typeof paramsSchema>;
@@ -118,6 +117,7 @@ interface TestDefaults {
 
 export const converter: Converter = {
   name: "stdf",
+  params: paramsSchema,
   description: "STDF V4 semiconductor ATE results (binary, either byte order, .stdf or .stdf.gz)",
   pattern: "*.std*",
   detect({ head }) {

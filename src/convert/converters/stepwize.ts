@@ -62,6 +62,7 @@ const RECORD_ONLY = /^performed\b/i;
 /** The StepWize converter. */
 export const converter: Converter = {
   name: "stepwize",
+  params: paramsSchema,
   description: "StepWize CONFIG_AND_RESULTS.XSPC (ConfigAndResultsDataFile XML); one unit",
   pattern: "*.XSPC",
   detect({ head }) {

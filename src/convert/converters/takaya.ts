@@ -93,23 +93,34 @@ import {
 } from "./takaya/values.ts";
 
 const paramsSchema = converterParams({
-  variant: z.enum(["auto", "atd", "apt94xx", "atdx"]).default("auto"),
-  dateOrder: z.enum(["auto", "dmy", "mdy", "ymd"]).default("auto"),
-  serialFormat: z.enum(["auto", "plain"]).default("auto"),
-  serialTokens: z.enum(["operators", "station-operator"]).default("operators"),
+  variant: z.enum(["auto", "atd", "apt94xx", "atdx"]).default("auto").describe(
+    'The layout; `"atd"`, `"apt94xx"` or `"atdx"` refuses the others.',
+  ),
+  dateOrder: z.enum(["auto", "dmy", "mdy", "ymd"]).default("auto").describe(
+    'Order of the date fields; `"auto"` uses the date in the file name (`…-20230420130239.ATD`), else day first. Set `"ymd"` for APT94xx testers that write yy/MM/dd.',
+  ),
+  serialFormat: z.enum(["auto", "plain"]).default("auto").describe(
+    '`"plain"` keeps `Serial No.` whole; `"auto"` splits an APT94xx serial into batch, serial and operator tokens.',
+  ),
+  serialTokens: z.enum(["operators", "station-operator"]).default("operators").describe(
+    '`"station-operator"`: the first token in the serial\'s parentheses is the station, the second the operator.',
+  ),
   modelPattern: z.string().min(1).refine((s) => {
     try {
       return new RegExp(s).source.includes("?<pn>");
     } catch {
       return false;
     }
-  }, { message: "a regular expression with a named group (?<pn>…)" }).optional(),
+  }, { message: "a regular expression with a named group (?<pn>…)" }).optional().describe(
+    "A regular expression with named groups `pn` (and `rev`) applied to `Model:`.",
+  ),
 });
 
 type Params = z.output<typeof paramsSchema>;
 
 export const converter: Converter = {
   name: "takaya",
+  params: paramsSchema,
   description: "TAKAYA flying probe: ATD (tab), APT94xx ATD (quoted) and ATDX (semicolon)",
   pattern: "*.{ATD,atd,ATDX,atdx}",
   detect({ head, name }) {

@@ -52,8 +52,10 @@ import { type NaiveDateTime, parseDatePattern, zonedToEpoch } from "../time.ts";
 import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
 
 const paramsSchema = converterParams({
-  processCode: z.coerce.number().int().min(0).max(2147483647).default(30),
-  partNumberFromProgram: z.boolean().default(true),
+  processCode: z.coerce.number().int().min(0).max(2147483647).default(30).describe("Process code."),
+  partNumberFromProgram: z.boolean().default(true).describe(
+    "`false`: never take the part number from the program name.",
+  ),
 });
 
 type Gr228xParams = z.output<typeof paramsSchema>;
@@ -155,6 +157,7 @@ interface Board {
 /** The GR228x converter. */
 export const converter: Converter = {
   name: "teradyne-gr228x",
+  params: paramsSchema,
   description: "Teradyne GR228x ICT datalog (append-mode .LOG, many boards per file)",
   pattern: "*.LOG",
   detect({ head }) {

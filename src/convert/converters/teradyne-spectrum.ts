@@ -56,16 +56,20 @@ const statusCode = z.string().transform((s, ctx) => {
 });
 
 const paramsSchema = converterParams({
-  processCode: z.coerce.number().int().min(0).max(2147483647).default(30),
-  dateOrder: z.enum(["mdy", "dmy"]).default("mdy"),
+  processCode: z.coerce.number().int().min(0).max(2147483647).default(30).describe("Process code."),
+  dateOrder: z.enum(["mdy", "dmy"]).default("mdy").describe('`"dmy"` for day-first STEP TIMEs.'),
   serialKeys: z.array(z.string().min(1)).min(1).default([
     "Serialnumber",
     "Serial",
     "SN",
     "Barcode",
-  ]),
-  partNumberFromProgram: z.boolean().default(true),
-  statusWords: z.record(z.string(), statusCode).default({}),
+  ]).describe("USER keys holding the serial."),
+  partNumberFromProgram: z.boolean().default(true).describe(
+    "`false`: use the `partNumber` parameter instead of PROGRAM_NAME.",
+  ),
+  statusWords: z.record(z.string(), statusCode).default({}).describe(
+    "Extra STAT words → `P F D S E T U`.",
+  ),
 });
 
 type SpectrumParams = z.output<typeof paramsSchema>;
@@ -90,6 +94,7 @@ const UNITS: Readonly<Record<string, string>> = { O: "Ω", OHM: "Ω", HZ: "Hz" }
 /** The Spectrum converter. */
 export const converter: Converter = {
   name: "teradyne-spectrum",
+  params: paramsSchema,
   description: "Teradyne TestStation / Spectrum ICT datalog ((KEY: value) records)",
   pattern: "*.txt",
   detect({ head }) {

@@ -66,6 +66,7 @@ export function detectTestStandXml(head: Uint8Array): number {
 
 export const converter: Converter = {
   name: "teststand-xml",
+  params: paramsSchema,
   description: "NI TestStand XML report (<Reports> from the process model, or the WATS add-on " +
     "<TSReport> dump); one report per UUT",
   pattern: "*.xml",

@@ -72,6 +72,7 @@ const HEADER_KEYS: ReadonlySet<string> = new Set([
 /** The converter for Virinco's example XML. */
 export const converter: Converter = {
   name: "virinco-xml",
+  params: paramsSchema,
   description: "Virinco's converter-example XML (<TestReport><Header> with <Sequence> of " +
     "NumericTest/StringTest/PassFailTest); one report per file",
   pattern: "*.xml",

@@ -57,9 +57,13 @@ import { addCalls, type DefectCall } from "./aoi/calls.ts";
 import { AoiVerdicts, clip, statusWordsParam } from "./aoi/verdict.ts";
 
 const paramsSchema = converterParams({
-  partNumberFrom: z.enum(["program", "parameter"]).default("program"),
-  xOutBoards: z.enum(["skip", "terminated"]).default("skip"),
-  statusWords: statusWordsParam,
+  partNumberFrom: z.enum(["program", "parameter"]).default("program").describe(
+    '`"parameter"`: the pn is the `partNumber` parameter instead of the inspection plan.',
+  ),
+  xOutBoards: z.enum(["skip", "terminated"]).default("skip").describe(
+    '`"terminated"`: report bad boards as Terminated instead of leaving them out.',
+  ),
+  statusWords: statusWordsParam.describe("Extra verdict words and window types → `P F D S E T U`."),
 });
 
 type ViscomParams = z.output<typeof paramsSchema>;
@@ -102,6 +106,7 @@ const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
 /** The Viscom AOI converter. */
 export const converter: Converter = {
   name: "viscom-aoi",
+  params: paramsSchema,
   description: "Viscom AOI result XML (<ViscomData>); one report per board (SinglePCB), " +
     "defect and false calls as steps",
   pattern: "*.xml",

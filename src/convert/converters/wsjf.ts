@@ -42,6 +42,7 @@ export function parseJson(text: string, file: string): unknown {
 /** The WSJF converter. */
 export const converter: Converter = {
   name: "wsjf",
+  params: paramsSchema,
   description: "WATS Standard JSON Format (WSJF) test and repair reports, one per file or an array",
   pattern: "*.json",
   detect({ head, name }) {

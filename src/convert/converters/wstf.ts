@@ -501,6 +501,7 @@ function stringOf(row: Row, name: string, status: string | undefined, file: stri
 /** The WSTF converter. */
 export const converter: Converter = {
   name: "wstf",
+  params: paramsSchema,
   description: "WATS Standard Text Format (WSTF), tab-separated, one or more units per file",
   pattern: "*.txt",
   detect({ head }) {

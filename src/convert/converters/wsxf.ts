@@ -540,6 +540,7 @@ export function wsxfToRaw(input: ConvertInput, params: Partial<CommonParams> = {
 /** The WSXF/WRML converter. */
 export const converter: Converter = {
   name: "wsxf",
+  params: paramsSchema,
   description: "WATS Standard XML Format (WSXF) and legacy WATS XML (WRML) reports",
   pattern: "*.xml",
   detect({ head }) {

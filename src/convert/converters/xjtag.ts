@@ -46,11 +46,21 @@ import { parseStepStatus } from "../wsjf/status.ts";
 import { isZip, ZipError, ZipLimitError, type ZipLimits, ZipReader } from "../zip.ts";
 
 const paramsSchema = converterParams({
-  processCode: z.coerce.number().int().min(0).max(2147483647).default(210),
-  maxArchiveMB: z.number().positive().max(4096).default(256),
-  maxEntryMB: z.number().positive().max(4096).default(64),
-  maxArchiveEntries: z.number().int().min(1).max(65535).default(10_000),
-  maxReportText: z.number().int().min(100).default(4000),
+  processCode: z.coerce.number().int().min(0).max(2147483647).default(210).describe(
+    "Process code (Virinco's default for JTAG).",
+  ),
+  maxArchiveMB: z.number().positive().max(4096).default(256).describe(
+    "Cap on the uncompressed bytes read from one archive.",
+  ),
+  maxEntryMB: z.number().positive().max(4096).default(64).describe(
+    "Cap on the uncompressed bytes of one archive entry.",
+  ),
+  maxArchiveEntries: z.number().int().min(1).max(65535).default(10_000).describe(
+    "Cap on the entries of one archive.",
+  ),
+  maxReportText: z.number().int().min(100).default(4000).describe(
+    "Longest step report text kept (longer output is cut, with a note).",
+  ),
 });
 
 type XjtagParams = z.output<typeof paramsSchema>;
@@ -60,6 +70,7 @@ const RUN_ENTRY = /^(?:.*\/)?Run (\d+)\.xml$/i;
 /** The XJTAG converter. */
 export const converter: Converter = {
   name: "xjtag",
+  params: paramsSchema,
   description: "XJTAG XJRunner boundary-scan log (.xjlog ZIP, or one run exported as XML)",
   pattern: "*.xjlog",
   detect({ head, name }) {

@@ -65,9 +65,11 @@ import { addCalls, type DefectCall } from "./aoi/calls.ts";
 import { AoiVerdicts, clip, statusWordsParam } from "./aoi/verdict.ts";
 
 const paramsSchema = converterParams({
-  partNumberFrom: z.enum(["recipe", "parameter"]).default("recipe"),
-  dateOrder: z.enum(["mdy", "dmy"]).default("mdy"),
-  statusWords: statusWordsParam,
+  partNumberFrom: z.enum(["recipe", "parameter"]).default("recipe").describe(
+    '`"parameter"`: the pn is the `partNumber` parameter instead of the recipe name.',
+  ),
+  dateOrder: z.enum(["mdy", "dmy"]).default("mdy").describe('`"dmy"` for day-first dates.'),
+  statusWords: statusWordsParam.describe("Extra verdict/disposition words → `P F D S E T U`."),
 });
 
 type YestechParams = z.output<typeof paramsSchema>;
@@ -94,6 +96,7 @@ const DCODE_RE = /\bDCode\s*=/i;
 /** The YESTech AOI converter. */
 export const converter: Converter = {
   name: "yestech-aoi",
+  params: paramsSchema,
   description: "YESTech (Nordson) AOI test report (.YES_TESTRPT_FMT3 key=value text); one " +
     "report per board, defect and false calls as steps",
   pattern: "*.txt",
