@@ -175,8 +175,10 @@ const MUTATORS: ReadonlyArray<[string, Mutator]> = [
 ];
 
 /**
- * Runs `cases` fuzz cases against `converter` and throws an AssertionError-like Error that
- * lists the first failures when the contract is broken. Returns counts for the caller to log.
+ * Checks that every seed converts to valid reports, then runs `cases` fuzz cases against
+ * `converter` and throws an Error that lists the first failures when the contract is broken.
+ * Returns the counts; callers assert on them (some cases convert, some are refused), since a
+ * converter that refuses every mutation, or accepts every one, is not doing its job either.
  */
 export async function fuzzConverter(
   converter: Converter,
@@ -184,6 +186,32 @@ export async function fuzzConverter(
   options: FuzzOptions = {},
 ): Promise<FuzzStats> {
   if (seeds.length === 0) throw new Error("fuzzConverter needs at least one seed sample");
+  // Mutations of a file the converter refuses prove nothing (a converter that rejects
+  // everything would pass), so each seed must convert to valid reports first.
+  for (const [k, seed] of seeds.entries()) {
+    const input = convertInput(seed, options.name ?? "fuzz.dat", options.params ?? {});
+    let reports: unknown;
+    try {
+      reports = await converter.convert(input);
+    } catch (e) {
+      throw new Error(
+        `${converter.name}: fuzz seed ${k} does not convert (${
+          e instanceof Error ? e.message : e
+        }); ` +
+          "give seeds (and params) that convert, so the mutations start from a valid file",
+      );
+    }
+    if (!Array.isArray(reports) || reports.length === 0) {
+      throw new Error(`${converter.name}: fuzz seed ${k} converts to no reports`);
+    }
+    for (const rep of reports) {
+      fillStationFields(rep as object, station);
+      const v = validateReport(rep);
+      if (!v.ok) {
+        throw new Error(`${converter.name}: fuzz seed ${k} is invalid: ${v.problems.join("; ")}`);
+      }
+    }
+  }
   const r = seededRandom(options.seed ?? 1);
   const total = options.cases ?? 300;
   const stats: FuzzStats = { cases: total, converted: 0, rejected: 0, reports: 0 };
@@ -239,4 +267,22 @@ export async function fuzzConverter(
     );
   }
   return stats;
+}
+
+/**
+ * Asserts that a fuzz run did both: some cases converted (the mutations left valid files) and
+ * some were refused (the converter checks what it reads), each at least `min` times.
+ */
+export function assertFuzzStats(stats: FuzzStats, min = 1): void {
+  const s = JSON.stringify(stats);
+  if (stats.converted < min) {
+    throw new Error(`only ${stats.converted} fuzz case(s) converted: ${s}`);
+  }
+  if (stats.rejected < min) throw new Error(`only ${stats.rejected} fuzz case(s) refused: ${s}`);
+  if (stats.converted + stats.rejected !== stats.cases) {
+    throw new Error(`converted + refused is not the number of cases: ${s}`);
+  }
+  if (stats.reports < stats.converted) {
+    throw new Error(`fewer reports than converted cases: ${s}`);
+  }
 }

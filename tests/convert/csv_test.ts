@@ -7,7 +7,7 @@ import assert from "#assert";
 import { ConversionError, type ConvertInput } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/csv.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
-import { fuzzConverter } from "./_fuzz.ts";
+import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";
 import { allSteps, convertValid, rejects as expectRejects, step } from "./_convert.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
@@ -326,7 +326,9 @@ Deno.test("csv: fuzz", async () => {
     params: { decimalSeparator: ",", dateOrder: "dmy", partNumber: "PN", badRows: "skip" },
   });
   assert.ok(stats.converted > 0, "some fuzz cases should still convert");
-  await fuzzConverter(converter, seeds.slice(1, 3), { params: { dateOrder: "mdy" }, cases: 150 });
+  assertFuzzStats(
+    await fuzzConverter(converter, seeds.slice(1, 3), { params: { dateOrder: "mdy" }, cases: 150 }),
+  );
 });
 
 Deno.test("csv: a 100,000-column header row is mapped without recomputing names per field", async () => {

@@ -8,7 +8,7 @@ import assert from "#assert";
 import type { ConvertInput, WsjfReport } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/spea-3030.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
-import { fuzzConverter } from "./_fuzz.ts";
+import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";
 import { convertValid, leaf as find, leaves, rejects as expectRejects } from "./_convert.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
@@ -173,5 +173,5 @@ Deno.test("spea-3030: detect", () => {
 });
 
 Deno.test("spea-3030: fuzz", async () => {
-  await fuzzConverter(converter, [Deno.readFileSync(OWN)], { params: PN });
+  assertFuzzStats(await fuzzConverter(converter, [Deno.readFileSync(OWN)], { params: PN }));
 });

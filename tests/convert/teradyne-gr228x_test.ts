@@ -8,7 +8,7 @@ import assert from "#assert";
 import { ConversionError, type ConvertInput } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/teradyne-gr228x.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
-import { fuzzConverter } from "./_fuzz.ts";
+import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";
 import { convertValid, leaf as find, leaves } from "./_convert.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
@@ -154,7 +154,9 @@ Deno.test("teradyne-gr228x: not a GR228x log, bad dates, detect", async () => {
 });
 
 Deno.test("teradyne-gr228x: fuzz", async () => {
-  await fuzzConverter(converter, [Deno.readFileSync(OWN)], { params: { partNumber: "P" } });
+  assertFuzzStats(
+    await fuzzConverter(converter, [Deno.readFileSync(OWN)], { params: { partNumber: "P" } }),
+  );
 });
 
 Deno.test("teradyne-gr228x: lines it can't read are skipped with warnings", async () => {

@@ -9,7 +9,7 @@ import { type ConvertInput } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/teradyne-spectrum.ts";
 import { parseSExpr, SExprError } from "../../src/convert/converters/teradyne-spectrum/sexpr.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
-import { fuzzConverter } from "./_fuzz.ts";
+import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";
 import { convertValid, leaf as find, leaves, rejects as expectRejects } from "./_convert.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
@@ -187,5 +187,5 @@ Deno.test("teradyne-spectrum: detect", () => {
 });
 
 Deno.test("teradyne-spectrum: fuzz", async () => {
-  await fuzzConverter(converter, [Deno.readFileSync(OWN)]);
+  assertFuzzStats(await fuzzConverter(converter, [Deno.readFileSync(OWN)]));
 });

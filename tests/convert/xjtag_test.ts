@@ -7,7 +7,7 @@ import assert from "#assert";
 import { type ConvertInput, type WsjfReport } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/xjtag.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
-import { fuzzConverter } from "./_fuzz.ts";
+import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";
 import { convertValid, leaf as find, leaves, rejects as expectRejects } from "./_convert.ts";
 import { convertInput, fileInput, station } from "./_station.ts";
 import { makeZip, type ZipInput } from "./_zip_writer.ts";
@@ -245,6 +245,10 @@ Deno.test("xjtag: detect", async () => {
 });
 
 Deno.test("xjtag: fuzz", async () => {
-  await fuzzConverter(converter, [own("run1_fail.xml"), own("run2_aborted.xml")], { params: PN });
-  await fuzzConverter(converter, [await synthetic()], { params: PN, cases: 150 });
+  const files = await fuzzConverter(converter, [own("run1_fail.xml"), own("run2_aborted.xml")], {
+    params: PN,
+  });
+  assertFuzzStats(files);
+  const zip = await fuzzConverter(converter, [await synthetic()], { params: PN, cases: 150 });
+  assertFuzzStats(zip);
 });
