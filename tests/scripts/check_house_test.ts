@@ -7,7 +7,9 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { checkHouse, importsOf, MAX_LINES } from "../../scripts/check_house.ts";
+import { checkHouse, MAX_LINES } from "../../scripts/check_house.ts";
+import { importsOf } from "../../scripts/house/imports.ts";
+import { headingAnchors } from "../../scripts/house/pointers.ts";
 
 const SCRIPT = path.resolve(import.meta.dirname!, "../../scripts/check_house.ts");
 
@@ -15,6 +17,9 @@ const SCRIPT = path.resolve(import.meta.dirname!, "../../scripts/check_house.ts"
 const NOTE = "station" + "-formats.md";
 const SECTION = "\u00a7" + "2.1";
 const BESIDE = ["..", "shared", "reference"].join("/");
+/** A file of the temp trees, by pieces so the real tree's pointer check does not read it. */
+const NOTES_MD = ["docs", "notes.md"].join("/");
+const MORE_MD = ["docs", "more.md"].join("/");
 
 /** Writes `files` (relative path → text) under a new temp folder and returns it. */
 async function tree(files: Record<string, string>): Promise<string> {
@@ -29,7 +34,7 @@ async function tree(files: Record<string, string>): Promise<string> {
 const CLEAN: Record<string, string> = {
   "src/a.ts": '/** A. */\nimport { b } from "./b.ts";\nexport const a = b + 1;\n',
   "src/b.ts": '/** B. */\nimport path from "#path";\nexport const b = path.sep.length;\n',
-  "docs/notes.md": "# Notes\n\nSee [the format](formats.md#header).\n",
+  [NOTES_MD]: "# Notes\n\n## The header\n\nSee [the header](#the-header).\n",
   "README.md": "# Project\n",
 };
 
@@ -91,7 +96,7 @@ Deno.test("check_house: planted references to notes outside the repository are e
   const root = await tree({
     ...CLEAN,
     "src/a.ts": `/**\n * A (${NOTE} ${SECTION}).\n */\nexport const a = 1;\n`,
-    "docs/notes.md": `# Notes\n\nThe limits are in ${BESIDE}/x.md.\n`,
+    [NOTES_MD]: `# Notes\n\nThe limits are in ${BESIDE}/x.md.\n`,
     "tests/x_test.ts": `// per ${SECTION}\nDeno.test("x", () => {});\n`,
     // Fixture data may say anything; the fixture locator may name the samples' place.
     "tests/fixtures/raw.txt": `${NOTE}\n`,
@@ -102,7 +107,7 @@ Deno.test("check_house: planted references to notes outside the repository are e
     const where = r.errors.map((e) => e.split(" ")[0]).sort();
     assert.deepEqual(
       where,
-      ["docs/notes.md:3", "src/a.ts:2", "tests/x_test.ts:1"],
+      [`${NOTES_MD}:3`, "src/a.ts:2", "tests/x_test.ts:1"],
       r.errors.join("\n"),
     );
     assert.match(r.errors.find((e) => e.startsWith("src/a.ts"))!, /names a reference note/);
@@ -162,4 +167,36 @@ Deno.test("check_house: imports in comments and strings are not edges; every imp
     { to: "src/star.ts", line: 7, typeOnly: false },
     { to: "src/retyped.ts", line: 8, typeOnly: true },
   ]);
+});
+
+Deno.test("check_house: a pointer into docs/ to a missing file or heading is an error", async () => {
+  const root = await tree({
+    ...CLEAN,
+    "src/a.ts": `/** See ${NOTES_MD}#the-header and ${NOTES_MD}#gone. */\nexport const a = 1;\n`,
+    "src/b.ts": `/** See ${["docs", "missing.md"].join("/")}. */\nexport const b = 1;\n`,
+    [MORE_MD]: "# More\n\n[ok](notes.md#the-header), [bad](notes.md#nope), [self](#more)\n" +
+      "```md\n# Not a heading\n```\n[fenced](#not-a-heading)\n",
+  });
+  try {
+    const r = await checkHouse(root, { knownCycles: [] });
+    assert.deepEqual(
+      r.errors.map((e) => e.split(" ")[0] + " " + e.split(" but ")[1]).sort(),
+      [
+        `${MORE_MD}:3 ${NOTES_MD} has no heading #nope`,
+        `${MORE_MD}:7 ${MORE_MD} has no heading #not-a-heading`,
+        `src/a.ts:1 ${NOTES_MD} has no heading #gone`,
+        `src/b.ts:1 ${["docs", "missing.md"].join("/")} does not exist`,
+      ].sort(),
+      r.errors.join("\n"),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("check_house: heading anchors are GitHub's", () => {
+  assert.deepEqual(
+    [...headingAnchors("# A `b` — C/D (e)\n## Step status\n## Step status\n```\n# x\n```\n")],
+    ["a-b--cd-e", "step-status", "step-status-1"],
+  );
 });
