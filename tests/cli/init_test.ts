@@ -6,8 +6,11 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
+import { hasScript, skipUnless } from "../_tools.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { defaultAnswers, starterConfig } from "../../src/cli/init.ts";
+import { describeKeys } from "../../src/config/describe.ts";
+import { configSchema } from "../../src/config/schema.ts";
 import { startWatsServer } from "../../scripts/wats_server/mod.ts";
 
 const dec = new TextDecoder();
@@ -40,6 +43,23 @@ Deno.test("init: the starter config is valid once it has a token, and commented"
   assert.throws(
     () => parseConfig(starterConfig(defaultAnswers()), "/x/agent.json"),
     /server\.token/,
+  );
+});
+
+Deno.test("init: the starter config's comments and defaults are the schema's", () => {
+  const text = starterConfig(defaultAnswers());
+  const keys = new Map(describeKeys(configSchema).map((k) => [k.path, k]));
+  for (const key of ["server.timeoutSeconds", "queue.minFreeDiskMb", "log.level", "dataDir"]) {
+    const doc = keys.get(key)!;
+    const at = text.indexOf(`"${doc.name}": ${JSON.stringify(doc.default)}`);
+    assert.ok(at > 0, `${key} with its default ${JSON.stringify(doc.default)}`);
+    const above = text.slice(0, at).split("\n").slice(-4).join(" ").replace(/\s*\/\/\s*/g, " ");
+    const first = doc.description.replaceAll("`", "").split(" ").slice(0, 5).join(" ");
+    assert.ok(above.includes(first), `${key}: the comment above is the description ("${first}…")`);
+  }
+  assert.match(
+    text,
+    /\/\/ The lowest level logged\. \(one of "debug", "info", "warning", "error"\)/,
   );
 });
 
@@ -163,26 +183,14 @@ async function interactiveInit(
   return { code: status.code, screen };
 }
 
-function hasScript(): boolean {
-  try {
-    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "init: on a terminal it asks (defaults, the token without echo) and writes the answers",
   // Linux only: the pty comes from util-linux `script -q -e -c` (macOS's BSD script differs).
-  ignore: Deno.build.os !== "linux",
+  ignore: skipUnless(
+    hasScript(),
+    "the interactive init needs util-linux `script` (Linux; apt-get install -y util-linux)",
+  ),
   async fn() {
-    if (!hasScript()) {
-      console.warn(
-        "SKIPPED: `script` (util-linux) is not installed; the interactive init is not tested",
-      );
-      return;
-    }
     const dir = await Deno.makeTempDir({ prefix: "agent-init-tty-" });
     try {
       const file = path.join(dir, "agent.json");

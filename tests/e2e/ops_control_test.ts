@@ -7,6 +7,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
+import { commandSucceeds, skipUnless } from "../_tools.ts";
 import { expectCleared, expectReason, logRecords, waitLog } from "./_ops.ts";
 import { checkExposition, sampleValue } from "../control/_prom.ts";
 import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
@@ -34,13 +35,7 @@ async function listeners(port: number): Promise<string[]> {
 }
 
 function canUnshareNet(): boolean {
-  if (Deno.build.os !== "linux") return false;
-  try {
-    return new Deno.Command("unshare", { args: ["-n", "true"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
+  return Deno.build.os === "linux" && commandSucceeds("unshare", ["-n", "true"]);
 }
 
 Deno.test("control port: bound to 127.0.0.1 only (the kernel's socket table says so)", {
@@ -53,41 +48,46 @@ Deno.test("control port: bound to 127.0.0.1 only (the kernel's socket table says
   assert.deepEqual(addrs, ["0100007F"], `listening on 127.0.0.1 only, found ${addrs}`);
 });
 
-Deno.test("control port: refused on this host's non-loopback address (in a network namespace of our own)", async () => {
-  if (!canUnshareNet()) {
-    console.warn(
-      "SKIPPED: can't create a network namespace here (needs root on Linux: `unshare -n`); the " +
-        "socket-table test above still proves the loopback-only bind",
+Deno.test(
+  "control port: refused on this host's non-loopback address (in a network namespace of our own)",
+  {
+    ignore: skipUnless(
+      canUnshareNet(),
+      "can't create a network namespace here (needs root on Linux: `unshare -n`); the " +
+        "socket-table test still proves the loopback-only bind",
+    ),
+  },
+  async () => {
+    // A namespace with a veth pair: 10.213.0.1 is this "host's" non-loopback address, and no
+    // traffic leaves the namespace.
+    const setup = [
+      "ip link set lo up",
+      "ip link add v0 type veth peer name v1",
+      "ip addr add 10.213.0.1/24 dev v0",
+      "ip link set v0 up",
+      "ip link set v1 up",
+    ].join(" && ");
+    const probe = path.join(root, "tests", "e2e", "_loopback_probe.ts");
+    const cmd = `${setup} && exec "$0" run -A --config ${path.join(root, "deno.json")} ${probe}`;
+    const out = await new Deno.Command("unshare", {
+      args: ["-n", "sh", "-c", cmd, Deno.execPath()],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, `probe failed: ${stdout}\n${new TextDecoder().decode(out.stderr)}`);
+    const r = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    assert.ok(
+      r.addresses.includes("10.213.0.1"),
+      `the namespace has a non-loopback address: ${r.addresses}`,
     );
-    return;
-  }
-  // A namespace with a veth pair: 10.213.0.1 is this "host's" non-loopback address, and no
-  // traffic leaves the namespace.
-  const setup = [
-    "ip link set lo up",
-    "ip link add v0 type veth peer name v1",
-    "ip addr add 10.213.0.1/24 dev v0",
-    "ip link set v0 up",
-    "ip link set v1 up",
-  ].join(" && ");
-  const probe = path.join(root, "tests", "e2e", "_loopback_probe.ts");
-  const cmd = `${setup} && exec "$0" run -A --config ${path.join(root, "deno.json")} ${probe}`;
-  const out = await new Deno.Command("unshare", {
-    args: ["-n", "sh", "-c", cmd, Deno.execPath()],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  assert.ok(out.success, `probe failed: ${stdout}\n${new TextDecoder().decode(out.stderr)}`);
-  const r = JSON.parse(stdout.trim().split("\n").at(-1)!);
-  assert.ok(
-    r.addresses.includes("10.213.0.1"),
-    `the namespace has a non-loopback address: ${r.addresses}`,
-  );
-  for (const a of r.addresses) assert.equal(r.results[a], "refused", `${a}:${r.port} must refuse`);
-  assert.equal(r.results["127.0.0.1"], "connected");
-  assert.equal(r.healthStatus, 200);
-});
+    for (const a of r.addresses) {
+      assert.equal(r.results[a], "refused", `${a}:${r.port} must refuse`);
+    }
+    assert.equal(r.results["127.0.0.1"], "connected");
+    assert.equal(r.healthStatus, 200);
+  },
+);
 
 Deno.test("metrics and logs: valid exposition whose numbers match; levels, correlation ids, rotation", async () => {
   await using h = await AgentHarness.create({

@@ -7,6 +7,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
+import { hasScript, skipUnless } from "../_tools.ts";
 import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
 
 type Report = ReturnType<typeof makeSampleReports>[number];
@@ -133,26 +134,14 @@ async function onTerminal(
   };
 }
 
-function hasScript(): boolean {
-  try {
-    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "flush: a progress bar on a terminal, green unless NO_COLOR; none with --json",
   // Linux only: the pty comes from util-linux `script -q -e -c` (macOS's BSD script differs).
-  ignore: Deno.build.os !== "linux",
+  ignore: skipUnless(
+    hasScript(),
+    "the flush progress bar needs util-linux `script` (Linux; apt-get install -y util-linux)",
+  ),
   async fn() {
-    if (!hasScript()) {
-      console.warn(
-        "SKIPPED: `script` (util-linux) is not installed; the terminal progress bar is not tested",
-      );
-      return;
-    }
     await using h = await AgentHarness.create({
       config: {
         server: {

@@ -3,11 +3,12 @@
  * loads from the agent's control port, its numbers match /metrics, the throughput chart and the
  * failures show, and its Retry button requeues a report in error (which then uploads).
  *
- * Needs /usr/bin/chromium (`apt-get install -y chromium`); skipped with a message without it.
+ * Needs /usr/bin/chromium (`apt-get install -y chromium`); ignored, with the reason, without it.
  */
 import assert from "#assert";
 import { chromium } from "playwright-core";
 import { AgentHarness } from "./_harness.ts";
+import { skipUnless } from "../_tools.ts";
 import { checkExposition, sampleValue } from "../control/_prom.ts";
 import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
 
@@ -24,15 +25,13 @@ function hasChromium(): boolean {
 Deno.test({
   name:
     "status page: loads, matches /metrics, shows the chart and failures; Retry requeues a report in error",
+  ignore: skipUnless(
+    hasChromium(),
+    `the status page browser test needs ${CHROMIUM} (apt-get install -y chromium)`,
+  ),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    if (!hasChromium()) {
-      console.warn(
-        `SKIPPED: status page browser test: ${CHROMIUM} not found (install it: apt-get install -y chromium)`,
-      );
-      return;
-    }
     await using h = await AgentHarness.create();
     const reports = makeSampleReports(3, { seed: 71 });
     const rejected = reports[2];
