@@ -384,7 +384,10 @@ export class Queue {
           envelope: makeEnvelope(entry, now),
         };
         staged.push(e); // before the write: a torn write is removed too
-        await this.#ops.writeNew(this.#path("tmp", e.tmp), encodeEntry(e.envelope, entry.body));
+        await this.#ops.writeNew(
+          this.#path("tmp", e.tmp),
+          oneChunk(encodeEntry(e.envelope, entry.body)),
+        );
       }
     } catch (e) {
       for (const s of staged) await this.#ops.remove(this.#path("tmp", s.tmp)).catch(() => {});
@@ -667,6 +670,22 @@ export class Queue {
     this.#completed = this.#completed.slice(drop);
     return drop;
   }
+}
+
+/** Entries up to this size are written in one write call (a copy costs less than an op). */
+const ONE_WRITE_BYTES = 256 * 1024;
+
+/** The chunks joined into one when they are small, else as they are. */
+function oneChunk(chunks: Uint8Array[]): Uint8Array[] {
+  const size = chunks.reduce((n, c) => n + c.length, 0);
+  if (chunks.length < 2 || size > ONE_WRITE_BYTES) return chunks;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return [out];
 }
 
 function retryTime(info: ErrorInfo): number | null {
