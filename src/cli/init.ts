@@ -9,6 +9,8 @@ import path from "#path";
 import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
 import { configHelp, configOption } from "./config_arg.ts";
 import { resolveConfigPath } from "../config/load.ts";
+import { configSchema } from "../config/schema.ts";
+import { describeKeys, type KeyDoc, wrapWords } from "../config/describe.ts";
 import { builtinFormats } from "../convert/converters/mod.ts";
 
 /** What goes into the starter config. */
@@ -64,75 +66,103 @@ export function formatProblem(format: string): string | null {
     : `expected "auto" or one of ${builtinFormats.join(", ")}`;
 }
 
-/** The commented starter config (JSON with comments, which `agent` reads). */
+const reference = new Map(describeKeys(configSchema).map((k) => [k.path, k]));
+
+function keyDoc(key: string): KeyDoc {
+  const doc = reference.get(key);
+  if (!doc) throw new Error(`init: the starter config names "${key}", which the schema lacks`);
+  return doc;
+}
+
+/** A key's description from the schema (and its choices) as `//` lines, code marks dropped. */
+function comment(key: string, indent: string): string {
+  const doc = keyDoc(key);
+  const choices = doc.type.startsWith("one of ") ? ` (${doc.type})` : "";
+  return lines(doc.description.replaceAll("`", "") + choices, indent);
+}
+
+function lines(text: string, indent: string): string {
+  return wrapWords(text, 100 - indent.length - 3).map((l) => `${indent}// ${l}`).join("\n");
+}
+
+/** A key with its description above it; the value is the schema's default unless given. */
+function field(key: string, indent: string, value?: unknown): string {
+  const doc = keyDoc(key);
+  const v = value === undefined ? doc.default : value;
+  return `${comment(key, indent)}\n${indent}${JSON.stringify(doc.name)}: ${JSON.stringify(v)}`;
+}
+
+/**
+ * The commented starter config (JSON with comments, which `agent` reads). Which keys it shows
+ * is chosen here; their comments and defaults come from the schema (src/config/schema.ts).
+ */
 export function starterConfig(a: InitAnswers): string {
   const j = (v: unknown) => JSON.stringify(v);
   const token = a.token === null
-    ? `    // The WATS API token (WATS: Control Panel → API Settings). Put it here, or leave it out and
-    // set the AGENT_TOKEN environment variable for the service:
+    ? `${comment("server.token", "    ")}
+    // Get it in WATS: Control Panel → API Settings. Put it here, or leave it out and set
+    // AGENT_TOKEN for the service:
     // "token": "…",`
-    : `    // The WATS API token. This file holds it: keep it readable only by the agent's user.
+    : `${comment("server.token", "    ")}
+    // This file holds it: keep it readable only by the agent's user.
     "token": ${j(a.token)},`;
-  return `// The WATS station agent's configuration (JSON with comments).
-// Check it with \`agent config check\`; the running agent applies edits to this file by itself.
-// Relative paths are relative to this file's folder.
+  const join = (indent: string, ...parts: string[]) => parts.join(`,\n`) + `\n${indent}`;
+  return `// The WATS station agent's configuration (JSON with comments); every key is described in
+// docs/config.md. Check it with \`agent config check\`; the running agent applies edits to this
+// file by itself. Relative paths are relative to this file's folder.
 {
+${comment("server", "  ")}
   "server": {
-    // The WATS server's base URL (without /api).
-    "url": ${j(a.url)},
+${field("server.url", "    ", a.url)},
 ${token}
-    // PEM file with extra CA certificates (company proxy, private CA):
+${comment("server.caFile", "    ")}
     // "caFile": "ca.pem",
-    // Seconds one upload may take before it is abandoned and retried.
-    "timeoutSeconds": 30
-  },
+${join("  ", field("server.timeoutSeconds", "    "))}},
 
-  // Every report is stamped with this station.
+${comment("station", "  ")}
   "station": {
-    "name": ${j(a.station)},
-    "location": "",
-    "purpose": "",
-    // IANA time zone of times written in station files without a zone.
-    "timeZone": ${j(a.timeZone)},
-    // Operator name used when a file names none.
-    "operator": "operator"
-  },
+${
+    join(
+      "  ",
+      field("station.name", "    ", a.station),
+      field("station.location", "    "),
+      field("station.purpose", "    "),
+      field("station.timeZone", "    ", a.timeZone),
+      field("station.operator", "    "),
+    )
+  }},
 
-  // Queue, state and logs live here.
-  "dataDir": "./agent-data",
+${field("dataDir", "  ")},
 
-  // The loopback status page and API: http://127.0.0.1:<port>/ (0 picks a free port).
-  "control": { "port": 8089 },
+${comment("control", "  ")}
+  "control": {
+${join("  ", field("control.port", "    "))}},
 
+${comment("queue", "  ")}
   "queue": {
-    // Intake pauses (files wait in the drop folders) above this many reports waiting ...
-    "maxReports": 100000,
-    // ... or when the data directory's disk has less free space than this.
-    "minFreeDiskMb": 500
-  },
+${join("  ", field("queue.maxReports", "    "), field("queue.minFreeDiskMb", "    "))}},
 
-  // When health turns degraded or unhealthy (\`agent status\`, GET /health).
+${comment("health", "  ")}
   "health": {
-    // Unhealthy when nothing was uploaded for this long while reports wait.
-    "stallMinutes": 10,
-    // Degraded when the oldest report still to upload is older than this.
-    "oldestQueuedMinutes": 30
-  },
+${join("  ", field("health.stallMinutes", "    "), field("health.oldestQueuedMinutes", "    "))}},
 
-  // "debug" | "info" | "warning" | "error"; the JSON-lines log is <dataDir>/logs/agent.log.
-  "log": { "level": "info" },
+${comment("log", "  ")}
+  "log": {
+${join("  ", field("log.level", "    "))}},
 
-  // One entry per drop folder. Formats: auto, ${builtinFormats.join(", ")}.
+${comment("converters[]", "  ")}
+${lines(`Formats: auto, ${builtinFormats.join(", ")}.`, "  ")}
   "converters": [
     {
-      "name": "main",
-      "format": ${j(a.format)},
-      "watch": ${j(a.watch)},
-      // Glob for the files to take, e.g. "*.xml".
-      "pattern": "*",
-      // After the reports are safely queued: "move" (to <watch>/Done), "delete" or "keep".
-      // Files that can't be converted go to <watch>/Error with a reason beside them.
-      "afterSuccess": "move"
+${
+    [
+      field("converters[].name", "      ", "main"),
+      field("converters[].format", "      ", a.format),
+      field("converters[].watch", "      ", a.watch),
+      field("converters[].pattern", "      "),
+      field("converters[].afterSuccess", "      "),
+    ].join(",\n")
+  }
     }
   ]
 }

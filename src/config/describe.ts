@@ -179,3 +179,35 @@ function rangeText(schema: z.core.$ZodType): string {
   ].filter(Boolean);
   return parts.join(", ");
 }
+
+/**
+ * Words into lines of at most `width` characters (a longer word gets a line of its own). A word
+ * that would read as markdown at the start of a line (`-`, `1.`, `#`, `>`) stays on the line
+ * before.
+ */
+export function wrapWords(text: string, width: number, indent = ""): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of words(text)) {
+    if (!line) line = (lines.length ? indent : "") + word;
+    else if (line.length + 1 + word.length <= width || /^([-+*>#]|\d+[.)])/.test(word)) {
+      line += ` ${word}`;
+    } else {
+      lines.push(line);
+      line = indent + word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** The words of a text, a code span with spaces in it (`"a b"`) as one. */
+function words(text: string): string[] {
+  const out: string[] = [];
+  for (const w of text.split(/\s+/).filter(Boolean)) {
+    const open = out.length > 0 && (out[out.length - 1].match(/`/g) ?? []).length % 2 === 1;
+    if (open) out[out.length - 1] += ` ${w}`;
+    else out.push(w);
+  }
+  return out;
+}
