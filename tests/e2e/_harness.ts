@@ -19,6 +19,7 @@ import {
   type WatsServerOptions,
 } from "../../scripts/wats_server/mod.ts";
 import { selfCommand } from "../../src/runtime.ts";
+import { waitFor } from "../_wait.ts";
 
 /** How {@link AgentHarness.stop} stops the agent gracefully on this OS. */
 export const GRACEFUL_STOP: Deno.Signal | "POST /stop" = Deno.build.os === "windows"
@@ -294,16 +295,11 @@ export class AgentHarness implements AsyncDisposable {
     what: string,
     timeoutMs = 20_000,
   ): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (true) {
-      if (await pred()) return;
-      if (Date.now() > end) {
-        throw new Error(
-          `timed out after ${timeoutMs} ms waiting for ${what}\n--- agent output ---\n${this.output}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(pred, what, {
+      timeoutMs,
+      intervalMs: 100,
+      detail: () => `--- agent output ---\n${this.output}`,
+    });
   }
 
   /** GET a control endpoint of the running agent. */

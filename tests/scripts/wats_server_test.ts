@@ -4,6 +4,7 @@
  * @module
  */
 import assert from "#assert";
+import { waitFor } from "../_wait.ts";
 import path from "#path";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import {
@@ -67,15 +68,6 @@ function fullReport(): Json {
 
 function message(body: unknown): string {
   return (body as { Message: string }).Message;
-}
-
-/** Polls until `check` holds (for work the server finishes after the client gave up). */
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for: ${what}`);
 }
 
 Deno.test("auth: 401 without or with a wrong token, 403 without rights, token compared whole", async () => {
@@ -475,8 +467,8 @@ Deno.test("fault: slow answer past the client's timeout; the report is stored an
     }),
     (e: Error) => e.name === "TimeoutError",
   );
-  await eventually(() => server.store.get(report.id) !== undefined, "the slow post to be stored");
-  await eventually(() => server.log.entries()[0].finishedAt !== null, "the slow request to finish");
+  await waitFor(() => server.store.get(report.id) !== undefined, "the slow post to be stored");
+  await waitFor(() => server.log.entries()[0].finishedAt !== null, "the slow request to finish");
   assert.equal(server.log.entries()[0].fault, "slow:400 (next)");
 });
 
@@ -602,7 +594,7 @@ Deno.test("stop closes a request that is waiting in a slow fault", async () => {
   await using server = await start();
   server.setFaults({ next: ["slow:60000"] });
   const pending = post(server, makeSampleReport(0)).then(() => "answered", () => "failed");
-  await eventually(() => server.log.entries().length === 1, "the request to arrive");
+  await waitFor(() => server.log.entries().length === 1, "the request to arrive");
   await server.stop();
   assert.equal(await pending, "failed");
   assert.equal(server.store.size, 0);

@@ -3,6 +3,7 @@
  * hard to stage end to end. The reaction table itself is proven in tests/e2e/upload_*_test.ts.
  */
 import assert from "#assert";
+import { waitFor } from "../_wait.ts";
 import { Queue } from "../../src/queue/queue.ts";
 import type { NewEntry } from "../../src/queue/entry.ts";
 import { Metrics } from "../../src/control/metrics.ts";
@@ -28,14 +29,6 @@ function entry(report: { id: string; sn: string; pn: string }): NewEntry {
   };
 }
 
-async function until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 Deno.test("uploader: a 401 answering a post sent with the old token does not pause uploads after the token was fixed", async () => {
   await using server = await startWatsServer({
     port: 0,
@@ -54,10 +47,10 @@ Deno.test("uploader: a 401 answering a post sent with the old token does not pau
     const [r] = makeSampleReports(1, { seed: 1 });
     await queue.enqueue([entry(r)]);
     uploader.start();
-    await until(() => server.log.entries().some((e) => e.method === "POST"), "the first post");
+    await waitFor(() => server.log.entries().some((e) => e.method === "POST"), "the first post");
     uploader.reconfigure(settings("good-token"));
     // Had the late 401 paused uploads, nothing would move for authRetrySeconds (60 s).
-    await until(() => server.store.get(r.id) !== undefined, "the report on the server");
+    await waitFor(() => server.store.get(r.id) !== undefined, "the report on the server");
     const postStatuses = server.log.entries().filter((e) => e.method === "POST").map((e) =>
       e.status
     );
@@ -88,7 +81,7 @@ Deno.test("uploader: a smaller server.concurrency (hot reload) retires loops", a
     const reports = makeSampleReports(5, { seed: 2 });
     await queue.enqueue(reports.map(entry));
     uploader.wake();
-    await until(() => reports.every((r) => server.store.get(r.id)), "all 5 on the server");
+    await waitFor(() => reports.every((r) => server.store.get(r.id)), "all 5 on the server");
     const posts = server.log.entries().filter((e) => e.method === "POST");
     for (let i = 1; i < posts.length; i++) {
       assert.ok(posts[i].startedAt >= posts[i - 1].finishedAt!, "one post at a time");

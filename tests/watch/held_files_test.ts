@@ -2,11 +2,7 @@ import assert from "#assert";
 import path from "#path";
 import { HeldFiles } from "../../src/watch/held_files.ts";
 import { FileBusy, FolderRefused } from "../../src/watch/post_action.ts";
-
-async function until(pred: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(pred(), what);
-}
+import { waitFor } from "../_wait.ts";
 
 Deno.test("held files: retried while unchanged, given back when the file changes; said once per reason", async () => {
   const dir = await Deno.makeTempDir({ prefix: "held-" });
@@ -35,13 +31,13 @@ Deno.test("held files: retried while unchanged, given back when the file changes
     };
     assert.equal(held.hold(entry), true, "news the first time");
     assert.equal(held.hold(entry), false, "not news again for the same reason");
-    await until(() => retries >= 2, "retried");
+    await waitFor(() => retries >= 2, "retried");
     const [problem] = held.problems();
     assert.match(problem, /^Error folder \/d\/Error \(converter c\) refused: .*symbolic link/);
     assert.match(problem, /1 file\(s\) wait/);
 
     await Deno.writeTextFile(file, "two, longer"); // a new result: taken anew, not retried
-    await until(() => givenBack === 1, "given back");
+    await waitFor(() => givenBack === 1, "given back");
     assert.equal(held.size, 0);
     assert.deepEqual(held.problems(), []);
 

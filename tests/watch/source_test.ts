@@ -5,6 +5,7 @@
 import assert from "#assert";
 import path from "#path";
 import { FolderSource, type ReadyFile, type SourceOptions } from "../../src/watch/source.ts";
+import { waitFor } from "../_wait.ts";
 
 interface Rig {
   dir: string;
@@ -45,14 +46,6 @@ async function rig(o: Partial<SourceOptions> = {}): Promise<Rig> {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
-}
-
-async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const names = (files: ReadyFile[]) => files.map((f) => f.rel).sort();
@@ -98,7 +91,9 @@ Deno.test("source: a burst, a rename into the folder and a new subfolder are all
       Deno.mkdirSync(path.join(r.dir, `new-${d}`, "deeper"), { recursive: true });
       Deno.writeTextFileSync(path.join(r.dir, `new-${d}`, "deeper", "inner.txt"), `inner ${d}`);
     }
-    await waitFor(() => r.ready.length >= 521, `521 files (have ${r.ready.length})`, 60_000);
+    await waitFor(() => r.ready.length >= 521, `521 files (have ${r.ready.length})`, {
+      timeoutMs: 60_000,
+    });
     await new Promise((res) => setTimeout(res, 1500)); // a rescan later: nothing offered twice
     const all = names(r.ready);
     assert.equal(all.length, 521);
@@ -140,7 +135,7 @@ Deno.test("source: a released file is offered again with the same correlation id
   done.add(kept);
   r.source.release(kept);
   r.source.release(first.path);
-  await waitFor(() => r.ready.length === 3, "the released file again", 10_000);
+  await waitFor(() => r.ready.length === 3, "the released file again", { timeoutMs: 10_000 });
   await new Promise((res) => setTimeout(res, 1500));
   assert.equal(r.ready.length, 3, "the done file was not offered again");
   assert.equal(r.ready[2].rel, "retry.txt");
