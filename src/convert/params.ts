@@ -32,7 +32,8 @@ export const commonParamsShape = {
     "Process (operation type) code when the file has none (else 10). Alias `operationTypeCode`.",
   ),
   processCodes: z.record(z.string(), z.number().int().min(0)).optional().describe(
-    'Process name → code, for files that name the process instead of giving its code (e.g. `{"SW Debug": 10}`).',
+    'Process name → code, for files that name the process instead of giving its code (e.g. `{"SW ' +
+      'Debug": 10}`).',
   ),
   sequenceName: z.string().min(1).optional().describe("Root sequence name when the file has none."),
   sequenceVersion: z.string().min(1).optional().describe(
@@ -42,7 +43,8 @@ export const commonParamsShape = {
     "Operator when the file has none (else `station.operator`).",
   ),
   stationName: z.string().trim().min(1).optional().describe(
-    'Overrides the file\'s station name (`machineName`): testers write "Test Station", "<No Station>" or a PC name.',
+    'Overrides the file\'s station name (`machineName`): testers write "Test Station", "<No ' +
+      'Station>" or a PC name.',
   ),
   location: z.string().optional().describe(
     "Location when the file has none (else `station.location`).",
@@ -59,11 +61,14 @@ export const commonParamsShape = {
       return false;
     }
   }, { message: 'a text encoding such as "auto", "utf-8", "windows-1252" or "1252"' }).describe(
-    '`"auto"`: BOM, then the file\'s declaration, then UTF-8 if valid, else Windows-1252; or a label or code page such as `"utf-8"` or `1252`. Alias `fileEncoding`.',
+    '`"auto"`: BOM, then the file\'s declaration, then UTF-8 if valid, else Windows-1252; or a ' +
+      'label or code page such as `"utf-8"` or `1252`. Alias `fileEncoding`.',
   ),
   testMode: z.string().transform((s) => s.trim().toLowerCase()).pipe(z.enum(["import", "active"]))
     .default("import").describe(
-      '`"import"`: keep the tester\'s verdicts and compute a status only where the file has none, noting disagreements in a `Status note` misc info; `"active"`: compute step statuses from values and limits and let failures ripple up.',
+      '`"import"`: keep the tester\'s verdicts and compute a status only where the file has ' +
+        'none, noting disagreements in a `Status note` misc info; `"active"`: compute step ' +
+        "statuses from values and limits and let failures ripple up.",
     ),
   timeZone: z.string().refine(isValidTimeZone, {
     message: 'an IANA time zone such as "Europe/Oslo" or "UTC"',

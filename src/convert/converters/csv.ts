@@ -201,11 +201,13 @@ const statusCode = z.string().transform((s, ctx) => {
 
 const paramsSchema = converterParams({
   preset: z.enum(["generic", "nano51e"]).default("generic").describe(
-    '`"nano51e"`: Teradyne Nano 51e (`A%<PN>%<SMTdate>%<SN>_<OK|NG>_<yyyyMMddHHmmss>.csv`, rows `Name[Group],3.28V,low,high,PASS`, process 30); explicit params win.',
+    '`"nano51e"`: Teradyne Nano 51e (`A%<PN>%<SMTdate>%<SN>_<OK|NG>_<yyyyMMddHHmmss>.csv`, rows ' +
+      "`Name[Group],3.28V,low,high,PASS`, process 30); explicit params win.",
   ),
   delimiter: delimiterText.optional().meta({
     description:
-      '`;` `,` `"tab"` `|` or any character; `"auto"` takes the one found on most of the first 50 lines (`;` wins a tie with `,`).',
+      '`;` `,` `"tab"` `|` or any character; `"auto"` takes the one found on most of the first ' +
+      "50 lines (`;` wins a tie with `,`).",
     defaultText: '`"auto"`',
   }),
   quote: z.string().max(1).optional().meta({
@@ -218,7 +220,8 @@ const paramsSchema = converterParams({
   }),
   tableHeader: z.union([z.enum(["auto", "none"]), z.number().int().min(1)]).optional().meta({
     description:
-      'The step table\'s header row: `"auto"` (found by column names), `"none"` (no header row; `columns` by number), or its line number.',
+      'The step table\'s header row: `"auto"` (found by column names), `"none"` (no header row; ' +
+      "`columns` by number), or its line number.",
     defaultText: '`"auto"`',
   }),
   columns: z.strictObject(
@@ -228,7 +231,8 @@ const paramsSchema = converterParams({
     >,
   ).optional().meta({
     description:
-      "Step columns (`name value low high unit status compOp group stepType reportText time`), each a column name, a list of names, a 1-based number, or `false`.",
+      "Step columns (`name value low high unit status compOp group stepType reportText time`), " +
+      "each a column name, a list of names, a 1-based number, or `false`.",
     defaultText: "built-in names",
   }),
   header: z.strictObject(
@@ -238,12 +242,15 @@ const paramsSchema = converterParams({
     >,
   ).optional().meta({
     description:
-      "Header fields (see the mapping, plus `startTime` for a separate time column), each a key/column name, names, or a column number.",
+      "Header fields (see the mapping, plus `startTime` for a separate time column), each a " +
+      "key/column name, names, or a column number.",
     defaultText: "built-in names",
   }),
   datePattern: z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1)).min(1)])
     .optional().describe(
-      '.NET-style pattern(s): `"yyyy.MM.dd. HH:mm"`, `"MM/dd/yyyy hh:mm:ss tt"`, `"dd-MMM-yy HH:mm:ss"`; without one: ISO 8601 (offset/Z kept), `yyyyMMddHHmmss`, or any y/m/d-like date.',
+      '.NET-style pattern(s): `"yyyy.MM.dd. HH:mm"`, `"MM/dd/yyyy hh:mm:ss tt"`, `"dd-MMM-yy ' +
+        'HH:mm:ss"`; without one: ISO 8601 (offset/Z kept), `yyyyMMddHHmmss`, or any y/m/d-like ' +
+        "date.",
     ),
   dateOrder: z.enum(["dmy", "mdy", "ymd"]).optional().describe("Order of dates like `04/05/2024`."),
   statusWords: z.record(z.string(), statusCode).optional().meta({
@@ -251,7 +258,8 @@ const paramsSchema = converterParams({
     defaultText: '`{"Info":"D"}`',
   }),
   fileNamePattern: regexText([]).optional().describe(
-    "A regex on the file name; named groups fill header fields (`sn`, `pn`, `start`, `result`, …), other groups become misc infos (`_` → space).",
+    "A regex on the file name; named groups fill header fields (`sn`, `pn`, `start`, `result`, " +
+      "…), other groups become misc infos (`_` → space).",
   ),
   namePattern: regexText(["name", "group"]).optional().describe(
     "A regex on the step name with groups `name`/`group`, e.g. `^(?<name>.+)\\[(?<group>.+)\\]$`.",
@@ -268,12 +276,14 @@ const paramsSchema = converterParams({
   }),
   splitBy: z.enum(["file", "serial"]).optional().meta({
     description:
-      'Tables with the header on every row: `"serial"` starts a new report when the serial changes; `"file"` gives one report.',
+      'Tables with the header on every row: `"serial"` starts a new report when the serial ' +
+      'changes; `"file"` gives one report.',
     defaultText: '`"serial"`',
   }),
   badRows: z.enum(["fail", "skip"]).optional().meta({
     description:
-      'A row whose field count differs from the header: `"fail"` the file naming the line, or `"skip"` it (noted as misc info `Skipped row`).',
+      'A row whose field count differs from the header: `"fail"` the file naming the line, or ' +
+      '`"skip"` it (noted as misc info `Skipped row`).',
     defaultText: '`"fail"`',
   }),
   execTimeUnit: z.enum(["s", "ms", "min"]).optional().meta({
@@ -282,7 +292,8 @@ const paramsSchema = converterParams({
   }),
   missingStart: z.enum(["now", "error"]).optional().meta({
     description:
-      'No date anywhere: `"now"` uses the conversion time (noted as misc info), `"error"` refuses the file.',
+      'No date anywhere: `"now"` uses the conversion time (noted as misc info), `"error"` ' +
+      "refuses the file.",
     defaultText: '`"now"`',
   }),
 });
@@ -816,7 +827,8 @@ function parseStart(
   }
   throw new ConversionError(
     `${file}: ${date.where}: "${text}" is not a date/time this converter can read`,
-    'Set the converter parameter datePattern, e.g. "yyyy.MM.dd. HH:mm" or "MM/dd/yyyy hh:mm:ss tt".',
+    'Set the converter parameter datePattern, e.g. "yyyy.MM.dd. HH:mm" or "MM/dd/yyyy hh:mm:ss ' +
+      'tt".',
   );
 }
 

@@ -67,10 +67,12 @@ import { type I3070Record, I3070SyntaxError, parseI3070Records } from "./i3070/r
 
 const paramsSchema = converterParams({
   partNumberFrom: z.enum(["uutType", "versionLabel"]).default("uutType").describe(
-    '`"versionLabel"` takes the part number from BATCH field 14 (Virinco\'s choice); `"uutType"` from field 1.',
+    '`"versionLabel"` takes the part number from BATCH field 14 (Virinco\'s choice); `"uutType"` ' +
+      "from field 1.",
   ),
   xOutBoards: z.enum(["skip", "terminated"]).default("skip").describe(
-    'Boards the tester X\'d out (status 13): leave them out, or `"terminated"` reports them as Terminated.',
+    'Boards the tester X\'d out (status 13): leave them out, or `"terminated"` reports them as ' +
+      "Terminated.",
   ),
 });
 

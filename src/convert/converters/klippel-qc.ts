@@ -42,7 +42,8 @@ import { type CurveFile, curveFolderOf, readCurveFolder } from "./klippel/curve_
 
 const paramsSchema = converterParams({
   curveFolder: z.enum(["required", "optional"]).default("required").describe(
-    '`"optional"`: a header whose folder never appears is reported alone (with a warning); `"required"`: that is an error.',
+    '`"optional"`: a header whose folder never appears is reported alone (with a warning); ' +
+      '`"required"`: that is an error.',
   ),
   settleSeconds: z.number().min(0).max(30).default(2).describe(
     "The folder is read when nothing in it changed for this long.",
@@ -61,7 +62,8 @@ const paramsSchema = converterParams({
     "What Klippel's Warning verdict (unit or result) counts as.",
   ),
   units: z.record(z.string(), z.string()).default({}).describe(
-    'Y unit per result name, e.g. `{"imp": "Ohm", "resp": "dB", "thd": "%"}` (Klippel writes none).',
+    'Y unit per result name, e.g. `{"imp": "Ohm", "resp": "dB", "thd": "%"}` (Klippel writes ' +
+      "none).",
   ),
 });
 

@@ -55,7 +55,8 @@ import { AoiVerdicts, clip, statusWordsParam } from "./aoi/verdict.ts";
 
 const paramsSchema = converterParams({
   partNumberFrom: z.enum(["program", "side", "parameter"]).default("program").describe(
-    'Where the pn comes from: `Program@name`, `"side"` → `Panel@side` (Virinco\'s choice), or `"parameter"` → only the `partNumber` parameter.',
+    'Where the pn comes from: `Program@name`, `"side"` → `Panel@side` (Virinco\'s choice), or ' +
+      '`"parameter"` → only the `partNumber` parameter.',
   ),
   dateOrder: z.enum(["mdy", "dmy"]).default("mdy").describe('`"dmy"` for day-first dates.'),
   statusWords: statusWordsParam.describe("Extra verdict/disposition words → `P F D S E T U`."),

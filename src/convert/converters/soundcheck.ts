@@ -46,10 +46,12 @@ import { parseStepStatus } from "../wsjf/status.ts";
 
 const paramsSchema = converterParams({
   dateOrder: z.enum(["mdy", "dmy", "ymd"]).default("mdy").describe(
-    'Order of the Time column\'s date: `"mdy"` (US `7/22/2020 10:22:14 AM`), `"dmy"` (EU `12-01-2021 09:08:35`), `"ymd"`.',
+    'Order of the Time column\'s date: `"mdy"` (US `7/22/2020 10:22:14 AM`), `"dmy"` (EU ' +
+      '`12-01-2021 09:08:35`), `"ymd"`.',
   ),
   lotField: z.enum(["pn", "batchSN"]).default("pn").describe(
-    'Where the Lot # column goes: the part number, or `"batchSN"` (then `pn` comes from `partNumber`).',
+    'Where the Lot # column goes: the part number, or `"batchSN"` (then `pn` comes from ' +
+      "`partNumber`).",
   ),
 });
 

@@ -39,7 +39,8 @@ import {
 
 const paramsSchema = converterParams({
   serialFormat: z.enum(["qualified", "partId"]).default("qualified").describe(
-    'The serial of a part with a PART_ID: `"qualified"` prefixes lot, sublot and wafer (a PART_ID is only unique within its file), `"partId"` uses PART_ID alone.',
+    'The serial of a part with a PART_ID: `"qualified"` prefixes lot, sublot and wafer (a ' +
+      'PART_ID is only unique within its file), `"partId"` uses PART_ID alone.',
   ),
   maxInflatedMb: z.coerce.number().int().min(1).max(1024 * 1024).default(4096).describe(
     "Most MiB a `.stdf.gz` may inflate to (a larger one is refused).",

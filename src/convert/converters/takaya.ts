@@ -97,13 +97,16 @@ const paramsSchema = converterParams({
     'The layout; `"atd"`, `"apt94xx"` or `"atdx"` refuses the others.',
   ),
   dateOrder: z.enum(["auto", "dmy", "mdy", "ymd"]).default("auto").describe(
-    'Order of the date fields; `"auto"` uses the date in the file name (`…-20230420130239.ATD`), else day first. Set `"ymd"` for APT94xx testers that write yy/MM/dd.',
+    'Order of the date fields; `"auto"` uses the date in the file name (`…-20230420130239.ATD`), ' +
+      'else day first. Set `"ymd"` for APT94xx testers that write yy/MM/dd.',
   ),
   serialFormat: z.enum(["auto", "plain"]).default("auto").describe(
-    '`"plain"` keeps `Serial No.` whole; `"auto"` splits an APT94xx serial into batch, serial and operator tokens.',
+    '`"plain"` keeps `Serial No.` whole; `"auto"` splits an APT94xx serial into batch, serial ' +
+      "and operator tokens.",
   ),
   serialTokens: z.enum(["operators", "station-operator"]).default("operators").describe(
-    '`"station-operator"`: the first token in the serial\'s parentheses is the station, the second the operator.',
+    '`"station-operator"`: the first token in the serial\'s parentheses is the station, the ' +
+      "second the operator.",
   ),
   modelPattern: z.string().min(1).refine((s) => {
     try {
