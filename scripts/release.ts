@@ -18,12 +18,12 @@ import { createHash } from "#crypto";
 import {
   binaryName,
   buildAgent,
-  BuildError,
   gitCommit,
   parseBuildArgs,
   projectRoot,
   TARGETS,
 } from "./compile.ts";
+import { BuildError } from "./compile/build_error.ts";
 
 /**
  * The GitHub-hosted runner that runs each target's binary natively in the release workflow

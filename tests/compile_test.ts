@@ -11,19 +11,21 @@ import { createHash } from "#crypto";
 import { Buffer } from "node:buffer";
 import {
   binaryName,
-  BuildError,
   compileOne,
   copyTree,
-  embeddedPackages,
-  missingFromBinary,
   parseBuildArgs,
-  pruneToRuntime,
-  readEmbedded,
   runFlags,
-  runtimeLoadedFiles,
   stampCommit,
   TARGETS,
 } from "../scripts/compile.ts";
+import { BuildError } from "../scripts/compile/build_error.ts";
+import { runtimeLoadedFiles } from "../scripts/compile/runtime_files.ts";
+import { pruneToRuntime } from "../scripts/compile/prune.ts";
+import {
+  embeddedPackages,
+  missingFromBinary,
+  readEmbedded,
+} from "../scripts/compile/binary_layout.ts";
 import { agentRunFlags } from "../src/runtime.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { ownFixture } from "./_fixtures.ts";
