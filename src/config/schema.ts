@@ -14,15 +14,14 @@ const seconds = (def: number) => z.number().positive().default(def);
 /** Where and how to upload. */
 export const serverSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).describe(
-    "The WATS server's base URL, e.g. https://example.wats.com (a path prefix is allowed, " +
-      "no /api). http:// sends the token in clear: warned unless the server is on this machine.",
+    "The WATS server's base URL, e.g. `https://example.wats.com` (a path prefix is allowed, " +
+      "no `/api`). `http://` sends the token in clear: warned unless the server is on this machine.",
   ),
   token: z.string().min(1, "expected the WATS API token (or set AGENT_TOKEN)").optional()
-    .meta({
-      description: 'The WATS API token, sent as given in "Authorization: Basic <token>"; never ' +
-        "logged. The AGENT_TOKEN environment variable overrides it.",
-      defaultText: "(required, or AGENT_TOKEN)",
-    }),
+    .describe(
+      "Required, here or in the `AGENT_TOKEN` environment variable (which overrides it): the WATS " +
+        "API token, sent as given in `Authorization: Basic <token>`; never logged.",
+    ),
   timeoutSeconds: seconds(30).describe(
     "Seconds one upload request may take before it is abandoned and retried.",
   ),
@@ -34,7 +33,7 @@ export const serverSchema = z.strictObject({
   retry: z.strictObject({
     initialSeconds: seconds(1).describe("First backoff after a transient failure."),
     maxSeconds: seconds(300).describe(
-      "Longest backoff (full-jitter exponential); a longer Retry-After from the server wins.",
+      "Longest backoff (full-jitter exponential); a longer `Retry-After` from the server wins.",
     ),
     budgetPerMinute: z.int().min(1).default(60).describe(
       "Retries started per minute across all reports (first attempts are not limited).",
@@ -45,12 +44,12 @@ export const serverSchema = z.strictObject({
       "Consecutive failures that open the circuit breaker.",
     ),
     probeSeconds: seconds(10).describe(
-      "While open, one GET /api/App/Version probe per this many seconds.",
+      "While open, one `GET /api/App/Version` probe per this many seconds.",
     ),
   }).prefault({}).describe("The circuit breaker."),
   // Health tells "can't reach the server" before reports pile up.
   checkSeconds: seconds(60).describe(
-    "While no upload has succeeded for this long, check the connection (GET /api/App/Version); " +
+    "While no upload has succeeded for this long, check the connection (`GET /api/App/Version`); " +
       'a failed check makes health degraded ("can\'t reach the WATS server") until it answers.',
   ),
   authRetrySeconds: seconds(300).describe(
@@ -96,37 +95,37 @@ export const converterSchema = z.strictObject({
   name: z.string().min(1).regex(/^[\w.-]+$/, "expected letters, digits, '.', '_' or '-'")
     .describe("A name for logs and status, unique in the config (letters, digits, ., _, -)."),
   format: z.string().min(1).optional().describe(
-    'A built-in format (docs/converters.md) or "auto" (detect per file); leave it out when ' +
-      "module names a custom converter.",
+    'A built-in format (docs/converters.md) or `"auto"` (detect per file); leave it out when ' +
+      "`module` names a custom converter.",
   ),
   module: z.string().min(1).optional().describe(
-    "A custom converter module (.js or .ts) instead of format (README: Custom converters).",
+    "A custom converter module (`.js` or `.ts`) instead of `format` (README: Custom converters).",
   ),
   watch: z.string().min(1).describe("The drop folder."),
   pattern: z.string().min(1).default("*").describe(
-    "Glob for the files to take (*, ?, **, [abc], {a,b}); without / it matches the file name " +
-      "in any subfolder. Case-insensitive on Windows.",
+    "Glob for the files to take (`*`, `?`, `**`, `[abc]`, `{a,b}`); without `/` it matches " +
+      "the file name in any subfolder. Case-insensitive on Windows.",
   ),
   recursive: z.boolean().default(false).describe("Also take files in subfolders."),
   ignore: z.array(z.string()).default([]).describe(
-    "More globs to skip, on top of *.tmp, *.part, *.partial, ~$* and dotfiles.",
+    "More globs to skip, on top of `*.tmp`, `*.part`, `*.partial`, `~$*` and dotfiles.",
   ),
   followSymlinks: z.boolean().default(false).describe(
     "Follow symbolic links (loops are detected).",
   ),
   afterSuccess: afterSuccessSchema.default("move").describe(
-    'After the reports are durably queued: "delete" the file, "move" it to doneFolder (keeping ' +
-      'its subfolder path, never overwriting: "(1)" is added), or "keep" it (remembered, so it ' +
-      "is not taken again; what append-mode logs need).",
+    'After the reports are durably queued: `"delete"` the file, `"move"` it to `doneFolder` ' +
+      '(keeping its subfolder path, never overwriting: `(1)` is added), or `"keep"` it ' +
+      "(remembered, so it is not taken again; what append-mode logs need).",
   ),
   doneFolder: z.string().optional().meta({
-    description: "Where move puts converted files.",
-    defaultText: "<watch>/Done",
+    description: "Where `move` puts converted files.",
+    defaultText: "`<watch>/Done`",
   }),
   errorFolder: z.string().optional().meta({
-    description: "Where files that can't be converted go, each with <name>.error.txt beside " +
+    description: "Where files that can't be converted go, each with `<name>.error.txt` beside " +
       "it: what happened, what to do.",
-    defaultText: "<watch>/Error",
+    defaultText: "`<watch>/Error`",
   }),
   params: z.record(z.string(), z.unknown()).default({}).describe(
     "The converter's parameters (docs/converters.md lists each converter's).",
@@ -150,7 +149,7 @@ export const configSchema = z.strictObject({
   control: z.strictObject({
     port: z.int().min(0).max(65535).default(8089).describe(
       "The status page and API on 127.0.0.1 (0: any free port; the CLI finds it in " +
-        "<dataDir>/control.json).",
+        "`<dataDir>/control.json`).",
     ),
     metricsListen: z.string().refine(
       (s) =>
@@ -158,11 +157,14 @@ export const configSchema = z.strictObject({
       'expected "address:port", e.g. "0.0.0.0:9469" (every interface), "10.0.0.5:9469" or ' +
         '"[::]:9469" (IPv6)',
     ).optional().meta({
-      description: 'Also serve GET /metrics alone, read-only, at "address:port" (e.g. ' +
-        '"0.0.0.0:9469", "[::]:9469") for a fleet\'s Prometheus (docs/monitoring). Firewall it.',
+      description: 'Also serve `GET /metrics` alone, read-only, at `"address:port"` (e.g. ' +
+        '`"0.0.0.0:9469"`, `"[::]:9469"`) for a fleet\'s Prometheus ' +
+        "(docs/monitoring/README.md). Firewall it.",
       defaultText: "off",
     }),
-  }).prefault({}).describe("The loopback control endpoint used by agent status and agent flush."),
+  }).prefault({}).describe(
+    "The loopback control endpoint used by `agent status` and `agent flush`.",
+  ),
   queue: z.strictObject({
     maxReports: z.int().min(1).default(100_000).describe(
       "Intake pauses when this many reports wait (queued + uploading + retrying); files stay " +
@@ -172,11 +174,12 @@ export const configSchema = z.strictObject({
       "Intake pauses when the data directory's disk has less free space than this.",
     ),
     keepCompletedCount: z.int().min(0).default(1000).describe(
-      "Uploaded reports kept as an audit trail in queue/completed: at most this many ...",
+      "Uploaded reports kept as an audit trail in `queue/completed`: at most this many ...",
     ),
     keepCompletedHours: z.number().min(0).default(168).describe("... and none older than this."),
     duplicates: z.enum(["skip", "send"]).default("skip").describe(
-      'A re-dropped file with identical content: "skip" it (logged), or "send" its reports again.',
+      'A re-dropped file with identical content: `"skip"` it (logged), or `"send"` its reports ' +
+        "again.",
     ),
   }).prefault({}).describe("The on-disk queue, and when intake pauses."),
   intake: z.strictObject({
@@ -223,13 +226,15 @@ export const configSchema = z.strictObject({
     maxErrorRate: z.number().min(0).max(1).default(0.5).describe(
       "Degraded when more than this share of uploads failed in the last 5 minutes.",
     ),
-  }).prefault({}).describe("When health (agent status, GET /health) turns degraded or unhealthy."),
+  }).prefault({}).describe(
+    "When health (`agent status`, `GET /health`) turns degraded or unhealthy.",
+  ),
   log: z.strictObject({
     level: z.enum(["debug", "info", "warning", "error"]).default("info").describe(
       "The lowest level logged.",
     ),
     maxFileMb: z.number().positive().default(10).describe(
-      "The JSON-lines log <dataDir>/logs/agent.log rotates at this size.",
+      "The JSON-lines log `<dataDir>/logs/agent.log` rotates at this size.",
     ),
     maxFiles: z.int().min(1).default(5).describe("Rotated log files kept."),
   }).prefault({}).describe("The log file."),
