@@ -302,6 +302,32 @@ export class AgentHarness implements AsyncDisposable {
     });
   }
 
+  /**
+   * Waits until every watch folder has been scanned in full `n` times since this call (GET
+   * /status: each converter's lastScanAt), so that a test checking that a file was NOT taken,
+   * or not taken again, knows the agent looked. The first scan seen may have started before
+   * the call, so it is not counted.
+   */
+  async waitForRescans(n = 2, timeoutMs = 20_000): Promise<void> {
+    const since = new Date().toISOString();
+    const scans = new Map<string, Set<string>>();
+    await this.waitFor(
+      async () => {
+        const status = await (await this.control("/status")).json();
+        const live = (status.converters as { name: string; lastScanAt?: string | null }[])
+          .filter((c) => c.lastScanAt !== undefined);
+        for (const c of live) {
+          if (!c.lastScanAt || c.lastScanAt <= since) continue;
+          if (!scans.has(c.name)) scans.set(c.name, new Set());
+          scans.get(c.name)!.add(c.lastScanAt);
+        }
+        return live.length > 0 && live.every((c) => (scans.get(c.name)?.size ?? 0) > n);
+      },
+      `${n} full rescans of every watch folder`,
+      timeoutMs,
+    );
+  }
+
   /** GET a control endpoint of the running agent. */
   async control(pathname: string, init?: RequestInit & { auth?: boolean }): Promise<Response> {
     const info = JSON.parse(await Deno.readTextFile(path.join(this.dataDir, "control.json")));

@@ -8,7 +8,11 @@
 import path from "#path";
 import net from "node:net";
 import type { AgentHarness } from "./_harness.ts";
-import type { RequestLogEntry, WatsServer } from "../../scripts/wats_server/mod.ts";
+import {
+  makeSampleReports,
+  type RequestLogEntry,
+  type WatsServer,
+} from "../../scripts/wats_server/mod.ts";
 
 /** `GET /status` of the running agent (cheaper than `agent status --json` in a poll loop). */
 // deno-lint-ignore no-explicit-any
@@ -67,6 +71,27 @@ export function versionGets(server: WatsServer): RequestLogEntry[] {
   return server.log.entries().filter((e) =>
     e.method === "GET" && /\/api\/app\/version$/i.test(e.path) && e.finishedAt !== null
   );
+}
+
+/**
+ * Proves the retry path has run since now: replaces the server's faults with one 500 for a
+ * fresh report, drops it and waits until it is stored after its retry. A report the agent
+ * wrongly retried (an earlier permanent error) would have had its retry sooner, so a test can
+ * check the absence of retries afterwards. Returns the probe's report id.
+ */
+export async function waitForARetry(h: AgentHarness, converter = "json"): Promise<string> {
+  const [probe] = makeSampleReports(1, { seed: 4242, extraNumericSteps: 0 });
+  probe.sn = "RETRY-PROBE-1";
+  h.server.setFaults({
+    rules: [{ id: probe.id, fault: { kind: "status", status: 500 }, times: 1 }],
+  });
+  await h.drop(converter, "retry-probe.json", JSON.stringify(probe));
+  await h.waitFor(() => h.server.store.get(probe.id) !== undefined, "the retry probe stored");
+  const statuses = posts(h.server, probe.id).map((p) => p.status);
+  if (statuses[0] !== 500 || statuses.at(-1) !== 200) {
+    throw new Error(`the retry probe should get a 500, then 200 on its retry; got ${statuses}`);
+  }
+  return probe.id;
 }
 
 /** The queue's error sidecars (`queue/error/<key>.error.json`), parsed. */

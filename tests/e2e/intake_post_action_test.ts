@@ -41,12 +41,12 @@ Deno.test("intake post-action: keep takes a file once, also across a restart, an
   await h.start();
   const file = await h.drop("moody", "kept.txt", "OK KEPT-1");
   await h.waitFor(() => serials(h).includes("KEPT-1"), "the report on the server");
-  await new Promise((r) => setTimeout(r, 2000)); // several rescans
+  await h.waitForRescans(2);
   assert.equal(h.server.store.totalReceives, 1, "not taken again while it stays");
   assert.equal(await h.stop(), 0);
 
   await h.start();
-  await new Promise((r) => setTimeout(r, 2500));
+  await h.waitForRescans(2);
   const s = await h.status();
   assert.equal(s.converters[0].converted, 0, "not taken again after the restart");
   assert.equal(h.server.store.totalReceives, 1);

@@ -155,7 +155,7 @@ Deno.test("health: queue full (queue.maxReports, server down) pauses intake → 
     "queue full, as an ERROR",
   );
   await dropAll(h, reports.slice(3));
-  await new Promise((r) => setTimeout(r, 2500)); // two rescans
+  await h.waitForRescans(2);
   const waiting = await h.files(h.dropDir("json"));
   assert.equal(
     waiting.length,
@@ -192,7 +192,7 @@ Deno.test("health: intake paused by a person (POST /pause, token needed) → deg
   await expectReason(h, /intake paused: paused by a person/, "degraded");
   const [r] = makeSampleReports(1, { seed: 27 });
   await dropAll(h, [r]);
-  await new Promise((res) => setTimeout(res, 2500)); // two rescans
+  await h.waitForRescans(2);
   assert.equal(h.server.store.get(r.id), undefined, "nothing taken while paused");
   assert.equal((await h.control("/resume", { method: "POST", auth: true })).status, 200);
   await h.waitFor(onServer(h, [r]), "the file is taken after resume");

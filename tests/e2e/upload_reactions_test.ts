@@ -12,8 +12,8 @@ import {
   liveStatus,
   maxOverlap,
   posts,
-  sleep,
   versionGets,
+  waitForARetry,
 } from "./_upload.ts";
 
 Deno.test("upload: 2xx naming the report's ID completes it; every attempt is logged with its correlation id", async () => {
@@ -89,7 +89,7 @@ Deno.test("upload: 400, 409 and 413 put the report in error with the server's me
   }
   await h.waitFor(async () => (await errorSidecars(h)).length === 3, "3 reports in error");
   await h.waitFor(() => h.server.store.get(good.id) !== undefined, "the good report on the server");
-  await sleep(1500); // several backoff periods (initialSeconds 0.2): a retry would show
+  await waitForARetry(h);
   for (const r of [bad, conflict, big]) {
     assert.equal(posts(h.server, r.id).length, 1, `report ${r.sn} sent once, not retried`);
     assert.equal(h.server.store.get(r.id), undefined);
@@ -129,9 +129,9 @@ Deno.test("upload: a real 413 from the server's body limit is permanent", async 
   await h.start();
   await h.drop("json", "r.json", JSON.stringify(r));
   await h.waitFor(async () => (await errorSidecars(h)).length === 1, "the report in error");
-  await sleep(1000);
+  const probe = await waitForARetry(h);
   // Past the limit the server reads no id: the one post is the only 413.
-  assert.deepEqual(posts(h.server).map((p) => p.status), [413]);
+  assert.deepEqual(posts(h.server).filter((p) => p.reportId !== probe).map((p) => p.status), [413]);
   const [e] = await errorSidecars(h);
   assert.equal(e.lastStatus, 413);
   assert.equal(e.permanent, true);
@@ -163,11 +163,18 @@ Deno.test("upload: 401 then 403 pause every upload (unhealthy, what to fix); edi
   // the bad token before any upload; the slow timer asks again with one request per
   // authRetrySeconds, not one request per report.
   const requests = () => posts(h.server).length + versionGets(h.server).length;
+  // Three trials in a row, each at least most of authRetrySeconds (1 s) after the one before:
+  // one request per tick, not a burst of one per report.
   const before = requests();
-  await sleep(3000);
-  const during = requests() - before;
-  assert.ok(during >= 1, "a check on the timer");
-  assert.ok(during <= 4, `at most one request per second while paused, saw ${during} in 3 s`);
+  await h.waitFor(() => requests() >= before + 3, "three trials on the auth timer");
+  const trials = [...posts(h.server), ...versionGets(h.server)].sort((a, b) => a.seq - b.seq)
+    .slice(before, before + 3).map((e) => Date.parse(e.startedAt));
+  for (let i = 1; i < trials.length; i++) {
+    assert.ok(
+      trials[i] - trials[i - 1] >= 800,
+      `trials ${trials[i] - trials[i - 1]} ms apart, expected about authRetrySeconds (1 s)`,
+    );
+  }
   assert.ok([...posts(h.server), ...versionGets(h.server)].every((p) => p.status === 401));
   assert.equal(
     (await liveStatus(h)).queue.error,
