@@ -5,7 +5,7 @@
  */
 import assert from "#assert";
 import { ConversionError, type ConvertInput } from "../../src/convert/contract.ts";
-import { converter } from "../../src/convert/converters/csv.ts";
+import { converter } from "../../src/convert/converters/csv/converter.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";
 import { allSteps, convertValid, rejects as expectRejects, step } from "./_convert.ts";

@@ -1,7 +1,7 @@
 /**
  * Reads the layout of a configurable delimited-text file into plain units: key/value header
  * lines and/or a step table whose header row names the columns, with header fields taken from
- * key/value lines or from columns repeated on every row. No WSJF here: see `../csv.ts`.
+ * key/value lines or from columns repeated on every row. No WSJF here: see converter.ts.
  *
  * @module
  */
