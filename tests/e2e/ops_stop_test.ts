@@ -95,7 +95,7 @@ Deno.test("POST /stop: refused with no token, the page token, a foreign Host or 
   const info = JSON.parse(await Deno.readTextFile(path.join(h.dataDir, "control.json")));
   const html = await (await h.control("/")).text();
   const pageToken = html.match(/name="agent-page-token" content="([0-9a-f]+)"/)?.[1];
-  assert.ok(pageToken, "the status page carries its token");
+  assert.match(pageToken ?? "", /^[0-9a-f]{64}$/, "the status page carries its token");
 
   const post = async (headers: Record<string, string>) => {
     const res = await h.control("/stop", { method: "POST", headers });
@@ -185,5 +185,9 @@ Deno.test("SIGTERM still stops cleanly (exit 0; the stop recorded in state.json)
   assert.match(h.output, /SIGTERM received: stopping/);
   const state = JSON.parse(await Deno.readTextFile(path.join(h.dataDir, "state.json")));
   assert.equal(state.pid, pid);
-  assert.ok(state.stoppedAt, "stoppedAt recorded");
+  const stoppedAt = Date.parse(state.stoppedAt);
+  assert.ok(
+    stoppedAt >= Date.parse(state.startedAt) && stoppedAt <= Date.now(),
+    `stoppedAt recorded, after startedAt: ${state.stoppedAt} (started ${state.startedAt})`,
+  );
 });

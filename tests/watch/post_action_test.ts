@@ -531,7 +531,11 @@ Deno.test("post action: a source folder that can't be synced after the move is s
       note(src),
       env,
     );
-    assert.ok(r.note, "the note is still written");
+    assert.match(
+      await Deno.readTextFile(r.note),
+      /line 3: no serial number/,
+      "the note is still written",
+    );
     assert.match(r.unsynced ?? "", /could not be synced/);
 
     await Deno.writeTextFile(src, "done");
