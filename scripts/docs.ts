@@ -121,11 +121,33 @@ export async function converterRegions(text: string): Promise<string> {
   return result;
 }
 
-/** The parameters a converter adds to the shared ones, or gives a schema of its own. */
-function ownParams(schema: z.ZodType): string[] {
+/** Every config key and converter parameter that has no description ("format.param"). */
+export async function undescribed(): Promise<string[]> {
+  const out = describeKeys(configSchema).filter((k) => !k.description).map((k) => k.path);
+  const schemas: [string, z.ZodType][] = [["shared", commonParamsSchema]];
+  for (const [name, load] of Object.entries(builtinConverters)) {
+    const schema = (await load()).params;
+    if (schema) schemas.push([name, schema]);
+  }
+  for (const [name, schema] of schemas) {
+    const own = name === "shared" ? null : new Set(ownKeys(schema));
+    for (const k of describeKeys(schema)) {
+      if (k.path.includes(".") || (own && !own.has(k.path))) continue;
+      if (!k.description) out.push(`${name}.${k.path}`);
+    }
+  }
+  return out;
+}
+
+function ownKeys(schema: z.ZodType): string[] {
   const shape = shapeOf(schema) ?? {};
   const common = shapeOf(commonParamsSchema) ?? {};
-  const own = new Set(Object.keys(shape).filter((k) => shape[k] !== common[k]));
+  return Object.keys(shape).filter((k) => shape[k] !== common[k]);
+}
+
+/** The parameters a converter adds to the shared ones, or gives a schema of its own. */
+function ownParams(schema: z.ZodType): string[] {
+  const own = new Set(ownKeys(schema));
   const sharedDocs = new Map(describeKeys(commonParamsSchema).map((k) => [k.name, k]));
   return describeKeys(schema)
     .filter((k) => own.has(k.path))
