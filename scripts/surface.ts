@@ -210,7 +210,7 @@ const PN = { partNumber: "SURFACE-PN" };
  * The converter parameters a fixture needs to convert (the ones its converter's tests use);
  * the others convert with none. Keyed by the path below the fixture root.
  */
-const fixtureParams: Record<string, Record<string, unknown>> = {
+export const fixtureParams: Record<string, Record<string, unknown>> = {
   "atml/atml202_failed_crlf.xml": PN,
   "csv/A%PN-77%20240110%SN0042_NG_20240315101112.csv": { preset: "nano51e" },
   "csv/kv_decimal_comma_crlf.csv": { decimalSeparator: ",", dateOrder: "dmy" },
@@ -238,7 +238,7 @@ const fixtureParams: Record<string, Record<string, unknown>> = {
  * Files of a fixture folder, in sorted order, without dotfiles and notes. A subfolder is
  * entered unless a file beside it has its name (a Klippel unit's curve folder belongs to it).
  */
-function filesIn(dir: string): string[] {
+export function filesIn(dir: string): string[] {
   const entries = [...Deno.readDirSync(dir)].filter((e) => !e.name.startsWith("."))
     .sort((a, b) => a.name < b.name ? -1 : 1);
   const stems = new Set(entries.filter((e) => e.isFile).map((e) => path.parse(e.name).name));
