@@ -9,8 +9,9 @@
  * @module
  */
 import { parseArgs } from "#util";
-import { fillStationFields, ReportBuilder } from "../../src/convert/wsjf/builder.ts";
-import { validateReport } from "../../src/convert/wsjf/schema.ts";
+import { fillStationFields } from "../../src/wsjf/fields.ts";
+import { ReportBuilder } from "../../src/wsjf/builder.ts";
+import { validateReport } from "../../src/wsjf/validate.ts";
 import { station } from "../../tests/convert/_station.ts";
 
 const ctx = { station, sha256: "ab".repeat(32), name: "bench.atdx" };

@@ -15,11 +15,12 @@
  */
 import path from "#path";
 import { parseArgs } from "#util";
-import { ConversionError, type Converter, type ConvertInput } from "../../src/convert/contract.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
+import { type Converter, type ConvertInput } from "../../src/convert/contract.ts";
 import { builtinConverters } from "../../src/convert/converters/mod.ts";
 import { sha256Hex } from "../../src/convert/ids.ts";
-import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
-import { validateReport } from "../../src/convert/wsjf/schema.ts";
+import { fillStationFields } from "../../src/wsjf/fields.ts";
+import { validateReport } from "../../src/wsjf/validate.ts";
 import { ownFixture, sharedFixturesDir } from "../../tests/_fixtures.ts";
 import { station } from "../../tests/convert/_station.ts";
 

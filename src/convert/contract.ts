@@ -9,7 +9,7 @@
  * @module
  */
 import type { z } from "zod";
-import type { WsjfReport } from "./wsjf/schema.ts";
+import type { WsjfReport } from "../wsjf/report.ts";
 
 export type { WsjfReport };
 
@@ -82,23 +82,4 @@ export interface Converter {
    * holding all of them as objects. Optional; `convert` must still give the same reports.
    */
   convertStream?(input: ConvertInput): AsyncIterable<WsjfReport>;
-}
-
-/**
- * A file that can't be converted. `message` says what is wrong and where (line, field);
- * `hint` says what a person can do about it. Both end up in `<name>.error.txt`.
- */
-export class ConversionError extends Error {
-  /** What a person can do about it. */
-  readonly hint: string;
-
-  /** @param message what is wrong, and where; @param hint what to do about it */
-  constructor(
-    message: string,
-    hint = "Check that the file is complete and in the configured format.",
-  ) {
-    super(message);
-    this.name = "ConversionError";
-    this.hint = hint;
-  }
 }

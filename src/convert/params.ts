@@ -18,7 +18,7 @@
  * @module
  */
 import { z } from "zod";
-import { ConversionError } from "./contract.ts";
+import { ConversionError } from "./conversion_error.ts";
 import { resolveEncoding } from "./text.ts";
 import { isValidTimeZone } from "./time.ts";
 

@@ -10,10 +10,11 @@
 import { pathToFileURL } from "node:url";
 import path from "#path";
 import { createHash } from "#crypto";
-import { ConversionError, type Converter, type StationContext } from "./contract.ts";
+import { ConversionError } from "./conversion_error.ts";
+import { type Converter, type StationContext } from "./contract.ts";
 import { builtinConverters, builtinFormats } from "./converters/mod.ts";
-import { validateReport } from "./wsjf/schema.ts";
-import { fillStationFields } from "./wsjf/builder.ts";
+import { validateReport } from "../wsjf/validate.ts";
+import { fillStationFields } from "../wsjf/fields.ts";
 
 /** What the pool sends a worker. */
 export interface ConvertJob {

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { ConversionError } from "./contract.ts";
+import { ConversionError } from "./conversion_error.ts";
 
 /** Encodings every converter can rely on. Any other WHATWG label works as well. */
 export const DEFAULT_FALLBACK_ENCODING = "windows-1252";

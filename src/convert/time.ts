@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { ConversionError } from "./contract.ts";
+import { ConversionError } from "./conversion_error.ts";
 
 /** A wall-clock date and time without a zone, as written in a station file. */
 export interface NaiveDateTime {

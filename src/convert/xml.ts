@@ -17,7 +17,7 @@
  * @module
  */
 import { SaxesParser } from "saxes";
-import { ConversionError } from "./contract.ts";
+import { ConversionError } from "./conversion_error.ts";
 import { type DecodeOptions, decodeXml, stripControlChars } from "./text.ts";
 
 /** One element. */

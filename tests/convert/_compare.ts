@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Step, WsjfReport } from "../../src/convert/wsjf/schema.ts";
+import type { Step, WsjfReport } from "../../src/wsjf/report.ts";
 
 // deno-lint-ignore no-explicit-any
 export type Any = any;

@@ -5,9 +5,11 @@
  * @module
  */
 import assert from "#assert";
-import { ConversionError, type Converter, type WsjfReport } from "../../src/convert/contract.ts";
-import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
-import { type Step, validateReport } from "../../src/convert/wsjf/schema.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
+import { type Converter, type WsjfReport } from "../../src/convert/contract.ts";
+import { fillStationFields } from "../../src/wsjf/fields.ts";
+import { type Step } from "../../src/wsjf/report.ts";
+import { validateReport } from "../../src/wsjf/validate.ts";
 import { type convertInput, station } from "./_station.ts";
 
 type Input = ReturnType<typeof convertInput>;

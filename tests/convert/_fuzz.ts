@@ -18,9 +18,10 @@
  *
  * @module
  */
-import { ConversionError, type Converter } from "../../src/convert/contract.ts";
-import { fillStationFields } from "../../src/convert/wsjf/builder.ts";
-import { validateReport } from "../../src/convert/wsjf/schema.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
+import { type Converter } from "../../src/convert/contract.ts";
+import { fillStationFields } from "../../src/wsjf/fields.ts";
+import { validateReport } from "../../src/wsjf/validate.ts";
 import { convertInput, station } from "./_station.ts";
 import { seededRandom } from "../../scripts/wats_server/prng.ts";
 

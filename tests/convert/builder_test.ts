@@ -1,13 +1,12 @@
 import assert from "#assert";
-import { ConversionError } from "../../src/convert/contract.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
 import { converterParams, parseParams } from "../../src/convert/params.ts";
-import {
-  fillStationFields,
-  MAX_STATUS_NOTES,
-  ReportBuilder,
-} from "../../src/convert/wsjf/builder.ts";
-import { MAX_DOUBLE } from "../../src/convert/wsjf/compop.ts";
-import { type Step, validateReport, walkSteps } from "../../src/convert/wsjf/schema.ts";
+import { fillStationFields } from "../../src/wsjf/fields.ts";
+import { MAX_STATUS_NOTES, ReportBuilder } from "../../src/wsjf/builder.ts";
+import { MAX_DOUBLE } from "../../src/wsjf/compop.ts";
+import { type Step } from "../../src/wsjf/report.ts";
+import { validateReport } from "../../src/wsjf/validate.ts";
+import { walkSteps } from "../../src/wsjf/rules.ts";
 import { station } from "./_station.ts";
 
 const ctx = { station, sha256: "ab".repeat(32), name: "unit.txt" };

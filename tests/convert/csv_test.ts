@@ -4,7 +4,8 @@
  * tester), parameter errors, and a fuzz run.
  */
 import assert from "#assert";
-import { ConversionError, type ConvertInput } from "../../src/convert/contract.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
+import { type ConvertInput } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/csv/converter.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";

@@ -1,6 +1,6 @@
 import assert from "#assert";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
-import { ConversionError } from "../../src/convert/contract.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
 import {
   evaluateNumeric,
   evaluateString,
@@ -8,19 +8,16 @@ import {
   parseNumericCompOp,
   parseStringCompOp,
   resolveNumericLimits,
-} from "../../src/convert/wsjf/compop.ts";
-import {
-  assertValidReport,
-  type Step,
-  validateReport,
-  walkSteps,
-} from "../../src/convert/wsjf/schema.ts";
+} from "../../src/wsjf/compop.ts";
+import { assertValidReport, validateReport } from "../../src/wsjf/validate.ts";
+import { type Step } from "../../src/wsjf/report.ts";
+import { walkSteps } from "../../src/wsjf/rules.ts";
 import {
   parseStepStatus,
   toMeasStatus,
   toReportResult,
   worse,
-} from "../../src/convert/wsjf/status.ts";
+} from "../../src/wsjf/status_codes.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;

@@ -1,5 +1,5 @@
 import assert from "#assert";
-import { ConversionError } from "../../src/convert/contract.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
 import {
   assertTimeZone,
   formatInZone,

@@ -1,11 +1,12 @@
 import assert from "#assert";
 import path from "#path";
 import { needsSharedFixtures, ownFixture, sharedFixtureFiles } from "../_fixtures.ts";
-import { ConversionError, type WsjfReport } from "../../src/convert/contract.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
+import { type WsjfReport } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/wsjf.ts";
 import { builtinConverters } from "../../src/convert/converters/mod.ts";
 import { unitReportId } from "../../src/convert/ids.ts";
-import { parseNumericCompOp } from "../../src/convert/wsjf/compop.ts";
+import { parseNumericCompOp } from "../../src/wsjf/compop.ts";
 import { allSteps, type Any, measurementCount, stepNamed } from "./_compare.ts";
 import { fuzzConverter } from "./_fuzz.ts";
 import { convertInput, fileInput, station } from "./_station.ts";

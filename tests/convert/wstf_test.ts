@@ -1,6 +1,6 @@
 import assert from "#assert";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
-import { ConversionError } from "../../src/convert/contract.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
 import { builtinConverters } from "../../src/convert/converters/mod.ts";
 import { converter } from "../../src/convert/converters/wstf.ts";
 import { unitReportId } from "../../src/convert/ids.ts";

@@ -1,10 +1,11 @@
 import assert from "#assert";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
-import { ConversionError, type WsjfReport } from "../../src/convert/contract.ts";
+import { ConversionError } from "../../src/convert/conversion_error.ts";
+import { type WsjfReport } from "../../src/convert/contract.ts";
 import { builtinConverters } from "../../src/convert/converters/mod.ts";
 import { converter as wsjf } from "../../src/convert/converters/wsjf.ts";
 import { converter, wsxfToRaw } from "../../src/convert/converters/wsxf.ts";
-import { MAX_DOUBLE } from "../../src/convert/wsjf/compop.ts";
+import { MAX_DOUBLE } from "../../src/wsjf/compop.ts";
 import { parseXml } from "../../src/convert/xml.ts";
 import { allSteps, type Any, measurementCount, stepNamed } from "./_compare.ts";
 import { fuzzConverter } from "./_fuzz.ts";

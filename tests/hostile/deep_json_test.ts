@@ -8,7 +8,8 @@
 import assert from "#assert";
 import path from "#path";
 import { converter } from "../../src/convert/converters/wsjf.ts";
-import { MAX_STEP_DEPTH, validateReport } from "../../src/convert/wsjf/schema.ts";
+import { MAX_STEP_DEPTH } from "../../src/wsjf/rules.ts";
+import { validateReport } from "../../src/wsjf/validate.ts";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { convertInput } from "../convert/_station.ts";
 import { convertValid, rejects } from "../convert/_convert.ts";

@@ -47,22 +47,15 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseInteger, parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText } from "../text.ts";
 import { parseDatePattern } from "../time.ts";
-import {
-  type NumericInput,
-  ReportBuilder,
-  type SequenceBuilder,
-  type StepBuilder,
-} from "../wsjf/builder.ts";
+import { type NumericInput } from "../../wsjf/build_input.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder, type StepBuilder } from "../../wsjf/step_builder.ts";
 import { type I3070Record, I3070SyntaxError, parseI3070Records } from "./i3070/records.ts";
 
 const paramsSchema = converterParams({

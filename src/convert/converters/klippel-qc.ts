@@ -28,16 +28,14 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText, splitKeyValue, splitLines } from "../text.ts";
-import { type NumericInput, ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
+import { type NumericInput } from "../../wsjf/build_input.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
 import { type CurveFile, curveFolderOf, readCurveFolder } from "./klippel/curve_folder.ts";
 
 const paramsSchema = converterParams({

@@ -28,12 +28,8 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { headText } from "../text.ts";
@@ -41,12 +37,12 @@ import { isoToEpochMs } from "../time.ts";
 import {
   type NumericInput,
   type PassFailInput,
-  ReportBuilder,
-  type SequenceBuilder,
   type StepOptions,
   type StringInput,
-} from "../wsjf/builder.ts";
-import { parseStepStatus, STEP_STATUSES } from "../wsjf/status.ts";
+} from "../../wsjf/build_input.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
+import { parseStepStatus, STEP_STATUSES } from "../../wsjf/status_codes.ts";
 import {
   attr,
   child,

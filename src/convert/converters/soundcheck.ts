@@ -31,18 +31,15 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { type DecimalSeparator, isNumberText, parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText, splitLines } from "../text.ts";
 import { type NaiveDateTime, parseLooseDateTime, zonedToEpoch } from "../time.ts";
-import { type NumericInput, ReportBuilder } from "../wsjf/builder.ts";
-import { parseStepStatus } from "../wsjf/status.ts";
+import { type NumericInput } from "../../wsjf/build_input.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { parseStepStatus } from "../../wsjf/status_codes.ts";
 
 const paramsSchema = converterParams({
   dateOrder: z.enum(["mdy", "dmy", "ymd"]).default("mdy").describe(

@@ -18,14 +18,11 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { converterParams, parseParams } from "../params.ts";
-import { type NumericInput, ReportBuilder } from "../wsjf/builder.ts";
+import { type NumericInput } from "../../wsjf/build_input.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
 import { gunzipChunks, gunzipHead, GzipError, isGzip } from "../gzip.ts";
 import {
   Fields,

@@ -22,18 +22,15 @@
  *
  * @module
  */
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { headText } from "../text.ts";
 import { isoToEpochMs } from "../time.ts";
-import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
-import { parseStepStatus } from "../wsjf/status.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
+import { parseStepStatus } from "../../wsjf/status_codes.ts";
 import { child, childrenNamed, parseXmlBytes, textOf, xmlRoot } from "../xml.ts";
 
 const paramsSchema = converterParams();

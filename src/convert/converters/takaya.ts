@@ -59,17 +59,14 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText } from "../text.ts";
-import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
-import { type ReportResult, type StepStatus, worse } from "../wsjf/status.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
+import { type ReportResult, type StepStatus, worse } from "../../wsjf/status_codes.ts";
 import { parseAtd } from "./takaya/atd.ts";
 import { parseAtdx } from "./takaya/atdx.ts";
 import { readTakayaDate } from "./takaya/dates.ts";

@@ -38,18 +38,15 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { sha256Hex } from "../ids.ts";
 import { parseScaled } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText, splitLines } from "../text.ts";
 import { type NaiveDateTime, parseDatePattern, zonedToEpoch } from "../time.ts";
-import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
 
 const paramsSchema = converterParams({
   processCode: z.coerce.number().int().min(0).max(2147483647).default(30).describe("Process code."),

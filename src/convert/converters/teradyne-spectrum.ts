@@ -25,19 +25,17 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { sha256Hex } from "../ids.ts";
 import { parseScaled } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText } from "../text.ts";
 import { type NaiveDateTime, parseLooseDateTime, zonedToEpoch } from "../time.ts";
-import { type NumericInput, ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
-import { parseStepStatus, type StepStatus } from "../wsjf/status.ts";
+import { type NumericInput } from "../../wsjf/build_input.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
+import { parseStepStatus, type StepStatus } from "../../wsjf/status_codes.ts";
 import {
   parseSExpr,
   sChild,

@@ -43,17 +43,14 @@
  *
  * @module
  */
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { isNumberText, parseInteger, parseNumber } from "../number.ts";
 import { type CommonParams, converterParams, parseParams } from "../params.ts";
 import { headText } from "../text.ts";
 import { parseIsoDateTime } from "../time.ts";
-import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
 import { attr, child, parseXmlBytes, textOf, type XmlElement, xmlRoot } from "../xml.ts";
 
 const paramsSchema = converterParams();

@@ -1,21 +1,17 @@
 /**
- * WSJF (WATS Standard JSON Format) drop files: validated, normalised (wsjf/normalize.ts) and
+ * WSJF (WATS Standard JSON Format) drop files: validated, normalised (src/wsjf/normalize.ts) and
  * passed on. One report object per file, or a JSON array of report objects. Test (T) and
  * repair (R) reports. The file's id is kept, so a report exported from one WATS server and
  * dropped here upserts instead of duplicating.
  *
  * @module
  */
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText } from "../text.ts";
-import { normalizeWsjf } from "../wsjf/normalize.ts";
-import { assertValidReport } from "../wsjf/schema.ts";
+import { normalizeWsjf } from "../../wsjf/normalize.ts";
+import { assertValidReport } from "../../wsjf/validate.ts";
 
 const paramsSchema = converterParams();
 

@@ -32,12 +32,8 @@
  *
  * @module
  */
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { isNumberText, parseInteger, parseNumber } from "../number.ts";
 import { type CommonParams, converterParams, parseParams } from "../params.ts";
 import { decodeText, headText, splitLines } from "../text.ts";
@@ -46,13 +42,12 @@ import {
   type ChartInput,
   type NumericInput,
   type PassFailInput,
-  ReportBuilder,
-  type SequenceBuilder,
-  type StepBuilder,
   type StringInput,
-} from "../wsjf/builder.ts";
-import { parseNumericCompOp, parseStringCompOp } from "../wsjf/compop.ts";
-import { parseStepStatus } from "../wsjf/status.ts";
+} from "../../wsjf/build_input.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder, type StepBuilder } from "../../wsjf/step_builder.ts";
+import { parseNumericCompOp, parseStringCompOp } from "../../wsjf/compop.ts";
+import { parseStepStatus } from "../../wsjf/status_codes.ts";
 
 const paramsSchema = converterParams();
 

@@ -11,7 +11,7 @@
  *
  * One converter (`wsxf`) reads both, so a WATS XML drop folder takes either. Each `<Report>`
  * becomes one WSJF report: mapped 1:1 to the WSJF shape, then normalised and validated like a
- * WSJF file (wsjf/normalize.ts); the file's report ID is kept. Unmapped: `<AdditionalResults>`
+ * WSJF file (src/wsjf/normalize.ts); the file's report ID is kept. Unmapped: `<AdditionalResults>`
  * and `<AdditionalData>` (free XML), `<ReportInfo>`, `<SPCData>`, `<PropertyLoader>`.
  * Repair (UUR) reports map the header, `<UUR>` (incl. its `<Process>` = the tested process),
  * sub units, `<Failures>` (attached to the sub unit named by `Idx`/`PartIdx`, else the first)
@@ -20,18 +20,14 @@
  *
  * @module
  */
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { type CommonParams, converterParams, parseParams } from "../params.ts";
 import { decodeXml, headText } from "../text.ts";
 
-import { normalizeWsjf } from "../wsjf/normalize.ts";
-import { assertValidReport } from "../wsjf/schema.ts";
+import { normalizeWsjf } from "../../wsjf/normalize.ts";
+import { assertValidReport } from "../../wsjf/validate.ts";
 import { attr, childrenNamed, parseXml, textOf, type XmlElement, xmlRoot } from "../xml.ts";
 
 /** WSXF namespace. */

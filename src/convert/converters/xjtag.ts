@@ -24,12 +24,8 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { headText } from "../text.ts";
 import {
@@ -41,8 +37,9 @@ import {
   type XmlElement,
   xmlRoot,
 } from "../xml.ts";
-import { ReportBuilder, type SequenceBuilder } from "../wsjf/builder.ts";
-import { parseStepStatus } from "../wsjf/status.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
+import { parseStepStatus } from "../../wsjf/status_codes.ts";
 import { isZip, ZipError, ZipLimitError, type ZipLimits, ZipReader } from "../zip.ts";
 
 const paramsSchema = converterParams({

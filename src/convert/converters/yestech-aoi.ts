@@ -50,17 +50,13 @@
  * @module
  */
 import { z } from "zod";
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../contract.ts";
+import { ConversionError } from "../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseInteger } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { decodeText, headText, splitLines } from "../text.ts";
 import { parseLooseDateTime } from "../time.ts";
-import { ReportBuilder } from "../wsjf/builder.ts";
+import { ReportBuilder } from "../../wsjf/builder.ts";
 import { addCalls, type DefectCall } from "./aoi/calls.ts";
 import { AoiVerdicts, clip, statusWordsParam } from "./aoi/verdict.ts";
 

@@ -16,8 +16,8 @@
  *
  * @module
  */
-import type { SequenceBuilder } from "../../wsjf/builder.ts";
-import type { StepStatus } from "../../wsjf/status.ts";
+import type { SequenceBuilder } from "../../../wsjf/step_builder.ts";
+import type { StepStatus } from "../../../wsjf/status_codes.ts";
 
 /** One defect call as the file gives it. */
 export interface DefectCall {

@@ -10,8 +10,8 @@
  * @module
  */
 import { z } from "zod";
-import { ConversionError } from "../../contract.ts";
-import { parseStepStatus, type StepStatus } from "../../wsjf/status.ts";
+import { ConversionError } from "../../conversion_error.ts";
+import { parseStepStatus, type StepStatus } from "../../../wsjf/status_codes.ts";
 
 /** The `statusWords` parameter: extra words → P F D S E T U (case-insensitive). */
 export const statusWordsParam = z.record(

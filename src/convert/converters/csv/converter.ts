@@ -26,17 +26,15 @@
  *
  * @module
  */
-import {
-  ConversionError,
-  type Converter,
-  type ConvertInput,
-  type WsjfReport,
-} from "../../contract.ts";
+import { ConversionError } from "../../conversion_error.ts";
+import { type Converter, type ConvertInput, type WsjfReport } from "../../contract.ts";
 import { parseInteger } from "../../number.ts";
 import { decodeText, headText } from "../../text.ts";
 import { sha256Hex } from "../../ids.ts";
-import { ReportBuilder, type SequenceBuilder, type TimeInput } from "../../wsjf/builder.ts";
-import { parseReportResult, parseStepStatus } from "../../wsjf/status.ts";
+import { ReportBuilder } from "../../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../../wsjf/step_builder.ts";
+import { type TimeInput } from "../../../wsjf/build_input.ts";
+import { parseReportResult, parseStepStatus } from "../../../wsjf/status_codes.ts";
 import {
   HEADER_FIELDS,
   type HeaderField,

@@ -6,12 +6,12 @@
  * @module
  */
 import { z } from "zod";
-import { ConversionError } from "../../contract.ts";
+import { ConversionError } from "../../conversion_error.ts";
 import type { DecimalSeparator } from "../../number.ts";
 import { converterParams, parseParams } from "../../params.ts";
 import type { DateOrder } from "../../time.ts";
-import { parseNumericCompOp } from "../../wsjf/compop.ts";
-import { parseStepStatus, type StepStatus } from "../../wsjf/status.ts";
+import { parseNumericCompOp } from "../../../wsjf/compop.ts";
+import { parseStepStatus, type StepStatus } from "../../../wsjf/status_codes.ts";
 import {
   HEADER_FIELDS,
   type HeaderField,
@@ -85,7 +85,7 @@ export const DEFAULT_HEADER: Readonly<Record<HeaderField, readonly string[]>> = 
   sequenceVersion: ["ProgramVersion", "SequenceVersion", "TestProgramVersion"],
 };
 
-/** Default extra verdict words (the shared vocabulary in status.ts comes on top). */
+/** Default extra verdict words (the shared vocabulary in src/wsjf/status_codes.ts comes on top). */
 export const DEFAULT_STATUS_WORDS: Readonly<Record<string, StepStatus>> = {
   info: "D",
   information: "D",

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { ConversionError } from "../../contract.ts";
+import { ConversionError } from "../../conversion_error.ts";
 import { type DecimalSeparator, isNumberText, parseNumber } from "../../number.ts";
-import type { SequenceBuilder } from "../../wsjf/builder.ts";
-import { parseNumericCompOp, parseStringCompOp } from "../../wsjf/compop.ts";
-import { parseStepStatus } from "../../wsjf/status.ts";
+import type { SequenceBuilder } from "../../../wsjf/step_builder.ts";
+import { parseNumericCompOp, parseStringCompOp } from "../../../wsjf/compop.ts";
+import { parseStepStatus } from "../../../wsjf/status_codes.ts";
 import { looseName, type StepRow } from "./layout.ts";
 import type { Settings } from "./params.ts";
 

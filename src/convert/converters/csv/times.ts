@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ConversionError } from "../../contract.ts";
+import { ConversionError } from "../../conversion_error.ts";
 import { parseNumber } from "../../number.ts";
 import {
   type NaiveDateTime,
@@ -13,7 +13,7 @@ import {
   parseIsoDateTime,
   parseLooseDateTime,
 } from "../../time.ts";
-import type { TimeInput } from "../../wsjf/builder.ts";
+import type { TimeInput } from "../../../wsjf/build_input.ts";
 import type { Settings } from "./params.ts";
 import { decimalHint } from "./steps.ts";
 

@@ -16,7 +16,7 @@
  * @module
  */
 import path from "#path";
-import { ConversionError } from "../../contract.ts";
+import { ConversionError } from "../../conversion_error.ts";
 
 /** Limits and timing. */
 export interface CurveFolderOptions {

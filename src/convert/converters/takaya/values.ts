@@ -5,7 +5,7 @@
  * @module
  */
 import { isNumberText, parseNumber } from "../../number.ts";
-import { parseReportResult, type ReportResult } from "../../wsjf/status.ts";
+import { parseReportResult, type ReportResult } from "../../../wsjf/status_codes.ts";
 
 /** A number in a TAKAYA unit, with the factor to the base unit. */
 export interface Quantity {

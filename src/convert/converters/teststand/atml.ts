@@ -25,12 +25,12 @@
  *
  * @module
  */
-import { ConversionError } from "../../contract.ts";
+import { ConversionError } from "../../conversion_error.ts";
 import { normalizeGuid } from "../../ids.ts";
 import { parseNumber } from "../../number.ts";
 import { parseIsoDateTime } from "../../time.ts";
-import type { ReportHeader } from "../../wsjf/builder.ts";
-import type { AdditionalData, AdditionalDataProperty } from "../../wsjf/schema.ts";
+import type { ReportHeader } from "../../../wsjf/build_input.ts";
+import type { AdditionalData, AdditionalDataProperty } from "../../../wsjf/report.ts";
 import { child, textOf, type XmlElement } from "../../xml.ts";
 import {
   instantMs,

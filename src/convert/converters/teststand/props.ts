@@ -17,7 +17,7 @@
  */
 import { parseNumber } from "../../number.ts";
 import type { XmlElement } from "../../xml.ts";
-import type { AdditionalData, AdditionalDataProperty } from "../../wsjf/schema.ts";
+import type { AdditionalData, AdditionalDataProperty } from "../../../wsjf/report.ts";
 
 /** The child `<Prop Name='name'>` of an element, or undefined. */
 export function prop(el: XmlElement | undefined, name: string): XmlElement | undefined {

@@ -39,17 +39,18 @@ import {
 import {
   type AttachmentInput,
   type ChartInput,
-  dropUndefined,
   type NumericInput,
-  ReportBuilder,
   type ReportHeader,
-  type SequenceBuilder,
   type StepOptions,
   type StringInput,
-} from "../../wsjf/builder.ts";
-import { parseNumericCompOp } from "../../wsjf/compop.ts";
-import { type AdditionalData, type LoopInfo, walkSteps } from "../../wsjf/schema.ts";
-import { parseStepStatus } from "../../wsjf/status.ts";
+} from "../../../wsjf/build_input.ts";
+import { dropUndefined } from "../../../wsjf/fields.ts";
+import { ReportBuilder } from "../../../wsjf/builder.ts";
+import { type SequenceBuilder } from "../../../wsjf/step_builder.ts";
+import { parseNumericCompOp } from "../../../wsjf/compop.ts";
+import { type AdditionalData, type LoopInfo } from "../../../wsjf/report.ts";
+import { walkSteps } from "../../../wsjf/rules.ts";
+import { parseStepStatus } from "../../../wsjf/status_codes.ts";
 
 /** A threshold limit (TestStand "equal with threshold"): nominal ± low/high. */
 export interface TsThreshold {

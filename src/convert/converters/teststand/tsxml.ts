@@ -23,11 +23,11 @@
  *
  * @module
  */
-import { ConversionError } from "../../contract.ts";
+import { ConversionError } from "../../conversion_error.ts";
 import { normalizeGuid } from "../../ids.ts";
 import { parseInteger } from "../../number.ts";
 import { isoToEpoch, isValidNaive, type NaiveDateTime, zonedToEpoch } from "../../time.ts";
-import type { ReportHeader } from "../../wsjf/builder.ts";
+import type { ReportHeader } from "../../../wsjf/build_input.ts";
 import type { XmlElement } from "../../xml.ts";
 import {
   arrayObjects,

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { MeasStatus } from "./status.ts";
+import type { MeasStatus } from "./status_codes.ts";
 
 /** Numeric comparison operators. */
 export const NUMERIC_COMP_OPS = [

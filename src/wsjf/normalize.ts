@@ -27,14 +27,14 @@
  *
  * @module
  */
-import { ConversionError } from "../contract.ts";
-import type { ConvertInput } from "../contract.ts";
-import { normalizeGuid, unitReportId } from "../ids.ts";
-import { isNumberText, parseNumber } from "../number.ts";
-import type { CommonParams } from "../params.ts";
-import { stripControlChars } from "../text.ts";
-import { isoOffset, parseIsoDateTime } from "../time.ts";
-import { fillStationFields, MAX_STEP_DEPTH, uniqueNames } from "./builder.ts";
+import { ConversionError } from "../convert/conversion_error.ts";
+import type { ConvertInput } from "../convert/contract.ts";
+import { normalizeGuid, unitReportId } from "../convert/ids.ts";
+import { isNumberText, parseNumber } from "../convert/number.ts";
+import type { CommonParams } from "../convert/params.ts";
+import { stripControlChars } from "../convert/text.ts";
+import { isoOffset, parseIsoDateTime } from "../convert/time.ts";
+import { fillStationFields, uniqueNames } from "./fields.ts";
 import {
   finiteValue,
   isTwoLimit,
@@ -42,8 +42,8 @@ import {
   parseStringCompOp,
   resolveNumericLimits,
 } from "./compop.ts";
-import { SEQUENCE_STEP_TYPES, SINGLE_MEAS_STEP_TYPES } from "./schema.ts";
-import { parseGroup, parseMeasStatus, parseReportResult, parseStepStatus } from "./status.ts";
+import { MAX_STEP_DEPTH, SEQUENCE_STEP_TYPES, SINGLE_MEAS_STEP_TYPES } from "./rules.ts";
+import { parseGroup, parseMeasStatus, parseReportResult, parseStepStatus } from "./status_codes.ts";
 
 type Obj = Record<string, unknown>;
 
