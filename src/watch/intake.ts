@@ -34,6 +34,7 @@ import {
 import { PinnedFolders } from "./pinned_folder.ts";
 import { type Held, HeldFiles } from "./held_files.ts";
 import { PoisonBreaker } from "./poison.ts";
+import { FolderClaims } from "./folder_claim.ts";
 import { identityChange, identityOf, lookAt, readApproved, tooLarge } from "./source_file.ts";
 
 /** What intake works with. */
@@ -107,6 +108,8 @@ export class Intake {
   #broken = new Map<string, string>();
   /** Done and Error folders, pinned when their converter starts (nothing written elsewhere). */
   #pins = new PinnedFolders();
+  /** Drop folders claimed against other agents (one agent takes a folder's files). */
+  #claims: FolderClaims;
   /** Files whose delete or move waits (a refused folder, a file in use). */
   #held = new HeldFiles(
     () => this.#config.intake.rescanSeconds * 1000,
@@ -121,6 +124,7 @@ export class Intake {
   constructor(config: Config, deps: IntakeDeps) {
     this.#config = config;
     this.#deps = deps;
+    this.#claims = new FolderClaims(config.dataDir, () => this.#config.intake.rescanSeconds * 1000);
     // Many files in flight let their fsyncs overlap (group commit); the byte cap keeps a burst
     // of large station files from filling memory.
     this.#maxInFlight = 32;
@@ -172,7 +176,7 @@ export class Intake {
             "move the file back into the drop folder when it has content.",
           "-",
         ),
-      accepting: () => !this.paused() && !this.#stopped,
+      accepting: () => !this.paused() && !this.#stopped && this.#claims.holds(conf.name),
       // Kept files, and files whose delete/move (or move to Error) failed: not again until changed.
       isDone: (p, size, mtimeMs) => this.#deps.kept.get(p) === `${size}:${mtimeMs}`,
     });
@@ -185,6 +189,7 @@ export class Intake {
     for (const [name, help] of CONVERTER_COUNTERS) {
       this.#deps.metrics.counter(name, help, { converter: conf.name });
     }
+    await this.#claims.claim(conf.name, conf.watch, () => source.poke());
     await source.start();
   }
 
@@ -207,6 +212,7 @@ export class Intake {
         log.info("Converter {name} started, watching {folder}", { name, folder: conf.watch });
       }
     }
+    this.#claims.retain(next.keys());
     this.#deps.limits.maxReports = config.queue.maxReports;
     this.#deps.limits.minFreeMb = config.queue.minFreeDiskMb;
   }
@@ -256,9 +262,12 @@ export class Intake {
     return [...this.#broken].map(([name, why]) => `converter ${name} can't be loaded: ${why}`);
   }
 
-  /** Done or Error folders refused (a link where a folder should be), files in use for long. */
+  /**
+   * Done or Error folders refused (a link where a folder should be), files in use for long,
+   * drop folders another agent holds.
+   */
   postActionProblems(): string[] {
-    return this.#held.problems();
+    return [...this.#held.problems(), ...this.#claims.problems()];
   }
 
   /** The most recent failures, newest first. */
@@ -282,6 +291,7 @@ export class Intake {
     this.#ready = [];
     if (this.#inFlight > 0) await new Promise<void>((r) => this.#idle.push(r));
     await stopMark;
+    this.#claims.releaseAll(); // only now: another agent must not take a file still in flight
     await this.#poison?.close();
   }
 
