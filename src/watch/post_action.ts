@@ -160,6 +160,11 @@ function retry<T>(env: PostEnv, file: string, op: () => Promise<T>): Promise<T> 
   });
 }
 
+/** Whether two lstat results are one file (never a link, and only where inodes are known). */
+function sameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  return a.isFile && b.isFile && a.ino !== null && a.ino === b.ino && a.dev === b.dev;
+}
+
 /** Errors that mean "copy instead": another volume; for hard links also FAT and some shares. */
 function isLinkUnsupported(e: unknown, os: string, mode: "link" | "rename"): boolean {
   const code = (e as { code?: string }).code;
@@ -251,12 +256,19 @@ async function moveInto<R extends Reserved>(
   };
   for (let n = 0; n < 10_000; n++) {
     const candidate = numberedName(name, n);
-    if (!await free(candidate)) continue;
     const to = path.join(chain.dir, candidate);
+    const there = await fs.lstat(to).catch((e) => {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw e;
+    });
+    // This very file (its second name, a hard link): a crash came between the link and the
+    // source's removal. The move is finished instead of the file being put here twice.
+    const linked = there !== null && mode === "link" && sameFile(there, source);
+    if (there !== null && !linked) continue;
     const held = reserve ? await reserve(candidate, to, chain) : null;
     if (held === "taken") continue;
-    let ino: number | null = null;
-    let placed = false;
+    let ino: number | null = linked ? source.ino : null;
+    let placed = linked;
     // Only the name we created goes: its inode is the one we wrote (wherever a swap put it).
     const ours = async () => {
       const st = await fs.lstat(to).catch(() => null);
@@ -288,7 +300,7 @@ async function moveInto<R extends Reserved>(
         : new Error((e as Error).message + more, { cause: e });
     };
     try {
-      ino = await place(to);
+      if (!linked) ino = await place(to);
       placed = true;
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw await undone(e);

@@ -107,6 +107,8 @@ interface Scenario {
   /** Prepares the temp folder (the drop folder is `<dir>/drop`, Error `<dir>/drop/Error`). */
   setup?: (dir: string) => Promise<void>;
   env?: (fs: PostFs) => PostEnv;
+  /** A copy torn by the crash stays in Error (with its note) beside the one that follows. */
+  tornCopy?: true;
 }
 
 const scenarios: Scenario[] = [
@@ -126,6 +128,7 @@ const scenarios: Scenario[] = [
   {
     name: "another volume (copy)",
     rel: "bad.csv",
+    tornCopy: true,
     env: (fs) => ({
       ...realPostEnv,
       fs: {
@@ -153,9 +156,10 @@ for (const s of scenarios) {
       await Deno.mkdir(path.dirname(src), { recursive: true });
       await Deno.writeTextFile(src, "broken");
       const errorDir = path.join(drop, "Error");
+      const before = (await filesUnder(errorDir)).filter((p) => !p.endsWith(".error.txt"));
       const go = async (fs: PostFs) =>
         moveToError(src, await PinnedFolder.pin(errorDir), s.rel, noteFor(src), envOf(fs));
-      return { dir, src, errorDir, go: () => go(fs), again: () => go(realPostEnv.fs) };
+      return { dir, src, errorDir, before, go: () => go(fs), again: () => go(realPostEnv.fs) };
     };
 
     // Count the steps of a clean run first.
@@ -190,7 +194,9 @@ for (const s of scenarios) {
         assert.equal(await Deno.readTextFile(again.moved), "broken", at);
         assert.ok(!await exists(t.src), `${at}: moved on the second try`);
       }
-      await checkError(t.errorDir, true, `${at}, after the restart`);
+      const after = await checkError(t.errorDir, true, `${at}, after the restart`);
+      // Not twice: a crash after the link finishes that move when the file is taken again.
+      if (!s.tornCopy) assert.equal(after.length, t.before.length + 1, `${at}: ${after}`);
       await Deno.remove(t.dir, { recursive: true });
     }
   });

@@ -687,3 +687,22 @@ Deno.test("post action: a note replaced between its write and its check is refus
     assert.deepEqual(await names(errorDir), ["bad.csv.error.txt"], "only the planted link");
     assert.ok((await Deno.lstat(path.join(errorDir, "bad.csv.error.txt"))).isSymlink);
   }));
+
+Deno.test("post action: a move a crash left half done (the file linked, its source still there) is finished, not doubled", () =>
+  inTemp(async (dir) => {
+    const done = path.join(dir, "Done");
+    await Deno.mkdir(done);
+    const src = path.join(dir, "r.txt");
+    await Deno.writeTextFile(src, "content");
+    await Deno.link(src, path.join(done, "r.txt")); // then the agent was killed
+    await Deno.writeTextFile(path.join(done, "s.txt"), "content"); // same bytes, another file
+    await Deno.writeTextFile(path.join(dir, "s.txt"), "content");
+    const pin = await PinnedFolder.pin(done);
+    assert.equal(await moveNoOverwrite(src, pin, "r.txt"), path.join(done, "r.txt"));
+    assert.equal(
+      await moveNoOverwrite(path.join(dir, "s.txt"), pin, "s.txt"),
+      path.join(done, "s (1).txt"),
+    );
+    assert.deepEqual(await names(done), ["r.txt", "s (1).txt", "s.txt"]);
+    await assert.rejects(() => Deno.lstat(src), Deno.errors.NotFound);
+  }));
