@@ -38,6 +38,7 @@ Usage: deno run -A scripts/wats_server.ts [options]
   --retry-after S          Retry-After seconds for 429 (default 1)
   --retry-after-date       send Retry-After as an HTTP date
   --fail-next N:FAULT      fail the next N report posts, FAULT = 503 | 429 | drop | slow:MS | wrong-id
+                           | gzip-bomb | redirect:URL
   --seed N                 seed for the fault draws
   --fault-scope report|api
 `;

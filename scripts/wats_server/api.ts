@@ -6,10 +6,11 @@
  * @module
  */
 import { createHash } from "#crypto";
-import { type AppliedFault, type FaultInjector, faultLabel } from "./faults.ts";
+import { type AppliedFault, type Fault, type FaultInjector, faultLabel } from "./faults.ts";
 import { QueryError, queryHeaders } from "./header_query.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { processesResponse } from "./processes.ts";
+import { gzipOfZeros } from "./gzip_bomb.ts";
 import { json, message, type Reply } from "./reply.ts";
 import type { RequestLogEntry } from "./request_log.ts";
 import type { ReportStore } from "./store.ts";
@@ -53,6 +54,9 @@ export async function handleApi(ctx: ApiContext, req: ApiRequest): Promise<Reply
   if (pre !== null) req.entry.fault = `${faultLabel(pre.fault)} (${pre.source})`;
   if (pre?.fault.kind === "status") return statusFault(ctx, pre, req);
   if (pre?.fault.kind === "wrongId") return wrongIdReply();
+  if (pre !== null && (pre.fault.kind === "gzipBomb" || pre.fault.kind === "redirect")) {
+    return await hostileReply(pre.fault, req);
+  }
   if (pre?.fault.kind === "slow" && !(await ctx.sleep(pre.fault.delayMs))) {
     return { status: 0, drop: true };
   }
@@ -151,6 +155,9 @@ async function postReport(
       req.entry.fault = `${faultLabel(rule.fault)} (${rule.source})`;
       if (rule.fault.kind === "status") return statusFault(ctx, rule, req);
       if (rule.fault.kind === "wrongId") return wrongIdReply();
+      if (rule.fault.kind === "gzipBomb" || rule.fault.kind === "redirect") {
+        return await hostileReply(rule.fault, req);
+      }
       if (rule.fault.kind === "slow" && !(await ctx.sleep(rule.fault.delayMs))) {
         return { status: 0, drop: true };
       }
@@ -239,6 +246,29 @@ function statusFault(ctx: ApiContext, applied: AppliedFault, req: ApiRequest): R
 function wrongIdReply(): Reply {
   const other = crypto.randomUUID();
   return { ...json(200, { ID: other, uuid: other, Report_ID: 0 }), message: "answered another ID" };
+}
+
+/** The gzip bomb or the redirect of a fault; nothing is stored. */
+async function hostileReply(
+  fault: Extract<Fault, { kind: "gzipBomb" | "redirect" }>,
+  req: ApiRequest,
+): Promise<Reply> {
+  if (fault.kind === "redirect") {
+    const location = `${fault.to}${req.path}`;
+    return {
+      status: fault.status ?? 307,
+      headers: { Location: location },
+      message: `redirected to ${location}`,
+    };
+  }
+  const inflated = fault.inflatedBytes ?? 1024 * 1024 * 1024;
+  return {
+    status: fault.status ?? 200,
+    bytes: await gzipOfZeros(inflated),
+    contentType: "application/json; charset=utf-8",
+    headers: { "Content-Encoding": "gzip" },
+    message: `gzip bomb (${inflated} bytes inflated)`,
+  };
 }
 
 function defaultFaultMessage(status: number): string {

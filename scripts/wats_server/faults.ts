@@ -31,11 +31,23 @@ export type Fault =
   /** Handle the request (store the report), then close the socket without any HTTP response. */
   | { kind: "drop" }
   /** Answer 200 naming another report ID, without storing (a misrouted or confused server). */
-  | { kind: "wrongId" };
+  | { kind: "wrongId" }
+  /**
+   * Answer with a small gzip body (`Content-Encoding: gzip`, whatever the client accepts) that
+   * inflates to `inflatedBytes` of zeros: a hostile server or proxy trying to exhaust the
+   * client's memory. Nothing is stored.
+   */
+  | { kind: "gzipBomb"; status?: number; inflatedBytes?: number }
+  /**
+   * Answer with a redirect (default 307) to `to` followed by the request's path, e.g. `to`
+   * `http://127.0.0.1:9999` → `Location: http://127.0.0.1:9999/api/Report/WSJF`. Nothing is
+   * stored: a client that follows it sends the report to another server.
+   */
+  | { kind: "redirect"; to: string; status?: number };
 
 /**
  * A fault as JSON or as a short text: `"503"`, `"429"`, `"drop"`, `"slow"`, `"slow:5000"`,
- * `"wrong-id"`.
+ * `"wrong-id"`, `"gzip-bomb"`, `"redirect:<url>"`.
  */
 export type FaultSpec = Fault | string;
 
@@ -101,11 +113,16 @@ export function parseFault(spec: FaultSpec): Fault {
     if (/^\d{3}$/.test(text)) return checkFault({ kind: "status", status: Number(text) });
     if (text === "drop") return { kind: "drop" };
     if (text === "wrong-id") return { kind: "wrongId" };
+    if (text === "gzip-bomb") return { kind: "gzipBomb" };
+    if (text.startsWith("redirect:")) {
+      return checkFault({ kind: "redirect", to: spec.trim().slice("redirect:".length) });
+    }
     const slow = /^slow(?::(\d+))?$/.exec(text);
     if (slow) return checkFault({ kind: "slow", delayMs: Number(slow[1] ?? 5000) });
     throw new Error(
-      `Fault "${spec}" is not understood: use a status ("503"), "drop", "slow", "slow:<ms>" or ` +
-        `"wrong-id", or an object {kind: "status"|"slow"|"drop"|"wrongId", ...}`,
+      `Fault "${spec}" is not understood: use a status ("503"), "drop", "slow", "slow:<ms>", ` +
+        `"wrong-id", "gzip-bomb" or "redirect:<url>", or an object ` +
+        `{kind: "status"|"slow"|"drop"|"wrongId"|"gzipBomb"|"redirect", ...}`,
     );
   }
   return checkFault(spec);
@@ -132,12 +149,39 @@ function checkFault(fault: Fault): Fault {
       return { kind: "drop" };
     case "wrongId":
       return { kind: "wrongId" };
+    case "gzipBomb":
+      if (fault.status !== undefined) httpStatus(fault.status, 200, 599);
+      if (
+        fault.inflatedBytes !== undefined &&
+        (!Number.isInteger(fault.inflatedBytes) || fault.inflatedBytes < 1)
+      ) {
+        throw new Error(
+          `Fault inflatedBytes must be a whole number >= 1, found ${fault.inflatedBytes}`,
+        );
+      }
+      return { ...fault };
+    case "redirect": {
+      if (fault.status !== undefined) httpStatus(fault.status, 300, 399);
+      let url: URL;
+      try {
+        url = new URL(fault.to);
+      } catch {
+        throw new Error(`Fault redirect needs an absolute URL in "to", found ${fault.to}`);
+      }
+      return { kind: "redirect", status: fault.status, to: url.href.replace(/\/+$/, "") };
+    }
     default:
       throw new Error(
-        `Fault kind must be "status", "slow", "drop" or "wrongId", found ${
+        `Fault kind must be "status", "slow", "drop", "wrongId", "gzipBomb" or "redirect", found ${
           JSON.stringify((fault as Fault).kind)
         }`,
       );
+  }
+}
+
+function httpStatus(status: unknown, min: number, max: number): void {
+  if (!Number.isInteger(status) || (status as number) < min || (status as number) > max) {
+    throw new Error(`Fault status must be an HTTP status ${min}..${max}, found ${status}`);
   }
 }
 
@@ -311,5 +355,7 @@ export function faultLabel(fault: Fault): string {
   if (fault.kind === "status") return String(fault.status);
   if (fault.kind === "slow") return `slow:${fault.delayMs}`;
   if (fault.kind === "wrongId") return "wrong-id";
+  if (fault.kind === "gzipBomb") return "gzip-bomb";
+  if (fault.kind === "redirect") return `redirect:${fault.to}`;
   return "drop";
 }

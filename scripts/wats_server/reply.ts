@@ -11,6 +11,8 @@ export interface Reply {
   body?: unknown;
   /** A body sent as-is (with `contentType`). */
   raw?: string;
+  /** Bytes sent as-is (with `contentType`), e.g. a compressed body with its `Content-Encoding`. */
+  bytes?: Uint8Array;
   contentType?: string;
   headers?: Record<string, string>;
   /** The `Message` of an error answer, for the request log. */

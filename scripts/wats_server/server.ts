@@ -338,14 +338,16 @@ class TestServer implements WatsServer {
       ...reply.headers,
     };
     let text = "";
-    if (reply.raw !== undefined) {
+    if (reply.bytes !== undefined) {
+      headers["Content-Type"] = reply.contentType ?? "application/octet-stream";
+    } else if (reply.raw !== undefined) {
       text = reply.raw;
       headers["Content-Type"] = reply.contentType ?? "text/plain; charset=utf-8";
     } else if (reply.body !== undefined) {
       text = JSON.stringify(reply.body);
       headers["Content-Type"] = "application/json; charset=utf-8";
     }
-    const payload = new TextEncoder().encode(text);
+    const payload = reply.bytes ?? new TextEncoder().encode(text);
     headers["Content-Length"] = String(payload.length); // like IIS: sized, not chunked
     if (!this.#options.keepAlive) headers["Connection"] = "close";
     res.writeHead(reply.status, headers);

@@ -7,7 +7,12 @@
  * A secret is masked in each form it can take on the way: as given, URL-encoded, JSON-escaped,
  * base64-encoded and, when it is itself base64 of `user:password` (a WATS token is), decoded
  * (the pair and the password). Authorization header shapes are masked whatever the credential
- * (a token from before a config change, a control token).
+ * (a token from before a config change, a control token). Forms of 8 characters or more are
+ * matched in any case (a server may echo a header lower-cased); shorter ones exactly, so they
+ * do not mask ordinary words.
+ *
+ * Text from outside (a server's message) is cut to a length only after it is redacted
+ * ({@link redactAndCut}): a cut through a secret would leave a prefix no pattern matches.
  *
  * @module
  */
@@ -15,9 +20,14 @@
 const MASK = "***";
 /** Shorter strings would mask ordinary words. */
 const MIN_LENGTH = 4;
+/** Forms at least this long are matched in any case. */
+const ANY_CASE_LENGTH = 8;
+/** A text ending in this much of a secret's start ends with a cut secret: masked. */
+const MIN_CUT_PREFIX = 6;
 
 let known = new Set<string>();
 let pattern: RegExp | null = null;
+let anyCase: RegExp | null = null;
 
 /** `Authorization: <scheme> <credential>` in headers, JSON or text; the credential is masked. */
 const AUTH_HEADER =
@@ -80,25 +90,52 @@ export function addSecrets(secrets: string[]): void {
   for (const s of secrets) for (const f of secretForms(s)) known.add(f);
   if (known.size === before) return;
   // Longest first, so a secret's password part does not split the longer pair around it.
-  const alternatives = [...known].sort((a, b) => b.length - a.length)
-    .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  pattern = new RegExp(alternatives.join("|"), "g");
+  const sorted = [...known].sort((a, b) => b.length - a.length);
+  const alternation = (forms: string[]) =>
+    forms.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+  const long = sorted.filter((f) => f.length >= ANY_CASE_LENGTH);
+  const short = sorted.filter((f) => f.length < ANY_CASE_LENGTH);
+  anyCase = long.length ? new RegExp(alternation(long), "gi") : null;
+  pattern = short.length ? new RegExp(alternation(short), "g") : null;
 }
 
 /** Forgets every secret (for tests that set their own). */
 export function clearSecrets(): void {
   known = new Set();
   pattern = null;
+  anyCase = null;
 }
 
 /** `text` with every known secret, and every Authorization credential, masked. */
 export function redact(text: string): string {
+  if (anyCase !== null) text = text.replace(anyCase, MASK);
   if (pattern !== null) text = text.replace(pattern, MASK);
   return text.replace(
     AUTH_HEADER,
     (all, head, scheme, cred) => cred === MASK ? all : `${head}${scheme ?? ""}${MASK}`,
   )
     .replace(AUTH_SCHEME, (_all, scheme, space) => `${scheme}${space}${MASK}`);
+}
+
+/**
+ * `text` redacted, then cut to at most `max` characters; a text that ends in the start of a
+ * secret (at least 6 characters of it: cut by whoever sent it) has that end masked too.
+ */
+export function redactAndCut(text: string, max: number): string {
+  const cut = redact(text).slice(0, max);
+  const lower = cut.toLowerCase();
+  let longest = 0;
+  for (const form of known) {
+    const f = form.length >= ANY_CASE_LENGTH ? form.toLowerCase() : form;
+    const end = form.length >= ANY_CASE_LENGTH ? lower : cut;
+    for (let k = Math.min(f.length - 1, end.length); k > longest; k--) {
+      if (k >= MIN_CUT_PREFIX && end.endsWith(f.slice(0, k))) {
+        longest = k;
+        break;
+      }
+    }
+  }
+  return longest ? cut.slice(0, cut.length - longest) + MASK : cut;
 }
 
 /** A copy of a JSON-like value with {@link redact} applied to every string in it (keys too). */

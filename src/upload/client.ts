@@ -7,8 +7,14 @@
  * from HTTPS_PROXY / HTTP_PROXY / NO_PROXY, which Deno's fetch honours for every client, also
  * one made with `Deno.createHttpClient` (tests/e2e/upload_transport_test.ts proves both).
  *
+ * The agent talks to server.url only: a redirect is not followed (it would send the report to a
+ * host the config does not name) but reported as a URL to fix. An answer is read uncompressed
+ * (`Accept-Encoding: identity`) and at most {@link MAX_ANSWER_BYTES} of it, so neither a
+ * compressed nor a huge answer can grow the agent's memory (tests/hostile/response_bomb_test.ts).
+ *
  * @module
  */
+import { redactAndCut } from "../log/redact.ts";
 import { parseRetryAfter } from "./backoff.ts";
 
 /** What the uploader does with an outcome. */
@@ -42,6 +48,12 @@ export interface ClientOptions {
   /** PEM text of extra CA certificates (added to the built-in roots). */
   caCerts?: string[];
 }
+
+/** The most of an answer the agent reads: it needs the report ID and a message, no more. */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** The most of a server's message kept for logs, the error sidecar and status. */
+const MAX_MESSAGE_CHARS = 500;
 
 /** Bodies at least this big are streamed from the queue file instead of read into memory. */
 export const STREAM_THRESHOLD = 4 * 1024 * 1024;
@@ -115,6 +127,8 @@ export class WatsClient {
     return new Headers({
       Authorization: `Basic ${this.#o.token}`,
       Accept: "application/json",
+      // Deno inflates gzip and br answers as they stream in; identity keeps the byte cap honest.
+      "Accept-Encoding": "identity",
       ...extra,
     });
   }
@@ -142,14 +156,17 @@ export class WatsClient {
         body: payload,
         signal: AbortSignal.timeout(timeoutMs),
         client: this.#http,
+        redirect: "manual",
       });
-      const text = await res.text();
+      const answer = await readAnswer(res, this.#base);
+      if (answer.redirect) return { ...answer.redirect, ms: performance.now() - t0 };
       return classifyReportResponse(
         res.status,
-        text,
+        answer.text,
         retryAfterOf(res.headers),
         reportId,
         performance.now() - t0,
+        answer.unread,
       );
     } catch (e) {
       return networkOutcome(e, this.#base, timeoutMs, performance.now() - t0);
@@ -168,13 +185,27 @@ export class WatsClient {
         headers: this.#headers(),
         signal: AbortSignal.timeout(this.#o.timeoutMs),
         client: this.#http,
+        redirect: "manual",
       });
-      const text = await res.text();
+      const answer = await readAnswer(res, this.#base);
+      const text = answer.text;
       const ms = performance.now() - t0;
       const serverDate = dateOf(res.headers);
-      if (!res.ok) {
+      if (answer.redirect) {
+        return { outcome: { ...answer.redirect, ms }, version: null, serverDate };
+      }
+      if (!res.ok || answer.unread !== null) {
         return {
-          outcome: classifyStatus(res.status, text, retryAfterOf(res.headers), ms),
+          outcome: res.ok
+            ? {
+              kind: "transient",
+              status: res.status,
+              message: `the server's version answer was not read: ${answer.unread}`,
+              serverMessage: null,
+              retryAfterMs: null,
+              ms,
+            }
+            : classifyStatus(res.status, text, retryAfterOf(res.headers), ms, answer.unread),
           version: null,
           serverDate,
         };
@@ -186,6 +217,7 @@ export class WatsClient {
       } catch {
         version = text.trim() || null; // some proxies strip the JSON quotes
       }
+      if (version !== null) version = redactAndCut(version, 100);
       return {
         outcome: {
           kind: "stored",
@@ -208,6 +240,103 @@ export class WatsClient {
       this.#end();
     }
   }
+}
+
+/** What was read of an answer. */
+interface Answer {
+  /** The body as text (at most MAX_ANSWER_BYTES of it; empty when not read). */
+  text: string;
+  /** Why the body was not read, or not all of it; null when it was. */
+  unread: string | null;
+  /** The outcome of a redirect (without `ms`), or null when the answer is not one. */
+  redirect: Omit<Outcome, "ms"> | null;
+}
+
+/**
+ * Reads an answer without letting it grow the agent's memory: a redirect or a compressed body
+ * (the agent asked for none) is not read, and a plain body only up to MAX_ANSWER_BYTES; the rest
+ * is cancelled.
+ */
+export async function readAnswer(res: Response, base: string): Promise<Answer> {
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel();
+    return { text: "", unread: null, redirect: redirectOutcome(res, base) };
+  }
+  const encoding = res.headers.get("content-encoding")?.trim();
+  if (encoding && encoding.toLowerCase() !== "identity") {
+    await res.body?.cancel();
+    return {
+      text: "",
+      unread: `the answer was compressed (${redactAndCut(encoding, 40)}) although the agent ` +
+        "asks for none (Accept-Encoding: identity), so it was not read",
+      redirect: null,
+    };
+  }
+  if (!res.body) return { text: "", unread: null, redirect: null };
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let over = false;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = MAX_ANSWER_BYTES - bytes;
+      if (value.length > room) {
+        chunks.push(value.subarray(0, room));
+        bytes += room;
+        over = true;
+        break;
+      }
+      chunks.push(value);
+      bytes += value.length;
+    }
+  } finally {
+    if (over) await reader.cancel();
+    reader.releaseLock();
+  }
+  const all = new Uint8Array(bytes);
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.length;
+  }
+  const text = new TextDecoder().decode(all);
+  return {
+    text: over ? "" : text,
+    unread: over
+      ? `the answer was larger than ${MAX_ANSWER_BYTES} bytes, so it was not read (it begins ` +
+        `${JSON.stringify(redactAndCut(text.trim(), 200))})`
+      : null,
+    redirect: null,
+  };
+}
+
+/** A redirect is a URL to fix: the agent sends reports to server.url and nowhere else. */
+function redirectOutcome(res: Response, base: string): Omit<Outcome, "ms"> {
+  const location = res.headers.get("location");
+  let target = "a location it did not name (no Location header)";
+  if (location !== null) {
+    let host = "";
+    try {
+      const u = new URL(location, res.url || base);
+      host = `${
+        u.protocol === "https:" ? "https://" : u.protocol === "http:" ? "http://" : u.protocol
+      }${u.host}`;
+    } catch { /* not a URL: shown as given */ }
+    target = `${redactAndCut(host || location, 200)} (Location: ${redactAndCut(location, 300)})`;
+  }
+  return {
+    kind: "auth",
+    status: res.status,
+    message: `the server redirected the request (HTTP ${res.status}) to ${target}; the agent ` +
+      "sends reports only to server.url and does not follow redirects. Fix server.url in the " +
+      "config: if the redirect goes to your WATS server's real address (e.g. its https:// " +
+      "address), set that; otherwise find out what on the way redirects (a proxy, a captive " +
+      "portal). The agent retries at once when the config file changes",
+    serverMessage: null,
+    retryAfterMs: null,
+  };
 }
 
 /** Closes a file the body stream may already have closed (fetch closes it when it reads to the end). */
@@ -239,6 +368,7 @@ export function classifyReportResponse(
   retryAfterMs: number | null,
   reportId: string,
   ms: number,
+  unread: string | null = null,
 ): Outcome {
   if (status >= 200 && status < 300) {
     let id: unknown;
@@ -260,15 +390,18 @@ export function classifyReportResponse(
     return {
       kind: "transient",
       status,
-      message: `the server answered ${status} but did not confirm report ${reportId} ` +
-        `(its answer ${id === undefined ? "has no ID" : `names ID ${JSON.stringify(id)}`}); ` +
-        "sending it again later",
-      serverMessage: text.slice(0, 500) || null,
+      message: `the server answered ${status} but did not confirm report ${reportId} (${
+        unread ??
+          `its answer ${
+            id === undefined ? "has no ID" : `names ID ${redactAndCut(JSON.stringify(id), 100)}`
+          }`
+      }); sending it again later`,
+      serverMessage: redactAndCut(text, MAX_MESSAGE_CHARS) || null,
       retryAfterMs: null,
       ms,
     };
   }
-  return classifyStatus(status, text, retryAfterMs, ms);
+  return classifyStatus(status, text, retryAfterMs, ms, unread);
 }
 
 /** Classifies a non-2xx status. */
@@ -277,9 +410,15 @@ export function classifyStatus(
   text: string,
   retryAfterMs: number | null,
   ms: number,
+  unread: string | null = null,
 ): Outcome {
-  const serverMessage = extractMessage(text);
-  const said = serverMessage ? ` "${serverMessage.replace(/\s+/g, " ")}"` : "";
+  const found = extractMessage(text);
+  const serverMessage = found === null ? null : redactAndCut(found, MAX_MESSAGE_CHARS);
+  const said = serverMessage
+    ? ` "${serverMessage.replace(/\s+/g, " ")}"`
+    : unread
+    ? ` (${unread})`
+    : "";
   const base = { status, serverMessage, ms, retryAfterMs };
   if (status === 400 || status === 409 || status === 413 || status === 422) {
     const what = status === 413 ? "is too large for the server" : "was rejected by the server";
@@ -314,11 +453,11 @@ function extractMessage(text: string): string | null {
   try {
     const j = JSON.parse(t);
     const m = j?.Message ?? j?.message ?? j?.error ?? j?.detail ?? j?.title;
-    if (typeof m === "string") return m.slice(0, 500);
-    if (typeof j === "string") return j.slice(0, 500);
+    if (typeof m === "string") return m;
+    if (typeof j === "string") return j;
   } catch { /* plain text or HTML */ }
   const title = /<title>([^<]*)<\/title>/i.exec(t); // a proxy's HTML error page
-  return (title ? title[1].trim() : t).slice(0, 500);
+  return title ? title[1].trim() : t;
 }
 
 /** The innermost useful text of a fetch error (Deno nests the cause). */
