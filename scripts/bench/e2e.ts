@@ -43,6 +43,11 @@ export interface E2eResult {
   bytes: number;
   /** Agent CPU milliseconds per report by thread kind (Linux only; else empty). */
   cpuMs: Record<string, CpuPerReport>;
+  /**
+   * After the burst, files dropped one at a time at 10 per second: drop → server ack in ms
+   * (p50, p99), the stability gate included.
+   */
+  latency: { n: number; p50: number; p99: number };
   /** Agent threads right before the burst, and its peak RSS in MiB (Linux; else null). */
   threads: number | null;
   peakRssMiB: number | null;
@@ -115,6 +120,7 @@ export async function benchE2e(n: number, leanPath: string | null): Promise<E2eR
   const seconds = (performance.now() - t0) / 1000;
   const cpuMs = cpuPerReport(cpu0, threadCpu(h.pid!), n);
   const peakRssMiB = peakRss(h.pid!);
+  const latency = await steadyLatency(h, 100, 10);
   await h.stop();
   const rawAfter = await rawWriteFsyncRename(h.dir, bodies, raw);
   return {
@@ -127,7 +133,47 @@ export async function benchE2e(n: number, leanPath: string | null): Promise<E2eR
     cpuMs,
     threads,
     peakRssMiB,
+    latency,
   };
+}
+
+/** Drops `n` new files at `perSecond`, each timed from its rename to its report on the server. */
+async function steadyLatency(
+  h: AgentHarness,
+  n: number,
+  perSecond: number,
+): Promise<E2eResult["latency"]> {
+  const reports = makeSampleReports(n, { seed: 1234, extraNumericSteps: EXTRA_STEPS });
+  const stage = `${h.dir}/stage-latency`;
+  await Deno.mkdir(stage);
+  for (const r of reports) await Deno.writeTextFile(`${stage}/${r.sn}.json`, JSON.stringify(r));
+  const pending = new Map<string, number>();
+  const took: number[] = [];
+  const poll = setInterval(() => {
+    const now = performance.now();
+    for (const [id, t0] of pending) {
+      if (h.server.store.get(id) !== undefined) {
+        took.push(now - t0);
+        pending.delete(id);
+      }
+    }
+  }, 2);
+  try {
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      const wait = start + i * 1000 / perSecond - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const r = reports[i];
+      pending.set(r.id, performance.now());
+      await Deno.rename(`${stage}/${r.sn}.json`, `${h.dropDir("json")}/${r.sn}.json`);
+    }
+    await h.waitFor(() => pending.size === 0, "every steady file on the server", 120_000);
+  } finally {
+    clearInterval(poll);
+  }
+  took.sort((a, b) => a - b);
+  const at = (q: number) => took[Math.min(took.length - 1, Math.floor(q * took.length))];
+  return { n, p50: at(0.5), p99: at(0.99) };
 }
 
 /**
@@ -262,6 +308,11 @@ if (import.meta.main) {
     .sort((a, b) => (b[1].user + b[1].kernel) - (a[1].user + a[1].kernel))
     .map(([k, v]) => `${k} ${(v.user + v.kernel).toFixed(2)}`).join(", ");
   console.log(`  agent CPU per report: ${ms(total)} (goal ≤ 2); by thread: ${parts}`);
+  console.log(
+    `  latency at 10 files/s (${r.latency.n} files, drop → ack, incl. the 0.1 s gate): ` +
+      `p50 ${r.latency.p50.toFixed(0)} ms, p99 ${r.latency.p99.toFixed(0)} ms ` +
+      "(goals 50 and 250 ms)",
+  );
   console.log(
     `  agent threads before the burst: ${r.threads ?? "?"}; peak RSS ${
       r.peakRssMiB?.toFixed(0) ?? "?"
