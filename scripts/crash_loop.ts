@@ -19,8 +19,8 @@ import { parseArgs } from "#util";
 import { AgentHarness } from "../tests/e2e/_harness.ts";
 import { makeZip, zeroBomb } from "../tests/convert/_zip_writer.ts";
 import { cgroupUnavailable, MemoryCgroup } from "../tests/hostile/_cgroup.ts";
-import { makeSampleReports } from "./wats_server/mod.ts";
-import { seededRandom } from "./wats_server/prng.ts";
+import { makeSampleReports } from "../wats_test_server/mod.ts";
+import { seededRandom } from "../wats_test_server/prng.ts";
 
 /** What a campaign found. */
 export interface CrashLoopResult {

@@ -11,7 +11,7 @@
  */
 import path from "#path";
 import { parseArgs } from "#util";
-import { defaultProcesses, makeSampleReports, startWatsServer } from "./wats_server/mod.ts";
+import { defaultProcesses, makeSampleReports, startWatsServer } from "../wats_test_server/mod.ts";
 import { selfCommand } from "../src/runtime.ts";
 
 const root = path.resolve(import.meta.dirname!, "..");

@@ -10,8 +10,8 @@
  */
 import { parseArgs } from "#util";
 import { AgentHarness } from "../tests/e2e/_harness.ts";
-import { makeSampleReports } from "./wats_server/mod.ts";
-import { seededRandom } from "./wats_server/prng.ts";
+import { makeSampleReports } from "../wats_test_server/mod.ts";
+import { seededRandom } from "../wats_test_server/prng.ts";
 
 /** What a run found. */
 export interface KillRunResult {

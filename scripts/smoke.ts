@@ -14,7 +14,7 @@
  */
 import path from "#path";
 import { parseArgs } from "#util";
-import { startWatsServer } from "./wats_server/mod.ts";
+import { startWatsServer } from "../wats_test_server/mod.ts";
 import { selfCommand } from "../src/runtime.ts";
 
 const projectRoot = path.resolve(import.meta.dirname!, "..");

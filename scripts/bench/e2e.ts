@@ -20,7 +20,7 @@
 import path from "#path";
 import { parseArgs } from "#util";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
-import { makeSampleReports } from "../wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
 
 /** CPU milliseconds per report, split into user and kernel time. */

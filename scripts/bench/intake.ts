@@ -16,7 +16,7 @@
 import { parseArgs } from "#util";
 import path from "#path";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
-import { makeSampleReports } from "../wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { FolderSource } from "../../src/watch/source.ts";
 import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
 

@@ -13,7 +13,7 @@
  */
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { E2E_AGENT } from "./e2e.ts";
-import { makeSampleReports } from "../wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { selfCommand } from "../../src/runtime.ts";
 
 /** The parts of a V8 CPU profile (Profiler.stop) used here. */

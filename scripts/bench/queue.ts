@@ -12,7 +12,7 @@ import path from "#path";
 import { parseArgs } from "#util";
 import { Queue } from "../../src/queue/queue.ts";
 import { encodeEntry, makeEnvelope, type NewEntry } from "../../src/queue/entry.ts";
-import { makeSampleReports, startWatsServer } from "../wats_server/mod.ts";
+import { makeSampleReports, startWatsServer } from "../../wats_test_server/mod.ts";
 import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
 import { selfCommand } from "../../src/runtime.ts";
 

@@ -6,7 +6,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { startWatsServer, type WatsServer } from "../../scripts/wats_server/mod.ts";
+import { startWatsServer, type WatsServer } from "../../wats_test_server/mod.ts";
 
 const TOKEN = "check-token-5f1e2d3c";
 

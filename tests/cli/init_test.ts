@@ -11,7 +11,7 @@ import { parseConfig } from "../../src/config/load.ts";
 import { defaultAnswers, starterConfig } from "../../src/cli/init.ts";
 import { describeKeys } from "../../src/config/describe.ts";
 import { configSchema } from "../../src/config/schema.ts";
-import { startWatsServer } from "../../scripts/wats_server/mod.ts";
+import { startWatsServer } from "../../wats_test_server/mod.ts";
 
 const dec = new TextDecoder();
 

@@ -11,7 +11,7 @@ import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { checkExposition, type Exposition, sampleValue } from "./_prom.ts";
 import { parseYaml } from "./_yaml.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { VERSION } from "../../src/version.ts";
 
 const docs = path.resolve(import.meta.dirname!, "..", "..", "docs", "monitoring");

@@ -23,7 +23,7 @@ import { type Converter } from "../../src/convert/contract.ts";
 import { fillStationFields } from "../../src/wsjf/fields.ts";
 import { validateReport } from "../../src/wsjf/validate.ts";
 import { convertInput, station } from "./_station.ts";
-import { seededRandom } from "../../scripts/wats_server/prng.ts";
+import { seededRandom } from "../../wats_test_server/prng.ts";
 
 /** Fuzz options. */
 export interface FuzzOptions {

@@ -17,7 +17,7 @@ import {
   startWatsServer,
   type WatsServer,
   type WatsServerOptions,
-} from "../../scripts/wats_server/mod.ts";
+} from "../../wats_test_server/mod.ts";
 import { selfCommand } from "../../src/runtime.ts";
 import { waitFor } from "../_wait.ts";
 

@@ -12,7 +12,7 @@ import {
   makeSampleReports,
   type RequestLogEntry,
   type WatsServer,
-} from "../../scripts/wats_server/mod.ts";
+} from "../../wats_test_server/mod.ts";
 
 /** `GET /status` of the running agent (cheaper than `agent status --json` in a poll loop). */
 // deno-lint-ignore no-explicit-any

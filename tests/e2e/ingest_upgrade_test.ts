@@ -9,7 +9,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
 import { decodeEntry } from "../../src/queue/entry.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 const fixture = path.resolve(import.meta.dirname!, "../fixtures/queue-upgrade");
 

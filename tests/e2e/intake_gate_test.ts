@@ -6,7 +6,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 Deno.test("intake gate: a slow writer's file is uploaded complete, never partial", async () => {
   await using h = await AgentHarness.create({

@@ -10,7 +10,7 @@ import { AgentHarness } from "./_harness.ts";
 import { commandSucceeds, skipUnless } from "../_tools.ts";
 import { expectCleared, expectReason, logRecords, waitLog } from "./_ops.ts";
 import { checkExposition, sampleValue } from "../control/_prom.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 const root = path.resolve(import.meta.dirname!, "..", "..");
 

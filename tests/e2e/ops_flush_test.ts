@@ -8,7 +8,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
 import { hasScript, skipUnless } from "../_tools.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 type Report = ReturnType<typeof makeSampleReports>[number];
 

@@ -14,7 +14,7 @@ import {
   STUCK_CONVERTER,
   waitLog,
 } from "./_ops.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 type Report = ReturnType<typeof makeSampleReports>[number];
 

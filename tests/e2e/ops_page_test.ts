@@ -10,7 +10,7 @@ import { chromium } from "playwright-core";
 import { AgentHarness } from "./_harness.ts";
 import { skipUnless } from "../_tools.ts";
 import { checkExposition, sampleValue } from "../control/_prom.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 

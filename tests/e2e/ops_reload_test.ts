@@ -7,7 +7,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness, type HarnessConverter } from "./_harness.ts";
 import { expectCleared, expectReason, type LogLine, waitLog } from "./_ops.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 const lastGood = (h: AgentHarness) => path.join(h.dataDir, "agent.json.last-good");
 

@@ -8,7 +8,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 /** A converter that converts only once `params.releaseFile` exists (so a stop finds it busy). */
 const HELD_CONVERTER = `export default {

@@ -5,7 +5,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 Deno.test("config errors: key path, expected, found; exit 3; no agent starts", async () => {
   await using h = await AgentHarness.create();

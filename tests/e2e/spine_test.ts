@@ -5,7 +5,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 Deno.test("spine: dropped WSJF files reach the server once each, sources handled, status shows them", async () => {
   await using h = await AgentHarness.create({

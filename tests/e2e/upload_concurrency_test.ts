@@ -4,7 +4,7 @@
  */
 import assert from "#assert";
 import { AgentHarness } from "./_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { liveStatus, maxOverlap, posts } from "./_upload.ts";
 
 for (const concurrency of [1, 3]) {

@@ -15,7 +15,7 @@
  */
 import assert from "#assert";
 import { AgentHarness } from "./_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { attemptLines, errorSidecars, liveStatus, posts, versionGets } from "./_upload.ts";
 
 const REPORTS = 200;

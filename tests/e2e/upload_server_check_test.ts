@@ -5,7 +5,7 @@
  */
 import assert from "#assert";
 import { AgentHarness } from "./_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { agentLog, liveStatus, posts } from "./_upload.ts";
 
 Deno.test("upload: start-up reads the server version; a skewed server clock is a warning in the log and in status; a reconnect reads both again", async () => {

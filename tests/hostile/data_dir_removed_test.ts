@@ -9,7 +9,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { makeSampleReport } from "../../scripts/wats_server/sample_reports.ts";
+import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 
 Deno.test("hostile: data directory deleted while running → agent stops (75), restart recreates it", async () => {
   await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf" }] });

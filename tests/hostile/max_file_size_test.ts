@@ -8,7 +8,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { makeSampleReport } from "../../scripts/wats_server/sample_reports.ts";
+import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 import { identityOf, readApproved } from "../../src/watch/source_file.ts";
 import { installScripted, started } from "./_scripted.ts";
 

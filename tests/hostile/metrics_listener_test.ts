@@ -11,7 +11,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { checkExposition } from "../control/_prom.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 const ADDRESS = "127.0.0.2";
 

@@ -9,7 +9,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { logRecords, waitLog } from "../e2e/_ops.ts";
-import { makeSampleReport } from "../../scripts/wats_server/sample_reports.ts";
+import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 import { POISON_DEATHS } from "../../src/watch/poison.ts";
 import { answers, installScripted, started } from "./_scripted.ts";
 import { cgroupUnavailable, MemoryCgroup } from "./_cgroup.ts";

@@ -8,7 +8,7 @@
  */
 import assert from "#assert";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { makeSampleReports, startWatsServer } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports, startWatsServer } from "../../wats_test_server/mod.ts";
 import { liveStatus } from "../e2e/_upload.ts";
 
 Deno.test("redirect: neither the version check nor an upload follows a redirect to another host", async () => {

@@ -7,7 +7,7 @@
  */
 import assert from "#assert";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { cgroupUnavailable, MemoryCgroup } from "./_cgroup.ts";
 
 const LIMIT = 400 * 1024 * 1024;

@@ -8,7 +8,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { addSecrets, redactAndCut } from "../../src/log/redact.ts";
 
 const token = btoa(`station9:${crypto.randomUUID()}`);

@@ -9,7 +9,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { posts } from "../e2e/_upload.ts";
 import { addSecrets, redact } from "../../src/log/redact.ts";
 import { jsonLine } from "../../src/log/log.ts";

@@ -10,7 +10,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { expectCleared, expectReason, waitLog } from "../e2e/_ops.ts";
-import { makeSampleReport } from "../../scripts/wats_server/sample_reports.ts";
+import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 
 const CLAIMED = /claimed by another agent/;
 

@@ -12,7 +12,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { logRecords, waitLog } from "../e2e/_ops.ts";
-import { makeSampleReport } from "../../scripts/wats_server/sample_reports.ts";
+import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 import { installScripted, started } from "./_scripted.ts";
 
 /** Every file's text below `dir` (recursively), for a leak search. */

@@ -9,7 +9,7 @@ import path from "#path";
 import { ExitCode } from "../../src/cli/command.ts";
 import { WRITABLE_PATHS_ENV } from "../../src/service/sandbox.ts";
 import { AgentHarness, type HarnessConverter } from "../e2e/_harness.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 Deno.test("sandboxed: a reload adding a drop folder outside the unit's paths is refused", async () => {
   await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf" }] });

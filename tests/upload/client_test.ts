@@ -8,7 +8,7 @@ import {
   postTimeoutMs,
   WatsClient,
 } from "../../src/upload/client.ts";
-import { makeSampleReports, startWatsServer } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports, startWatsServer } from "../../wats_test_server/mod.ts";
 
 const ID = "5fd8989e-15d9-4807-af10-b08612ad27d1";
 

@@ -10,7 +10,7 @@ import { Metrics } from "../../src/control/metrics.ts";
 import { serverSchema } from "../../src/config/schema.ts";
 import type { Config } from "../../src/config/load.ts";
 import { Uploader } from "../../src/upload/uploader.ts";
-import { makeSampleReports, startWatsServer } from "../../scripts/wats_server/mod.ts";
+import { makeSampleReports, startWatsServer } from "../../wats_test_server/mod.ts";
 
 function entry(report: { id: string; sn: string; pn: string }): NewEntry {
   return {

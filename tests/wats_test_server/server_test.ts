@@ -15,8 +15,8 @@ import {
   validateReport,
   type WatsServer,
   type WatsServerOptions,
-} from "../../scripts/wats_server/mod.ts";
-import { parseCli } from "../../scripts/wats_server.ts";
+} from "../../wats_test_server/mod.ts";
+import { parseCli } from "../../wats_test_server/cli.ts";
 
 const token = "tok-3f9a/+==";
 const auth = { Authorization: `Basic ${token}` };
@@ -759,7 +759,7 @@ Deno.test(
   },
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "wats_cli_" });
-    const script = path.resolve(import.meta.dirname!, "..", "..", "scripts", "wats_server.ts");
+    const script = path.resolve(import.meta.dirname!, "..", "..", "wats_test_server", "cli.ts");
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", script, "--port", "0", "--token", "cli-token", "--store", dir],
       stdout: "piped",

@@ -124,7 +124,7 @@ export async function handleControl(
   }
   return message(
     404,
-    `No test control route ${method} /_test${path} (see scripts/wats_server/control.ts)`,
+    `No test control route ${method} /_test${path} (see wats_test_server/control.ts)`,
   );
 }
 

@@ -2,7 +2,7 @@
  * Runs the WATS-compatible test server as its own process (`deno task server`).
  *
  * ```sh
- * deno run -A scripts/wats_server.ts --port 8080 --token secret [--store DIR] [--fault-5xx 0.5]
+ * deno run -A wats_test_server/cli.ts --port 8080 --token secret [--store DIR] [--fault-5xx 0.5]
  * ```
  *
  * Prints one JSON line on stdout once listening:
@@ -12,12 +12,12 @@
  * @module
  */
 import { parseArgs } from "#util";
-import { type FaultSettings, startWatsServer, type WatsServer } from "./wats_server/server.ts";
-import { defaultProcesses, type WatsProcess } from "./wats_server/processes.ts";
+import { type FaultSettings, startWatsServer, type WatsServer } from "./server.ts";
+import { defaultProcesses, type WatsProcess } from "./processes.ts";
 
 const usage = `WATS-compatible test server
 
-Usage: deno run -A scripts/wats_server.ts [options]
+Usage: deno run -A wats_test_server/cli.ts [options]
 
   --port N                 port (default 0: a free one; see the printed url)
   --host ADDR              listen address (default 127.0.0.1)

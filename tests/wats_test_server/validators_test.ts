@@ -17,9 +17,9 @@ import { fillStationFields } from "../../src/wsjf/fields.ts";
 import { validateReport as agentValidate } from "../../src/wsjf/validate.ts";
 import { builtinConverters } from "../../src/convert/converters/mod.ts";
 import { ConversionError } from "../../src/convert/conversion_error.ts";
-import { validateReport as serverValidate } from "../../scripts/wats_server/validate.ts";
-import { defaultProcesses } from "../../scripts/wats_server/processes.ts";
-import { makeSampleReports } from "../../scripts/wats_server/mod.ts";
+import { validateReport as serverValidate } from "../../wats_test_server/validate.ts";
+import { defaultProcesses } from "../../wats_test_server/processes.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { filesIn, fixtureParams } from "../../scripts/surface.ts";
 
 // deno-lint-ignore no-explicit-any -- reports are mutated freely here
