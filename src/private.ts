@@ -9,6 +9,8 @@
  * @module
  */
 
+import path from "#path";
+
 /** The mode of a private file. */
 export const PRIVATE_FILE = 0o600;
 /** The mode of a private folder. */
@@ -19,4 +21,23 @@ const isWindows = Deno.build.os === "windows";
 /** Makes a file (or, with `dir`, a folder) readable by the agent's user only. */
 export async function makePrivate(target: string, dir = false): Promise<void> {
   if (!isWindows) await Deno.chmod(target, dir ? PRIVATE_DIR : PRIVATE_FILE);
+}
+
+/**
+ * Creates the folder `dir` (and its missing parents, as usual) when it is missing, readable by
+ * the agent's user only. A folder that exists is left as it is: an operator may have given a
+ * group access on purpose.
+ */
+export async function makePrivateDir(dir: string): Promise<void> {
+  // Made private from the start (a umask only takes bits away); the chmod covers an odd umask.
+  try {
+    await Deno.mkdir(dir, { mode: PRIVATE_DIR });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) return;
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    await Deno.mkdir(path.dirname(dir), { recursive: true }); // parents as usual: not ours alone
+    await makePrivateDir(dir);
+    return;
+  }
+  await makePrivate(dir, true);
 }

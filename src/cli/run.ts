@@ -9,6 +9,7 @@ import { Agent, lowerPriority } from "../agent.ts";
 import { AccessError, checkAccess } from "../service/access.ts";
 import { checkSandbox } from "../service/sandbox.ts";
 import { LockedError } from "../queue/lock.ts";
+import { makePrivateDir } from "../private.ts";
 import { ConfigError } from "../config/load.ts";
 import { logger, logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";
 
@@ -48,6 +49,7 @@ this dataDir; 75 the converter pool could not recover (the service manager shoul
       }
       throw e;
     }
+    await makePrivateDir(config.dataDir); // before the logs folder in it is made
     await setupLogging(logOptionsFor(config));
     // A bug somewhere must not take the station's uploads down: log it, keep running (the
     // queue is on disk either way, and the log says where to look).

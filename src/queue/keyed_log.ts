@@ -9,6 +9,7 @@
  * @module
  */
 import path from "#path";
+import { makePrivateDir } from "../private.ts";
 import { realFsOps, replaceDurably } from "./fs_ops.ts";
 
 /**
@@ -46,7 +47,7 @@ export class KeyedLog {
   /** Opens (creating) the log at `file`; beyond `maxEntries` the oldest entries are dropped. */
   static async open(file: string, maxEntries = 200_000): Promise<KeyedLog> {
     const log = new KeyedLog(file, maxEntries);
-    await Deno.mkdir(path.dirname(file), { recursive: true });
+    await makePrivateDir(path.dirname(file)); // file names from the drop folders
     let text = "";
     try {
       text = await Deno.readTextFile(file);

@@ -5,6 +5,7 @@
  * @module
  */
 import path from "#path";
+import { makePrivateDir } from "../private.ts";
 
 /** Another agent holds the data directory. */
 export class LockedError extends Error {
@@ -34,7 +35,7 @@ export interface DataDirLock {
 
 /** Takes the data directory's lock, or throws {@link LockedError} naming the holder's pid. */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
-  await Deno.mkdir(dataDir, { recursive: true });
+  await makePrivateDir(dataDir); // report bodies, names of seen files, the state: not for others
   const lockFile = path.join(dataDir, "agent.lock");
   const pidFile = path.join(dataDir, "agent.pid");
   const f = await Deno.open(lockFile, { read: true, write: true, create: true });

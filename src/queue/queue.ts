@@ -40,7 +40,7 @@ import {
 } from "./entry.ts";
 import { BodyCache } from "./body_cache.ts";
 import { redact, redactDeep } from "../log/redact.ts";
-import { makePrivate } from "../private.ts";
+import { makePrivate, makePrivateDir } from "../private.ts";
 
 /** The states an entry can be in; each is a folder. */
 export const STATES = ["queued", "processing", "completed", "error"] as const;
@@ -182,8 +182,9 @@ export class Queue {
   /** Opens the queue in `dataDir`, creating its folders and recovering what a crash left. */
   static async open(dataDir: string, opts: QueueOptions = {}): Promise<Queue> {
     const q = new Queue(queueDir(dataDir), opts);
+    await makePrivateDir(q.dir); // report bodies and the server's answers
     for (const d of ["tmp", ...STATES, "quarantine"]) {
-      await Deno.mkdir(path.join(q.dir, d), { recursive: true });
+      await makePrivateDir(path.join(q.dir, d));
     }
     await makePrivate(path.join(q.dir, "tmp"), true);
     await q.#recover();
