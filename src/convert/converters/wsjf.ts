@@ -44,7 +44,8 @@ export const converter: Converter = {
   detect({ head, name }) {
     const t = headText(head).trimStart();
     if (!t.startsWith("{") && !t.startsWith("[")) return 0;
-    if (/"type"\s*:\s*"[TR]"/.test(t) && /"(root|uur|sn|pn)"\s*:/.test(t)) return 0.95;
+    // Real exports write the type in either case ("t" in some); the converter takes both.
+    if (/"type"\s*:\s*"[TtRr]"/.test(t) && /"(root|uur|sn|pn)"\s*:/.test(t)) return 0.95;
     return /\.json$/i.test(name) ? 0.2 : 0.05;
   },
   convert(input: ConvertInput): WsjfReport[] {
