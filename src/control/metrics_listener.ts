@@ -29,6 +29,12 @@ export function parseListen(listen: string): { hostname: string; port: number } 
   };
 }
 
+/** True for an address only this machine can reach (127.0.0.0/8, ::1, ::ffff:127.x.x.x). */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 const HEADERS = {
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
@@ -92,8 +98,18 @@ export function startMetricsListener(
   }
   const { hostname: boundHost, port: boundPort } = server.addr;
   const address = `${boundHost.includes(":") ? `[${boundHost}]` : boundHost}:${boundPort}`;
-  log.info("Metrics for scraping on http://{address}/metrics (read-only; nothing else there)", {
-    address,
-  });
+  if (isLoopback(boundHost)) {
+    log.info("Metrics for scraping on http://{address}/metrics (read-only; nothing else there)", {
+      address,
+    });
+  } else {
+    log.warn(
+      "Metrics for scraping on http://{address}/metrics: reachable from the network by anyone " +
+        "who can reach this station (station name, version, converter names, counts; read-only, " +
+        "nothing else there). If that is not meant, set control.metricsListen to a loopback or " +
+        "the scraping network's address, or firewall the port.",
+      { address },
+    );
+  }
   return { address, shutdown: () => server.shutdown() };
 }
