@@ -246,6 +246,18 @@ Deno.test({
   },
 });
 
+Deno.test("klippel-qc: a hard link in the curve folder (a second name for a file elsewhere) is refused", async () => {
+  const t = await tempUnit();
+  const outside = await Deno.makeTempDir({ prefix: "klippel-outside-", dir: t.dir });
+  try {
+    await Deno.writeTextFile(path.join(outside, "secret.txt"), "name\tvalue\nroot\t1\n");
+    await Deno.link(path.join(outside, "secret.txt"), path.join(t.curves, "X-secret.txt"));
+    await rejects(converter, fileInput(t.header, PN), /X-secret\.txt .*hard link/);
+  } finally {
+    await Deno.remove(t.dir, { recursive: true });
+  }
+});
+
 Deno.test("klippel-qc: curve folder limits: files, bytes per file, bytes in all", async () => {
   const t = await tempUnit();
   try {

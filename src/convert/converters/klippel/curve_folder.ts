@@ -7,6 +7,14 @@
  *   folder); a name that would point elsewhere (`..`) is refused;
  * - no symbolic links: neither the folder nor any file in it may be one, and each file opened
  *   must be the file listed (same device and inode), so a link swapped in is refused;
+ * - the folder is the same folder (device and inode, not a link) before and after the listing
+ *   and after the last read, and every file is on its device, so a folder swapped for a link
+ *   (to a private folder) while it is read is refused. Deno has no openat: a swap in and back
+ *   between two of these checks, to a folder on the same device, is the residual window;
+ * - no hard links (a second name for a file elsewhere, perhaps one the writer can't read);
+ * - no FIFO or device: one swapped in after the listing would block the open (and the worker)
+ *   for ever; an open that takes longer than {@link OPEN_TIMEOUT_MS} is given up, and the FIFO
+ *   opened for writing as well so that the blocked open ends (when the account may);
  * - bounded: at most `maxFiles` files, `maxFileBytes` each, `maxTotalBytes` in all;
  * - settled: Klippel writes the header and the curve files one after another, so the folder is
  *   read only when nothing in it changed for `settleMs`, waiting at most `waitMs` (for the
@@ -17,6 +25,9 @@
  */
 import path from "#path";
 import { ConversionError } from "../../conversion_error.ts";
+
+/** How long opening a listed curve file may take before it is taken for a FIFO swapped in. */
+export const OPEN_TIMEOUT_MS = 2000;
 
 /** Limits and timing. */
 export interface CurveFolderOptions {
@@ -86,6 +97,7 @@ export async function readCurveFolder(
     }
     const files: CurveFile[] = [];
     for (const e of listed.files) files.push({ name: e.name, bytes: await readListed(e, o) });
+    await stillTheFolder(dir, header, listed.folder);
     return { found: true, dir, files, skipped: listed.skipped };
   }
 }
@@ -100,7 +112,7 @@ async function list(
   dir: string,
   header: string,
   o: CurveFolderOptions,
-): Promise<{ files: Listed[]; skipped: string[]; newest: number } | null> {
+): Promise<{ files: Listed[]; skipped: string[]; newest: number; folder: Deno.FileInfo } | null> {
   let st: Deno.FileInfo;
   try {
     st = await Deno.lstat(dir);
@@ -128,6 +140,7 @@ async function list(
   } catch (e) {
     throw readError(header, dir, e);
   }
+  await stillTheFolder(dir, header, st);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = path.join(dir, e.name);
@@ -155,6 +168,16 @@ async function list(
       if (err instanceof Deno.errors.NotFound) continue; // removed while listing: settles below
       throw readError(header, p, err);
     }
+    if (!info.isFile || (st.dev !== null && info.dev !== null && info.dev !== st.dev)) {
+      throw replaced(header, dir);
+    }
+    if ((info.nlink ?? 1) > 1) {
+      throw new ConversionError(
+        `${header}: ${p} in the curve folder is a hard link (the file has ${info.nlink} names); ` +
+          "the agent reads only files of their own, not a second name for a file elsewhere",
+        "Remove the link; Klippel QC writes plain files.",
+      );
+    }
     if (info.size > o.maxFileBytes) {
       throw new ConversionError(
         `${header}: curve file ${p} has ${info.size} bytes, more than the ${o.maxFileBytes} ` +
@@ -172,16 +195,44 @@ async function list(
     newest = Math.max(newest, info.mtime?.getTime() ?? 0);
     files.push({ name: e.name, path: p, info });
   }
-  return { files, skipped, newest };
+  return { files, skipped, newest, folder: st };
+}
+
+/** Throws when `dir` is no longer the folder `was` (replaced, by a link or another folder). */
+async function stillTheFolder(dir: string, header: string, was: Deno.FileInfo): Promise<void> {
+  let now: Deno.FileInfo;
+  try {
+    now = await Deno.lstat(dir);
+  } catch {
+    throw replaced(header, dir);
+  }
+  if (!now.isDirectory || now.ino !== was.ino || now.dev !== was.dev) throw replaced(header, dir);
+}
+
+function replaced(header: string, dir: string): ConversionError {
+  return new ConversionError(
+    `${header}: the curve folder ${dir} was replaced or changed while it was read (by a link ` +
+      "or another folder); nothing of it was used",
+    "Something other than Klippel QC changes the drop folder; convert the header again once " +
+      "the folder is Klippel's own.",
+  );
 }
 
 /** Reads a listed file, checking that the opened file is the one listed (no swap, no growth). */
 async function readListed(e: Listed, o: CurveFolderOptions): Promise<Uint8Array> {
-  let f: Deno.FsFile;
+  let f: Deno.FsFile | null;
   try {
-    f = await Deno.open(e.path, { read: true });
+    f = await openWithin(e.path);
   } catch (err) {
     throw readError(e.name, e.path, err);
+  }
+  if (!f) {
+    throw new ConversionError(
+      `${e.path} is not a plain file any more (a FIFO or a device was put in its place after ` +
+        "the curve folder was listed); it was not read",
+      "Something other than Klippel QC writes into the curve folder; remove what is not a " +
+        "curve file and convert the header again.",
+    );
   }
   try {
     const st = await f.stat();
@@ -211,6 +262,25 @@ async function readListed(e: Listed, o: CurveFolderOptions): Promise<Uint8Array>
   } finally {
     f.close();
   }
+}
+
+/**
+ * Opens a listed file, or gives up (null) after {@link OPEN_TIMEOUT_MS}: then something that
+ * blocks an open (a FIFO) was swapped in. The FIFO is then opened for reading and writing (an
+ * open that never blocks), which lets the stuck open finish and be closed; an account that may
+ * not do that leaves one I/O thread waiting until someone writes to the FIFO.
+ */
+async function openWithin(p: string): Promise<Deno.FsFile | null> {
+  const opening = Deno.open(p, { read: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((r) => timer = setTimeout(() => r(null), OPEN_TIMEOUT_MS));
+  const f = await Promise.race([opening, late]).finally(() => clearTimeout(timer));
+  if (f) return f;
+  opening.then((stuck) => stuck.close(), () => {});
+  try {
+    if ((await Deno.lstat(p)).isFifo) (await Deno.open(p, { read: true, write: true })).close();
+  } catch { /* not allowed, or gone: the open ends when the FIFO does */ }
+  return null;
 }
 
 function readError(header: string, p: string, e: unknown): ConversionError {
