@@ -20,6 +20,9 @@ import {
 } from "../../wats_test_server/mod.ts";
 import { selfCommand } from "../../src/runtime.ts";
 import { waitFor } from "../_wait.ts";
+import { LOCK_FILE, OWNER_FILE } from "../../src/watch/folder_claim.ts";
+
+const CLAIM_FILES = [LOCK_FILE, OWNER_FILE];
 
 /** How {@link AgentHarness.stop} stops the agent gracefully on this OS. */
 export const GRACEFUL_STOP: Deno.Signal | "POST /stop" = Deno.build.os === "windows"
@@ -336,11 +339,14 @@ export class AgentHarness implements AsyncDisposable {
     return await fetch(`http://127.0.0.1:${info.port}${pathname}`, { ...init, headers });
   }
 
-  /** Files directly in a folder (names), sorted; empty when it does not exist. */
+  /**
+   * Files directly in a folder (names), sorted; empty when it does not exist. The agent's claim
+   * files, in every drop folder it watches (src/watch/folder_claim.ts), are left out.
+   */
   async files(dir: string): Promise<string[]> {
     try {
-      return (await Array.fromAsync(Deno.readDir(dir))).filter((e) => e.isFile).map((e) => e.name)
-        .sort();
+      return (await Array.fromAsync(Deno.readDir(dir)))
+        .filter((e) => e.isFile && !CLAIM_FILES.includes(e.name)).map((e) => e.name).sort();
     } catch {
       return [];
     }
