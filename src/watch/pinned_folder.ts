@@ -6,14 +6,18 @@
  * act → verify: {@link PinnedFolder.enter} checks that the pinned path still has no symbolic
  * link in it (creating missing folders one level at a time, never through a link) and returns
  * the folders' identities; {@link FolderChain.verify}, after the write, that they are unchanged.
- * A link the operator configured (there when the converter started) is resolved once and its
- * target is the pinned place.
+ * A link on the configured path (there when the converter started) is resolved once and its
+ * target is the pinned place, but only when it can be the operator's (see {@link trustLink});
+ * one anybody could have planted is refused ({@link UntrustedLink}).
  *
  * @module
  */
 import nodePath from "#path";
 import { logger } from "../log/log.ts";
 import { samePath } from "./safe_name.ts";
+import { type LinkSeen, trustedWalk, unsafeFolder, UntrustedLink } from "./folder_trust.ts";
+
+export { UntrustedLink } from "./folder_trust.ts";
 
 /** The file-system calls a pinned folder makes (injected by tests). */
 export interface FolderFs {
@@ -21,6 +25,8 @@ export interface FolderFs {
   realPath(p: string): Promise<string>;
   /** Creates one folder (its parent exists); an existing name is an AlreadyExists error. */
   mkdir(p: string): Promise<void>;
+  /** The target of a symbolic link, as written in it. */
+  readLink(p: string): Promise<string>;
 }
 
 /** Where pinned folders run: the calls, the OS, its path rules. */
@@ -28,6 +34,8 @@ export interface FolderEnv {
   fs: FolderFs;
   os: string;
   path: typeof nodePath.posix;
+  /** The agent's own user id (null or absent: the OS has no owners, Windows). */
+  uid?: number | null;
 }
 
 /** The real file system. */
@@ -36,9 +44,11 @@ export const realFolderEnv: FolderEnv = {
     lstat: (p) => Deno.lstat(p),
     realPath: (p) => Deno.realPath(p),
     mkdir: (p) => Deno.mkdir(p),
+    readLink: (p) => Deno.readLink(p),
   },
   os: Deno.build.os,
   path: nodePath,
+  uid: Deno.uid(),
 };
 
 /** A write refused because a folder on the way is not the pinned one (a link, a swap). */
@@ -110,6 +120,9 @@ export class PinnedFolder {
   /** Resolves `configured` (it may not exist yet: then its nearest existing parent). */
   static async pin(configured: string, env: FolderEnv = realFolderEnv): Promise<PinnedFolder> {
     const { fs, path } = env;
+    const owners = env.uid !== undefined && env.uid !== null;
+    // Every link on the way is checked before it is followed (throws UntrustedLink).
+    const walked = owners ? await trustedWalk(env, path.resolve(configured)) : null;
     const missing: string[] = [];
     let at = path.resolve(configured);
     for (;;) {
@@ -117,6 +130,7 @@ export class PinnedFolder {
         const real = await fs.realPath(at);
         const pinned = missing.length ? path.join(real, ...missing.reverse()) : real;
         const linked = missing.length === 0 && (await fs.lstat(at)).isSymlink ? real : null;
+        if (walked) await sameWalk(env, configured, walked, pinned);
         return new PinnedFolder(configured, pinned, linked, env);
       } catch (e) {
         const parent = path.dirname(at);
@@ -206,6 +220,31 @@ export class PinnedFolder {
   }
 }
 
+/**
+ * Verifies that resolving by the system led where the checked walk did, through the same links:
+ * a link swapped in or out between the two is refused, not pinned.
+ */
+async function sameWalk(
+  env: FolderEnv,
+  configured: string,
+  walked: { real: string; links: readonly LinkSeen[] },
+  pinned: string,
+): Promise<void> {
+  if (!samePath(walked.real, pinned, env.os)) {
+    throw new Error(
+      `${configured} leads to ${walked.real} link by link, but to ${pinned} when resolved at ` +
+        "once (a symbolic link on the way leads nowhere, or one changed meanwhile): make every " +
+        "link on the way lead to an existing folder",
+    );
+  }
+  for (const l of walked.links) {
+    const now = await lstatOrNull(env.fs, l.path);
+    if (!now?.isSymlink || !sameIdentity(l, now)) {
+      throw new Error(`${l.path} changed while ${configured} was resolved; it is tried again`);
+    }
+  }
+}
+
 async function lstatOrNull(fs: FolderFs, p: string): Promise<Deno.FileInfo | null> {
   try {
     return await fs.lstat(p);
@@ -225,9 +264,38 @@ function msg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * Why a writer other than the agent could rename `pin`'s folder, or swap what is in it, while the
+ * agent writes there (null: nobody can): the folder holding it or the folder itself is
+ * {@link unsafeFolder}. The check → act → verify of a write can lose that race (no openat); the
+ * operator is told how to close it.
+ */
+export async function swapRisk(pin: PinnedFolder): Promise<string | null> {
+  const { env, real } = pin;
+  const agent = env.uid ?? null;
+  if (agent === null) return null;
+  const parent = env.path.dirname(real);
+  const own = await lstatOrNull(env.fs, real);
+  const up = await lstatOrNull(env.fs, parent);
+  const fix = (who: Deno.FileInfo) =>
+    who.uid !== null && who.uid !== 0 && who.uid !== agent
+      ? "set doneFolder/errorFolder to a folder outside the drop folder that only root (or the " +
+        "agent's user) can write to"
+      : `run \`chmod +t ${parent}\` (then only a file's owner can rename it), or set ` +
+        "doneFolder/errorFolder to a folder outside the drop folder";
+  const why = up && unsafeFolder(up, agent);
+  if (up && why) return `the folder holding it, ${parent}: ${why}; ${fix(up)}`;
+  const self = own && unsafeFolder(own, agent);
+  if (own && self) {
+    return `${self}; make it root's (\`chown root ${real}; chmod go-w ${real}\`), or ${fix(own)}`;
+  }
+  return null;
+}
+
 /** The pinned Done and Error folders of all converters, by configured path. */
 export class PinnedFolders {
   #pins = new Map<string, Promise<PinnedFolder>>();
+  #warned = new Set<string>();
 
   /** @param env the file system (tests inject one) */
   constructor(readonly env: FolderEnv = realFolderEnv) {}
@@ -240,30 +308,62 @@ export class PinnedFolders {
     return p;
   }
 
-  /** Pins each of `dirs`; one that can't be resolved is refused when used (and said then). */
+  /**
+   * Pins each of `dirs` (a converter starts): a refused link is said now, and so (once per
+   * folder) is a folder others could swap while the agent writes into it.
+   */
   async pinAll(dirs: readonly string[]): Promise<void> {
+    const log = logger("intake");
     for (const dir of new Set(dirs)) {
+      let p: PinnedFolder;
       try {
-        const p = await this.pin(dir);
-        if (p.linkedTo) {
-          logger("intake").info("{folder} is a symbolic link to {to}: files go there", {
-            folder: dir,
-            to: p.linkedTo,
-          });
+        p = await this.pin(dir);
+      } catch (e) {
+        if (e instanceof UntrustedLink) {
+          log.error(
+            "{folder} is refused: {problem}. Files that would go there stay in the drop " +
+              "folder.",
+            { folder: dir, problem: e.message },
+          );
         }
-      } catch { /* said when used */ }
+        continue; // anything else is said when the folder is used
+      }
+      if (p.linkedTo) {
+        log.info("{folder} is a symbolic link to {to}: files go there", {
+          folder: dir,
+          to: p.linkedTo,
+        });
+      }
+      const risk = await swapRisk(p).catch(() => null);
+      if (risk && !this.#warned.has(`${dir}\0${risk}`)) {
+        this.#warned.add(`${dir}\0${risk}`);
+        log.warn(
+          "{folder} can be swapped by others while the agent moves a file into it ({risk}). A " +
+            "writer who wins that race for an instant can have a file or its note land " +
+            "elsewhere (the agent checks each write and takes back what it finds).",
+          { folder: dir, risk },
+        );
+      }
     }
   }
 
-  /** The pinned folder; throws {@link FolderRefused} when it could not be resolved at start. */
+  /**
+   * The pinned folder; throws {@link FolderRefused} when it can't be pinned. One refused or
+   * unresolvable before is looked at again (the same checks), so a fix takes effect by itself.
+   */
   async get(dir: string): Promise<PinnedFolder> {
+    const pinned = this.#pins.get(dir);
+    if (pinned) {
+      try {
+        return await pinned;
+      } catch { /* looked at again below */ }
+    }
     try {
-      return await (this.#pins.get(dir) ?? this.pin(dir));
+      return await this.pin(dir);
     } catch (e) {
       throw new FolderRefused(
         dir,
-        `it could not be resolved when its converter started (${msg(e)}); fix it and restart ` +
-          "the agent",
+        e instanceof UntrustedLink ? e.message : `it can't be resolved (${msg(e)})`,
       );
     }
   }

@@ -26,6 +26,7 @@ import {
   type PinnedFolder,
 } from "./pinned_folder.ts";
 import { noteNames, numberedName, safeName } from "./safe_name.ts";
+import { takeBack, takenBackText } from "./take_back.ts";
 
 export { FolderRefused } from "./pinned_folder.ts";
 
@@ -35,8 +36,14 @@ export interface PostFs extends FolderFs {
   link(from: string, to: string): Promise<void>;
   /** Renames (Windows: replaces an existing `to`, so it is looked at first). */
   rename(from: string, to: string): Promise<void>;
-  /** Creates `to` (never over an existing name), copies `from` into it, fsyncs; its fstat. */
-  copyNew(from: string, to: string): Promise<Deno.FileInfo>;
+  /**
+   * Creates `to` (never over an existing name), copies `from` into it, fsyncs; its fstat. The
+   * opened source must be `expect` (dev, ino, size, mtime) and the copy as long as it, else
+   * {@link SourceSwapped}; the copy gets the source's permission bits, at most 0644.
+   */
+  copyNew(from: string, to: string, expect: Deno.FileInfo): Promise<Deno.FileInfo>;
+  /** The entries of a folder (to find a name written through a swapped folder). */
+  list(dir: string): Promise<Deno.DirEntry[]>;
   /** Creates `file` (never over an existing name), writes `data`, fsyncs; its fstat. */
   writeNew(file: string, data: Uint8Array): Promise<Deno.FileInfo>;
   /**
@@ -60,8 +67,10 @@ export interface PostEnv extends FolderEnv {
 async function createNew(
   file: string,
   write: (f: Deno.FsFile) => Promise<void>,
+  mode?: number,
 ): Promise<Deno.FileInfo> {
-  const f = await Deno.open(file, { write: true, createNew: true });
+  // `mode` is narrowed by the umask, never widened.
+  const f = await Deno.open(file, { write: true, createNew: true, mode });
   try {
     await write(f);
     await f.sync();
@@ -85,21 +94,35 @@ export const realPostEnv: PostEnv = {
     lstat: (p) => Deno.lstat(p),
     realPath: (p) => Deno.realPath(p),
     mkdir: (p) => Deno.mkdir(p),
+    readLink: (p) => Deno.readLink(p),
     link: (from, to) => Deno.link(from, to),
     rename: (from, to) => Deno.rename(from, to),
-    copyNew: async (from, to) => {
+    copyNew: async (from, to, expect) => {
+      // Opening follows a link swapped in after the last look: what was opened is compared
+      // with what was looked at, and only the open handle is read.
       const src = await Deno.open(from, { read: true });
       try {
-        return await createNew(
-          to,
-          (dst) => src.readable.pipeTo(dst.writable, { preventClose: true }),
-        );
+        const opened = await src.stat();
+        SourceSwapped.check(from, expect, opened, "(opened for the copy)");
+        // Never readable by more than the source was (a private file stays private).
+        const mode = (opened.mode ?? 0o600) & 0o644;
+        return await createNew(to, async (dst) => {
+          await src.readable.pipeTo(dst.writable, { preventClose: true });
+          const copied = (await dst.stat()).size;
+          if (copied !== opened.size) {
+            throw new SourceSwapped(
+              from,
+              `it changed while it was copied (${copied} bytes copied)`,
+            );
+          }
+        }, mode);
       } finally {
         try {
           src.close();
         } catch { /* closed by pipeTo */ }
       }
     },
+    list: (dir) => Array.fromAsync(Deno.readDir(dir)),
     writeNew: (file, data) =>
       createNew(file, async (f) => {
         let off = 0;
@@ -122,7 +145,31 @@ export const realPostEnv: PostEnv = {
   },
   os: Deno.build.os,
   path: nodePath,
+  uid: Deno.uid(),
 };
+
+/** The source opened for a copy is not the file looked at (a link or file swapped in). */
+export class SourceSwapped extends Error {
+  /** @param file the source path; @param problem how it differs */
+  constructor(readonly file: string, problem: string) {
+    super(`${file} is not the file the agent checked: ${problem}; nothing was copied`);
+    this.name = "SourceSwapped";
+  }
+
+  /** Throws unless `opened` (fstat) is the file `expect` (lstat) describes. */
+  static check(file: string, expect: Deno.FileInfo, opened: Deno.FileInfo, when: string): void {
+    const known = (a: number | null, b: number | null) => a !== null && b !== null && a !== b;
+    const diff: string[] = [];
+    if (!expect.isFile || expect.isSymlink) diff.push("it was not a regular file when checked");
+    if (!opened.isFile) diff.push("what was opened is not a regular file");
+    if (known(expect.ino, opened.ino) || known(expect.dev, opened.dev)) {
+      diff.push("what was opened is another file (device/inode)");
+    }
+    if (expect.size !== opened.size) diff.push(`its size is ${opened.size}, not ${expect.size}`);
+    if (expect.mtime?.getTime() !== opened.mtime?.getTime()) diff.push("it was modified");
+    if (diff.length) throw new SourceSwapped(file, `${diff.join(", ")} ${when}`.trim());
+  }
+}
 
 /** The file is held open by another program (Windows): nothing was changed; try again later. */
 export class FileBusy extends Error {
@@ -233,6 +280,8 @@ async function moveInto<R extends Reserved>(
   // rename, which a file another program holds open refuses with nothing changed (a link would
   // succeed and leave two names neither of which can be removed while it is open).
   let mode: "link" | "rename" | "copy" = os === "windows" ? "rename" : "link";
+  /** What a copy must read: the file looked at (a followed link: its target, looked at now). */
+  const approved = async () => source.isSymlink ? await fs.lstat(await fs.realPath(file)) : source;
   /** Gives `file` the name `to`; the inode now there (null: not known, a followed link). */
   const place = async (to: string): Promise<number | null> => {
     for (;;) {
@@ -240,7 +289,10 @@ async function moveInto<R extends Reserved>(
         // A followed link: link(2) keeps the link on Linux but may follow it elsewhere (macOS).
         if (mode === "link") await retry(env, file, () => fs.link(file, to));
         else if (mode === "rename") await retry(env, file, () => fs.rename(file, to));
-        else return (await retry(env, file, () => fs.copyNew(file, to))).ino;
+        else {
+          const expect = await approved();
+          return (await retry(env, file, () => fs.copyNew(file, to, expect))).ino;
+        }
         return source.isSymlink ? null : source.ino;
       } catch (e) {
         if (
@@ -278,7 +330,17 @@ async function moveInto<R extends Reserved>(
     const undone = async (e: unknown): Promise<unknown> => {
       const left: string[] = [];
       try {
-        if (placed && await ours()) {
+        if (placed && mode !== "rename" && ino !== null) {
+          // By identity: a swap may have put the name elsewhere (see take_back.ts).
+          const t = await takeBack(
+            env,
+            chain,
+            candidate,
+            (st) => st.isFile && st.ino === ino && (mode !== "link" || st.dev === source.dev),
+          );
+          const said = takenBackText(t, to, `the new name of ${file}`);
+          if (said) left.push(said);
+        } else if (placed && await ours()) {
           if (mode !== "rename") await fs.remove(to);
           else if (await free(path.basename(file), path.dirname(file))) await fs.rename(to, file);
           else left.push(`taking ${to} back failed too (a new ${file} was dropped meanwhile)`);
@@ -453,6 +515,16 @@ export async function moveToError(
       const ours = (st: Deno.FileInfo | null) =>
         st !== null && st.isFile && st.size === size && (ino === null || st.ino === ino);
       const release = async (): Promise<string | null> => {
+        if (ino !== null) {
+          // By identity: a swap may have put the note elsewhere (see take_back.ts).
+          const t = await takeBack(
+            env,
+            chain,
+            name,
+            (st) => ours(st) && (info.dev === null || st.dev === info.dev),
+          );
+          return takenBackText(t, p, `the note ${p}`);
+        }
         try {
           if (ours(await fs.lstat(p).catch(() => null))) await fs.remove(p);
           return null;
@@ -462,7 +534,7 @@ export async function moveToError(
       };
       try {
         await chain.verify();
-        if (!ours(await fs.lstat(p))) {
+        if (!ours(await fs.lstat(p).catch(() => null))) {
           throw new FolderRefused(folder.configured, `${p} is not the note the agent wrote`);
         }
         await fs.syncDir(chain.dir);

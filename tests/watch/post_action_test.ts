@@ -345,6 +345,18 @@ class WinFs implements PostFs {
       this.add(p, true);
     });
   link = (_a: string, _b: string) => Promise.reject(new Error("not used on Windows"));
+  readLink = (p: string) => Promise.reject(new Error(`${p}: no links here`));
+  list = (d: string) =>
+    Promise.resolve().then(() =>
+      [...this.entries.values()]
+        .filter((e) => path.win32.dirname(e.name).toLowerCase() === this.#key(d))
+        .map((e) => ({
+          name: path.win32.basename(e.name),
+          isFile: !e.dir,
+          isDirectory: e.dir,
+          isSymlink: false,
+        }))
+    );
   rename = (a: string, b: string) =>
     Promise.resolve().then(() => {
       this.hook("rename", a, b);
@@ -705,4 +717,114 @@ Deno.test("post action: a move a crash left half done (the file linked, its sour
     );
     assert.deepEqual(await names(done), ["r.txt", "s (1).txt", "s.txt"]);
     await assert.rejects(() => Deno.lstat(src), Deno.errors.NotFound);
+  }));
+
+// ---- Swaps an attacker wins for an instant (renameat2 RENAME_EXCHANGE), made deterministic ----
+
+/** Exchanges folder `dir` with a link to `elsewhere` around `op`, then back (the link kept beside). */
+async function exchanged<T>(dir: string, elsewhere: string, op: () => Promise<T>): Promise<T> {
+  const aside = dir + ".real";
+  await Deno.rename(dir, aside);
+  await Deno.symlink(elsewhere, dir);
+  try {
+    return await op();
+  } finally {
+    await Deno.rename(dir, dir + ".link"); // the attacker's link stays beside the folder
+    await Deno.rename(aside, dir);
+  }
+}
+
+Deno.test("post action: a file linked through a folder swapped for an instant is found by its inode and taken back", () =>
+  inTemp(async (dir) => {
+    const elsewhere = path.join(dir, "elsewhere");
+    await Deno.mkdir(elsewhere);
+    const errorDir = path.join(dir, "Error");
+    await Deno.mkdir(errorDir);
+    const pin = await PinnedFolder.pin(errorDir);
+    const env: PostEnv = {
+      ...realPostEnv,
+      fs: {
+        ...realPostEnv.fs,
+        link: (from, to) => exchanged(errorDir, elsewhere, () => Deno.link(from, to)),
+      },
+    };
+    const src = path.join(dir, "bad.csv");
+    await Deno.writeTextFile(src, "echo pwned");
+    const e = await thrown(() => moveToError(src, pin, "bad.csv", note(src), env));
+    assert.ok(e instanceof FolderRefused, String(e));
+    assert.deepEqual(await names(elsewhere), [], "the stray hard link is taken back");
+    assert.match(
+      e.message,
+      new RegExp(`created at ${path.join(elsewhere, "bad.csv")} through a swapped folder`),
+    );
+    assert.equal(await Deno.readTextFile(src), "echo pwned", "the source stays");
+    assert.deepEqual(await names(errorDir), [], "its note is taken back too");
+  }));
+
+Deno.test("post action: a note written through a folder swapped for an instant is found by its inode and taken back", () =>
+  inTemp(async (dir) => {
+    const elsewhere = path.join(dir, "elsewhere");
+    await Deno.mkdir(elsewhere);
+    const errorDir = path.join(dir, "Error");
+    await Deno.mkdir(errorDir);
+    const pin = await PinnedFolder.pin(errorDir);
+    const env: PostEnv = {
+      ...realPostEnv,
+      fs: {
+        ...realPostEnv.fs,
+        writeNew: (p, data) =>
+          exchanged(errorDir, elsewhere, () => realPostEnv.fs.writeNew(p, data)),
+      },
+    };
+    const src = path.join(dir, "bad.csv");
+    await Deno.writeTextFile(src, "broken");
+    const e = await thrown(() => moveToError(src, pin, "bad.csv", note(src), env));
+    assert.ok(e instanceof FolderRefused, String(e));
+    assert.deepEqual(await names(elsewhere), [], "the stray note is taken back");
+    assert.match(e.message, new RegExp(`${path.join(elsewhere, "bad.csv.error.txt")}`));
+    assert.equal(await Deno.readTextFile(src), "broken", "the source stays");
+  }));
+
+Deno.test("post action: a copy (another volume) reads only the file checked, never a link swapped in; a private file stays private", () =>
+  inTemp(async (dir) => {
+    const secret = path.join(dir, "secret");
+    await Deno.writeTextFile(secret, "TOPSECRET root:$6$hash");
+    await Deno.chmod(secret, 0o600);
+    const src = path.join(dir, "c.json");
+    const crossDevice = () => Promise.reject(errorWith("EXDEV"));
+    const swaps: Array<[string, () => Promise<void>]> = [
+      ["a link to a private file", () => Deno.symlink(secret, src)],
+      ["another file", () => Deno.writeTextFile(src, "{}")],
+    ];
+    const done = await PinnedFolder.pin(path.join(dir, "Done"));
+    for (const [what, swapIn] of swaps) {
+      await Deno.writeTextFile(src, "report");
+      const env: PostEnv = {
+        ...realPostEnv,
+        fs: {
+          ...realPostEnv.fs,
+          link: crossDevice,
+          copyNew: async (from, to, expect) => {
+            await Deno.remove(from); // swapped after the last look, before the open
+            await swapIn();
+            return await realPostEnv.fs.copyNew(from, to, expect);
+          },
+        },
+      };
+      const e = await thrown(() => moveNoOverwrite(src, done, "c.json", { env }));
+      assert.match(e.message, /is not the file the agent checked/, what);
+      assert.deepEqual(await names(path.join(dir, "Done")), [], `${what}: nothing copied`);
+      await Deno.remove(src);
+    }
+
+    await Deno.writeTextFile(src, "private report");
+    await Deno.chmod(src, 0o600);
+    const env: PostEnv = { ...realPostEnv, fs: { ...realPostEnv.fs, link: crossDevice } };
+    const to = await moveNoOverwrite(src, done, "c.json", { env });
+    assert.equal(await Deno.readTextFile(to), "private report");
+    assert.equal(
+      (await Deno.stat(to)).mode! & 0o777,
+      0o600,
+      "the copy is no wider than its source",
+    );
   }));
