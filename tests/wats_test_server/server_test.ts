@@ -434,6 +434,42 @@ Deno.test("fault: 500/502/503/504 and 408; 502 and 504 answer with proxy HTML", 
   assert.equal(server.store.size, 0);
 });
 
+Deno.test("fault: a gzip bomb and a redirect to another server; nothing stored", async () => {
+  await using server = await start();
+  const report = makeSampleReport(0);
+  server.setFaults({
+    next: [{ kind: "gzipBomb", inflatedBytes: 8 * 1024 * 1024 }, "redirect:http://127.0.0.1:9/x"],
+  });
+  const bomb = await fetch(`${server.url}/api/Report/WSJF`, {
+    method: "POST",
+    headers: { ...auth, "Accept-Encoding": "identity" }, // sent compressed all the same
+    body: JSON.stringify(report),
+  });
+  assert.equal(bomb.status, 200);
+  assert.equal(bomb.headers.get("content-encoding"), "gzip");
+  const compressed = new Uint8Array(await bomb.arrayBuffer());
+  assert.ok(compressed.length < 64 * 1024, `${compressed.length} bytes on the wire`);
+  const inflated = await new Response(
+    new Blob([compressed]).stream().pipeThrough(new DecompressionStream("gzip")),
+  ).arrayBuffer();
+  assert.equal(inflated.byteLength, 8 * 1024 * 1024);
+  const moved = await fetch(`${server.url}/api/Report/WSJF`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify(report),
+    redirect: "manual",
+  });
+  await moved.body?.cancel();
+  assert.equal(moved.status, 307);
+  assert.equal(moved.headers.get("location"), "http://127.0.0.1:9/x/api/Report/WSJF");
+  assert.equal(server.store.get(report.id), undefined, "a faulted post stores nothing");
+  assert.deepEqual(server.log.entries().map((e) => e.fault), [
+    "gzip-bomb (next)",
+    "redirect:http://127.0.0.1:9/x (next)",
+  ]);
+  assert.throws(() => server.setFaults({ next: ["redirect:nowhere"] }), /absolute URL/);
+});
+
 Deno.test("fault: seeded probabilities give the same sequence for the same seed", async () => {
   await using server = await start();
   const run = async (seed: number) => {
