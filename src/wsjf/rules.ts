@@ -7,8 +7,9 @@
  * @module
  */
 import { isoToEpoch } from "../convert/time.ts";
-import type { Step, WsjfReport } from "./report.ts";
+import type { NumericMeasurement, Step, WsjfReport } from "./report.ts";
 import { describe } from "./messages.ts";
+import { isTwoLimit } from "./compop.ts";
 
 /** Deepest step nesting accepted (reports the agent builds and files it reads). */
 export const MAX_STEP_DEPTH = 200;
@@ -137,6 +138,7 @@ function stepProblems(step: Step, path: string, problems: string[], warnings: st
   }
   if (kinds.length === 0) return;
   const kind = kinds[0];
+  if (kind === "numericMeas") limitProblems(step.numericMeas!, `${path}.${kind}`, problems);
   const meas = step[kind] as Array<{ name?: string }>;
   if (SINGLE_MEAS_STEP_TYPES.has(step.stepType)) {
     if (meas.length > 1) {
@@ -167,6 +169,32 @@ function stepProblems(step: Step, path: string, problems: string[], warnings: st
           " names must be unique within a step",
       );
     } else names.set(key, i);
+  });
+}
+
+/**
+ * A numeric measurement carries the limits its operator compares with (docs/wsjf.md#limits):
+ * the server refuses one without them, so such a report is refused here, where the file can
+ * still go to Error with the reason, instead of a permanent rejection after queueing. Single-limit
+ * operators use `lowLimit`, even LT and LE.
+ */
+function limitProblems(
+  meas: readonly NumericMeasurement[],
+  path: string,
+  problems: string[],
+): void {
+  meas.forEach((m, i) => {
+    const op = m.compOp;
+    if (op === "LOG") return;
+    if (m.lowLimit === undefined || m.lowLimit === null) {
+      const note = !isTwoLimit(op) && m.highLimit !== undefined
+        ? " (single-limit operators use lowLimit, even LT and LE)"
+        : "";
+      problems.push(`${path}[${i}].lowLimit: compOp ${op} needs lowLimit, found none${note}`);
+    }
+    if (isTwoLimit(op) && (m.highLimit === undefined || m.highLimit === null)) {
+      problems.push(`${path}[${i}].highLimit: compOp ${op} needs highLimit, found none`);
+    }
   });
 }
 

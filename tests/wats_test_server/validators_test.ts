@@ -38,9 +38,6 @@ const KNOWN: Record<string, string> = {
   "mutation: numeric value NaN text":
     "the agent's output carries finite numbers only (JSON has no NaN; the builder maps " +
     'non-finite station values); the server also reads the "NaN" strings that exports hold',
-  "mutation: numeric GELE without highLimit":
-    "OPEN: the agent's validator does not check that a compOp has the limits it needs; the test " +
-    "server (checkLimits) refuses such a measurement. Which reading WATS follows is not settled.",
 };
 
 /** A named report to judge. */
