@@ -61,6 +61,8 @@ interface Held {
   lockPath: string;
   dev: number | null;
   ino: number | null;
+  /** The folder's inode when claimed (a folder deleted and made again is a new claim). */
+  folderIno: number | null;
   users: Set<string>;
 }
 
@@ -158,7 +160,10 @@ export class FolderClaims {
     for (const [key, h] of [...this.#held]) {
       const lost = await lostLock(h);
       if (!lost) continue;
-      log.warn(
+      const folder = await Deno.lstat(key).catch(() => null);
+      const folderGone = !folder || folder.ino !== h.folderIno;
+      // A folder deleted (and maybe made again) is the source's to report; it is claimed anew.
+      log[folderGone ? "debug" : "warn"](
         "{lock} {lost} while this agent held it; claiming the folder again (another agent " +
           "could have taken a new lock there). Leave the agent's dot files in drop folders alone.",
         { lock: h.lockPath, lost },
@@ -196,6 +201,7 @@ export class FolderClaims {
         lockPath: path.join(key, LOCK_FILE),
         dev: a.dev,
         ino: a.ino,
+        folderIno: (await Deno.lstat(key).catch(() => null))?.ino ?? null,
         users: new Set([converter]),
       });
       await writeOwner(key, this.#owner);

@@ -9,7 +9,8 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { expectCleared, expectReason, waitLog } from "../e2e/_ops.ts";
+import { expectCleared, expectReason, health, waitLog } from "../e2e/_ops.ts";
+import { commandSucceeds, skipUnless } from "../_tools.ts";
 import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 
 const CLAIMED = /claimed by another agent/;
@@ -107,4 +108,100 @@ Deno.test("shared drop folder: a second agent with another data dir takes nothin
   assert.match(again, new RegExp(`pid ${second.pid}\\b`));
   await first.stop();
   await second.stop();
+});
+
+Deno.test("shared drop folder: converters of one agent share their folder's claim, through a reload that restarts or removes one", async () => {
+  await using h = await AgentHarness.create({
+    converters: [
+      { name: "a", format: "wsjf", pattern: "*.json" },
+      { name: "b", format: "wsjf", watch: "./drop/a", pattern: "*.wsjf" },
+    ],
+  });
+  const drop = h.dropDir("a");
+  await using other = await AgentHarness.create({
+    server: false,
+    token: h.token,
+    converters: [{ name: "json", format: "wsjf", watch: drop }],
+    config: { server: { ...(h.config.server as object), url: h.server.url } },
+  });
+  await h.start();
+  await other.start();
+  await expectReason(other, CLAIMED, "degraded");
+  const reports = Array.from({ length: 6 }, (_, i) => makeSampleReport(i, { seed: 93 }));
+  const dropAll = async (from: number, to: number, ext: string) => {
+    for (let i = from; i < to; i++) await h.drop("a", `r${i}.${ext}`, JSON.stringify(reports[i]));
+    await h.waitFor(
+      () => reports.slice(from, to).every((r) => h.server.store.get(r.id) !== undefined),
+      `reports ${from}..${to - 1} on the server`,
+    );
+  };
+  await dropAll(0, 1, "json");
+  await dropAll(1, 2, "wsjf");
+  assert.equal((await health(h)).state, "healthy", "one agent's two converters are no conflict");
+
+  // b restarts (its pattern changed), then goes: a keeps the folder all along.
+  const convs = h.config.converters as { name: string; pattern?: string }[];
+  convs[1].pattern = "*.wsj*";
+  await h.writeConfig();
+  await waitLog(h, (r) => r.some((l) => /Converter "?b"? stopped/.test(l.message)), "b restarted");
+  await dropAll(2, 3, "wsjf");
+  h.config.converters = [convs[0]];
+  await h.writeConfig();
+  await h.waitFor(async () => (await h.status()).converters.length === 1, "b removed");
+  await dropAll(3, 5, "json");
+  await other.waitForRescans(2);
+  for (const r of reports.slice(0, 5)) {
+    assert.equal(h.server.store.get(r.id)!.receiveCount, 1, `report ${r.id} received once`);
+  }
+  assert.deepEqual(
+    (await other.status()).converters.map((c: { converted: number }) => c.converted),
+    [0],
+    "the other agent took nothing",
+  );
+  assert.ok((await health(other)).reasons.some((r) => CLAIMED.test(r)));
+  await other.stop();
+  await h.stop();
+});
+
+Deno.test({
+  name:
+    "shared drop folder: a folder the agent can't create its claim in is watched anyway, with a warning",
+  ignore: skipUnless(
+    Deno.build.os === "linux" &&
+      commandSucceeds("unshare", [
+        "-m",
+        "sh",
+        "-c",
+        "mount --bind -o ro / / 2>/dev/null || mount -t tmpfs none /mnt",
+      ]),
+    "needs Linux and a mount namespace (unshare -m, as root) for a read-only bind mount",
+  ),
+  async fn() {
+    await using h = await AgentHarness.create({
+      converters: [{ name: "json", format: "wsjf", afterSuccess: "keep", errorFolder: "./error" }],
+    });
+    const drop = h.dropDir("json");
+    // The agent alone sees its drop folder read-only (a read-only share, say).
+    await h.start({ DROP: drop }, [
+      "unshare",
+      "-m",
+      "sh",
+      "-c",
+      'mount --bind -o ro "$DROP" "$DROP" && exec "$@"',
+      "sh",
+    ]);
+    const warned = (await waitLog(
+      h,
+      (r) => r.some((l) => l.level === "WARNING" && /Can't claim drop folder/.test(l.message)),
+      "the warning",
+    )).find((l) => l.level === "WARNING" && /Can't claim drop folder/.test(l.message))!;
+    assert.ok(warned.message.includes(drop), warned.message);
+    assert.match(warned.message, /Read-only file system|read-only/i);
+    assert.match(warned.message, /every report would be sent twice/);
+    const r = makeSampleReport(1, { seed: 95 });
+    await h.drop("json", "r.json", JSON.stringify(r));
+    await h.waitFor(() => h.server.store.get(r.id) !== undefined, "the report on the server");
+    assert.ok(!(await health(h)).reasons.some((x) => CLAIMED.test(x)));
+    await h.stop();
+  },
 });
