@@ -9,12 +9,12 @@
  *
  * The agent talks to server.url only: a redirect is not followed (it would send the report to a
  * host the config does not name) but reported as a URL to fix. An answer is read uncompressed
- * (`Accept-Encoding: identity`) and at most {@link MAX_ANSWER_BYTES} of it, so neither a
- * compressed nor a huge answer can grow the agent's memory (tests/hostile/response_bomb_test.ts).
+ * (`Accept-Encoding: identity`) and at most 1 MiB of it (./answer.ts).
  *
  * @module
  */
 import { redactAndCut } from "../log/redact.ts";
+import { readAnswer, type Redirect } from "./answer.ts";
 import { parseRetryAfter } from "./backoff.ts";
 
 /** What the uploader does with an outcome. */
@@ -48,9 +48,6 @@ export interface ClientOptions {
   /** PEM text of extra CA certificates (added to the built-in roots). */
   caCerts?: string[];
 }
-
-/** The most of an answer the agent reads: it needs the report ID and a message, no more. */
-export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** The most of a server's message kept for logs, the error sidecar and status. */
 const MAX_MESSAGE_CHARS = 500;
@@ -159,7 +156,9 @@ export class WatsClient {
         redirect: "manual",
       });
       const answer = await readAnswer(res, this.#base);
-      if (answer.redirect) return { ...answer.redirect, ms: performance.now() - t0 };
+      if (answer.redirect) {
+        return { ...redirectOutcome(answer.redirect), ms: performance.now() - t0 };
+      }
       return classifyReportResponse(
         res.status,
         answer.text,
@@ -192,7 +191,7 @@ export class WatsClient {
       const ms = performance.now() - t0;
       const serverDate = dateOf(res.headers);
       if (answer.redirect) {
-        return { outcome: { ...answer.redirect, ms }, version: null, serverDate };
+        return { outcome: { ...redirectOutcome(answer.redirect), ms }, version: null, serverDate };
       }
       if (!res.ok || answer.unread !== null) {
         return {
@@ -242,98 +241,16 @@ export class WatsClient {
   }
 }
 
-/** What was read of an answer. */
-interface Answer {
-  /** The body as text (at most MAX_ANSWER_BYTES of it; empty when not read). */
-  text: string;
-  /** Why the body was not read, or not all of it; null when it was. */
-  unread: string | null;
-  /** The outcome of a redirect (without `ms`), or null when the answer is not one. */
-  redirect: Omit<Outcome, "ms"> | null;
-}
-
-/**
- * Reads an answer without letting it grow the agent's memory: a redirect or a compressed body
- * (the agent asked for none) is not read, and a plain body only up to MAX_ANSWER_BYTES; the rest
- * is cancelled.
- */
-export async function readAnswer(res: Response, base: string): Promise<Answer> {
-  if (res.status >= 300 && res.status < 400) {
-    await res.body?.cancel();
-    return { text: "", unread: null, redirect: redirectOutcome(res, base) };
-  }
-  const encoding = res.headers.get("content-encoding")?.trim();
-  if (encoding && encoding.toLowerCase() !== "identity") {
-    await res.body?.cancel();
-    return {
-      text: "",
-      unread: `the answer was compressed (${redactAndCut(encoding, 40)}) although the agent ` +
-        "asks for none (Accept-Encoding: identity), so it was not read",
-      redirect: null,
-    };
-  }
-  if (!res.body) return { text: "", unread: null, redirect: null };
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  let over = false;
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const room = MAX_ANSWER_BYTES - bytes;
-      if (value.length > room) {
-        chunks.push(value.subarray(0, room));
-        bytes += room;
-        over = true;
-        break;
-      }
-      chunks.push(value);
-      bytes += value.length;
-    }
-  } finally {
-    if (over) await reader.cancel();
-    reader.releaseLock();
-  }
-  const all = new Uint8Array(bytes);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.length;
-  }
-  const text = new TextDecoder().decode(all);
-  return {
-    text: over ? "" : text,
-    unread: over
-      ? `the answer was larger than ${MAX_ANSWER_BYTES} bytes, so it was not read (it begins ` +
-        `${JSON.stringify(redactAndCut(text.trim(), 200))})`
-      : null,
-    redirect: null,
-  };
-}
-
 /** A redirect is a URL to fix: the agent sends reports to server.url and nowhere else. */
-function redirectOutcome(res: Response, base: string): Omit<Outcome, "ms"> {
-  const location = res.headers.get("location");
-  let target = "a location it did not name (no Location header)";
-  if (location !== null) {
-    let host = "";
-    try {
-      const u = new URL(location, res.url || base);
-      host = `${
-        u.protocol === "https:" ? "https://" : u.protocol === "http:" ? "http://" : u.protocol
-      }${u.host}`;
-    } catch { /* not a URL: shown as given */ }
-    target = `${redactAndCut(host || location, 200)} (Location: ${redactAndCut(location, 300)})`;
-  }
+function redirectOutcome(redirect: Redirect): Omit<Outcome, "ms"> {
   return {
     kind: "auth",
-    status: res.status,
-    message: `the server redirected the request (HTTP ${res.status}) to ${target}; the agent ` +
-      "sends reports only to server.url and does not follow redirects. Fix server.url in the " +
-      "config: if the redirect goes to your WATS server's real address (e.g. its https:// " +
-      "address), set that; otherwise find out what on the way redirects (a proxy, a captive " +
-      "portal). The agent retries at once when the config file changes",
+    status: redirect.status,
+    message: `the server redirected the request (HTTP ${redirect.status}) to ${redirect.target}; ` +
+      "the agent sends reports only to server.url and does not follow redirects. Fix server.url " +
+      "in the config: if the redirect goes to your WATS server's real address (e.g. its " +
+      "https:// address), set that; otherwise find out what on the way redirects (a proxy, a " +
+      "captive portal). The agent retries at once when the config file changes",
     serverMessage: null,
     retryAfterMs: null,
   };

@@ -4,7 +4,7 @@
  * Reaction per outcome (docs/wsjf.md#answers-and-reactions):
  * - stored (2xx with the matching ID): completed.
  * - rejected (400/409/413/422): to error with the server's message; waits for a person.
- * - auth (401/403/404): the report goes back to the queue, ALL uploads pause, health is
+ * - auth (401/403/404, a redirect): the report goes back to the queue, ALL uploads pause, health is
  *   unhealthy with what to fix. Every `authRetrySeconds` one trial upload asks again; a config
  *   change retries at once (one upload at a time until the server answers something else).
  * - transient (408/429/5xx/network/timeout/unconfirmed 2xx): to error with a retry time from

@@ -5,7 +5,8 @@
  * followed, a URL to fix), for the report post and the version check.
  */
 import assert from "#assert";
-import { MAX_ANSWER_BYTES, WatsClient } from "../../src/upload/client.ts";
+import { MAX_ANSWER_BYTES } from "../../src/upload/answer.ts";
+import { WatsClient } from "../../src/upload/client.ts";
 
 const ID = "7c1d2f0e-3b4a-4c5d-8e6f-0a1b2c3d4e5f";
 const HUGE = 64 * 1024 * 1024;
