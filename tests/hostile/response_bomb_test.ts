@@ -1,9 +1,10 @@
 /**
  * A hostile server's answer must not grow the agent's memory: the real agent in a real memory
  * limit (cgroup v1, 400 MiB) against the test server answering the version check and a report's
- * first two uploads with a 1 MB gzip body that inflates to 1 GiB, and a third upload with 8 MiB of
- * plain text. The agent must stay alive (not be OOM-killed), say why the answers were not
- * accepted, keep the report queued and upload it once the server answers properly.
+ * first two uploads with a 1 MB gzip body that inflates to 1 GiB (sent although the agent asks
+ * for no compression). The agent must stay alive (not be OOM-killed), say why the answers were not
+ * read, keep the report queued and upload it once the server answers properly. A huge plain answer
+ * is cut at 1 MiB: tests/upload/answer_test.ts.
  */
 import assert from "#assert";
 import { AgentHarness } from "../e2e/_harness.ts";
