@@ -376,6 +376,8 @@ async function moveInto<R extends Reserved>(
       if (!await ours()) {
         throw new FolderRefused(folder.configured, `${to} is not the file the agent moved`);
       }
+      // Looking `to` up went by path too: a swap just then would have shown another folder's.
+      await chain.verify();
       await fs.syncDir(chain.dir);
     } catch (e) {
       throw await undone(e);
@@ -537,6 +539,7 @@ export async function moveToError(
         if (!ours(await fs.lstat(p).catch(() => null))) {
           throw new FolderRefused(folder.configured, `${p} is not the note the agent wrote`);
         }
+        await chain.verify(); // the look at `p` went by path too
         await fs.syncDir(chain.dir);
       } catch (e) {
         const kept = await release();

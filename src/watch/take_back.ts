@@ -20,34 +20,53 @@ export type TakenBack =
   | { kind: "left"; at: string; problem: string }
   | { kind: "missing" };
 
-/** How many entries beside a folder are looked through for symbolic links (a drop folder). */
+/** How many entries beside a folder are looked at (a drop folder can hold many). */
 const MAX_SIBLINGS = 10_000;
+/** Rounds of looks: a swap loop makes each look by path a coin flip. */
+const ROUNDS = 10;
 
-/** Where `chain.dir` may have led while the name was created (the expected place first). */
-async function places(env: PostEnv, chain: FolderChain): Promise<string[]> {
+interface Place {
+  dir: string;
+  /** Reached through a link's target: not where the name belonged. */
+  stray: boolean;
+}
+
+/**
+ * Where `chain.dir` may have led while the name was created (the expected place first): where
+ * it resolves now, the targets of links at or beside each folder of the chain (a link's target,
+ * once read, does not move with the swaps), and the folders beside it (an exchanged folder sits
+ * under the link's name).
+ */
+async function places(env: PostEnv, chain: FolderChain): Promise<Place[]> {
   const { fs, path, os } = env;
-  const found = [chain.dir];
-  const add = (p: string) => {
-    if (!found.some((f) => samePath(f, p, os))) found.push(p);
+  const found: Place[] = [{ dir: chain.dir, stray: false }];
+  const add = (dir: string, stray: boolean) => {
+    if (!found.some((f) => samePath(f.dir, dir, os))) found.push({ dir, stray });
   };
   const resolved = await fs.realPath(chain.dir).catch(() => null);
-  if (resolved) add(resolved);
+  if (resolved) add(resolved, !samePath(resolved, chain.dir, os));
   for (const s of chain.seen) {
     const parent = path.dirname(s.path);
     const rest = path.relative(s.path, chain.dir);
     const entries = await fs.list(parent).catch(() => []);
-    for (const e of entries.slice(0, MAX_SIBLINGS)) {
-      if (!e.isSymlink) continue;
-      const to = await fs.realPath(path.join(parent, e.name)).catch(() => null);
-      if (to) add(path.join(to, rest));
+    // An exchanged pair is a folder and a link; plain files can't be either.
+    const names = new Set([path.basename(s.path)]);
+    for (const e of entries.slice(0, MAX_SIBLINGS)) if (!e.isFile) names.add(e.name);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of names) {
+        const to = await fs.readLink(path.join(parent, name)).catch(() => null);
+        if (to !== null) add(path.join(path.resolve(parent, to), rest), true);
+      }
     }
+    for (const name of names) add(path.join(parent, name, rest), false);
   }
   return found;
 }
 
 /**
  * Removes the entry `name` that `isOurs` recognises (by identity) from the first place of
- * {@link places} holding one.
+ * {@link places} holding one, links' targets first (they stay put while a swap loop runs); a
+ * look that a swap made wrong is tried again.
  */
 export async function takeBack(
   env: PostEnv,
@@ -56,15 +75,20 @@ export async function takeBack(
   isOurs: (st: Deno.FileInfo) => boolean,
 ): Promise<TakenBack> {
   const { fs, path } = env;
-  for (const dir of await places(env, chain)) {
-    const at = path.join(dir, name);
-    const st = await fs.lstat(at).catch(() => null);
-    if (!st || !isOurs(st)) continue;
-    try {
-      await fs.remove(at);
-      return { kind: "removed", at, elsewhere: dir !== chain.dir };
-    } catch (e) {
-      return { kind: "left", at, problem: (e as Error).message };
+  const all = await places(env, chain);
+  const order = [...all.filter((p) => p.stray), ...all.filter((p) => !p.stray)];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const { dir, stray } of order) {
+      const at = path.join(dir, name);
+      const st = await fs.lstat(at).catch(() => null);
+      if (!st || !isOurs(st)) continue;
+      try {
+        await fs.remove(at);
+        return { kind: "removed", at, elsewhere: stray };
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue; // its path led elsewhere meanwhile
+        return { kind: "left", at, problem: (e as Error).message };
+      }
     }
   }
   return { kind: "missing" };
