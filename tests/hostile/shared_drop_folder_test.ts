@@ -205,3 +205,53 @@ Deno.test({
     await h.stop();
   },
 });
+
+Deno.test("shared drop folder: claim files planted as links (symbolic or hard) are never written through", async () => {
+  await using h = await AgentHarness.create({
+    converters: [{ name: "a", format: "wsjf" }, { name: "b", format: "wsjf" }],
+  });
+  const victims = path.join(h.dir, "victims");
+  await Deno.mkdir(victims);
+  const victim = async (name: string) => {
+    const p = path.join(victims, name);
+    await Deno.writeTextFile(p, `precious ${name}\n`);
+    return p;
+  };
+  const v1 = await victim("lock-target"), v2 = await victim("owner-target");
+  const v3 = await victim("hard-target");
+  await Deno.symlink(v1, path.join(h.dropDir("a"), ".wats-agent.lock"));
+  await Deno.symlink(v2, path.join(h.dropDir("b"), ".wats-agent.owner"));
+  const before = await Promise.all([v1, v2, v3].map((p) => Deno.stat(p)));
+  await h.start();
+  await waitLog(
+    h,
+    (r) =>
+      r.some((l) => /Can't claim drop folder .*drop\/a.*symbolic link/.test(l.message)) &&
+      r.some((l) => /can't write who holds it/.test(l.message)),
+    "the warnings for the planted symbolic links",
+  );
+  // b holds its folder (the lock file was free to create): its owner link is left as it was.
+  await h.stop();
+  await Deno.remove(path.join(h.dropDir("b"), ".wats-agent.lock"));
+  await Deno.link(v3, path.join(h.dropDir("b"), ".wats-agent.lock"));
+  await h.start();
+  await waitLog(
+    h,
+    (r) => r.some((l) => /Can't claim drop folder .*drop\/b.*hard link/.test(l.message)),
+    "the warning for the planted hard link",
+  );
+  const reports = [makeSampleReport(1, { seed: 97 }), makeSampleReport(2, { seed: 97 })];
+  await h.drop("a", "r.json", JSON.stringify(reports[0]));
+  await h.drop("b", "r.json", JSON.stringify(reports[1]));
+  await h.waitFor(
+    () => reports.every((r) => h.server.store.get(r.id) !== undefined),
+    "both folders still converted",
+  );
+  for (const [i, p] of [v1, v2, v3].entries()) {
+    assert.equal(await Deno.readTextFile(p), `precious ${path.basename(p)}\n`);
+    assert.equal((await Deno.stat(p)).mtime?.getTime(), before[i].mtime?.getTime());
+  }
+  assert.ok((await Deno.lstat(path.join(h.dropDir("a"), ".wats-agent.lock"))).isSymlink);
+  assert.ok((await Deno.lstat(path.join(h.dropDir("b"), ".wats-agent.owner"))).isSymlink);
+  await h.stop();
+});
