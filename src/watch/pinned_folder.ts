@@ -359,7 +359,14 @@ export class PinnedFolders {
       } catch { /* looked at again below */ }
     }
     try {
-      return await this.pin(dir);
+      const p = await this.pin(dir);
+      if (p.linkedTo) {
+        logger("intake").info("{folder} is a symbolic link to {to}: files go there", {
+          folder: dir,
+          to: p.linkedTo,
+        });
+      }
+      return p;
     } catch (e) {
       throw new FolderRefused(
         dir,
