@@ -35,7 +35,15 @@ import { PinnedFolders } from "./pinned_folder.ts";
 import { type Held, HeldFiles } from "./held_files.ts";
 import { PoisonBreaker } from "./poison.ts";
 import { FolderClaims } from "./folder_claim.ts";
-import { identityChange, identityOf, lookAt, readApproved, tooLarge } from "./source_file.ts";
+import {
+  hungReads,
+  identityChange,
+  identityOf,
+  lookAt,
+  readApproved,
+  tooLarge,
+} from "./source_file.ts";
+import { OutsideWatch } from "./watch_root.ts";
 
 /** What intake works with. */
 export interface IntakeDeps {
@@ -264,10 +272,16 @@ export class Intake {
 
   /**
    * Done or Error folders refused (a link where a folder should be), files in use for long,
-   * drop folders another agent holds.
+   * drop folders another agent holds; watch folders refused (they lead elsewhere now),
+   * subfolders a scan can't read, names that can't be opened, reads that hang.
    */
   postActionProblems(): string[] {
-    return [...this.#held.problems(), ...this.#claims.problems()];
+    return [
+      ...this.#held.problems(),
+      ...this.#claims.problems(),
+      ...[...this.#sources.values()].flatMap(({ source }) => source.problems()),
+      ...hungReads(),
+    ];
   }
 
   /** The most recent failures, newest first. */
@@ -570,11 +584,12 @@ export class Intake {
   ): Promise<boolean> {
     let change: string;
     try {
-      const st = await lookAt(file.path, conf.followSymlinks);
+      const st = await lookAt(file.path, conf.followSymlinks, file.where);
       change = st.isFile ? identityChange(file, identityOf(st)) : "it is not a regular file now";
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      return false; // gone: the post-action has nothing to touch (and says nothing)
+      if (e instanceof OutsideWatch) change = e.problem;
+      else if (!(e instanceof Deno.errors.NotFound)) throw e;
+      else return false; // gone: the post-action has nothing to touch (and says nothing)
     }
     if (!change) return false;
     flog.warn(

@@ -2,6 +2,11 @@
  * Listing a drop folder: the files that match, skipping ignored names, the agent's own Done and
  * Error folders, and symbolic links unless they are to be followed (then without loops).
  *
+ * A subfolder that can't be listed (too deep for the OS, no permission, a link loop) is skipped
+ * and reported, never the end of the whole scan: one bad folder must not hide all the others.
+ * A name that is not valid UTF-8 reaches us lossily (U+FFFD) and names no file: it is reported,
+ * since the agent can't open, move or delete such a file.
+ *
  * @module
  */
 import path from "#path";
@@ -20,7 +25,19 @@ export interface ScanOptions {
   exclude: readonly string[];
   /** `root`'s path relative to the watched folder when listing one of its subfolders. */
   prefix?: string;
+  /** Told of each subfolder skipped and each name that can't be opened. */
+  onProblem?: (p: ScanProblem) => void;
 }
+
+/** Something the scan had to leave out. */
+export type ScanProblem =
+  /** A subfolder that can't be listed; its files are not seen. */
+  | { kind: "unreadable"; path: string; error: string }
+  /** A file (or folder) whose name is not valid UTF-8: `path` is the lossy name. */
+  | { kind: "unnamable"; path: string };
+
+/** How Deno shows the bytes of a name that are not UTF-8. */
+const LOSSY = "\uFFFD";
 
 /** A file found by a scan. */
 export interface Found {
@@ -36,22 +53,33 @@ export async function scanFolder(opts: ScanOptions): Promise<Found[]> {
   const exclude = new Set(opts.exclude.map((p) => normalise(p)));
   const visited = new Set<string>();
   const walk = async (dir: string, rel: string): Promise<void> => {
-    if (opts.followSymlinks) {
-      const real = await Deno.realPath(dir);
-      if (visited.has(real)) return; // a link loop, or a folder reached twice
-      visited.add(real);
-    }
     let entries: Deno.DirEntry[];
     try {
+      if (opts.followSymlinks) {
+        const real = await Deno.realPath(dir);
+        if (visited.has(real)) return; // a link loop, or a folder reached twice
+        visited.add(real);
+      }
       entries = await Array.fromAsync(Deno.readDir(dir));
     } catch (e) {
-      if (dir !== opts.root && e instanceof Deno.errors.NotFound) return; // removed while walking
-      throw e;
+      if (dir === opts.root) throw e;
+      if (!(e instanceof Deno.errors.NotFound)) {
+        opts.onProblem?.({ kind: "unreadable", path: dir, error: (e as Error).message });
+      } // else removed while walking
+      return;
     }
     for (const e of entries) {
       const abs = path.join(dir, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (opts.ignore(r)) continue;
+      if (e.name.includes(LOSSY) && (e.isFile || (e.isDirectory && opts.recursive))) {
+        if (e.isDirectory || opts.include(r)) {
+          if (!await exists(abs)) {
+            opts.onProblem?.({ kind: "unnamable", path: abs });
+            continue;
+          }
+        }
+      }
       let isFile = e.isFile;
       let isDir = e.isDirectory;
       if (e.isSymlink) {
@@ -73,6 +101,16 @@ export async function scanFolder(opts: ScanOptions): Promise<Found[]> {
   };
   await walk(opts.root, opts.prefix ?? "");
   return out;
+}
+
+/** Whether `p` may name something (false: it does not, as a lossy name does not). */
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.lstat(p);
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound); // anything else: the look at the file says it
+  }
 }
 
 function normalise(p: string): string {

@@ -4,7 +4,14 @@
  *
  * Every look is an `lstat` (a symbolic link is followed only with `followSymlinks`), so a file
  * swapped for a link is not taken; the gate's verdict carries the file's identity, which the
- * reader checks again on the opened handle (./source_file.ts).
+ * reader checks again on the opened handle (./source_file.ts). The watch folder is pinned when
+ * the source starts, and every look at a file checks each folder on its way down from there
+ * (./watch_root.ts): a subfolder, or the watch folder itself, replaced by a link is not
+ * followed. A watch folder that leads elsewhere now is not scanned at all (a health reason).
+ *
+ * What a scan can't see is said, never silent: a subfolder that can't be listed is skipped
+ * with a warning, a name that is not valid UTF-8 (the agent can't open such a file) too; both
+ * are health reasons ({@link FolderSource.problems}).
  *
  * Deno's watcher drops events under load, misses files in just-created subfolders and goes
  * silent when the folder is deleted (docs/runtime.md#watching-folders), so: every event only
@@ -16,10 +23,18 @@
  */
 import path from "#path";
 import { compileGlob, compileGlobs, DEFAULT_IGNORES } from "./glob.ts";
-import { type Found, scanFolder } from "./scan.ts";
+import { type Found, scanFolder, type ScanProblem } from "./scan.ts";
 import { newCorrelationId } from "../log/correlation.ts";
 import { logger } from "../log/log.ts";
-import { type FileIdentity, identityChange, identityOf, lookAt } from "./source_file.ts";
+import {
+  type FileIdentity,
+  identityChange,
+  identityOf,
+  isHung,
+  lookAt,
+  type SourcePlace,
+} from "./source_file.ts";
+import { OutsideWatch, WatchRoot } from "./watch_root.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
 
@@ -33,6 +48,8 @@ export interface ReadyFile extends FileIdentity {
   rel: string;
   correlationId: string;
   firstSeen: Date;
+  /** Its pinned watch folder and path in it: every later look checks the folders on the way. */
+  where: SourcePlace;
 }
 
 /** What a source needs to know about one drop folder. */
@@ -132,6 +149,12 @@ export class FolderSource {
   #lastScanAt: Date | null = null;
   #lastScanError: string | null = null;
   #armError: string | null = null;
+  /** The watch folder as pinned at start. */
+  #root: WatchRoot | null = null;
+  /** Why the watch folder is refused now (it leads elsewhere), or null. */
+  #rootProblem: string | null = null;
+  /** What the scans had to leave out, by path (a full rescan renews it). */
+  #scanProblems = new Map<string, ScanProblem>();
 
   /** @param opts the folder and what to do with its files */
   constructor(opts: SourceOptions) {
@@ -141,10 +164,46 @@ export class FolderSource {
     this.#ignore = compileGlobs([...DEFAULT_IGNORES, ...opts.ignore]);
   }
 
-  /** Starts watching: a first full scan, the watcher, the rescan timer. */
-  start(): Promise<void> {
+  /** Starts watching: pins the watch folder, a first full scan, the watcher, the rescan timer. */
+  async start(): Promise<void> {
+    this.#root = await WatchRoot.pin(this.#o.root, this.#o.followSymlinks);
     this.#rescanTimer = setInterval(() => this.rescan(), this.#o.rescanMs);
     return this.rescan();
+  }
+
+  /** Health reasons: the watch folder refused, subfolders skipped, names that can't be opened. */
+  problems(): string[] {
+    const out: string[] = [];
+    const { name, root } = this.#o;
+    if (this.#rootProblem) {
+      out.push(
+        `watch folder ${root} (converter ${name}) refused: ${this.#rootProblem}. No file is ` +
+          "taken from it. Put the folder back; if the change is intended, restart the agent",
+      );
+    }
+    const of = (kind: ScanProblem["kind"]) =>
+      [...this.#scanProblems.values()].filter((p) => p.kind === kind);
+    const more = (n: number) => (n > 1 ? ` and ${n - 1} more` : "");
+    const unreadable = of("unreadable") as Extract<ScanProblem, { kind: "unreadable" }>[];
+    if (unreadable.length) {
+      const [first] = unreadable;
+      out.push(
+        `${unreadable.length} subfolder(s) of ${root} (converter ${name}) can't be read, so ` +
+          `files in them are not taken: ${first.path} (${first.error})${
+            more(unreadable.length)
+          }. ` +
+          "Give the agent access, shorten or flatten the folder, or remove it",
+      );
+    }
+    const unnamable = of("unnamable");
+    if (unnamable.length) {
+      out.push(
+        `${unnamable.length} file(s) in ${root} (converter ${name}) have names that are not ` +
+          `valid UTF-8, e.g. ${JSON.stringify(unnamable[0].path)}: the agent can't open, move ` +
+          "or delete them, so they are not taken. Rename them (UTF-8 or ASCII names)",
+      );
+    }
+    return out;
   }
 
   /** Stops watching. Files already handed on are not affected. */
@@ -226,6 +285,25 @@ export class FolderSource {
       this.#log.info("Watch folder {folder} is back", { folder: this.#o.root });
       this.#missing = false;
     }
+    const refused = await this.#root!.check();
+    if (refused) {
+      if (refused !== this.#rootProblem) {
+        this.#log.error(
+          "Watch folder {folder} refused: {problem}. No file is taken from it until it is the " +
+            "pinned folder again; if the change is intended, restart the agent.",
+          { folder: this.#o.root, problem: refused },
+        );
+      }
+      this.#rootProblem = refused;
+      this.#closeWatcher();
+      for (const c of this.#candidates.values()) clearTimeout(c.timer);
+      this.#candidates.clear();
+      return;
+    }
+    if (this.#rootProblem) {
+      this.#log.info("Watch folder {folder} is the pinned folder again", { folder: this.#o.root });
+      this.#rootProblem = null;
+    }
     // A folder deleted and re-created between two scans leaves the watcher deaf: re-arm.
     if (this.#watcher && rootInfo.ino !== null && rootInfo.ino !== this.#rootIno) {
       this.#closeWatcher();
@@ -233,8 +311,12 @@ export class FolderSource {
     if (!this.#watcher) this.#arm(rootInfo.ino);
     let found: Found[];
     const listedAt = Date.now();
+    const problems = new Map<string, ScanProblem>();
     try {
-      found = await scanFolder(this.#scanOptions(this.#o.root));
+      found = await scanFolder({
+        ...this.#scanOptions(this.#o.root),
+        onProblem: (p) => problems.set(p.path, p),
+      });
       this.#lastScanError = null;
     } catch (e) {
       this.#lastScanError = (e as Error).message;
@@ -245,6 +327,9 @@ export class FolderSource {
       return;
     }
     this.#lastScanAt = new Date();
+    const before = this.#scanProblems;
+    this.#scanProblems = new Map();
+    for (const p of problems.values()) this.#scanProblem(p, before);
     const present = new Set(found.map((f) => f.path));
     await eachLimited(found, OBSERVE_CONCURRENCY, (f) => this.#observe(f.path, f.rel));
     // Forget files that are gone; one first seen (by an event) after the listing was made may
@@ -267,6 +352,26 @@ export class FolderSource {
       ignore: this.#ignore,
       exclude: this.#o.exclude,
     };
+  }
+
+  /** Records what a scan left out; says it once (not again while it stays). */
+  #scanProblem(p: ScanProblem, known = this.#scanProblems): void {
+    const news = !known.has(p.path);
+    this.#scanProblems.set(p.path, p);
+    if (!news) return;
+    if (p.kind === "unreadable") {
+      this.#log.warn(
+        "Subfolder {folder} of {root} can't be read ({error}); it is skipped, files in it are " +
+          "not taken. Give the agent access, shorten or flatten the folder, or remove it.",
+        { folder: p.path, root: this.#o.root, error: p.error },
+      );
+    } else {
+      this.#log.warn(
+        "{file}: its name is not valid UTF-8 (shown with U+FFFD), so the agent can't open, " +
+          "move or delete it; it is not taken. Rename it (a UTF-8 or ASCII name).",
+        { file: p.path },
+      );
+    }
   }
 
   #arm(ino: number | null): void {
@@ -362,7 +467,11 @@ export class FolderSource {
       // Events for files in a new subfolder are often lost: scan it now.
       if (!this.#o.recursive) return;
       try {
-        const found = await scanFolder({ ...this.#scanOptions(p), prefix: rel });
+        const found = await scanFolder({
+          ...this.#scanOptions(p),
+          prefix: rel,
+          onProblem: (q) => this.#scanProblem(q),
+        });
         await eachLimited(found, OBSERVE_CONCURRENCY, (f) => this.#observe(f.path, f.rel));
       } catch { /* gone again; the rescan will tell */ }
     } else if (st.isFile || (st.isSymlink && this.#o.followSymlinks)) {
@@ -385,12 +494,13 @@ export class FolderSource {
   }
 
   async #observe(p: string, rel: string): Promise<void> {
-    if (this.#taken.has(p) || this.#stopped) return;
+    if (this.#taken.has(p) || this.#stopped || !this.#root || this.#rootProblem) return;
     let st: Deno.FileInfo;
     try {
-      st = await lookAt(p, this.#o.followSymlinks);
-    } catch {
-      return;
+      st = await lookAt(p, this.#o.followSymlinks, { root: this.#root, rel });
+    } catch (e) {
+      if (e instanceof OutsideWatch) this.#refused(p, e.problem);
+      return; // gone
     }
     // Taken while we looked (a scan and an event can observe the same file at once).
     if (this.#taken.has(p) || this.#stopped) return;
@@ -439,6 +549,18 @@ export class FolderSource {
     );
   }
 
+  /** A path whose folders are not the pinned ones now (a link on the way): never read. */
+  #refused(p: string, problem: string): void {
+    const c = this.#candidates.get(p);
+    if (c) {
+      clearTimeout(c.timer);
+      this.#candidates.delete(p);
+    }
+    const msg = "{file} is not taken: {problem}";
+    if (c) this.#log.with({ correlationId: c.correlationId }).warn(msg, { file: p, problem });
+    else this.#log.debug(msg, { file: p, problem });
+  }
+
   #schedule(p: string, c: Candidate, delayMs: number): void {
     clearTimeout(c.timer);
     c.timer = setTimeout(() => this.#check(p), delayMs);
@@ -447,11 +569,15 @@ export class FolderSource {
   /** The gate: unchanged for stableMs, not empty (or empty for too long), readable. */
   async #check(p: string): Promise<void> {
     const c = this.#candidates.get(p);
-    if (!c || this.#stopped) return;
+    if (!c || this.#stopped || !this.#root) return;
+    // A read of this path hangs (./source_file.ts): not offered again until it returns.
+    if (isHung(p)) return this.#schedule(p, c, this.#o.rescanMs);
+    const where = { root: this.#root, rel: c.rel };
     let st: Deno.FileInfo;
     try {
-      st = await lookAt(p, this.#o.followSymlinks);
-    } catch {
+      st = await lookAt(p, this.#o.followSymlinks, where);
+    } catch (e) {
+      if (e instanceof OutsideWatch) return this.#refused(p, e.problem);
       this.#candidates.delete(p);
       return;
     }
@@ -474,6 +600,7 @@ export class FolderSource {
       ...id,
       correlationId: c.correlationId,
       firstSeen: c.firstSeen,
+      where,
     };
     if (st.size === 0) {
       const emptyFor = now - c.firstSeen.getTime();

@@ -9,6 +9,9 @@
  *
  * @module
  */
+import fs from "#fs";
+import type { FileHandle } from "#fs/promises";
+import { type Chain, OutsideWatch, type WatchRoot } from "./watch_root.ts";
 
 /** What identifies one version of a file: its size, mtime and, where known, device and inode. */
 export interface FileIdentity {
@@ -40,19 +43,35 @@ export function identityChange(was: FileIdentity, now: FileIdentity): string {
   return changes.join(", ");
 }
 
+/** Where a source file is: its watch folder and its path relative to it (with `/`). */
+export interface SourcePlace {
+  root: WatchRoot;
+  rel: string;
+}
+
 /**
  * Looks at a path as a drop folder sees it: the link itself (lstat), or, with `followSymlinks`,
- * what a link points to.
+ * what a link points to. With `where`, every folder from the pinned watch folder down to the
+ * file is checked before and after the look (./watch_root.ts): a folder swapped for a link
+ * throws {@link OutsideWatch}.
  */
-export async function lookAt(p: string, followSymlinks: boolean): Promise<Deno.FileInfo> {
-  const st = await Deno.lstat(p);
-  return st.isSymlink && followSymlinks ? await Deno.stat(p) : st;
+export async function lookAt(
+  p: string,
+  followSymlinks: boolean,
+  where?: SourcePlace,
+): Promise<Deno.FileInfo> {
+  const chain = where ? await where.root.enter(where.rel) : null;
+  const at = where ? where.root.realOf(where.rel) : p;
+  const lst = await Deno.lstat(at);
+  const st = lst.isSymlink && followSymlinks ? await Deno.stat(at) : lst;
+  if (chain) await where!.root.verify(chain);
+  return st;
 }
 
 /** How a source file was read. */
 export type SourceRead =
   | { ok: true; bytes: Uint8Array }
-  | { ok: false; kind: "changed" | "too-large"; message: string; hint: string };
+  | { ok: false; kind: "changed" | "too-large" | "stuck"; message: string; hint: string };
 
 /** `n` bytes in MB with one decimal, for messages. */
 export function megabytes(n: number): string {
@@ -70,43 +89,229 @@ export function tooLarge(size: number | null, maxBytes: number): { reason: strin
   };
 }
 
+/** A call on a source file that does not return for this long has hung (per call: a slow share
+ * that still moves is not hung). */
+export const READ_STALL_MS = 60_000;
+/** Bytes asked for per read call: how far a read moves between two stall checks. */
+const CHUNK = 4 * 1024 * 1024;
+const { O_RDONLY, O_NONBLOCK = 0, O_NOFOLLOW = 0 } = fs.constants;
+/** Linux says where an opened file really is (/proc/self/fd): no folder check can race that. */
+const PROC_FD = Deno.build.os === "linux";
+
+/** Source files whose open or read hangs now: path → since when, and which call. */
+const hung = new Map<string, { since: number; what: string }>();
+
+/** Whether a read of `p` hangs now (its file is not offered again until it returns). */
+export function isHung(p: string): boolean {
+  return hung.has(p);
+}
+
+/** Health reasons: every source file whose read hangs. */
+export function hungReads(now = Date.now()): string[] {
+  return [...hung].map(([p, h]) =>
+    `reading ${p} hangs: ${h.what} has not returned for ${Math.round((now - h.since) / 1000)} s ` +
+    "(a network share or disk that does not answer?). The file is not taken while it hangs; " +
+    "the blocked call can't be cancelled and holds one of the agent's threads until the file " +
+    "system answers. Check the share or disk; restart the agent if it never answers"
+  );
+}
+
+class Hung extends Error {}
+
+/** What a stat says a path is, for messages. */
+function notRegular(st: Deno.FileInfo): string {
+  const what = st.isSymlink
+    ? "a symbolic link"
+    : st.isDirectory
+    ? "a folder"
+    : st.isFifo
+    ? "a FIFO (named pipe)"
+    : st.isSocket
+    ? "a socket"
+    : st.isCharDevice || st.isBlockDevice
+    ? "a device"
+    : "not a regular file";
+  return `it is ${what} now; it is not opened`;
+}
+
+/** A node:fs error as the Deno error the callers know (NotFound, PermissionDenied). */
+function denoError(e: unknown): unknown {
+  const code = (e as { code?: string }).code;
+  const m = (e as Error).message;
+  if (code === "ENOENT") return new Deno.errors.NotFound(m);
+  if (code === "EACCES" || code === "EPERM") return new Deno.errors.PermissionDenied(m);
+  return e;
+}
+
 /**
  * Reads the file at `p` if it is still the `approved` one, and at most `maxBytes` of it.
  * Throws what opening throws (NotFound, PermissionDenied): the caller's "can't read".
+ *
+ * Before opening, the path must name a regular file (never a FIFO, socket or device: opening
+ * one waits for a writer or has effects) below plain folders (`approved.where`); it is opened
+ * without following a last-component link (O_NOFOLLOW, unless links are followed) and without
+ * waiting (O_NONBLOCK: a FIFO swapped in after the check opens at once, then fstat refuses it).
+ * After the open, the handle must be the approved version, and on Linux the kernel must place
+ * it exactly below the pinned watch folder (/proc/self/fd), so a folder swapped for a link
+ * around the open is seen; elsewhere the folders are checked again (a window remains there: a
+ * folder swapped to a link and back between the checks). Each call is bounded by `stallMs`: a
+ * hung one ends the read as "stuck" (the caller frees the file's slot); the call itself can't
+ * be cancelled and closes its handle when it returns.
  */
 export async function readApproved(
   p: string,
-  approved: FileIdentity,
+  approved: FileIdentity & { where?: SourcePlace },
   maxBytes: number,
+  stallMs = READ_STALL_MS,
 ): Promise<SourceRead> {
-  using f = await Deno.open(p, { read: true });
-  const opened = identityOf(await f.stat());
   const changed = (when: string, why: string): SourceRead => ({
     ok: false,
     kind: "changed",
     message: `${p} changed ${when} (${why}); not converted now`,
     hint: "The file is looked at again and taken when it is stable.",
   });
-  const before = identityChange(approved, opened);
-  if (before) return changed("after it was found complete", before);
-  if (opened.size > maxBytes) {
-    const t = tooLarge(opened.size, maxBytes);
-    return { ok: false, kind: "too-large", message: t.reason, hint: t.hint };
+  const stuck = (what: string): SourceRead => ({
+    ok: false,
+    kind: "stuck",
+    message: `${p} can't be read: ${what} did not return within ${stallMs / 1000} s; not ` +
+      "converted now, and not taken again while the call hangs",
+    hint: "Check the disk or network share the file is on (agent status lists hung reads).",
+  });
+  const was = hung.get(p);
+  if (was) return stuck(was.what);
+  const where = approved.where;
+  // No place given (a caller outside a watch folder): links are followed and the identity decides.
+  const follow = where?.root.followSymlinks ?? true;
+  const at = where ? where.root.realOf(where.rel) : p;
+  let chain: Chain | null = null;
+  try {
+    chain = where ? await where.root.enter(where.rel) : null;
+    const lst = await Deno.lstat(at);
+    const st = lst.isSymlink && follow ? await Deno.stat(at) : lst;
+    if (!st.isFile) return changed("after it was found complete", notRegular(st));
+  } catch (e) {
+    if (e instanceof OutsideWatch) return changed("after it was found complete", e.problem);
+    throw e;
   }
-  // One byte more than the size: a file that grew since is seen (and never read past the limit).
-  const buf = new Uint8Array(Math.min(opened.size, maxBytes) + 1);
-  let n = 0;
-  while (n < buf.length) {
-    const got = await f.read(buf.subarray(n));
-    if (got === null) break;
-    n += got;
+  let fh: FileHandle | null = null;
+  let late: Promise<unknown> | null = null;
+  const bounded = async <T>(op: Promise<T>, what: string): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Hung(what)), stallMs);
+    });
+    try {
+      return await Promise.race([op, timeout]);
+    } catch (e) {
+      if (e instanceof Hung) {
+        hung.set(p, { since: Date.now(), what });
+        late = op.then((v) => v, () => null);
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  try {
+    try {
+      fh = await bounded(
+        fs.promises.open(at, O_RDONLY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW)),
+        "opening it",
+      );
+    } catch (e) {
+      if (e instanceof Hung) throw e;
+      if ((e as { code?: string }).code === "ELOOP") {
+        return changed("after it was found complete", "it is a symbolic link now; not followed");
+      }
+      throw denoError(e);
+    }
+    const handle: FileHandle = fh;
+    const fstat = async () => {
+      const st: fs.Stats = await bounded(handle.stat(), "asking the open file for its size");
+      const id: FileIdentity = {
+        size: st.size,
+        mtimeMs: st.mtime?.getTime() ?? 0,
+        dev: st.dev ?? null,
+        ino: st.ino ?? null,
+      };
+      return { id, isFile: st.isFile() };
+    };
+    const opened = await fstat();
+    if (!opened.isFile) {
+      return changed("after it was found complete", "what was opened is not a regular file");
+    }
+    const before = identityChange(approved, opened.id);
+    if (before) return changed("after it was found complete", before);
+    const outside = await placeProblem(handle, at, follow, chain, where?.root);
+    if (outside) return changed("after it was found complete", outside);
+    if (opened.id.size > maxBytes) {
+      const t = tooLarge(opened.id.size, maxBytes);
+      return { ok: false, kind: "too-large", message: t.reason, hint: t.hint };
+    }
+    // One byte more than the size: a file that grew since is seen (and never read past the limit).
+    const buf = new Uint8Array(Math.min(opened.id.size, maxBytes) + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const len = Math.min(CHUNK, buf.length - n);
+      const { bytesRead }: { bytesRead: number } = await bounded(
+        handle.read(buf, n, len, n),
+        "reading it",
+      );
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n > maxBytes) {
+      const t = tooLarge(null, maxBytes);
+      return { ok: false, kind: "too-large", message: t.reason, hint: t.hint };
+    }
+    const after = identityChange(opened.id, (await fstat()).id) ||
+      (n !== opened.id.size ? `${n} bytes read of ${opened.id.size}` : "");
+    if (after) return changed("while it was read", after);
+    return { ok: true, bytes: buf.subarray(0, n) };
+  } catch (e) {
+    if (e instanceof Hung) return stuck(e.message);
+    throw denoError(e);
+  } finally {
+    const pending = late as Promise<unknown> | null;
+    if (pending) {
+      // The hung call returns some day: then its handle (or the one the open returns) is closed.
+      pending.then(async (v) => {
+        await (fh ?? (v as FileHandle | null))?.close().catch(() => {});
+        hung.delete(p);
+      });
+    } else {
+      await fh?.close().catch(() => {});
+    }
   }
-  if (n > maxBytes) {
-    const t = tooLarge(null, maxBytes);
-    return { ok: false, kind: "too-large", message: t.reason, hint: t.hint };
+}
+
+/**
+ * Why the opened file is not where it should be (null: it is): on Linux the kernel's path of
+ * the handle must be `at`; elsewhere, and where /proc is missing, the folders checked before
+ * the open must be unchanged.
+ */
+async function placeProblem(
+  fh: FileHandle,
+  at: string,
+  follow: boolean,
+  chain: Chain | null,
+  root: WatchRoot | undefined,
+): Promise<string | null> {
+  if (chain === null || !root) return null;
+  if (PROC_FD && !follow) {
+    let real: string | null = null;
+    try {
+      real = await Deno.readLink(`/proc/self/fd/${fh.fd}`);
+    } catch { /* no /proc: the folder check below */ }
+    if (real !== null) {
+      return real === at ? null : `what was opened is ${real}, not below the watch folder`;
+    }
   }
-  const after = identityChange(opened, identityOf(await f.stat())) ||
-    (n !== opened.size ? `${n} bytes read of ${opened.size}` : "");
-  if (after) return changed("while it was read", after);
-  return { ok: true, bytes: buf.subarray(0, n) };
+  try {
+    await root.verify(chain);
+  } catch (e) {
+    if (e instanceof OutsideWatch) return e.problem;
+    throw e;
+  }
+  return null;
 }

@@ -1,0 +1,162 @@
+/**
+ * A watch folder pinned to the place it resolved to when its converter started, and the check
+ * that a path below it still leads into that place.
+ *
+ * The agent runs as root/SYSTEM while whoever writes into a drop folder (or its parent) can
+ * replace a subfolder, or the watch folder itself, with a symbolic link to any folder. An
+ * `lstat` of a file's path follows every link on the way but the last, so checking the file
+ * alone would let them have the agent read, upload and delete private files. Deno has no
+ * openat/O_NOFOLLOW for folders, so a look goes check → act → verify: {@link WatchRoot.enter}
+ * lstats every folder from the pinned watch folder down to the file (each a plain folder, not a
+ * link, unless `followSymlinks`; the watch folder with its pinned device and inode) and
+ * {@link WatchRoot.verify} checks after the act that they are unchanged. Residual window: a
+ * folder swapped for a link and back between the two checks; the reader closes it on Linux by
+ * asking the kernel where the opened file is (./source_file.ts).
+ *
+ * @module
+ */
+import path from "#path";
+import { PinnedFolder } from "./pinned_folder.ts";
+import { samePath } from "./safe_name.ts";
+
+const OS = Deno.build.os;
+
+/** A look refused: a folder on the way to the file is not the one pinned (a link, a swap). */
+export class OutsideWatch extends Error {
+  /** @param problem what is wrong, in words a person can act on */
+  constructor(readonly problem: string) {
+    super(problem);
+    this.name = "OutsideWatch";
+  }
+}
+
+interface Seen {
+  path: string;
+  dev: number | null;
+  ino: number | null;
+}
+
+/** The folders a look went through, as they were checked. */
+export type Chain = readonly Seen[];
+
+/** One watch folder, pinned. */
+export class WatchRoot {
+  #id: { dev: number | null; ino: number | null } | null = null;
+
+  private constructor(
+    /** As configured (what messages and file paths say). */
+    readonly configured: string,
+    /** Where it resolved to at start: no symbolic link in it. */
+    readonly real: string,
+    readonly followSymlinks: boolean,
+  ) {}
+
+  /**
+   * Pins `configured` where it resolves now (a link the operator configured counts, as for
+   * Done/Error); a folder missing now is pinned below its nearest existing parent.
+   */
+  static async pin(configured: string, followSymlinks: boolean): Promise<WatchRoot> {
+    let real = path.resolve(configured);
+    try {
+      real = (await PinnedFolder.pin(configured)).real;
+    } catch { /* unreadable now: the rescan says why */ }
+    const root = new WatchRoot(configured, real, followSymlinks);
+    try {
+      const st = await Deno.lstat(real);
+      if (st.isDirectory) root.#id = { dev: st.dev, ino: st.ino };
+    } catch { /* missing: pinned when it appears */ }
+    return root;
+  }
+
+  /** The real path of the file at `rel` (relative, with `/`) below the watch folder. */
+  realOf(rel: string): string {
+    return rel === "" ? this.real : path.join(this.real, ...rel.split("/"));
+  }
+
+  /**
+   * Whether the configured folder still leads to the pinned place (every rescan): a problem, or
+   * null. A plain folder re-created at the pinned place is adopted (a new inode, same place).
+   * A missing folder is not this check's business (null).
+   */
+  async check(): Promise<string | null> {
+    let now: string;
+    try {
+      now = await Deno.realPath(this.configured);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      return `${this.configured} can't be resolved (${(e as Error).message})`;
+    }
+    if (!samePath(now, this.real, OS)) {
+      return `${this.configured} now leads to ${now}, not to the folder it was when the ` +
+        `converter started (${this.real}): it, or a folder above it, was replaced by a ` +
+        "symbolic link";
+    }
+    const st = await Deno.lstat(this.real);
+    if (st.isSymlink || !st.isDirectory) return `${this.real} is not a plain folder now`;
+    this.#id = { dev: st.dev, ino: st.ino };
+    return null;
+  }
+
+  /**
+   * Checks every folder from the watch folder down to the parent of `rel`; returns them for
+   * {@link verify}. Throws {@link OutsideWatch} when one is a link (not followed), not a folder,
+   * or the watch folder is not the pinned one.
+   */
+  async enter(rel: string): Promise<Chain> {
+    if (!this.#id) throw new OutsideWatch(`${this.configured} was not checked yet`);
+    const parts = rel.split("/").slice(0, -1);
+    const seen: Seen[] = [];
+    let at = this.real;
+    for (let i = 0; i <= parts.length; i++) {
+      if (i > 0) at = path.join(at, parts[i - 1]);
+      let st: Deno.FileInfo;
+      try {
+        st = await Deno.lstat(at);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) throw e; // gone: the caller forgets the file
+        throw new OutsideWatch(`${at} can't be looked at (${(e as Error).message})`);
+      }
+      if (st.isSymlink && (i === 0 || !this.followSymlinks)) {
+        throw new OutsideWatch(
+          `${at} is now a symbolic link where the agent found a plain folder (followSymlinks ` +
+            "is off)",
+        );
+      }
+      if (st.isSymlink) break; // followed from here on, as configured
+      if (!st.isDirectory) throw new OutsideWatch(`${at} is not a folder now`);
+      if (i === 0 && !sameIdentity(this.#id, st)) {
+        throw new OutsideWatch(
+          `${this.configured} is not the folder pinned when the converter started (another ` +
+            "folder was put in its place)",
+        );
+      }
+      seen.push({ path: at, dev: st.dev, ino: st.ino });
+    }
+    return seen;
+  }
+
+  /** Throws {@link OutsideWatch} when a folder of `chain` changed since {@link enter}. */
+  async verify(chain: Chain): Promise<void> {
+    for (const s of chain) {
+      let st: Deno.FileInfo | null = null;
+      try {
+        st = await Deno.lstat(s.path);
+      } catch { /* gone: said below */ }
+      if (!st || st.isSymlink || !st.isDirectory || !sameIdentity(s, st)) {
+        throw new OutsideWatch(
+          `${s.path} was replaced while the agent looked at a file in it` +
+            (st?.isSymlink ? " (it is now a symbolic link)" : ""),
+        );
+      }
+    }
+  }
+}
+
+function sameIdentity(
+  a: { dev: number | null; ino: number | null },
+  b: Deno.FileInfo,
+): boolean {
+  // Windows may not report inode numbers: there the link check alone stands.
+  if (a.ino === null || b.ino === null) return true;
+  return a.ino === b.ino && a.dev === b.dev;
+}
