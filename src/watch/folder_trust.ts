@@ -4,7 +4,10 @@
  * A link is the operator's only when nobody else could have put it there: it belongs to root or
  * the agent's user, has a single name (not a hard link of someone else's link) and sits in a
  * folder {@link unsafeFolder} finds nothing wrong with. Windows has no owners here (no uid): a
- * link present when the converter starts is taken as the operator's there.
+ * link present when the converter starts is taken as the operator's there. Residual: where
+ * `fs.protected_hardlinks` is off, a writer could hard-link one of root's links into a folder
+ * they may write and then remove the original: one name again, root's, followed. The folder
+ * check refuses that place unless only root/the agent may write it or it is sticky.
  *
  * @module
  */
