@@ -90,6 +90,16 @@ export function toLf(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(out);
 }
 
+/** The bytes with bare LF line ends turned into CRLF (of an 8-bit or UTF-8 text). */
+export function toCrlf(bytes: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 10 && bytes[i - 1] !== 13) out.push(13);
+    out.push(bytes[i]);
+  }
+  return new Uint8Array(out);
+}
+
 /** A report without its id (for comparing conversions of differently encoded bytes). */
 export function withoutId(r: WsjfReport): Omit<WsjfReport, "id"> {
   const { id: _id, ...rest } = r;
