@@ -71,7 +71,9 @@ Deno.test("poison file: a file that kills the agent goes to Error after 3 deaths
     h,
     async () =>
       ids.every((id) => h.server.store.get(id)) &&
-      (await h.files(errorDir)).includes("poison.json.error.txt"),
+      // The note goes first, then the file; then the source leaves the drop folder.
+      (await h.files(errorDir)).includes("poison.json.error.txt") &&
+      (await h.files(h.dropDir("scripted"))).length === 0,
     POISON_DEATHS + 3,
   );
   assert.equal(deaths, POISON_DEATHS, "the agent died once per conversion of the poison file");
