@@ -35,7 +35,8 @@ async function lintWorkflows(root: string) {
 }
 
 Deno.test("deno task check lints the workflows", () => {
-  assert.match(denoJson.tasks.check, /&& deno task lint:workflows$/);
+  // One of the check's steps (others may follow it).
+  assert.match(denoJson.tasks.check, /&& deno task lint:workflows( &&|$)/);
 });
 
 Deno.test("the project's workflows pass the linter", { ignore: !linterInstalled }, async () => {
