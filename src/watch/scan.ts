@@ -34,7 +34,9 @@ export type ScanProblem =
   /** A subfolder that can't be listed; its files are not seen. */
   | { kind: "unreadable"; path: string; error: string }
   /** A file (or folder) whose name is not valid UTF-8: `path` is the lossy name. */
-  | { kind: "unnamable"; path: string };
+  | { kind: "unnamable"; path: string }
+  /** A FIFO, socket or device: never taken; Deno's folder watcher blocks opening a FIFO. */
+  | { kind: "special"; path: string };
 
 /** How Deno shows the bytes of a name that are not UTF-8. */
 const LOSSY = "\uFFFD";
@@ -82,6 +84,10 @@ export async function scanFolder(opts: ScanOptions): Promise<Found[]> {
       }
       let isFile = e.isFile;
       let isDir = e.isDirectory;
+      if (!isFile && !isDir && !e.isSymlink) {
+        opts.onProblem?.({ kind: "special", path: abs });
+        continue;
+      }
       if (e.isSymlink) {
         if (!opts.followSymlinks) continue;
         try {

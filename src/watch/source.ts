@@ -195,6 +195,15 @@ export class FolderSource {
           "Give the agent access, shorten or flatten the folder, or remove it",
       );
     }
+    const special = of("special");
+    if (special.length) {
+      out.push(
+        `${special.length} FIFO(s), socket(s) or device(s) in ${root} (converter ${name}), e.g. ` +
+          `${special[0].path}: never taken, and a FIFO blocks the folder watcher (files are then ` +
+          "found by rescans only, and the agent can't stop gracefully). Remove them, then " +
+          "restart the agent",
+      );
+    }
     const unnamable = of("unnamable");
     if (unnamable.length) {
       out.push(
@@ -364,6 +373,12 @@ export class FolderSource {
         "Subfolder {folder} of {root} can't be read ({error}); it is skipped, files in it are " +
           "not taken. Give the agent access, shorten or flatten the folder, or remove it.",
         { folder: p.path, root: this.#o.root, error: p.error },
+      );
+    } else if (p.kind === "special") {
+      this.#log.warn(
+        "{file} is a FIFO, socket or device: it is never taken, and a FIFO blocks the folder " +
+          "watcher (Deno opens what its events name). Remove it, then restart the agent.",
+        { file: p.path },
       );
     } else {
       this.#log.warn(

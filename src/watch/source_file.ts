@@ -95,8 +95,6 @@ export const READ_STALL_MS = 60_000;
 /** Bytes asked for per read call: how far a read moves between two stall checks. */
 const CHUNK = 4 * 1024 * 1024;
 const { O_RDONLY, O_NONBLOCK = 0, O_NOFOLLOW = 0 } = fs.constants;
-/** Linux says where an opened file really is (/proc/self/fd): no folder check can race that. */
-const PROC_FD = Deno.build.os === "linux";
 
 /** Source files whose open or read hangs now: path → since when, and which call. */
 const hung = new Map<string, { since: number; what: string }>();
@@ -151,10 +149,9 @@ function denoError(e: unknown): unknown {
  * one waits for a writer or has effects) below plain folders (`approved.where`); it is opened
  * without following a last-component link (O_NOFOLLOW, unless links are followed) and without
  * waiting (O_NONBLOCK: a FIFO swapped in after the check opens at once, then fstat refuses it).
- * After the open, the handle must be the approved version, and on Linux the kernel must place
- * it exactly below the pinned watch folder (/proc/self/fd), so a folder swapped for a link
- * around the open is seen; elsewhere the folders are checked again (a window remains there: a
- * folder swapped to a link and back between the checks). Each call is bounded by `stallMs`: a
+ * After the open, the handle must be the approved version and the folders checked before the
+ * open unchanged. Residual window: a folder swapped for a link and back between two checks
+ * (the agent's permissions can't read /proc/self/fd, which would say where the handle is). Each call is bounded by `stallMs`: a
  * hung one ends the read as "stuck" (the caller frees the file's slot); the call itself can't
  * be cancelled and closes its handle when it returns.
  */
@@ -242,7 +239,7 @@ export async function readApproved(
     }
     const before = identityChange(approved, opened.id);
     if (before) return changed("after it was found complete", before);
-    const outside = await placeProblem(handle, at, follow, chain, where?.root);
+    const outside = await placeProblem(chain, where?.root);
     if (outside) return changed("after it was found complete", outside);
     if (opened.id.size > maxBytes) {
       const t = tooLarge(opened.id.size, maxBytes);
@@ -285,28 +282,12 @@ export async function readApproved(
   }
 }
 
-/**
- * Why the opened file is not where it should be (null: it is): on Linux the kernel's path of
- * the handle must be `at`; elsewhere, and where /proc is missing, the folders checked before
- * the open must be unchanged.
- */
+/** Why the opened file may not be below the watch folder (null: the folders are unchanged). */
 async function placeProblem(
-  fh: FileHandle,
-  at: string,
-  follow: boolean,
   chain: Chain | null,
   root: WatchRoot | undefined,
 ): Promise<string | null> {
   if (chain === null || !root) return null;
-  if (PROC_FD && !follow) {
-    let real: string | null = null;
-    try {
-      real = await Deno.readLink(`/proc/self/fd/${fh.fd}`);
-    } catch { /* no /proc: the folder check below */ }
-    if (real !== null) {
-      return real === at ? null : `what was opened is ${real}, not below the watch folder`;
-    }
-  }
   try {
     await root.verify(chain);
   } catch (e) {

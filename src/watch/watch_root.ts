@@ -10,8 +10,8 @@
  * lstats every folder from the pinned watch folder down to the file (each a plain folder, not a
  * link, unless `followSymlinks`; the watch folder with its pinned device and inode) and
  * {@link WatchRoot.verify} checks after the act that they are unchanged. Residual window: a
- * folder swapped for a link and back between the two checks; the reader closes it on Linux by
- * asking the kernel where the opened file is (./source_file.ts).
+ * folder swapped for a link and back between the two checks (the file's identity, approved by
+ * the gate and checked on the opened handle, narrows it further: ./source_file.ts).
  *
  * @module
  */
