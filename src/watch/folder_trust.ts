@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { FolderEnv } from "./pinned_folder.ts";
+import type { FolderEnv } from "./fs_env.ts";
 
 /** A symbolic link on a configured folder's path that anybody could have planted. */
 export class UntrustedLink extends Error {

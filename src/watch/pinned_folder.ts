@@ -16,27 +16,9 @@ import nodePath from "#path";
 import { logger } from "../log/log.ts";
 import { samePath } from "./safe_name.ts";
 import { type LinkSeen, trustedWalk, unsafeFolder, UntrustedLink } from "./folder_trust.ts";
+import type { FolderEnv, FolderFs } from "./fs_env.ts";
 
 export { UntrustedLink } from "./folder_trust.ts";
-
-/** The file-system calls a pinned folder makes (injected by tests). */
-export interface FolderFs {
-  lstat(p: string): Promise<Deno.FileInfo>;
-  realPath(p: string): Promise<string>;
-  /** Creates one folder (its parent exists); an existing name is an AlreadyExists error. */
-  mkdir(p: string): Promise<void>;
-  /** The target of a symbolic link, as written in it. */
-  readLink(p: string): Promise<string>;
-}
-
-/** Where pinned folders run: the calls, the OS, its path rules. */
-export interface FolderEnv {
-  fs: FolderFs;
-  os: string;
-  path: typeof nodePath.posix;
-  /** The agent's own user id (null or absent: the OS has no owners, Windows). */
-  uid?: number | null;
-}
 
 /** The real file system. */
 export const realFolderEnv: FolderEnv = {

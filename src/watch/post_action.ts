@@ -18,51 +18,12 @@
 import nodePath from "#path";
 import { DirSyncer, isBusyError, realFsOps, withBusyRetry } from "../queue/fs_ops.ts";
 import { escapeControls, redact } from "../log/log.ts";
-import {
-  type FolderChain,
-  type FolderEnv,
-  type FolderFs,
-  FolderRefused,
-  type PinnedFolder,
-} from "./pinned_folder.ts";
+import { type FolderChain, FolderRefused, type PinnedFolder } from "./pinned_folder.ts";
+import type { PostEnv } from "./fs_env.ts";
 import { noteNames, numberedName, safeName } from "./safe_name.ts";
 import { takeBack, takenBackText } from "./take_back.ts";
 
 export { FolderRefused } from "./pinned_folder.ts";
-
-/** The file-system calls a post-action makes (injected by tests: Windows errors, races). */
-export interface PostFs extends FolderFs {
-  /** A second name for `from` (fails when `to` exists, also as a link). */
-  link(from: string, to: string): Promise<void>;
-  /** Renames (Windows: replaces an existing `to`, so it is looked at first). */
-  rename(from: string, to: string): Promise<void>;
-  /**
-   * Creates `to` (never over an existing name), copies `from` into it, fsyncs; its fstat. The
-   * opened source must be `expect` (dev, ino, size, mtime) and the copy as long as it, else
-   * {@link SourceSwapped}; the copy gets the source's permission bits, at most 0644.
-   */
-  copyNew(from: string, to: string, expect: Deno.FileInfo): Promise<Deno.FileInfo>;
-  /** The entries of a folder (to find a name written through a swapped folder). */
-  list(dir: string): Promise<Deno.DirEntry[]>;
-  /** Creates `file` (never over an existing name), writes `data`, fsyncs; its fstat. */
-  writeNew(file: string, data: Uint8Array): Promise<Deno.FileInfo>;
-  /**
-   * Reads at most `max` bytes of `file` (one more shows it is longer) and the fstat of what it
-   * opened. Opening follows a link: the caller lstats first and compares the inode.
-   */
-  readSmall(file: string, max: number): Promise<{ info: Deno.FileInfo; data: Uint8Array }>;
-  /** Removes a file (a missing one is an error: NotFound). */
-  remove(file: string): Promise<void>;
-  /** Makes a folder's entries durable. */
-  syncDir(dir: string): Promise<void>;
-}
-
-/** Where post-actions run. */
-export interface PostEnv extends FolderEnv {
-  fs: PostFs;
-  /** How long to wait between tries on a busy file (tests make it instant). */
-  sleep?: (ms: number) => Promise<void>;
-}
 
 async function createNew(
   file: string,

@@ -11,7 +11,7 @@
  * @module
  */
 import type { FolderChain } from "./pinned_folder.ts";
-import type { PostEnv } from "./post_action.ts";
+import type { PostEnv } from "./fs_env.ts";
 import { samePath } from "./safe_name.ts";
 
 /** What became of a created name: removed where it was expected or elsewhere, or not found. */

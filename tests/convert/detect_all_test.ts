@@ -130,7 +130,7 @@ function register(
   });
 }
 
-// Shared samples (absent on machines without ../shared: the tests are then skipped).
+// Shared samples (absent on a clone without the shared fixtures: the tests are then skipped).
 for (const [folder, format] of Object.entries(SHARED_FORMAT)) {
   for (const file of sharedFixtureFiles(path.join("stations", folder))) {
     const rel = path.relative(sharedFixture("stations")!, file);

@@ -7,11 +7,10 @@ import {
   moveToError,
   NotDurable,
   noteText,
-  type PostEnv,
-  type PostFs,
   realPostEnv,
   removeSource,
 } from "../../src/watch/post_action.ts";
+import type { PostEnv, PostFs } from "../../src/watch/fs_env.ts";
 import { PinnedFolder } from "../../src/watch/pinned_folder.ts";
 import { fitName, noteNames, numberedName, safeName, samePath } from "../../src/watch/safe_name.ts";
 import { addSecrets } from "../../src/log/log.ts";
