@@ -352,6 +352,17 @@ export class AgentHarness implements AsyncDisposable {
     }
   }
 
+  /**
+   * True when `name` is in the Error folder `errorDir` with its whole note beside it. The agent
+   * writes the note first and moves the file in after, so the note's name alone is not enough.
+   */
+  async inError(errorDir: string, name: string): Promise<boolean> {
+    const names = await this.files(errorDir);
+    if (!names.includes(name) || !names.includes(`${name}.error.txt`)) return false;
+    const note = await Deno.readTextFile(path.join(errorDir, `${name}.error.txt`)).catch(() => "");
+    return note.trimEnd().endsWith("(after fixing it or the config).");
+  }
+
   /** Stops everything and removes the folder. Fails when the agent logged an unexpected error. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#child) await this.stop("SIGKILL");

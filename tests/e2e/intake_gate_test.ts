@@ -54,9 +54,10 @@ Deno.test("intake gate: a zero-byte file waits, then goes to Error as an empty f
   await Deno.writeTextFile(path.join(drop, "late.json"), JSON.stringify(report));
 
   const errorDir = path.join(drop, "Error");
+  // The note is written before the file is moved in: wait for both.
   await h.waitFor(
-    async () => (await h.files(errorDir)).includes("empty.json.error.txt"),
-    "empty.json in Error",
+    () => h.inError(errorDir, "empty.json"),
+    "empty.json in Error with its note",
   );
   const note = await Deno.readTextFile(path.join(errorDir, "empty.json.error.txt"));
   assert.match(note, /What happened: empty file: it stayed 0 bytes for 3 s/);

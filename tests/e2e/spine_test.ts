@@ -121,13 +121,17 @@ Deno.test("spine: an invalid JSON drop file ends in Error with a reason beside i
   await h.waitFor(() => h.server.store.get(good.id) !== undefined, "the good report on the server");
   const errDir = path.join(h.dropDir("json"), "Error");
   await h.waitFor(
-    async () => (await h.files(errDir)).includes("broken.json.error.txt"),
+    () => h.inError(errDir, "broken.json"),
     "broken.json in Error",
   );
   const reason = await Deno.readTextFile(path.join(errDir, "broken.json.error.txt"));
   assert.match(reason, /What happened: .*JSON/);
   assert.match(reason, /What to do: /);
-  const s = await h.status();
+  // Recorded for status once the move is finished (the file shows up in Error a moment before).
+  let s = await h.status();
+  await h.waitFor(async () => {
+    s = await h.status();
+    return s.recentErrors.some((e: { file: string }) => e.file.endsWith("broken.json"));
+  }, "broken.json among the recent errors");
   assert.equal(s.health.state, "degraded");
-  assert.ok(s.recentErrors.some((e: { file: string }) => e.file.endsWith("broken.json")));
 });

@@ -120,10 +120,10 @@ Deno.test("deep json: the real agent puts too-deep and self-referring reports in
     Deno.readTextFile(path.join(h.dropDir(folder), "Error", `${name}.error.txt`));
   await h.waitFor(
     async () => {
-      const json = await h.files(path.join(h.dropDir("json"), "Error"));
-      const custom = await h.files(path.join(h.dropDir("custom"), "Error"));
-      return json.includes("deep.json.error.txt") && custom.includes("deep.txt.error.txt") &&
-        custom.includes("cycle.txt.error.txt");
+      const json = path.join(h.dropDir("json"), "Error");
+      const custom = path.join(h.dropDir("custom"), "Error");
+      return await h.inError(json, "deep.json") && await h.inError(custom, "deep.txt") &&
+        await h.inError(custom, "cycle.txt");
     },
     "the three hostile files in Error",
     60_000,

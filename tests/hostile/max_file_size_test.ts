@@ -28,7 +28,7 @@ Deno.test("max file size: a sparse 1.5 GB file goes to Error unread (default lim
   await h.drop("json", "good.json", JSON.stringify(good));
   const errorDir = path.join(h.dropDir("json"), "Error");
   await h.waitFor(
-    async () => (await h.files(errorDir)).includes("huge.json.error.txt"),
+    () => h.inError(errorDir, "huge.json"),
     "the huge file in Error",
   );
   const note = await Deno.readTextFile(path.join(errorDir, "huge.json.error.txt"));
@@ -69,7 +69,7 @@ Deno.test("max file size: a file that grows past the limit after the gate: only 
 
   const errorDir = path.join(h.dropDir("scripted"), "Error");
   await h.waitFor(
-    async () => (await h.files(errorDir)).includes("grower.json.error.txt"),
+    () => h.inError(errorDir, "grower.json"),
     "the grown file in Error",
   );
   const note = await Deno.readTextFile(path.join(errorDir, "grower.json.error.txt"));

@@ -72,7 +72,7 @@ Deno.test("poison file: a file that kills the agent goes to Error after 3 deaths
     async () =>
       ids.every((id) => h.server.store.get(id)) &&
       // The note goes first, then the file; then the source leaves the drop folder.
-      (await h.files(errorDir)).includes("poison.json.error.txt") &&
+      await h.inError(errorDir, "poison.json") &&
       (await h.files(h.dropDir("scripted"))).length === 0,
     POISON_DEATHS + 3,
   );
@@ -163,7 +163,7 @@ Deno.test({
       h,
       async () =>
         good.every((r) => h.server.store.get(r.id)) &&
-        (await h.files(errorDir)).includes("bomb.json.error.txt"),
+        await h.inError(errorDir, "bomb.json"),
       POISON_DEATHS + 3,
       cg.via(),
     );

@@ -66,9 +66,8 @@ Deno.test({
     await h.waitFor(
       async () => {
         await alive();
-        const files = await h.files(errorDir);
-        return files.includes("liar.xjlog.error.txt") &&
-          files.includes("plausible.xjlog.error.txt");
+        return await h.inError(errorDir, "liar.xjlog") &&
+          await h.inError(errorDir, "plausible.xjlog");
       },
       "both bombs in Error",
       120_000,
