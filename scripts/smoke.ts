@@ -202,9 +202,8 @@ export async function smoke(o: SmokeOptions): Promise<void> {
       await Deno.rename(tmp, path.join(drop, "minimal.json"));
       await waitFor(
         "the dropped file to be taken",
-        async () => {
-          return (await Array.fromAsync(Deno.readDir(drop))).length === 0;
-        },
+        // Gone from the drop folder (the agent's own claim files stay there).
+        () => Deno.lstat(path.join(drop, "minimal.json")).then(() => false, () => true),
         60_000,
         output,
       );
