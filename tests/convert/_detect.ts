@@ -11,6 +11,19 @@ import type { Converter } from "../../src/convert/contract.ts";
 import { detectFormat } from "../../src/convert/run.ts";
 import { ownFixture, sharedFixture } from "../_fixtures.ts";
 
+/**
+ * `converter`'s detect score for a text or the first 8 KiB of some bytes, under `name`: the
+ * same head the pipeline gives it.
+ */
+export function detectScore(
+  converter: Converter,
+  text: string | Uint8Array,
+  name: string,
+): number {
+  const head = typeof text === "string" ? new TextEncoder().encode(text) : text;
+  return converter.detect!({ head: head.subarray(0, 8192), name });
+}
+
 /** Every file below `dir` (recursively), or none when it does not exist. */
 function filesBelow(dir: string | null): string[] {
   if (dir === null) return [];

@@ -19,6 +19,7 @@ import {
 } from "./_convert.ts";
 import { utf16le } from "./_reencode.ts";
 import { convertInput, fileInput } from "./_station.ts";
+import { detectScore } from "./_detect.ts";
 
 const convert = (input: ConvertInput) => convertValid(converter, input);
 const rejects = (input: ConvertInput, re: RegExp) => expectRejects(converter, input, re);
@@ -218,11 +219,7 @@ Deno.test({
   name: "saki-aoi: detect",
   ...needsSharedFixtures,
   fn() {
-    const d = (text: string | Uint8Array, name = "x.xml") =>
-      converter.detect!({
-        head: typeof text === "string" ? new TextEncoder().encode(text) : text.subarray(0, 8192),
-        name,
-      });
+    const d = (text: string | Uint8Array, name = "x.xml") => detectScore(converter, text, name);
     assert.equal(d(Deno.readFileSync(sample())), 0.9);
     assert.equal(d(own("failed_panel_crlf.xml")), 0.9);
     assert.equal(d(utf16le(new TextDecoder().decode(own("passed_panel.xml")))), 0.9);

@@ -20,6 +20,7 @@ import {
 } from "./_convert.ts";
 import { crlf, utf16le } from "./_reencode.ts";
 import { convertInput, fileInput } from "./_station.ts";
+import { detectScore } from "./_detect.ts";
 
 const convert = (input: ConvertInput) => convertValid(converter, input);
 const rejects = (input: ConvertInput, re: RegExp) => expectRejects(converter, input, re);
@@ -215,11 +216,7 @@ Deno.test({
   name: "yestech-aoi: detect",
   ...needsSharedFixtures,
   fn() {
-    const d = (text: string | Uint8Array, name = "x.txt") =>
-      converter.detect!({
-        head: typeof text === "string" ? new TextEncoder().encode(text) : text.subarray(0, 8192),
-        name,
-      });
+    const d = (text: string | Uint8Array, name = "x.txt") => detectScore(converter, text, name);
     assert.equal(d(Deno.readFileSync(sample())), 0.95);
     assert.equal(d(own("board_fail_crlf.txt")), 0.95);
     assert.equal(d(utf16le(ownText("board_no_defects.txt"))), 0.95);
