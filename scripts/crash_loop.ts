@@ -17,6 +17,7 @@
 import path from "#path";
 import { parseArgs } from "#util";
 import { AgentHarness } from "../tests/e2e/_harness.ts";
+import { filesUnder } from "../tests/_files.ts";
 import { makeZip, zeroBomb } from "../tests/convert/_zip_writer.ts";
 import { cgroupUnavailable, MemoryCgroup } from "../tests/hostile/_cgroup.ts";
 import { makeSampleReports } from "../wats_test_server/mod.ts";
@@ -72,25 +73,6 @@ async function treeDigest(dir: string): Promise<Map<string, string>> {
           `${st.size}:${st.mtime?.getTime()}:${btoa(String.fromCharCode(...new Uint8Array(hash)))}`,
         );
       }
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(d));
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory) await walk(p);
-      else if (e.isFile) out.push(p);
     }
   };
   await walk(dir);

@@ -10,6 +10,7 @@ import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { addSecrets, redactAndCut } from "../../src/log/redact.ts";
+import { filesUnder } from "../_files.ts";
 
 const token = btoa(`station9:${crypto.randomUUID()}`);
 
@@ -22,16 +23,6 @@ function leaks(text: string): string[] {
     if (lower.includes(piece)) found.push(piece);
   }
   return found;
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory) out.push(...await walk(p));
-    else if (e.isFile) out.push(p);
-  }
-  return out;
 }
 
 Deno.test("secrets: a token cut at the message limit, re-cased or cut by the server is masked everywhere", async () => {
@@ -68,7 +59,7 @@ Deno.test("secrets: a token cut at the message limit, re-cased or cut by the ser
     assert.deepEqual(leaks(text), [], `${what} leaks the token:\n${text}`);
   }
   const checked: string[] = [];
-  for (const file of await walk(h.dir)) {
+  for (const file of await filesUnder(h.dir)) {
     const rel = path.relative(h.dir, file);
     if (rel === "agent.json" || rel.endsWith("agent.json.last-good")) continue;
     checked.push(rel);

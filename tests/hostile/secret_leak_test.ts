@@ -13,6 +13,7 @@ import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { posts } from "../e2e/_upload.ts";
 import { addSecrets, redact } from "../../src/log/redact.ts";
 import { jsonLine } from "../../src/log/log.ts";
+import { filesUnder } from "../_files.ts";
 
 const user = "station7";
 const password = "Pa55-w0rd-s3cret";
@@ -34,17 +35,6 @@ const isWindows = Deno.build.os === "windows";
 
 function leaks(text: string): string[] {
   return forms.filter((f) => text.includes(f));
-}
-
-/** Every file under `dir`, recursively. */
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory) out.push(...await walk(p));
-    else if (e.isFile) out.push(p);
-  }
-  return out;
 }
 
 Deno.test("secrets: a server that echoes the Authorization header and a converter error that quotes the token leak it nowhere", async () => {
@@ -128,7 +118,7 @@ Deno.test("secrets: a server that echoes the Authorization header and a converte
   // token's home) and its last good copy, not the converter, not the dropped files themselves.
   const dropped = new Set([`THROW ${token}`, `THROW ${decoded}`]);
   const checked: string[] = [];
-  for (const file of await walk(h.dir)) {
+  for (const file of await filesUnder(h.dir)) {
     const rel = path.relative(h.dir, file);
     if (rel === "agent.json" || rel.endsWith("agent.json.last-good")) continue;
     if (rel.startsWith("converters")) continue;
