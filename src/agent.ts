@@ -14,7 +14,7 @@ import { type DataDirLock, lockDataDir } from "./queue/lock.ts";
 import { replaceDurably } from "./queue/fs_ops.ts";
 import { Uploader } from "./upload/uploader.ts";
 import { Intake } from "./watch/intake.ts";
-import { Metrics } from "./control/metrics.ts";
+import { Metrics } from "./metrics/registry.ts";
 import { computeHealth, type Health } from "./control/health.ts";
 import { History } from "./control/history.ts";
 import { type ControlServer, startControlServer } from "./control/server.ts";

@@ -11,7 +11,7 @@ import { contactAgent, fetchStatus, postAction } from "../control/client.ts";
 import { Queue } from "../queue/queue.ts";
 import { lockDataDir, LockedError } from "../queue/lock.ts";
 import { Uploader } from "../upload/uploader.ts";
-import { Metrics } from "../control/metrics.ts";
+import { Metrics } from "../metrics/registry.ts";
 import { readCaCerts } from "../agent.ts";
 import { inspectQueue } from "../queue/inspect.ts";
 import { logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";

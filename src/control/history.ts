@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Metrics } from "./metrics.ts";
+import type { Metrics } from "../metrics/registry.ts";
+import type { MetricName } from "../metrics/names.ts";
 
 /** The series the history keeps, and the counter each one follows. */
 export const HISTORY_SERIES = {
@@ -14,7 +15,7 @@ export const HISTORY_SERIES = {
   rejected: "reports_rejected_total",
   retried: "upload_retries_total",
   failed: "files_failed_total",
-} as const;
+} as const satisfies Record<string, MetricName>;
 
 /** One series name. */
 export type SeriesName = keyof typeof HISTORY_SERIES;

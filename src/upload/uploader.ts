@@ -21,7 +21,7 @@
  */
 import type { Config } from "../config/load.ts";
 import type { Claimed, Queue } from "../queue/queue.ts";
-import type { Metrics } from "../control/metrics.ts";
+import type { AnyMetrics as Metrics } from "../metrics/registry.ts";
 import { type Logger, logger } from "../log/log.ts";
 import { type Outcome, type VersionAnswer, WatsClient } from "./client.ts";
 import { fullJitterMs } from "./backoff.ts";

@@ -20,7 +20,7 @@ import type { ConvertOutcome } from "../convert/run.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { KeyedLog } from "../queue/keyed_log.ts";
 import type { Limits } from "../queue/limits.ts";
-import type { Metrics } from "../control/metrics.ts";
+import type { Metrics } from "../metrics/registry.ts";
 import { logger } from "../log/log.ts";
 import { FolderSource, type ReadyFile, type SourceStatus } from "./source.ts";
 import {

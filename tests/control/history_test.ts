@@ -1,7 +1,7 @@
 /** Per-minute history: buckets by minute, keeps one hour, follows the metrics counters. */
 import assert from "#assert";
 import { History } from "../../src/control/history.ts";
-import { Metrics } from "../../src/control/metrics.ts";
+import { Metrics } from "../../src/metrics/registry.ts";
 
 const T0 = Date.parse("2026-01-01T10:00:30Z");
 

@@ -6,7 +6,7 @@ import assert from "#assert";
 import { waitFor } from "../_wait.ts";
 import { Queue } from "../../src/queue/queue.ts";
 import type { NewEntry } from "../../src/queue/entry.ts";
-import { Metrics } from "../../src/control/metrics.ts";
+import { Metrics } from "../../src/metrics/registry.ts";
 import { serverSchema } from "../../src/config/schema.ts";
 import type { Config } from "../../src/config/load.ts";
 import { Uploader } from "../../src/upload/uploader.ts";

@@ -1,8 +1,10 @@
 /**
  * Counters, gauges and histograms, rendered in the Prometheus text format for `GET /metrics`.
+ * The agent's registry takes only the names in names.ts.
  *
  * @module
  */
+import { METRIC_PREFIX, type MetricName } from "./names.ts";
 
 type Labels = Record<string, string>;
 
@@ -25,7 +27,11 @@ function labelKey(labels?: Labels): string {
 }
 
 /** Called on every counter increment (e.g. to keep per-minute history). */
-export type IncListener = (name: string, by: number, labels?: Labels) => void;
+export type IncListener<N extends string = MetricName> = (
+  name: N,
+  by: number,
+  labels?: Labels,
+) => void;
 
 /** A sample value in the exposition format (NaN and infinities spelled as Prometheus wants). */
 function formatValue(v: number): string {
@@ -35,17 +41,20 @@ function formatValue(v: number): string {
   return String(v);
 }
 
-/** A registry of metrics. Names get the `wats_agent_` prefix. */
-export class Metrics {
-  #families = new Map<string, Family>();
-  #listeners: IncListener[] = [];
+/**
+ * A registry of metrics. Names get the `wats_agent_` prefix. `N` is the names it takes: the
+ * agent's own ({@link MetricName}) unless a test asks for any string.
+ */
+export class Metrics<N extends string = MetricName> {
+  #families = new Map<N, Family>();
+  #listeners: IncListener<N>[] = [];
 
   /** Calls `fn` on every counter increment. */
-  onInc(fn: IncListener): void {
+  onInc(fn: IncListener<N>): void {
     this.#listeners.push(fn);
   }
 
-  #family(name: string, type: Family["type"], help: string, buckets?: number[]): Family {
+  #family(name: N, type: Family["type"], help: string, buckets?: number[]): Family {
     let f = this.#families.get(name);
     if (!f) {
       f = { help, type, values: new Map(), buckets, hist: buckets ? new Map() : undefined };
@@ -58,7 +67,7 @@ export class Metrics {
    * Declares a counter so it shows (as 0) before its first increment; with `labels`, that
    * label set's series (then the unlabelled placeholder goes).
    */
-  counter(name: string, help: string, labels?: Labels): void {
+  counter(name: N, help: string, labels?: Labels): void {
     const f = this.#family(name, "counter", help);
     f.help = help;
     const k = labelKey(labels);
@@ -67,7 +76,7 @@ export class Metrics {
   }
 
   /** Adds to a counter. */
-  inc(name: string, labels?: Labels, by = 1): void {
+  inc(name: N, labels?: Labels, by = 1): void {
     const f = this.#family(name, "counter", name);
     const k = labelKey(labels);
     if (k && f.values.get("") === 0) f.placeholder = true;
@@ -76,29 +85,29 @@ export class Metrics {
   }
 
   /** The sum of a counter or gauge over all its label sets (0 when unset). */
-  sum(name: string): number {
+  sum(name: N): number {
     let total = 0;
     for (const v of this.#families.get(name)?.values.values() ?? []) total += v;
     return total;
   }
 
   /** The current value of a counter or gauge (0 when unset). */
-  get(name: string, labels?: Labels): number {
+  get(name: N, labels?: Labels): number {
     return this.#families.get(name)?.values.get(labelKey(labels)) ?? 0;
   }
 
   /** Sets a gauge. */
-  set(name: string, help: string, value: number, labels?: Labels): void {
+  set(name: N, help: string, value: number, labels?: Labels): void {
     this.#family(name, "gauge", help).values.set(labelKey(labels), value);
   }
 
   /** Declares a histogram with the given upper bounds. */
-  histogram(name: string, help: string, buckets: number[]): void {
+  histogram(name: N, help: string, buckets: number[]): void {
     this.#family(name, "histogram", help, [...buckets].sort((a, b) => a - b));
   }
 
   /** Records one observation in a histogram. */
-  observe(name: string, value: number, labels?: Labels): void {
+  observe(name: N, value: number, labels?: Labels): void {
     const f = this.#families.get(name);
     if (!f?.hist || !f.buckets) throw new Error(`histogram ${name} is not declared`);
     const k = labelKey(labels);
@@ -115,7 +124,7 @@ export class Metrics {
   render(): string {
     const lines: string[] = [];
     for (const [short, f] of this.#families) {
-      const name = `wats_agent_${short}`;
+      const name = `${METRIC_PREFIX}${short}`;
       lines.push(
         `# HELP ${name} ${f.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`,
         `# TYPE ${name} ${f.type}`,
@@ -139,4 +148,20 @@ export class Metrics {
     }
     return lines.join("\n") + "\n";
   }
+}
+
+/**
+ * A registry seen with its names as plain strings: for code whose names are not yet typed as
+ * {@link MetricName} (upload/uploader.ts declares its counters from an untyped list). The
+ * agent's registry is one (method parameters are compared loosely).
+ */
+export interface AnyMetrics {
+  counter(name: string, help: string, labels?: Labels): void;
+  inc(name: string, labels?: Labels, by?: number): void;
+  sum(name: string): number;
+  get(name: string, labels?: Labels): number;
+  set(name: string, help: string, value: number, labels?: Labels): void;
+  histogram(name: string, help: string, buckets: number[]): void;
+  observe(name: string, value: number, labels?: Labels): void;
+  render(): string;
 }

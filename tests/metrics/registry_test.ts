@@ -3,8 +3,8 @@
  * really rejects broken expositions.
  */
 import assert from "#assert";
-import { Metrics } from "../../src/control/metrics.ts";
-import { checkExposition, sampleValue } from "./_prom.ts";
+import { Metrics } from "../../src/metrics/registry.ts";
+import { checkExposition, sampleValue } from "../control/_prom.ts";
 
 Deno.test("metrics: counters, labelled counters, gauges and a histogram render as valid exposition text", () => {
   const m = new Metrics();
@@ -44,7 +44,7 @@ Deno.test("metrics: counters, labelled counters, gauges and a histogram render a
 });
 
 Deno.test("metrics: onInc listeners see every increment", () => {
-  const m = new Metrics();
+  const m = new Metrics<string>();
   const seen: string[] = [];
   m.onInc((name, by, labels) => seen.push(`${name}:${by}:${labels?.converter ?? ""}`));
   m.inc("a_total");
