@@ -28,7 +28,7 @@ import {
 } from "./control/snapshot.ts";
 import { addSecrets, logger, logOptionsFor, redactDeep, setupLogging } from "./log/log.ts";
 import { PRIVATE_FILE } from "./private.ts";
-import { ExitCode } from "./cli/command.ts";
+import { ExitCode } from "./exit_code.ts";
 import { VERSION } from "./version.ts";
 import { checkSandbox } from "./service/sandbox.ts";
 import { applyNice } from "./service/priority.ts";

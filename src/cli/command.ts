@@ -5,22 +5,6 @@
  */
 import { parseArgs, type ParseArgsConfig } from "#util";
 
-/** Exit codes shared by all commands (documented in the README). */
-export const ExitCode = {
-  /** Success (for `status`: healthy). */
-  OK: 0,
-  /** The command ran and failed (for `status`: degraded; for `flush`: reports remain). */
-  FAILURE: 1,
-  /** Usage error: unknown command or option, missing argument (for `status`: unhealthy). */
-  USAGE: 2,
-  /** The configuration is invalid or can't be read (for `status`: cannot tell). */
-  CONFIG: 3,
-  /** Another agent already runs on this data directory. */
-  LOCKED: 4,
-  /** The agent stopped itself so that its service manager restarts it (EX_TEMPFAIL). */
-  RESTART: 75,
-} as const;
-
 /** A command of the `agent` CLI. */
 export interface Command {
   /** The word after `agent`, e.g. "status". */

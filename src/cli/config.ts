@@ -7,7 +7,8 @@
  * @module
  */
 import path from "#path";
-import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { type Config, configWarnings } from "../config/load.ts";
 import { freeBytes } from "../queue/limits.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { contactAgent, fetchStatus, postAction } from "../control/client.ts";
 import { Queue } from "../queue/queue.ts";

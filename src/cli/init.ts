@@ -6,7 +6,8 @@
  * @module
  */
 import path from "#path";
-import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { ExitCode } from "../exit_code.ts";
 import { configHelp, configOption } from "./config_arg.ts";
 import { resolveConfigPath } from "../config/load.ts";
 import { configSchema } from "../config/schema.ts";

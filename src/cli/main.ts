@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type Command, ExitCode, UsageError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
+import { ExitCode } from "../exit_code.ts";
 
 /** Each command module, loaded only when it runs. */
 const commands: Record<string, () => Promise<Command>> = {

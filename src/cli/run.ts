@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type Command, ExitCode, parseCommandArgs } from "./command.ts";
+import { type Command, parseCommandArgs } from "./command.ts";
+import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { Agent, lowerPriority } from "../agent.ts";
 import { AccessError, checkAccess } from "../service/access.ts";

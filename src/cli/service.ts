@@ -5,7 +5,8 @@
  * @module
  */
 import path from "#path";
-import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { ExitCode } from "../exit_code.ts";
 import { ConfigError, loadConfig, resolveConfigPath } from "../config/load.ts";
 import { isCompiled, selfCommand } from "../runtime.ts";
 import { ServiceError } from "../service/error.ts";

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { type Command, ExitCode, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { ActionRefused, contactAgent, postAction } from "../control/client.ts";
 import type { ControlInfo } from "../control/server.ts";

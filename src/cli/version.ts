@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type Command, ExitCode, parseCommandArgs } from "./command.ts";
+import { type Command, parseCommandArgs } from "./command.ts";
+import { ExitCode } from "../exit_code.ts";
 import { COMMIT, VERSION } from "../version.ts";
 
 /** `agent version [--json]` */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { ExitCode } from "../cli/command.ts";
+import { ExitCode } from "../exit_code.ts";
 import { outermost, WRITABLE_PATHS_ENV } from "./sandbox.ts";
 import { type ServiceSpec, ServiceSpecError, STOP_TIMEOUT_SECONDS } from "./spec.ts";
 

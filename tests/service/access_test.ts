@@ -6,7 +6,7 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { ExitCode } from "../../src/cli/command.ts";
+import { ExitCode } from "../../src/exit_code.ts";
 import { AgentHarness } from "../e2e/_harness.ts";
 
 const setpriv = await new Deno.Command("setpriv", { args: ["--version"] }).output()

@@ -6,7 +6,7 @@
 import assert from "#assert";
 import path from "#path";
 import { agentRunFlags } from "../../src/runtime.ts";
-import { ExitCode } from "../../src/cli/command.ts";
+import { ExitCode } from "../../src/exit_code.ts";
 
 const projectRoot = path.resolve(import.meta.dirname!, "../..");
 

@@ -6,7 +6,7 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { ExitCode } from "../../src/cli/command.ts";
+import { ExitCode } from "../../src/exit_code.ts";
 import { WRITABLE_PATHS_ENV } from "../../src/service/sandbox.ts";
 import { AgentHarness, type HarnessConverter } from "../e2e/_harness.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";

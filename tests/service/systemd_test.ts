@@ -1,6 +1,6 @@
 import assert from "#assert";
 import path from "#path";
-import { ExitCode } from "../../src/cli/command.ts";
+import { ExitCode } from "../../src/exit_code.ts";
 import { buildSpec, STOP_TIMEOUT_SECONDS } from "../../src/service/spec.ts";
 import { quoteExecArg, systemdUnit } from "../../src/service/systemd.ts";
 import { AWKWARD, sampleSpec, stationFolders } from "./_specs.ts";
