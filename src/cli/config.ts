@@ -11,7 +11,7 @@ import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { type Config, configWarnings } from "../config/load.ts";
-import { freeBytes } from "../queue/limits.ts";
+import { freeBytes } from "../watch/intake_limits.ts";
 import { readCaCerts } from "../agent.ts";
 import { WatsClient } from "../upload/client.ts";
 import { contactAgent } from "../control/client.ts";

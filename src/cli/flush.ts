@@ -10,7 +10,7 @@ import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { contactAgent, fetchStatus, postAction } from "../control/client.ts";
 import { Queue } from "../queue/queue.ts";
-import { lockDataDir, LockedError } from "../queue/lock.ts";
+import { lockDataDir, LockedError } from "../data_dir/lock.ts";
 import { Uploader } from "../upload/uploader.ts";
 import { Metrics } from "../metrics/registry.ts";
 import { readCaCerts } from "../agent.ts";

@@ -9,7 +9,7 @@ import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { Agent, lowerPriority } from "../agent.ts";
 import { AccessError, checkAccess } from "../service/access.ts";
 import { checkSandbox } from "../service/sandbox.ts";
-import { LockedError } from "../queue/lock.ts";
+import { LockedError } from "../data_dir/lock.ts";
 import { makePrivateDir } from "../private.ts";
 import { ConfigError } from "../config/load.ts";
 import { logger, logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";

@@ -15,7 +15,7 @@ import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { ActionRefused, contactAgent, postAction } from "../control/client.ts";
 import type { ControlInfo } from "../control/server.ts";
 import { readSavedState } from "../control/snapshot.ts";
-import { isDataDirLocked } from "../queue/lock.ts";
+import { isDataDirLocked } from "../data_dir/lock.ts";
 
 /** `agent stop [--config FILE] [--timeout SECONDS]` */
 export const command: Command = {

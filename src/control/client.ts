@@ -6,7 +6,7 @@
  */
 import { type ControlInfo, readControlInfo } from "./server.ts";
 import type { StatusSnapshot } from "./snapshot.ts";
-import { isDataDirLocked } from "../queue/lock.ts";
+import { isDataDirLocked } from "../data_dir/lock.ts";
 
 /** Whether an agent runs on the data dir, and how to reach it. */
 export type AgentContact =

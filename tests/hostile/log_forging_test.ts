@@ -8,7 +8,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { agentLog } from "../e2e/_upload.ts";
-import { KeyedLog } from "../../src/queue/keyed_log.ts";
+import { KeyedLog } from "../../src/watch/keyed_log.ts";
 
 const FORGED = "2026-01-01 00:00:00.000 ERROR upload: forged line";
 /** Names that would break a line, rewrite a terminal or reorder what a reader sees. */

@@ -9,7 +9,7 @@ import { type FsOps, realFsOps } from "../../src/queue/fs_ops.ts";
 import { listNames, Queue } from "../../src/queue/queue.ts";
 import { decodeEntry, sha256Hex } from "../../src/queue/entry.ts";
 import { BodyCache } from "../../src/queue/body_cache.ts";
-import { KeyedLog } from "../../src/queue/keyed_log.ts";
+import { KeyedLog } from "../../src/watch/keyed_log.ts";
 import { entry } from "./_entry.ts";
 
 const names = (dir: string, state: string) => listNames(path.join(dir, "queue", state));

@@ -10,7 +10,7 @@
  */
 import path from "#path";
 import { makePrivateDir } from "../private.ts";
-import { realFsOps, replaceDurably } from "./fs_ops.ts";
+import { realFsOps, replaceDurably } from "../queue/fs_ops.ts";
 
 /**
  * Tabs and newlines (a file name may hold them) are written as NUL + "t" / "n": a NUL is in no
