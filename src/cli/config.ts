@@ -12,7 +12,7 @@ import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { type Config, configWarnings } from "../config/load.ts";
 import { freeBytes } from "../watch/intake_limits.ts";
-import { readCaCerts } from "../agent.ts";
+import { readCaCerts } from "../config/ca_certs.ts";
 import { WatsClient } from "../upload/client.ts";
 import { contactAgent } from "../control/client.ts";
 import { redact } from "../log/log.ts";

@@ -13,7 +13,7 @@ import { Queue } from "../queue/queue.ts";
 import { lockDataDir, LockedError } from "../data_dir/lock.ts";
 import { Uploader } from "../upload/uploader.ts";
 import { Metrics } from "../metrics/registry.ts";
-import { readCaCerts } from "../agent.ts";
+import { readCaCerts } from "../config/ca_certs.ts";
 import { inspectQueue } from "../queue/inspect.ts";
 import { logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";
 import type { Config } from "../config/load.ts";

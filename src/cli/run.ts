@@ -6,7 +6,8 @@
 import { type Command, parseCommandArgs } from "./command.ts";
 import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
-import { Agent, lowerPriority } from "../agent.ts";
+import { Agent } from "../agent/agent.ts";
+import { lowerPriority } from "../service/priority.ts";
 import { AccessError, checkAccess } from "../service/access.ts";
 import { checkSandbox } from "../service/sandbox.ts";
 import { LockedError } from "../data_dir/lock.ts";

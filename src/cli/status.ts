@@ -10,7 +10,8 @@ import { configHelp, configOption } from "./config_arg.ts";
 import { type Config, ConfigError, loadConfig, resolveConfigPath } from "../config/load.ts";
 import { contactAgent, fetchStatus } from "../control/client.ts";
 import type { ControlInfo } from "../control/server.ts";
-import { offlineSnapshot, type StatusSnapshot } from "../control/snapshot.ts";
+import type { StatusSnapshot } from "../status/snapshot.ts";
+import { offlineSnapshot } from "../status/offline.ts";
 import type { HealthState } from "../control/health.ts";
 import { addSecrets, escapeControls, mapStrings, redact, redactDeep } from "../log/log.ts";
 

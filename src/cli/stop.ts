@@ -14,7 +14,7 @@ import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
 import { ActionRefused, contactAgent, postAction } from "../control/client.ts";
 import type { ControlInfo } from "../control/server.ts";
-import { readSavedState } from "../control/snapshot.ts";
+import { readSavedState } from "../data_dir/state_file.ts";
 import { isDataDirLocked } from "../data_dir/lock.ts";
 
 /** `agent stop [--config FILE] [--timeout SECONDS]` */

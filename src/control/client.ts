@@ -5,7 +5,7 @@
  * @module
  */
 import { type ControlInfo, readControlInfo } from "./server.ts";
-import type { StatusSnapshot } from "./snapshot.ts";
+import type { StatusSnapshot } from "../status/snapshot.ts";
 import { isDataDirLocked } from "../data_dir/lock.ts";
 
 /** Whether an agent runs on the data dir, and how to reach it. */

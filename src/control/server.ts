@@ -30,7 +30,7 @@
 import path from "#path";
 import { timingSafeEqual } from "#crypto";
 import { addSecrets, logger, redact, redactDeep } from "../log/log.ts";
-import type { StatusSnapshot } from "./snapshot.ts";
+import type { StatusSnapshot } from "../status/snapshot.ts";
 import { PRIVATE_FILE } from "../private.ts";
 import { replaceDurably } from "../queue/fs_ops.ts";
 import type { HistoryAnswer } from "./history.ts";

@@ -9,6 +9,9 @@
  * @module
  */
 import os from "node:os";
+import { logger } from "../log/log.ts";
+
+const log = logger("agent");
 
 /**
  * The Task Scheduler priority for a niceness: 7 (below normal) from 10 up, 9 (idle, the lowest a
@@ -65,4 +68,14 @@ export async function applyNice(nice: number): Promise<string | null> {
     );
   }
   return `priority lowered from nice ${current} to ${nice} (priority.nice)`;
+}
+
+/** Lowers the agent to `nice` (logged; a refusal is a warning, the agent runs on). */
+export async function lowerPriority(nice: number): Promise<void> {
+  try {
+    const done = await applyNice(nice);
+    if (done) log.info("Running below normal priority: {done}", { done });
+  } catch (e) {
+    log.warn("{error}", { error: (e as Error).message });
+  }
 }

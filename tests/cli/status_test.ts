@@ -8,7 +8,7 @@ import {
   looseDataDir,
   renderStatus,
 } from "../../src/cli/status.ts";
-import type { StatusSnapshot } from "../../src/control/snapshot.ts";
+import type { StatusSnapshot } from "../../src/status/snapshot.ts";
 
 function snapshot(): StatusSnapshot {
   const now = new Date().toISOString();

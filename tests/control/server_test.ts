@@ -12,7 +12,7 @@ import {
   startControlServer,
 } from "../../src/control/server.ts";
 import { History } from "../../src/control/history.ts";
-import type { StatusSnapshot } from "../../src/control/snapshot.ts";
+import type { StatusSnapshot } from "../../src/status/snapshot.ts";
 
 async function withServer(
   fn: (

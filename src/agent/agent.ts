@@ -1,61 +1,36 @@
 /**
  * The agent: wires watch → convert → queue → upload → control together, runs until a signal
- * (or an unrecoverable converter pool) stops it, and shuts down in order.
+ * (or an unrecoverable converter pool, or a lost data directory) stops it, and shuts down in
+ * order. Wiring and lifecycle only: what status reads of it is live_status.ts, its gauges are
+ * gauges.ts, config edits are reload.ts, and the files it keeps in the data directory beside
+ * the queue (the lock, state.json, the last good config) are in data_dir/.
  *
  * @module
  */
 import path from "#path";
-import { type Config, ConfigError, configWarnings, loadConfig } from "./config/load.ts";
-import { ConverterPool } from "./convert/pool.ts";
-import { Queue } from "./queue/queue.ts";
-import { KeyedLog } from "./watch/keyed_log.ts";
-import { Limits } from "./watch/intake_limits.ts";
-import { type DataDirLock, lockDataDir } from "./data_dir/lock.ts";
-import { replaceDurably } from "./queue/fs_ops.ts";
-import { Uploader } from "./upload/uploader.ts";
-import { Intake } from "./watch/intake.ts";
-import { Metrics } from "./metrics/registry.ts";
-import { computeHealth, type Health } from "./control/health.ts";
-import { History } from "./control/history.ts";
-import { type ControlServer, startControlServer } from "./control/server.ts";
-import {
-  readSavedState,
-  recentErrors,
-  type ReloadStatus,
-  type SavedState,
-  stateFile,
-  type StatusSnapshot,
-} from "./control/snapshot.ts";
-import { addSecrets, logger, logOptionsFor, redactDeep, setupLogging } from "./log/log.ts";
-import { PRIVATE_FILE } from "./private.ts";
-import { ExitCode } from "./exit_code.ts";
-import { VERSION } from "./version.ts";
-import { checkSandbox } from "./service/sandbox.ts";
-import { applyNice } from "./service/priority.ts";
+import { readCaCerts } from "../config/ca_certs.ts";
+import { type Config, configWarnings } from "../config/load.ts";
+import { ConverterPool } from "../convert/pool.ts";
+import { Queue } from "../queue/queue.ts";
+import { KeyedLog } from "../watch/keyed_log.ts";
+import { Limits } from "../watch/intake_limits.ts";
+import { type DataDirLock, lockDataDir } from "../data_dir/lock.ts";
+import { readSavedState, stateFile, writeSavedState } from "../data_dir/state_file.ts";
+import { Uploader } from "../upload/uploader.ts";
+import { Intake } from "../watch/intake.ts";
+import { Metrics } from "../metrics/registry.ts";
+import { History } from "../control/history.ts";
+import { type ControlServer, startControlServer } from "../control/server.ts";
+import { buildSnapshot, type StatusSnapshot } from "../status/snapshot.ts";
+import { logger, logOptionsFor, setupLogging } from "../log/log.ts";
+import { ExitCode } from "../exit_code.ts";
+import { VERSION } from "../version.ts";
+import { lowerPriority } from "../service/priority.ts";
+import { renderMetrics } from "./gauges.ts";
+import { LiveSources } from "./live_status.ts";
+import { ConfigReloader } from "./reload.ts";
 
 const log = logger("agent");
-
-/** Lowers the agent to `priority.nice` (logged; a refusal is a warning, the agent runs on). */
-export async function lowerPriority(nice: number): Promise<void> {
-  try {
-    const done = await applyNice(nice);
-    if (done) log.info("Running below normal priority: {done}", { done });
-  } catch (e) {
-    log.warn("{error}", { error: (e as Error).message });
-  }
-}
-
-/** Reads the CA file named in the config, if any. */
-export async function readCaCerts(config: Config): Promise<string[] | undefined> {
-  if (!config.server.caFile) return undefined;
-  try {
-    return [await Deno.readTextFile(config.server.caFile)];
-  } catch (e) {
-    throw new ConfigError(config.file, [
-      `server.caFile: can't read ${config.server.caFile}: ${(e as Error).message}`,
-    ]);
-  }
-}
 
 /** A running agent. */
 export class Agent {
@@ -75,8 +50,10 @@ export class Agent {
   #done!: (code: number) => void;
   /** Resolves with the exit code once the agent has stopped. */
   readonly finished: Promise<number>;
-  #configWatcher: Deno.FsWatcher | null = null;
-  #lastReload: ReloadStatus | null = null;
+  /** The config file's watch and hot reload. */
+  readonly reloader: ConfigReloader;
+  /** What status and the gauges read. */
+  readonly status: LiveSources;
   #stopReason: string | null = null;
 
   private constructor(config: Config, parts: {
@@ -96,6 +73,20 @@ export class Agent {
     this.intake = parts.intake;
     this.#lock = parts.lock;
     this.finished = new Promise((r) => this.#done = r);
+    this.reloader = new ConfigReloader({
+      config: () => this.config,
+      apply: (next, old) => this.#apply(next, old),
+    });
+    this.status = new LiveSources({
+      config: () => this.config,
+      startedAt: this.startedAt,
+      queue: this.queue,
+      uploader: this.uploader,
+      intake: this.intake,
+      pool: this.pool,
+      metrics: this.metrics,
+      reload: () => this.reloader.last,
+    });
   }
 
   /** Starts an agent on a validated config. Throws LockedError when the data dir is taken. */
@@ -204,10 +195,10 @@ export class Agent {
       });
     }
     // Before the control endpoint answers: whoever sees the agent up may edit its config.
-    this.#watchConfig();
+    this.reloader.watch();
     this.#control = await startControlServer(c.dataDir, c.control.port, {
       snapshot: () => this.snapshot(),
-      metrics: () => Promise.resolve(this.renderMetrics()),
+      metrics: () => Promise.resolve(renderMetrics(this.metrics, this.status)),
       history: () => this.history.series(),
       flush: (o) => this.flush(o),
       requeue: async (o) => {
@@ -242,7 +233,7 @@ export class Agent {
     log.info("Control endpoint on http://127.0.0.1:{port}/ (status page, /health, /metrics)", {
       port: this.#control.port,
     });
-    await this.#saveLastGood(await Deno.readTextFile(c.file)).catch((e) =>
+    await this.reloader.saveLastGood(await Deno.readTextFile(c.file)).catch((e) =>
       log.warn("Can't save the last good copy of the config: {error}", {
         error: (e as Error).message,
       })
@@ -308,139 +299,15 @@ export class Agent {
     return { requeued };
   }
 
-  /** Health now, from the live state (GET /health, the status and the health metrics). */
-  health(now = Date.now()): Health {
-    const convs = this.intake.status();
-    const failures = this.intake.recentFailures();
-    return computeHealth({
-      now,
-      running: true,
-      dataDir: this.config.dataDir,
-      queue: this.queue.counts(),
-      maxReports: this.config.queue.maxReports,
-      oldestQueuedAt: this.queue.oldestQueuedAt(),
-      upload: this.uploader.status(),
-      startedAt: this.startedAt.getTime(),
-      intakePause: this.intake.pauseReason(),
-      missingFolders: convs.filter((c) => c.missing).map((c) => c.folder),
-      poolProblem: this.pool.stats().unrecoverable,
-      converterProblems: this.intake.converterProblems(),
-      postActionProblems: this.intake.postActionProblems(),
-      conversionFailuresLastHour: failures.filter((f) => now - Date.parse(f.at) < 3600_000).length,
-      configProblem: this.#lastReload?.ok === false ? this.#lastReload.error : null,
-      thresholds: {
-        ...this.config.health,
-        clockSkewWarnSeconds: this.config.server.clockSkewWarnSeconds,
-      },
-    });
-  }
-
   /** The live status snapshot. */
-  async snapshot(): Promise<StatusSnapshot> {
-    const now = Date.now();
-    const counts = this.queue.counts();
-    const oldest = this.queue.oldestQueuedAt();
-    const up = this.uploader.status();
-    const convs = this.intake.status();
-    const failures = this.intake.recentFailures();
-    const errors = recentErrors(await this.queue.recentErrors(), failures);
-    const intakePause = this.intake.pauseReason();
-    const pool = this.pool.stats();
-    const health = this.health(now);
-    return {
-      running: true,
-      pid: Deno.pid,
-      version: VERSION,
-      startedAt: this.startedAt.toISOString(),
-      config: this.config.file,
-      dataDir: this.config.dataDir,
-      server: {
-        url: this.config.server.url,
-        version: up.serverVersion,
-        clockSkewSeconds: up.clockSkewSeconds,
-      },
-      health,
-      queue: {
-        ...counts,
-        oldestQueuedAgeSeconds: oldest === null ? null : Math.round((now - oldest) / 1000),
-      },
-      upload: up,
-      intake: { paused: intakePause !== null, reason: intakePause },
-      converters: convs,
-      pool,
-      recentErrors: errors,
-      totals: {
-        filesSeen: this.metrics.sum("files_seen_total"),
-        filesConverted: this.metrics.sum("files_converted_total"),
-        filesFailed: this.metrics.sum("files_failed_total"),
-        reportsQueued: this.metrics.sum("reports_queued_total"),
-        reportsUploaded: this.metrics.get("reports_uploaded_total"),
-        reportsRejected: this.metrics.get("reports_rejected_total"),
-        uploadRetries: this.metrics.get("upload_retries_total"),
-      },
-      reload: this.#lastReload,
-    };
+  snapshot(): Promise<StatusSnapshot> {
+    return buildSnapshot(this.status);
   }
 
-  /** Prometheus text with the gauges refreshed. */
-  renderMetrics(): string {
-    const m = this.metrics;
-    const c = this.queue.counts();
-    for (
-      const s of ["queued", "processing", "completed", "error", "quarantine", "retrying"] as const
-    ) {
-      m.set("queue_reports", "Reports in the queue by state", c[s], { state: s });
-    }
-    const oldest = this.queue.oldestQueuedAt();
-    m.set(
-      "queue_oldest_age_seconds",
-      "Age of the oldest report still to upload",
-      oldest === null ? 0 : (Date.now() - oldest) / 1000,
-    );
-    const up = this.uploader.status();
-    m.set(
-      "breaker_state",
-      "Circuit breaker: 0 closed, 1 half-open, 2 open",
-      up.breaker === "closed" ? 0 : up.breaker === "half-open" ? 1 : 2,
-    );
-    m.set(
-      "uploads_paused",
-      "1 while uploads are paused by a rejected token or URL",
-      up.authProblem ? 1 : 0,
-    );
-    m.set(
-      "last_upload_timestamp_seconds",
-      "When the last report was stored",
-      up.lastSuccessAt ? Date.parse(up.lastSuccessAt) / 1000 : 0,
-    );
-    const p = this.pool.stats();
-    m.set("workers", "Converter workers", p.workers, { state: "total" });
-    m.set("workers", "Converter workers", p.busy, { state: "busy" });
-    m.set("workers", "Converter workers", p.lost, { state: "lost" });
-    m.set("intake_paused", "1 while intake is paused", this.intake.paused() ? 1 : 0);
-    const mem = Deno.memoryUsage();
-    m.set("process_resident_memory_bytes", "Resident memory of the agent process", mem.rss);
-    m.set("heap_used_bytes", "JavaScript heap in use (main thread)", mem.heapUsed);
-    const health = this.health();
-    for (const state of ["healthy", "degraded", "unhealthy"] as const) {
-      m.set(
-        "health_state",
-        "1 for the agent's health state (as GET /health says), 0 for the other two",
-        health.state === state ? 1 : 0,
-        { state },
-      );
-    }
-    m.set("health_reasons", "Reasons GET /health gives for the state", health.reasons.length);
-    m.set("info", "1, labelled with the agent's version and station name", 1, {
-      version: VERSION,
-      station: this.config.station.name,
-    });
-    return m.render();
-  }
-
+  /** Saves state.json (what `agent status` shows while the agent is stopped, and restarts). */
   async #saveState(stoppedAt: string | null = null): Promise<void> {
     const up = this.uploader.status();
-    const state: SavedState = {
+    await writeSavedState(this.config.dataDir, {
       pid: Deno.pid,
       startedAt: this.startedAt.toISOString(),
       savedAt: new Date().toISOString(),
@@ -451,10 +318,7 @@ export class Agent {
       recentFailures: this.intake.recentFailures().reverse(),
       history: this.history.series().minutes,
       stopReason: stoppedAt ? this.#stopReason : null,
-    };
-    // It holds server messages and converter errors: redacted, and for the agent's user only.
-    const file = stateFile(this.config.dataDir);
-    await replaceDurably(file, JSON.stringify(redactDeep(state), null, 2), { mode: PRIVATE_FILE });
+    });
   }
 
   #installSignals(): void {
@@ -480,88 +344,20 @@ export class Agent {
     }
   }
 
-  #watchConfig(): void {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      this.#configWatcher = Deno.watchFs(path.dirname(this.config.file), { recursive: false });
-    } catch (e) {
-      log.warn("Can't watch the config file for changes ({error}); restart to apply edits", {
-        error: (e as Error).message,
-      });
-      return;
-    }
-    const w = this.#configWatcher;
-    (async () => {
-      try {
-        for await (const ev of w) {
-          if (!ev.paths.some((p) => path.resolve(p) === this.config.file)) continue;
-          clearTimeout(timer);
-          timer = setTimeout(() => this.reload(), 300);
-        }
-      } catch { /* closed */ }
-    })();
+  /** Re-reads the config file and applies a valid edit (see {@link ConfigReloader.reload}). */
+  reload(): Promise<boolean> {
+    return this.reloader.reload();
   }
 
-  /**
-   * Re-reads the config file: a valid edit is applied without a restart (converters start and
-   * stop, server settings change, limits move) and saved as the last good copy; an invalid one
-   * is rejected with the reason and the running config stays.
-   */
-  async reload(): Promise<boolean> {
-    let next: Config;
-    let text: string;
-    try {
-      text = await Deno.readTextFile(this.config.file);
-      next = await loadConfig(this.config.file);
-      checkSandbox(next);
-      await readCaCerts(next);
-    } catch (e) {
-      const why = e instanceof ConfigError ? e.problems.join("; ") : (e as Error).message;
-      const backup = this.#lastGoodFile();
-      log.error(
-        "Config edit rejected, still running the previous config: {why}. The last good copy is {backup}.",
-        { why, backup },
-      );
-      this.#lastReload = { at: new Date().toISOString(), ok: false, error: why, lastGood: backup };
-      return false;
-    }
-    if (
-      next.dataDir !== this.config.dataDir ||
-      JSON.stringify(next.control) !== JSON.stringify(this.config.control)
-    ) {
-      log.warn("dataDir and control changes take effect at the next restart");
-      next = { ...next, dataDir: this.config.dataDir, control: this.config.control };
-    }
-    addSecrets([next.server.token]);
-    const serverChanged = JSON.stringify(next.server) !== JSON.stringify(this.config.server);
-    const old = this.config;
+  /** Puts an accepted config edit in force. */
+  async #apply(next: Config, old: Config): Promise<void> {
     this.config = next;
     await this.intake.reconfigure(next);
-    if (serverChanged) this.uploader.reconfigure(next.server, await readCaCerts(next));
-    if (next.log.level !== old.log.level) {
-      await setupLogging(logOptionsFor(next));
+    if (JSON.stringify(next.server) !== JSON.stringify(old.server)) {
+      this.uploader.reconfigure(next.server, await readCaCerts(next));
     }
+    if (next.log.level !== old.log.level) await setupLogging(logOptionsFor(next));
     if (next.priority.nice !== old.priority.nice) await lowerPriority(next.priority.nice);
-    await this.#saveLastGood(text);
-    this.#lastReload = {
-      at: new Date().toISOString(),
-      ok: true,
-      error: null,
-      lastGood: this.#lastGoodFile(),
-    };
-    log.info("Config reloaded from {file}", { file: next.file });
-    for (const w of configWarnings(next)) log.warn("Config: {warning}", { warning: w });
-    return true;
-  }
-
-  #lastGoodFile(): string {
-    return path.join(this.config.dataDir, "agent.json.last-good");
-  }
-
-  /** Keeps a copy of a config that was valid (it holds the token: only this user may read it). */
-  async #saveLastGood(text: string): Promise<void> {
-    // Durable: the reload error points a person to this copy after a crash or power cut too.
-    await replaceDurably(this.#lastGoodFile(), text, { mode: PRIVATE_FILE });
   }
 
   /**
@@ -576,9 +372,7 @@ export class Agent {
         log.error("Shutdown took more than 25 s; exiting anyway (the queue is safe on disk)");
         Deno.exit(code === ExitCode.OK ? 1 : code);
       }, 25_000);
-      try {
-        this.#configWatcher?.close();
-      } catch { /* closed */ }
+      this.reloader.close();
       for (const t of this.#timers) clearInterval(t);
       await this.intake.stop();
       await this.pool.close();

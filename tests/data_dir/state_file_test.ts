@@ -1,7 +1,7 @@
 /** The saved state file: what a damaged or hand-edited one still gives. */
 import assert from "#assert";
 import path from "#path";
-import { readSavedState } from "../../src/control/snapshot.ts";
+import { readSavedState } from "../../src/data_dir/state_file.ts";
 
 Deno.test("saved state: missing, not JSON or not an object → null; malformed list entries left out", async () => {
   const dir = await Deno.makeTempDir();

@@ -1,0 +1,118 @@
+/**
+ * Hot reload of the config file: the agent watches the file's folder, and a valid edit is
+ * applied without a restart and kept as the last good copy; an invalid one is rejected with
+ * the reason (in the log, in `agent status`, in health) and the running config stays.
+ *
+ * @module
+ */
+import path from "#path";
+import { readCaCerts } from "../config/ca_certs.ts";
+import { type Config, ConfigError, configWarnings, loadConfig } from "../config/load.ts";
+import { lastGoodFile, saveLastGood } from "../data_dir/last_good.ts";
+import { addSecrets, logger } from "../log/log.ts";
+import { checkSandbox } from "../service/sandbox.ts";
+import type { ReloadStatus } from "../status/sources.ts";
+
+const log = logger("agent");
+
+/** Waits this long after the last change event before reading the file (editors write twice). */
+const SETTLE_MS = 300;
+
+/** What a reload works on: the running agent. */
+export interface ReloadTarget {
+  /** The config in force. */
+  config(): Config;
+  /** Puts `next` in force (converters start and stop, server settings and limits change). */
+  apply(next: Config, old: Config): Promise<void>;
+}
+
+/** Watches the config file and reloads it on each edit. */
+export class ConfigReloader {
+  #target: ReloadTarget;
+  #watcher: Deno.FsWatcher | null = null;
+  #last: ReloadStatus | null = null;
+
+  constructor(target: ReloadTarget) {
+    this.#target = target;
+  }
+
+  /** The outcome of the last reload; null before the first edit. */
+  get last(): ReloadStatus | null {
+    return this.#last;
+  }
+
+  /** Keeps `text` (the config in force, as read) as the last good copy. */
+  async saveLastGood(text: string): Promise<void> {
+    await saveLastGood(this.#target.config().dataDir, text);
+  }
+
+  /** Starts watching the config file's folder (a watcher that can't start is a warning). */
+  watch(): void {
+    const file = () => this.#target.config().file;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let w: Deno.FsWatcher;
+    try {
+      w = this.#watcher = Deno.watchFs(path.dirname(file()), { recursive: false });
+    } catch (e) {
+      log.warn("Can't watch the config file for changes ({error}); restart to apply edits", {
+        error: (e as Error).message,
+      });
+      return;
+    }
+    (async () => {
+      try {
+        for await (const ev of w) {
+          if (!ev.paths.some((p) => path.resolve(p) === file())) continue;
+          clearTimeout(timer);
+          timer = setTimeout(() => this.reload(), SETTLE_MS);
+        }
+      } catch { /* closed */ }
+    })();
+  }
+
+  /** Stops watching. */
+  close(): void {
+    try {
+      this.#watcher?.close();
+    } catch { /* closed */ }
+  }
+
+  /**
+   * Re-reads the config file: a valid edit is applied without a restart and saved as the last
+   * good copy; an invalid one is rejected with the reason and the running config stays.
+   * `dataDir` and `control` change only at the next restart.
+   */
+  async reload(): Promise<boolean> {
+    const old = this.#target.config();
+    const backup = lastGoodFile(old.dataDir);
+    let next: Config;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(old.file);
+      next = await loadConfig(old.file);
+      checkSandbox(next);
+      await readCaCerts(next);
+    } catch (e) {
+      const why = e instanceof ConfigError ? e.problems.join("; ") : (e as Error).message;
+      log.error(
+        "Config edit rejected, still running the previous config: {why}. The last good copy is {backup}.",
+        { why, backup },
+      );
+      this.#last = { at: new Date().toISOString(), ok: false, error: why, lastGood: backup };
+      return false;
+    }
+    if (
+      next.dataDir !== old.dataDir || JSON.stringify(next.control) !== JSON.stringify(old.control)
+    ) {
+      log.warn("dataDir and control changes take effect at the next restart");
+      next = { ...next, dataDir: old.dataDir, control: old.control };
+    }
+    addSecrets([next.server.token]);
+    await this.#target.apply(next, old);
+    await saveLastGood(old.dataDir, text);
+    this.#last = { at: new Date().toISOString(), ok: true, error: null, lastGood: backup };
+    log.info("Config reloaded from {file}", { file: next.file });
+    for (const w of configWarnings(next)) log.warn("Config: {warning}", { warning: w });
+    return true;
+  }
+}
