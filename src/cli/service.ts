@@ -20,7 +20,7 @@ import {
   type ServiceSpec,
   ServiceSpecError,
 } from "../service/spec.ts";
-import { queryStatus, type ServiceStatus } from "../service/status.ts";
+import { queryStatus, type ServiceStatus } from "../service/manager_status.ts";
 import { writableFolders } from "../service/sandbox.ts";
 
 const HELP = `Usage: agent service install | uninstall | status [options]

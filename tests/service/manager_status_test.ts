@@ -1,6 +1,6 @@
 import assert from "#assert";
 import type { CommandResult } from "../../src/service/execute.ts";
-import { parseFields, queryStatus } from "../../src/service/status.ts";
+import { parseFields, queryStatus } from "../../src/service/manager_status.ts";
 import { sampleSpec } from "./_specs.ts";
 
 /** A runner that answers from a table (a unit-test stand-in for the service manager). */
