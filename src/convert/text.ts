@@ -259,3 +259,39 @@ export function splitKeyValue(line: string, separator = ":"): [string, string] |
   const key = line.slice(0, i).trim();
   return key ? [key, line.slice(i + separator.length).trim()] : null;
 }
+
+/**
+ * The 1-based number of the last line when it has no line end although the text has several
+ * lines (every line but the last ends in one, by definition), else undefined: the sign of a
+ * file cut mid-line, for formats whose writers end every line. A CRLF file whose last line
+ * ends in a lone CR counts as cut too. Trailing white space, NULs and a DOS end-of-file mark
+ * (Ctrl-Z) after the last line end are not a line.
+ */
+export function unterminatedLastLine(text: string): number | undefined {
+  // deno-lint-ignore no-control-regex
+  const end = text.replace(/[ \t\0\x1a]+$/, "");
+  const lastBreak = Math.max(end.lastIndexOf("\n"), end.lastIndexOf("\r"));
+  if (lastBreak < 0) return undefined; // one line: nothing to compare with
+  const crlf = end.includes("\r\n");
+  const complete = lastBreak === end.length - 1 && (!crlf || end.endsWith("\n"));
+  if (complete) return undefined;
+  return splitLines(end).length;
+}
+
+/**
+ * The error for a file that ends before the format says it does (a tester still writing, a
+ * copy that broke off): `where` is the place (`line 287`), `what` what is missing there,
+ * `more` a further hint (e.g. the parameter that relaxes the check).
+ */
+export function cutShortError(
+  file: string,
+  where: string,
+  what: string,
+  more?: string,
+): ConversionError {
+  return new ConversionError(
+    `${file}: ${where}: ${what}: the file looks cut short`,
+    "Check that the tester finished writing the file (and that a copy to this folder was " +
+      "complete), then drop the complete file again." + (more ? ` ${more}` : ""),
+  );
+}

@@ -9,7 +9,7 @@ import { type ConvertInput } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/csv/converter.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";
-import { allSteps, convertValid, rejects as expectRejects, step } from "./_convert.ts";
+import { allSteps, convertValid, rejects as expectRejects, step, withoutId } from "./_convert.ts";
 import { convertInput, fileInput } from "./_station.ts";
 
 const convert = (input: ConvertInput) => convertValid(converter, input);
@@ -300,6 +300,37 @@ Deno.test("csv: bad parameters name the parameter", async () => {
   await rejects(convertInput(text, "a.csv", { statusWords: { X: "maybe" } }), /statusWords\.X/);
   await rejects(convertInput(text, "a.csv", { columns: { valeu: "V" } }), /valeu/);
   await rejects(convertInput(text, "a.csv", { compOp: "BETWEEN" }), /parameter "compOp"/);
+});
+
+Deno.test("csv: a file cut mid-line is refused as cut short; lastLineEnd: optional reads it", async () => {
+  const text = new TextDecoder().decode(Deno.readFileSync(own("rows_two_serials.csv")));
+  const params = { dateOrder: "mdy" };
+  const whole = await convert(convertInput(text, "cut.csv", params));
+  const lines = text.split("\n");
+  // Cut inside the last row's verdict: the row still has all its fields, but no line end.
+  const cut = text.slice(0, text.trimEnd().length - 2);
+  const e = await rejects(
+    convertInput(cut, "cut.csv", params),
+    new RegExp(`cut\\.csv: line ${lines.length - 1}: the last line has no line end.*cut short`),
+  );
+  assert.match(e.hint, /"lastLineEnd": "optional"/);
+  // The same in a CRLF file cut between CR and LF.
+  const crlf = text.replaceAll("\n", "\r\n");
+  await rejects(convertInput(crlf.slice(0, -1), "cut.csv", params), /no line end.*cut short/);
+  // A tester that never ends its last line: the whole file reads as before.
+  const relaxed = await convert(
+    convertInput(text.trimEnd(), "cut.csv", { ...params, lastLineEnd: "optional" }),
+  );
+  assert.deepEqual(relaxed.map(withoutId), whole.map(withoutId));
+  // One line without a line end has nothing to compare with: not refused for that.
+  const one = await convert(
+    convertInput("SN1,PN1,2024-01-02 10:00:00,V,5.0,PASS", "one.csv", {
+      tableHeader: "none",
+      columns: { name: 4, value: 5, status: 6 },
+      header: { sn: 1, pn: 2, start: 3 },
+    }),
+  );
+  assert.equal(one.length, 1);
 });
 
 Deno.test("csv: detect", () => {

@@ -178,6 +178,38 @@ Deno.test("klippel-qc: refused headers name the problem", async () => {
   await rejects(converter, convertInput(text, "/tmp/x/...txt", PN), /can't be derived/);
 });
 
+Deno.test("klippel-qc: a header cut short is refused, saying where", async () => {
+  const text = new TextDecoder().decode(Deno.readFileSync(own()));
+  const input = (t: string) => convertInput(t, path.join(path.dirname(own()), `${OWN}.txt`), PN);
+  const lines = text.split("\r\n");
+  const upTo = (n: number) => lines.slice(0, n).join("\r\n") + "\r\n";
+  // Cut inside the Results_Warning line (line 22): no line end.
+  await rejects(
+    converter,
+    input(text.slice(0, text.indexOf("Results_Warning=") + 12)),
+    /line 22: the last line has no line end: the file looks cut short/,
+  );
+  // Cut after a //comment line, before its Key=Value line.
+  await rejects(
+    converter,
+    input(upTo(17)),
+    /line 17: the header ends with a comment, without its Key=Value line.*cut short/,
+  );
+  // Cut at a line end inside the Results lists: Results_Fail (and the rest) never came.
+  await rejects(
+    converter,
+    input(upTo(20)),
+    /line 20: the header ends without Results_Fail \(Klippel QC writes it into every header\).*cut short/,
+  );
+  await rejects(
+    converter,
+    input(upTo(16)),
+    /without Ctrl_OverallVerdict, Results_Pass, Results_Fail/,
+  );
+  // The whole header converts.
+  assert.equal((await convertValid(converter, input(text))).length, 1);
+});
+
 Deno.test("klippel-qc: a missing curve folder is an error, or the header alone when optional", async () => {
   const t = await tempUnit();
   try {

@@ -129,11 +129,64 @@ Deno.test("soundcheck: synthetic: CRLF, Max and Min/Max tolerances, a log-log cu
   // A unit that grew keeps its id: the first unit, cut after its first result, has the id the
   // whole file gives it.
   const text = new TextDecoder().decode(Deno.readFileSync(OWN()));
-  const cut = text.split("\r\n").slice(0, 2).join("\r\n");
+  const cut = text.split("\r\n").slice(0, 2).join("\r\n") + "\r\n";
   const [partial] = await convertValid(converter, convertInput(cut, OWN()));
   assert.equal(partial.id, a.id);
   assert.equal(leaves(partial).length, 1);
   assert.ok(appendModeFormats.has("soundcheck"));
+});
+
+Deno.test("soundcheck: a file cut short is refused, saying where", async () => {
+  const text = new TextDecoder().decode(Deno.readFileSync(OWN()));
+  const lines = text.split("\r\n");
+  const upTo = (n: number) => lines.slice(0, n).join("\r\n") + "\r\n";
+  // Cut inside the last row (line 3): no line end.
+  await rejects(
+    converter,
+    convertInput(text.slice(0, text.indexOf("Noise floor") + 5), "cut.txt"),
+    /cut\.txt: line 3: the last row has no line end: the file looks cut short/,
+  );
+  // Cut at a line end after a curve's X row (line 6), before its Y row.
+  await rejects(
+    converter,
+    convertInput(upTo(6), "cut.txt"),
+    /line 6: the file ends after the X row of a curve, without its Y row.*cut short/,
+  );
+  // Cut at the line end after the Y row: the units so far are whole.
+  assert.equal((await convertValid(converter, convertInput(upTo(7), "cut.txt"))).length, 1);
+});
+
+Deno.test("soundcheck: a block written again is a unit of its own, not merged", async () => {
+  const header = "Serial #:\tTime: \tLot #: \tResponse\t\tx data lin\ty data dB\tz data lin\t\t" +
+    "x axis log\ty axis lin\tz axis lin\t\tHz\tdB";
+  const results = "Serial #:\tTime: \tLot #: \tName\tMargin\tUnit\tResult\tTolerance\tLimits";
+  const row = (cells: string) => `SN-1\t1/2/2024 10:00:00 AM\tLOT\t${cells}`;
+  const block = [
+    results,
+    row("Level\t95.5\tdB\tPASS\tMax/Min\t100/90"),
+    header,
+    row("100\t1000\t10000"),
+    row("80\t90\t70"),
+  ];
+  // The same serial's block twice at the same time (written again): two units, alike.
+  const twice = [...block, ...block].join("\r\n") + "\r\n";
+  const reports = await convertValid(converter, convertInput(twice, "twice.txt"));
+  assert.equal(reports.length, 2);
+  assert.deepEqual(
+    reports.map((r) => leaves(r).map((s) => s.name)),
+    [["Level", "Response"], ["Level", "Response"]],
+  );
+  const body = (r: (typeof reports)[0]) => ({ ...withoutId(r), root: r.root });
+  assert.deepEqual(body(reports[1]), body(reports[0]));
+  assert.notEqual(reports[0].id, reports[1].id);
+  // A curve block coming again, without a results block in between, is a new unit too.
+  const curves = [header, row("1\t2"), row("3\t4"), header, row("1\t2"), row("5\t6")];
+  const two = await convertValid(
+    converter,
+    convertInput(curves.join("\r\n") + "\r\n", "curves.txt"),
+  );
+  assert.deepEqual(two.map((r) => leaves(r).length), [1, 1]);
+  assert.deepEqual(two.map((r) => step(r, "Response").chart?.series[0].ydata), ["3;4", "5;6"]);
 });
 
 Deno.test("soundcheck: refusals name the value", async () => {
@@ -207,7 +260,7 @@ Deno.test("soundcheck: UTF-16, LF and Windows-1252 copies convert alike; 4,000 u
       );
     }
   }
-  const big = await convertValid(converter, convertInput(rows.join("\r\n"), "big.txt"));
+  const big = await convertValid(converter, convertInput(rows.join("\r\n") + "\r\n", "big.txt"));
   assert.equal(big.length, 4000);
   assert.equal(big.filter((r) => r.result === "F").length, 42); // every 97th unit
   assert.equal(new Set(big.map((r) => r.id)).size, 4000);

@@ -310,6 +310,59 @@ Deno.test("takaya: synthetic ATDX with BOM, attempts and a tester/step disagreem
   assert.equal(second.root?.steps?.[0].status, "F");
 });
 
+Deno.test("takaya: files cut short are refused, saying where", async () => {
+  const text = (name: string) => new TextDecoder().decode(Deno.readFileSync(own(name)));
+  const cut = async (name: string, body: string, re: RegExp) =>
+    await rejects(converter, convertInput(body, name), re);
+  // ATD with GROUP blocks: the closing "@" never came (cut at a line end inside group 2).
+  const atd = text("SYN_TOP-20240307090501.ATD");
+  const atdLines = atd.split("\r\n");
+  await cut(
+    "SYN_TOP-20240307090501.ATD",
+    atdLines.slice(0, 30).join("\r\n") + "\r\n",
+    /line 30: the test block that opens on line 1 has no closing "@": the file looks cut short/,
+  );
+  // Cut inside the header: its closing "@" never came.
+  await cut(
+    "SYN_TOP-20240307090501.ATD",
+    atdLines.slice(0, 4).join("\r\n"),
+    /line 4: the file ends inside the header that opens on line 1, before its "@".*cut short/,
+  );
+  // The old layout has no end marker: a last row with fewer cells than the column header, or
+  // the file ending at its column-header row.
+  const old = text("OLDSYN_OLD-0001_20141227_152724.ATD");
+  const oldName = "OLDSYN_OLD-0001_20141227_152724.ATD";
+  const rowAt = old.indexOf("000002\t");
+  await cut(
+    oldName,
+    old.slice(0, rowAt + 30),
+    /line 17: the last step row has \d+ of the 20 columns: the file looks cut short/,
+  );
+  await cut(
+    oldName,
+    old.slice(0, old.indexOf("000001\t")),
+    /line 15: the test block that opens on line 1 ends before its first step row.*cut short/,
+  );
+  // ATDX: a step row cut mid-row, a group cut before its rows, a Main header with no group.
+  const atdx = text("WOSYN-0001__20250605_143000.atdx");
+  const atdxName = "WOSYN-0001__20250605_143000.atdx";
+  const lines = atdx.split("\n");
+  const upTo = (n: number) => lines.slice(0, n).join("\n") + "\n";
+  await cut(
+    atdxName,
+    upTo(15) + lines[15].slice(0, 40),
+    /line 16: the last step row has \d+ of the 35 columns: the file looks cut short/,
+  );
+  await cut(
+    atdxName,
+    upTo(13),
+    /line 10: the group that opens on line 9 ends before its first step row.*cut short/,
+  );
+  await cut(atdxName, upTo(22), /line 22: the file ends in the Main header that opens on line 18/);
+  // Cut at a line end after a whole row: ATDX has no end marker, the rows so far convert.
+  assert.equal((await convertValid(converter, convertInput(upTo(17), atdxName))).length, 1);
+});
+
 Deno.test("takaya: wrong files and parameters give clear errors", async () => {
   await rejects(
     converter,
@@ -323,7 +376,7 @@ Deno.test("takaya: wrong files and parameters give clear errors", async () => {
   );
   await rejects(
     converter,
-    convertInput("@\n* PASS *\nModel:X\nDATE 1/2/2024 10:00:00\n@\n* GROUP No.1 *\n", "y.ATD"),
+    convertInput("@\n* PASS *\nModel:X\nDATE 1/2/2024 10:00:00\n@\n* GROUP No.1 *\n@\n", "y.ATD"),
     /no serial number for unit 1/,
   );
   await rejects(

@@ -8,6 +8,7 @@ import {
   splitLines,
   stripControlChars,
   stripControlCharsDeep,
+  unterminatedLastLine,
   xmlDeclaredEncoding,
 } from "../../src/convert/text.ts";
 
@@ -86,6 +87,17 @@ Deno.test("splitLines: CRLF, LF, CR, missing or present final newline", () => {
   assert.deepEqual(splitLines("a\nb\n"), ["a", "b"]);
   assert.deepEqual(splitLines("a\n\nb"), ["a", "", "b"]);
   assert.deepEqual(splitLines(""), []);
+});
+
+Deno.test("unterminatedLastLine: the last of several lines without its line end", () => {
+  assert.equal(unterminatedLastLine("a\nb\nc"), 3);
+  assert.equal(unterminatedLastLine("a\nb\n"), undefined);
+  assert.equal(unterminatedLastLine("a\r\nb\r\n"), undefined);
+  assert.equal(unterminatedLastLine("a\r\nb\r"), 2); // CRLF file cut between CR and LF
+  assert.equal(unterminatedLastLine("a\rb\r"), undefined); // CR-only line ends
+  assert.equal(unterminatedLastLine("a\nb\n  \t\x1a\0"), undefined); // padding, Ctrl-Z
+  assert.equal(unterminatedLastLine("one line"), undefined); // nothing to compare with
+  assert.equal(unterminatedLastLine(""), undefined);
 });
 
 Deno.test("stripControlChars removes what breaks XML and keeps tab/LF/CR", () => {

@@ -32,7 +32,14 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
-import { decodeText, headText, splitKeyValue, splitLines } from "../text.ts";
+import {
+  cutShortError,
+  decodeText,
+  headText,
+  splitKeyValue,
+  splitLines,
+  unterminatedLastLine,
+} from "../text.ts";
 import { type NumericInput } from "../../wsjf/build_input.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
@@ -131,18 +138,49 @@ interface Header {
   get(key: string): string;
 }
 
+/** Keys Klippel QC writes into every header; one missing means the header was cut short. */
+const ALWAYS_WRITTEN = ["Ctrl_OverallVerdict", "Results_Pass", "Results_Fail"];
+
 function readHeader(text: string, file: string): Header {
   const values = new Map<string, string>();
-  for (const line of splitLines(text)) {
-    if (line.trim() === "" || line.trimStart().startsWith("//")) continue;
+  const lines = splitLines(text);
+  let lastLine = 0;
+  let lastIsComment = false;
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    lastLine = i + 1;
+    lastIsComment = line.trimStart().startsWith("//");
+    if (lastIsComment) return;
     const kv = splitKeyValue(line, "=");
     if (kv !== null && !values.has(kv[0])) values.set(kv[0], kv[1]);
-  }
+  });
   if (!values.has("Cfg_SerialNumber") && !values.has("Cfg_DutStartTime")) {
     throw new ConversionError(
       `${file} is not a Klippel QC header: no Cfg_SerialNumber or Cfg_DutStartTime line`,
       "Check the converter's format setting for this folder (curve files are read with their " +
         "header, not on their own).",
+    );
+  }
+  // Klippel ends every line, and writes each //comment line above its Key=Value line.
+  const open = unterminatedLastLine(text);
+  if (open !== undefined) {
+    throw cutShortError(file, `line ${open}`, "the last line has no line end");
+  }
+  if (lastIsComment) {
+    throw cutShortError(
+      file,
+      `line ${lastLine}`,
+      "the header ends with a comment, without its Key=Value line",
+    );
+  }
+  const missing = ALWAYS_WRITTEN.filter((k) => !values.has(k));
+  if (missing.length > 0) {
+    throw cutShortError(
+      file,
+      `line ${lastLine}`,
+      `the header ends without ${missing.join(", ")} (Klippel QC writes ${
+        missing.length === 1 ? "it" : "them"
+      } into every header)`,
     );
   }
   return { values, get: (k) => values.get(k) ?? "" };

@@ -10,8 +10,9 @@
  * in pairs, X values then Y values (a further pair without its own header is another curve,
  * named "Curve n"). Header rows may come again before any block.
  *
- * Mapping: a new unit starts where the serial changes (or where the same serial's result comes
- * again at another time: a retest). `sn` = Serial; `pn` = Lot (what SoundCheck stations put
+ * Mapping: a new unit starts where the serial changes, or where a result or curve the unit
+ * already has comes again (a retest, or the block written once more: each repeat is its own
+ * unit, never merged into the first). `sn` = Serial; `pn` = Lot (what SoundCheck stations put
  * there; `lotField: "batchSN"` sends it as the batch serial instead, `pn` then from
  * `partNumber`); operator = Operator; `start` = the earliest time of the unit's results and
  * data curves (limit curves carry the time the limit was made), read with `dateOrder` and the
@@ -26,7 +27,8 @@
  * overwrites the earlier, shorter report).
  *
  * Refused: an unknown Result word (named; never read as a pass), a value that is not a number
- * in the configured `decimalSeparator`, a time not in `dateOrder`, data before any header.
+ * in the configured `decimalSeparator`, a time not in `dateOrder`, data before any header, and
+ * a file cut short (a last row without its line end, a curve's X row without its Y row).
  *
  * @module
  */
@@ -35,7 +37,7 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { type DecimalSeparator, isNumberText, parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
-import { decodeText, headText, splitLines } from "../text.ts";
+import { cutShortError, decodeText, headText, splitLines, unterminatedLastLine } from "../text.ts";
 import { type NaiveDateTime, parseLooseDateTime, zonedToEpoch } from "../time.ts";
 import { type NumericInput } from "../../wsjf/build_input.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
@@ -120,6 +122,11 @@ export const converter: Converter = {
   convert(input: ConvertInput): WsjfReport[] {
     const params = parseParams(input.params, paramsSchema, "soundcheck");
     const { text } = decodeText(input.bytes, { encoding: params.encoding });
+    // SoundCheck ends every row; a last row without its line end was cut mid-row.
+    const open = unterminatedLastLine(text);
+    if (open !== undefined) {
+      throw cutShortError(input.name, `line ${open}`, "the last row has no line end");
+    }
     const units = readUnits(splitLines(text), input, params);
     if (units.length === 0) {
       throw new ConversionError(
@@ -177,10 +184,12 @@ function readUnits(lines: string[], input: ConvertInput, p: Params): Unit[] {
       data.every((c) => c.trim() === "" || isNumberText(c, p.decimalSeparator));
     const itemName = isCurveRow ? (block as { name: string }).name : at(cols.data);
     const limit = block.kind === "curve" && isCurveRow && block.limit && !headerUsed;
-    // A new unit: another serial, or the same serial tested again (a name seen at another time).
+    // The name this row's result or curve will have (a curve's is set at its X row).
+    const nextName = isCurveRow && headerUsed ? `Curve ${curveCount + 1}` : itemName;
+    // A new unit: another serial, or a result or curve of this unit coming again (a retest, or
+    // the block written once more): each repeat is a unit of its own, never merged.
     if (
-      unit === undefined || unit.sn !== sn ||
-      (!isCurveRow && unit.names.has(itemName) && unit.firstTime !== timeText && !pendingX)
+      unit === undefined || unit.sn !== sn || (pendingX === undefined && unit.names.has(nextName))
     ) {
       unit = {
         sn,
@@ -222,6 +231,13 @@ function readUnits(lines: string[], input: ConvertInput, p: Params): Unit[] {
     }
     unit.items.push({ result: { line, name: itemName, cells: data, cols: block.cols } });
     unit.names.add(itemName);
+  }
+  if (pendingX !== undefined) {
+    throw cutShortError(
+      file,
+      `line ${pendingX.line}`,
+      "the file ends after the X row of a curve, without its Y row",
+    );
   }
   return units;
 }

@@ -63,7 +63,7 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
-import { decodeText, headText } from "../text.ts";
+import { cutShortError, decodeText, headText } from "../text.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
 import { type ReportResult, type StepStatus, worse } from "../../wsjf/status_codes.ts";
@@ -163,6 +163,9 @@ function parseFile(text: string, name: string, variant: Params["variant"]): Taka
   try {
     file = isAtdx ? parseAtdx(text) : parseAtd(text);
   } catch (e) {
+    if (e instanceof TakayaSyntaxError && e.cut) {
+      throw cutShortError(name, `line ${e.line}`, e.message);
+    }
     if (e instanceof TakayaSyntaxError) {
       throw new ConversionError(
         `${name}: line ${e.line}: ${e.message}`,

@@ -29,7 +29,7 @@
 import { ConversionError } from "../../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../../contract.ts";
 import { parseInteger } from "../../number.ts";
-import { decodeText, headText } from "../../text.ts";
+import { cutShortError, decodeText, headText, unterminatedLastLine } from "../../text.ts";
 import { sha256Hex } from "../../ids.ts";
 import { ReportBuilder } from "../../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../../wsjf/step_builder.ts";
@@ -73,6 +73,16 @@ export const converter: Converter = {
       throw new ConversionError(
         `${input.name} is empty`,
         "Check that the tester finished writing.",
+      );
+    }
+    const cut = settings.requireLastLineEnd ? unterminatedLastLine(text) : undefined;
+    if (cut !== undefined) {
+      throw cutShortError(
+        input.name,
+        `line ${cut}`,
+        "the last line has no line end (every line before it has one)",
+        'If the tester never ends its last line, set the converter parameter "lastLineEnd": ' +
+          '"optional".',
       );
     }
     const delimiter = settings.delimiter !== "auto"

@@ -230,6 +230,12 @@ export const paramsSchema = converterParams({
     description: "Unit of the exec-time field (`h:mm:ss` is always read).",
     defaultText: '`"s"`',
   }),
+  lastLineEnd: z.enum(["required", "optional"]).optional().meta({
+    description:
+      '`"required"`: a file of several lines whose last line has no line end is refused as cut ' +
+      'short; `"optional"` for a tester that never ends its last line.',
+    defaultText: '`"required"`',
+  }),
   missingStart: z.enum(["now", "error"]).optional().meta({
     description:
       'No date anywhere: `"now"` uses the conversion time (noted as misc info), `"error"` ' +
@@ -272,6 +278,8 @@ export interface Settings {
   compOp?: string;
   execTimeFactor: number;
   missingStart: "now" | "error";
+  /** Refuse a file whose last line has no line end (cut short). */
+  requireLastLineEnd: boolean;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -334,6 +342,7 @@ function resolveSettings(p: CsvParams, given: CsvParams): Settings {
     compOp: pick("compOp"),
     execTimeFactor: { s: 1, ms: 0.001, min: 60 }[pick("execTimeUnit") ?? "s"],
     missingStart: pick("missingStart") ?? "now",
+    requireLastLineEnd: (pick("lastLineEnd") ?? "required") === "required",
   };
 }
 

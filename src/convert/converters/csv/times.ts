@@ -20,8 +20,33 @@ import { decimalHint } from "./steps.ts";
 /** A header field's text and where it came from (for messages). */
 export type HeaderValue = { value: string; where: string };
 
-/** Reads the start field (plus a separate time field) with the configured date rules. */
+/**
+ * Reads the start field (plus a separate time field) with the configured date rules; a year
+ * before 1970 or after 9999 (what a report can hold) is refused.
+ */
 export function parseStart(
+  date: HeaderValue,
+  time: HeaderValue | undefined,
+  s: Settings,
+  file: string,
+): TimeInput {
+  const start = readStart(date, time, s, file);
+  const year = typeof start === "string"
+    ? Number(start.trim().slice(0, 4))
+    : start instanceof Date
+    ? start.getUTCFullYear()
+    : start.year;
+  if (!(year >= 1970 && year <= 9999)) {
+    throw new ConversionError(
+      `${file}: ${date.where}: the start date "${date.value}" is in the year ${year}, before ` +
+        "1970 or after 9999",
+      "Check the date the tester wrote (and the converter parameters datePattern/dateOrder).",
+    );
+  }
+  return start;
+}
+
+function readStart(
   date: HeaderValue,
   time: HeaderValue | undefined,
   s: Settings,

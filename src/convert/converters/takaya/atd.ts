@@ -91,6 +91,10 @@ export function parseAtd(text: string): TakayaFile {
   let unit: TakayaUnit | undefined;
   let group: TakayaGroup | undefined;
   let columns: ColumnPlan | undefined;
+  /** Cells of the column-header row (0: none seen). */
+  let columnCount = 0;
+  /** The last non-empty line: its number, what it was, and its cells (tab rows). */
+  const last = { line: 0, kind: "", cells: 0 };
 
   const startHeader = (lineNo: number): State => {
     header = emptyHeader(lineNo);
@@ -112,6 +116,8 @@ export function parseAtd(text: string): TakayaFile {
     const raw = lines[i];
     const line = raw.trim();
     if (line === "") continue;
+    last.line = lineNo;
+    last.kind = "other";
 
     if (line === "@") {
       if (state === "header") state = "body";
@@ -170,6 +176,8 @@ export function parseAtd(text: string): TakayaFile {
       const cells = raw.split("\t");
       if (!/^\d+$/.test(cells[0].trim())) {
         columns = columnPlan(columnKeys(cells));
+        columnCount = cells.length;
+        last.kind = "columns";
         if (columns.step < 0 || columns.judgement < 0) {
           throw new TakayaSyntaxError(
             "the column-header row has no Step_number or Judgement column",
@@ -180,6 +188,8 @@ export function parseAtd(text: string): TakayaFile {
       }
       columns ??= columnPlan(columnKeys(DEFAULT_TAB_COLUMNS));
       currentGroup(lineNo).rows.push(rowFromCells(cells, columns, lineNo));
+      last.kind = "row";
+      last.cells = cells.length;
       continue;
     }
     // Anything else carries no step data this reader knows: skipped, and said so.
@@ -192,12 +202,42 @@ export function parseAtd(text: string): TakayaFile {
   if (units.length === 0) {
     throw new TakayaSyntaxError('no "@" header found', 1);
   }
+  checkEnd(state, unit!, columnCount, last);
   if (sawQuoted) variant = "apt94xx";
   // One unit per group: each group is a board of the panel, with its own serial and verdict.
   const perBoard = units.flatMap((u) =>
     u.groups.length <= 1 ? [u] : u.groups.map((g) => ({ header: u.header, groups: [g] }))
   );
   return { variant, units: perBoard };
+}
+
+/**
+ * Refuses a file that ends before its last test block does: inside the header (no closing
+ * `@`); in a block with `* GROUP` markers (tab and APT94xx layouts, which close every block
+ * with `@`) before that `@`. The old layout has no end marker: there the file must not end at
+ * its column-header row, before any step, or in a step row with fewer cells than that header.
+ */
+function checkEnd(
+  state: State,
+  unit: TakayaUnit,
+  columnCount: number,
+  last: { line: number; kind: string; cells: number },
+): void {
+  const cut = (what: string) => new TakayaSyntaxError(what, last.line, true);
+  const opened = unit.header.line;
+  if (state === "header") {
+    throw cut(`the file ends inside the header that opens on line ${opened}, before its "@"`);
+  }
+  if (state !== "body") return;
+  if (unit.groups.some((g) => g.no !== "")) {
+    throw cut(`the test block that opens on line ${opened} has no closing "@"`);
+  }
+  if (unit.groups.every((g) => g.rows.length === 0)) {
+    throw cut(`the test block that opens on line ${opened} ends before its first step row`);
+  }
+  if (last.kind === "row" && columnCount > 0 && last.cells < columnCount) {
+    throw cut(`the last step row has ${last.cells} of the ${columnCount} columns`);
+  }
 }
 
 function newGroup(no: string, line: number): TakayaGroup {

@@ -34,6 +34,10 @@ export function parseAtdx(text: string): TakayaFile {
   let header: TakayaHeader | undefined;
   let group: TakayaGroup | undefined;
   let columns: ColumnPlan | undefined;
+  /** Cells of the column-header row. */
+  let columnCount = 0;
+  /** The last non-empty line: its number, and its cells when it is a step row (else 0). */
+  const last = { line: 0, rowCells: 0 };
   /** Skipped lines before the first group: they are reported with it. */
   const pending: NonNullable<TakayaGroup["skipped"]> = [];
   const skip = (line: number, text: string) =>
@@ -46,6 +50,8 @@ export function parseAtdx(text: string): TakayaFile {
     const raw = lines[i];
     const line = raw.trim();
     if (line === "" || /^-{4,}$/.test(line)) continue;
+    last.line = lineNo;
+    last.rowCells = 0;
 
     const banner = /^#+\s*"([^"]*)"\s*#*$/.exec(line);
     if (banner) {
@@ -103,6 +109,7 @@ export function parseAtdx(text: string): TakayaFile {
     const cells = raw.split(";");
     if (!/^\d+$/.test(cells[0].trim())) {
       columns = columnPlan(columnKeys(cells));
+      columnCount = cells.length;
       if (columns.step < 0 || columns.judgement < 0) {
         throw new TakayaSyntaxError("the column-header row has no Order or Judge column", lineNo);
       }
@@ -121,11 +128,37 @@ export function parseAtdx(text: string): TakayaFile {
     if (row.test1.includes("[")) [row.test1, row.test1Unit] = bracketed(row.test1, row.test1Unit);
     if (row.test2.includes("[")) [row.test2, row.test2Unit] = bracketed(row.test2, row.test2Unit);
     group.rows.push(row);
+    last.rowCells = cells.length;
   }
   if (units.length === 0) {
     throw new TakayaSyntaxError('no "Group header" found: the file holds no test', 1);
   }
+  checkEnd(section, group!, header!, columnCount, last);
   return { variant: "atdx", units };
+}
+
+/**
+ * Refuses a file that ends before its last group does (ATDX has no end marker): in a Main
+ * header after the last group, in a group before its first step row, or in a step row with
+ * fewer cells than the column-header row (every row has them all, ending in `;`).
+ */
+function checkEnd(
+  section: Section,
+  group: TakayaGroup,
+  header: TakayaHeader,
+  columnCount: number,
+  last: { line: number; rowCells: number },
+): void {
+  const cut = (what: string) => new TakayaSyntaxError(what, last.line, true);
+  if (section === "main") {
+    throw cut(`the file ends in the Main header that opens on line ${header.line}`);
+  }
+  if (group.rows.length === 0 && section !== "unknown") {
+    throw cut(`the group that opens on line ${group.line} ends before its first step row`);
+  }
+  if (last.rowCells > 0 && last.rowCells < columnCount) {
+    throw cut(`the last step row has ${last.rowCells} of the ${columnCount} columns`);
+  }
 }
 
 /**

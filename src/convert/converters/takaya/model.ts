@@ -100,12 +100,15 @@ export interface TakayaFile {
 export class TakayaSyntaxError extends Error {
   /** 1-based line. */
   readonly line: number;
+  /** The file ends before the layout says it does (cut short), rather than being damaged. */
+  readonly cut: boolean;
 
-  /** @param message what is wrong; @param line where */
-  constructor(message: string, line: number) {
+  /** @param message what is wrong; @param line where; @param cut whether the file ends early */
+  constructor(message: string, line: number, cut = false) {
     super(message);
     this.name = "TakayaSyntaxError";
     this.line = line;
+    this.cut = cut;
   }
 }
 
