@@ -3,7 +3,10 @@
  * compressed bytes are fed to a `node:zlib` gunzip stream in 64 KiB slices and inflated 64 KiB
  * at a time, so a large file is never whole in memory, and the inflater stops as soon as the
  * output passes its byte limit (a gzip bomb costs one step past the limit, not the bomb's
- * size). ZIP archives have their own reader (zip.ts), which knows each entry's size up front.
+ * size). Concatenated members (`cat a.gz b.gz`, valid gzip) are inflated one after the other,
+ * the limit counting all of them together; zero padding after the last member is ignored,
+ * anything else there is damage. ZIP archives have their own reader (zip.ts), which knows each
+ * entry's size up front.
  *
  * @module
  */

@@ -11,7 +11,7 @@ import zlib from "node:zlib";
 import type { WsjfReport } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/stdf.ts";
 import { detectFormat, runConversion } from "../../src/convert/run.ts";
-import { needsSharedFixtures, sharedFixtureFiles } from "../_fixtures.ts";
+import { needsSharedFixtures, ownFixture, sharedFixtureFiles } from "../_fixtures.ts";
 import { fuzzConverter } from "./_fuzz.ts";
 import { convertInput, station } from "./_station.ts";
 import { StdfWriter } from "./_stdf_writer.ts";
@@ -195,6 +195,25 @@ Deno.test("stdf: multi-site lot, limits from the first PTR, parts without PART_I
     convertInput(syntheticLot("little"), "s.stdf", { serialFormat: "partId" }),
   );
   assert.equal(plain[1].sn, "17");
+});
+
+Deno.test("stdf: a .stdf.gz of two gzip members (cat a.gz b.gz) converts to its last part", async () => {
+  // GNU gzip, the STDF cut at byte 14,509 (inside a record) into two members (README there).
+  const gz = Deno.readFileSync(ownFixture("convert", "stdf", "two_members.stdf.gz"));
+  const raw = new Uint8Array(zlib.gunzipSync(gz));
+  const fromGz = await convertValid(converter, convertInput(gz, "two_members.stdf.gz"));
+  const fromRaw = await convertValid(converter, convertInput(raw, "two_members.stdf"));
+  assert.equal(fromGz.length, 40);
+  assert.equal(fromGz.length, countRecords(raw, 5, 20));
+  assert.deepEqual(fromGz.map((r) => r.sn).slice(-2), ["GZ2-GZ-39", "GZ2-GZ-40"]);
+  assert.equal(fromGz.filter((r) => r.result === "F").length, 4); // parts 9, 18, 27, 36
+  assert.deepEqual(fromGz.map(withoutId), fromRaw.map(withoutId));
+  // The first member alone ends inside a record: refused, not 20 parts passed as the lot.
+  await rejects(
+    converter,
+    convertInput(gz.subarray(0, 1711), "first.stdf.gz"),
+    /first\.stdf\.gz: inflated byte 14502: the file ends inside a record/,
+  );
 });
 
 /** A lot of `parts` parts on four sites, each site's PIRs before its PRRs. */
