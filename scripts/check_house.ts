@@ -13,6 +13,9 @@
  *    between our files) must lead to a file and heading that exist (house/pointers.ts).
  * 3. **A file in `src/` or `scripts/` over {@link MAX_LINES} lines gives its reason** in its
  *    opening comment, on a line `Long because: …`. Without `--strict` these are warnings.
+ * 4. **The README's map matches the folders**: the code block under its "How it works" heading
+ *    names every folder of `src/` (a line `  name/  what is in it`), and no folder that is not
+ *    there. A README without that heading is not checked.
  *
  * Usage: deno run --allow-read scripts/check_house.ts [--strict] [--root DIR]
  *
@@ -92,6 +95,7 @@ export async function checkHouse(root: string, options: HouseOptions = {}): Prom
   await checkCycles(root, options.knownCycles ?? KNOWN_CYCLES, report);
   await checkOutsideReferences(root, report);
   await checkLongFiles(root, options.strict ?? false, report);
+  await checkReadmeMap(root, report);
   return report;
 }
 
@@ -260,6 +264,59 @@ async function checkLongFiles(root: string, strict: boolean, report: HouseReport
         'no reason: split it by concept, or say why it is one file on a line "Long because: …".';
       (strict ? report.errors : report.warnings).push(message);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The README's map of src/
+
+/** The heading whose first code block is the map of `src/`. */
+const MAP_HEADING = /^#{2,4} How it works\s*$/m;
+
+/**
+ * The folders of `src/` the README's map names (lines `  name/ …` inside the first code block
+ * under the "How it works" heading), or null when the README has no such heading or block.
+ */
+export function mapFolders(readme: string): string[] | null {
+  const at = readme.search(MAP_HEADING);
+  if (at === -1) return null;
+  const block = /^```[^\n]*\n([\s\S]*?)^```/m.exec(readme.slice(at));
+  if (!block) return null;
+  const folders: string[] = [];
+  let inSrc = false;
+  for (const line of block[1].split("\n")) {
+    if (/^\S/.test(line)) inSrc = line.startsWith("src/");
+    const m = /^ {2}([\w.-]+)\/(\s|$)/.exec(line);
+    if (inSrc && m) folders.push(m[1]);
+  }
+  return folders;
+}
+
+async function checkReadmeMap(root: string, report: HouseReport): Promise<void> {
+  let readme: string;
+  try {
+    readme = await Deno.readTextFile(path.join(root, "README.md"));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  const named = mapFolders(readme);
+  if (named === null) return;
+  const actual: string[] = [];
+  for await (const e of Deno.readDir(path.join(root, "src"))) {
+    if (e.isDirectory) actual.push(e.name);
+  }
+  for (const f of actual.filter((f) => !named.includes(f)).sort()) {
+    report.errors.push(
+      `README.md "How it works": the map does not name src/${f}/; add a line "  ${f}/  …" ` +
+        "saying what is in it, in its place on a file's way through the code.",
+    );
+  }
+  for (const f of named.filter((f) => !actual.includes(f))) {
+    report.errors.push(
+      `README.md "How it works": the map names src/${f}/, which is not there; remove or ` +
+        "rename its line.",
+    );
   }
 }
 

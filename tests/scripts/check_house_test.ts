@@ -200,3 +200,29 @@ Deno.test("check_house: heading anchors are GitHub's", () => {
     ["a-b--cd-e", "step-status", "step-status-1"],
   );
 });
+
+Deno.test("check_house: the README's map must name every folder of src/ and no other", async () => {
+  const readme = (folders: string[]) =>
+    "# Project\n\n### How it works\n\n```\nsrc/\n" +
+    folders.map((f) => `  ${f}/   what is in it\n`).join("") +
+    "tests/   the tests\n  nested/  not a folder of src/\n```\n";
+  const root = await tree({
+    ...CLEAN,
+    "src/watch/w.ts": "/** W. */\nexport const w = 1;\n",
+    "src/queue/q.ts": "/** Q. */\nexport const q = 1;\n",
+    "README.md": readme(["watch", "queue"]),
+  });
+  try {
+    assert.deepEqual(await checkHouse(root, { strict: true, knownCycles: [] }), {
+      errors: [],
+      warnings: [],
+    });
+    await Deno.writeTextFile(path.join(root, "README.md"), readme(["watch", "upload"]));
+    const r = await checkHouse(root, { strict: true, knownCycles: [] });
+    assert.equal(r.errors.length, 2, r.errors.join("\n"));
+    assert.match(r.errors[0], /the map does not name src\/queue\//);
+    assert.match(r.errors[1], /the map names src\/upload\/, which is not there/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
