@@ -34,7 +34,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import type { ConvertJob, ConvertOutcome, FailureKind } from "./run.ts";
+import type { ConvertJob, ConvertOutcome, FailureKind } from "./conversion.ts";
 
 /** Pool sizing and limits. */
 export interface PoolOptions {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { moduleChanged, runConversion } from "./run.ts";
+import { moduleChanged, runConversion } from "./conversion.ts";
 import type { WorkerReply, WorkerRequest } from "./pool.ts";
 
 /** A marker that the compile test finds in the binary, proving this module is embedded. */

@@ -16,7 +16,7 @@ import path from "#path";
 import { createHash } from "#crypto";
 import type { Config, Converter as ConverterConfig } from "../config/load.ts";
 import type { ConverterPool } from "../convert/pool.ts";
-import type { ConvertOutcome } from "../convert/run.ts";
+import type { ConvertOutcome } from "../convert/conversion.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { KeyedLog } from "./keyed_log.ts";
 import type { Limits } from "./intake_limits.ts";

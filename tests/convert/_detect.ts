@@ -8,7 +8,7 @@
 import assert from "#assert";
 import path from "#path";
 import type { Converter } from "../../src/convert/contract.ts";
-import { detectFormat } from "../../src/convert/run.ts";
+import { detectFormat } from "../../src/convert/conversion.ts";
 import { ownFixture, sharedFixture } from "../_fixtures.ts";
 
 /**

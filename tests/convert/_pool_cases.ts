@@ -14,7 +14,7 @@
 import assert from "#assert";
 import path from "#path";
 import { ConverterPool, type PoolOptions } from "../../src/convert/pool.ts";
-import type { ConvertOutcome } from "../../src/convert/run.ts";
+import type { ConvertOutcome } from "../../src/convert/conversion.ts";
 import { sha256Hex } from "../../src/queue/entry.ts";
 
 const fixtures = path.resolve(import.meta.dirname!, "../fixtures/converters");

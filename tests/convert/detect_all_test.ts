@@ -12,7 +12,7 @@ import assert from "#assert";
 import path from "#path";
 import type { Converter } from "../../src/convert/contract.ts";
 import { builtinConverters } from "../../src/convert/converters/mod.ts";
-import { detectFormat } from "../../src/convert/run.ts";
+import { detectFormat } from "../../src/convert/conversion.ts";
 import {
   needsSharedFixtures,
   ownFixture,

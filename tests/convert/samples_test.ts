@@ -10,7 +10,7 @@
 import assert from "#assert";
 import path from "#path";
 import type { WsjfReport } from "../../src/convert/contract.ts";
-import { runConversion } from "../../src/convert/run.ts";
+import { runConversion } from "../../src/convert/conversion.ts";
 import { needsSharedFixtures, sharedFixture, sharedFixturesDir } from "../_fixtures.ts";
 import { type Expected, SAMPLES } from "./_samples_expected.ts";
 import { station } from "./_station.ts";

@@ -10,7 +10,7 @@ import assert from "#assert";
 import zlib from "node:zlib";
 import type { WsjfReport } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/stdf.ts";
-import { detectFormat, runConversion } from "../../src/convert/run.ts";
+import { detectFormat, runConversion } from "../../src/convert/conversion.ts";
 import { needsSharedFixtures, ownFixture, sharedFixtureFiles } from "../_fixtures.ts";
 import { fuzzConverter } from "./_fuzz.ts";
 import { convertInput, station } from "./_station.ts";

@@ -18,7 +18,7 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { type ConvertOutcome, runConversion } from "../../src/convert/run.ts";
+import { type ConvertOutcome, runConversion } from "../../src/convert/conversion.ts";
 import { decodeText } from "../../src/convert/text.ts";
 import { seededRandom } from "../../wats_test_server/prng.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
