@@ -34,7 +34,9 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import type { ConvertJob, ConvertOutcome, FailureKind } from "./conversion.ts";
+import type { ConvertJob, ConvertOutcome } from "./conversion.ts";
+import { wellFormed, type WorkerReply, type WorkerRequest } from "./worker_protocol.ts";
+import { threadGone } from "./worker_thread.ts";
 
 /** Pool sizing and limits. */
 export interface PoolOptions {
@@ -65,29 +67,7 @@ export interface PoolStats {
   unrecoverable: string | null;
 }
 
-/** What the pool posts to a worker: a job, or a ping (answered only while its loop is free). */
-export type WorkerRequest = { jobId: number; job: ConvertJob } | { ping: true };
-
-/** What a worker posts back. */
-export interface WorkerReply {
-  /** Sent once, when the worker has loaded and listens for jobs. */
-  ready?: true;
-  /** The answer to a ping. */
-  pong?: true;
-  jobId?: number;
-  outcome?: ConvertOutcome;
-  /** The worker wants to be replaced after this job (a custom module failed to load). */
-  retire?: boolean;
-  /** The job was not run: give it to a fresh worker (a custom module changed on disk). */
-  rerun?: boolean;
-  /** With `rerun`: the job's bytes (when it came with them), handed back. */
-  bytes?: Uint8Array;
-}
-
-/**
- * How many workers to start: one per waiting job, capped so the pool never exceeds `max`.
- * (The seed had `Math.max` here, which started a worker per waiting job without a cap.)
- */
+/** How many workers to start: one per waiting job, capped so the pool never exceeds `max`. */
 export function workersToStart(waiting: number, current: number, max: number): number {
   return Math.max(0, Math.min(waiting, max - current));
 }
@@ -409,36 +389,6 @@ function unavailable(message: string, hint: string): ConvertOutcome {
   return { ok: false, kind: "unavailable", message, hint };
 }
 
-/** A reply's outcome, checked for shape: anything else is the converter's fault. */
-function wellFormed(o: unknown): ConvertOutcome {
-  const x = o as Record<string, unknown> | undefined;
-  if (x?.ok === false && typeof x.kind === "string" && typeof x.message === "string") {
-    return {
-      ok: false,
-      kind: x.kind as FailureKind,
-      message: x.message,
-      hint: String(x.hint ?? ""),
-      code: typeof x.code === "string" ? x.code : undefined,
-    };
-  }
-  if (
-    x?.ok === true && typeof x.format === "string" && typeof x.sha256 === "string" &&
-    Array.isArray(x.reports) &&
-    x.reports.every((r: Record<string, unknown>) =>
-      typeof r?.id === "string" && typeof r.sn === "string" && typeof r.pn === "string" &&
-      r.body instanceof Uint8Array
-    )
-  ) {
-    return x as unknown as ConvertOutcome;
-  }
-  return {
-    ok: false,
-    kind: "invalid-output",
-    message: "the converter worker sent back something that is not a conversion outcome",
-    hint: "A converter must return its reports, not post messages itself; fix the converter.",
-  };
-}
-
 /**
  * Whether a worker that overran its time limit still answers: its event loop is free when the
  * converter awaits something that never comes, and also after V8 stopped the converter at the
@@ -455,55 +405,4 @@ function answersPing(slot: Slot): Promise<boolean> {
       slot.worker.postMessage({ ping: true } satisfies WorkerRequest);
     } catch { /* a closed port does not answer */ }
   });
-}
-
-/**
- * The names of this process's threads (Linux), or null when they can't be read. Deno lets only
- * `--allow-all` read /proc/self (the agent runs with narrower permissions), so without it they
- * are read by `/bin/sh` (the agent may run programs); Deno names a worker's thread
- * `worker-<threadId>`.
- */
-async function threadNames(): Promise<string[] | null> {
-  if (Deno.build.os !== "linux") return null;
-  try {
-    const names: string[] = [];
-    for await (const t of Deno.readDir("/proc/self/task")) {
-      names.push(
-        (await Deno.readTextFile(`/proc/self/task/${t.name}/comm`).catch(() => "")).trim(),
-      );
-    }
-    return names;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied)) {
-      return null;
-    }
-  }
-  try {
-    const out = await new Deno.Command("/bin/sh", {
-      args: ["-c", `cat /proc/${Deno.pid}/task/*/comm 2>/dev/null`],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const names = new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim()).filter(
-      Boolean,
-    );
-    return names.length > 0 ? names : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Whether a terminated worker's thread is really gone (Linux: no `worker-<threadId>` thread
- * within 2 s). When we can't tell (not Linux, /proc unreadable) we assume it is not.
- */
-async function threadGone(threadId: number): Promise<boolean> {
-  const name = `worker-${threadId}`;
-  for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const names = await threadNames();
-    if (names === null) return false;
-    if (!names.includes(name)) return true;
-  }
-  return false;
 }

@@ -15,7 +15,7 @@
  * @module
  */
 import { moduleChanged, runConversion } from "./conversion.ts";
-import type { WorkerReply, WorkerRequest } from "./pool.ts";
+import type { WorkerReply, WorkerRequest } from "./worker_protocol.ts";
 
 /** A marker that the compile test finds in the binary, proving this module is embedded. */
 export const WORKER_ID = "wats-agent/convert-worker@1";
