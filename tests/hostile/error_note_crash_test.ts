@@ -6,7 +6,8 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { type ErrorNote, moveToError, realPostEnv } from "../../src/watch/post_action.ts";
+import type { ErrorNote } from "../../src/watch/error_note.ts";
+import { moveToError, realPostEnv } from "../../src/watch/post_action.ts";
 import type { PostEnv, PostFs } from "../../src/watch/fs_env.ts";
 import { PinnedFolder } from "../../src/watch/pinned_folder.ts";
 

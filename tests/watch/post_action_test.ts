@@ -6,10 +6,10 @@ import {
   moveNoOverwrite,
   moveToError,
   NotDurable,
-  noteText,
   realPostEnv,
   removeSource,
 } from "../../src/watch/post_action.ts";
+import { noteText } from "../../src/watch/error_note.ts";
 import type { PostEnv, PostFs } from "../../src/watch/fs_env.ts";
 import { PinnedFolder } from "../../src/watch/pinned_folder.ts";
 import { fitName, noteNames, numberedName, safeName, samePath } from "../../src/watch/safe_name.ts";
