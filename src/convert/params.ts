@@ -21,6 +21,7 @@ import { z } from "zod";
 import { ConversionError } from "./conversion_error.ts";
 import { resolveEncoding } from "./text.ts";
 import { isValidTimeZone } from "./time.ts";
+import { parseStepStatus } from "../wsjf/status_codes.ts";
 
 /** The shared parameters (all optional), each with its description for docs/converters.md. */
 export const commonParamsShape = {
@@ -80,6 +81,27 @@ export const commonParamsShape = {
     "Decimal separator of numbers in the file.",
   ),
 };
+
+/** One step status as a parameter value: a letter or word (`"F"`, `"Failed"`) → P F D S E T U. */
+export const stepStatusParam = z.string().transform((s, ctx) => {
+  const st = parseStepStatus(s);
+  if (st === undefined) {
+    ctx.addIssue({ code: "custom", message: "a status: P, F, D, S, E, T or U" });
+    return z.NEVER;
+  }
+  return st;
+});
+
+/** A `statusWords` parameter: extra verdict words a tester writes → P F D S E T U. */
+export const statusWordsParam = z.record(z.string(), stepStatusParam).default({});
+
+/**
+ * The shared `processCode` with a converter's own default (30 for ICT, 210 for boundary scan):
+ * for formats whose files never say the process.
+ */
+export function processCodeParam(code: number, description = "Process code.") {
+  return z.coerce.number().int().min(0).max(2147483647).default(code).describe(description);
+}
 
 /** Parsed shared parameters. */
 export type CommonParams = z.output<z.ZodObject<typeof commonParamsShape>>;

@@ -295,3 +295,8 @@ export function cutShortError(
       "complete), then drop the complete file again." + (more ? ` ${more}` : ""),
   );
 }
+
+/** A value as it is quoted in messages: at most `max` characters, then "…". */
+export function clip(s: string, max = 60): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}

@@ -1,6 +1,7 @@
 import assert from "#assert";
 import { ConversionError } from "../../src/convert/conversion_error.ts";
 import {
+  clip,
   decodeText,
   decodeXml,
   headText,
@@ -98,6 +99,12 @@ Deno.test("unterminatedLastLine: the last of several lines without its line end"
   assert.equal(unterminatedLastLine("a\nb\n  \t\x1a\0"), undefined); // padding, Ctrl-Z
   assert.equal(unterminatedLastLine("one line"), undefined); // nothing to compare with
   assert.equal(unterminatedLastLine(""), undefined);
+});
+
+Deno.test("clip: values quoted in messages stop at 60 characters (or the given number)", () => {
+  assert.equal(clip("x".repeat(60)), "x".repeat(60));
+  assert.equal(clip("x".repeat(61)), `${"x".repeat(60)}…`);
+  assert.equal(clip("abcdef", 3), "abc…");
 });
 
 Deno.test("stripControlChars removes what breaks XML and keeps tab/LF/CR", () => {

@@ -33,6 +33,7 @@ import { type Converter, type ConvertInput, type WsjfReport } from "../contract.
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
 import {
+  clip,
   cutShortError,
   decodeText,
   headText,
@@ -427,8 +428,4 @@ function addCurve(
       ...(series.min[1].length > 0 ? [{ name: "min", x: series.min[0], y: series.min[1] }] : []),
     ],
   });
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

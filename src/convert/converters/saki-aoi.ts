@@ -41,14 +41,14 @@
 import { z } from "zod";
 import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
-import { converterParams, parseParams } from "../params.ts";
-import { headText } from "../text.ts";
+import { converterParams, parseParams, statusWordsParam } from "../params.ts";
+import { clip, headText } from "../text.ts";
 import { parseLooseDateTime } from "../time.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
 import { attr, parseXmlBytes, requireAttr, type XmlElement, xmlRoot } from "../xml.ts";
 import { addCalls, type DefectCall } from "./aoi/calls.ts";
-import { AoiVerdicts, clip, statusWordsParam } from "./aoi/verdict.ts";
+import { AoiVerdicts } from "./aoi/verdict.ts";
 
 const paramsSchema = converterParams({
   partNumberFrom: z.enum(["program", "side", "parameter"]).default("program").describe(

@@ -32,7 +32,7 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
-import { headText } from "../text.ts";
+import { clip, headText } from "../text.ts";
 import { isoToEpochMs } from "../time.ts";
 import {
   type NumericInput,
@@ -394,8 +394,4 @@ function descendantsNamed(el: XmlElement, local: string): XmlElement[] {
   };
   walk(el);
   return out;
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

@@ -37,7 +37,14 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { type DecimalSeparator, isNumberText, parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
-import { cutShortError, decodeText, headText, splitLines, unterminatedLastLine } from "../text.ts";
+import {
+  clip,
+  cutShortError,
+  decodeText,
+  headText,
+  splitLines,
+  unterminatedLastLine,
+} from "../text.ts";
 import { type NaiveDateTime, parseLooseDateTime, zonedToEpoch } from "../time.ts";
 import { type NumericInput } from "../../wsjf/build_input.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
@@ -427,8 +434,4 @@ function verdict(text: string, where: string): string {
     `${where}: unknown result "${clip(text)}"`,
     "Expected PASS or FAIL; report this file to the agent's maintainers.",
   );
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

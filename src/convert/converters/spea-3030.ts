@@ -34,15 +34,15 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { sha256Hex } from "../ids.ts";
 import { isNumberText, parseNumber } from "../number.ts";
-import { converterParams, parseParams } from "../params.ts";
-import { decodeText, headText, splitLines } from "../text.ts";
+import { converterParams, parseParams, processCodeParam } from "../params.ts";
+import { clip, decodeText, headText, splitLines } from "../text.ts";
 import { type NaiveDateTime, parseDatePattern, zonedToEpoch } from "../time.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
 import { parseStepStatus } from "../../wsjf/status_codes.ts";
 
 const paramsSchema = converterParams({
-  processCode: z.coerce.number().int().min(0).max(2147483647).default(30).describe("Process code."),
+  processCode: processCodeParam(30),
   zeroLimits: z.enum(["absent", "value"]).default("absent").describe(
     '`"value"`: a limit of 0 is a real limit; `"absent"`: it means no limit.',
   ),
@@ -195,10 +195,6 @@ function componentClass(component: string): string {
   const m = /^[A-Za-z]+/.exec(component);
   if (m === null) return component || "Other";
   return CLASSES[m[0].toUpperCase()] ?? m[0];
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 
 /** PASS, PASS(…) → P; FAIL, FAIL(+/-)… → F; any other word is an error, never a pass. */

@@ -26,7 +26,7 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
 import { converterParams, parseParams } from "../params.ts";
-import { headText } from "../text.ts";
+import { clip, headText } from "../text.ts";
 import { isoToEpochMs } from "../time.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
@@ -219,8 +219,4 @@ function finite(v: number | undefined): number | undefined {
 
 function epochOf(rb: ReportBuilder, text: string, where: string): number {
   return isoToEpochMs(rb.time(text, where));
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

@@ -42,14 +42,14 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { sha256Hex } from "../ids.ts";
 import { parseScaled } from "../number.ts";
-import { converterParams, parseParams } from "../params.ts";
-import { decodeText, headText, splitLines } from "../text.ts";
+import { converterParams, parseParams, processCodeParam } from "../params.ts";
+import { clip, decodeText, headText, splitLines } from "../text.ts";
 import { type NaiveDateTime, parseDatePattern, zonedToEpoch } from "../time.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
 
 const paramsSchema = converterParams({
-  processCode: z.coerce.number().int().min(0).max(2147483647).default(30).describe("Process code."),
+  processCode: processCodeParam(30),
   partNumberFromProgram: z.boolean().default(true).describe(
     "`false`: never take the part number from the program name.",
   ),
@@ -386,8 +386,4 @@ function buildBoard(
   b.warnings.sort((x, y) => x.line - y.line);
   for (const w of b.warnings) rb.warn(`line ${w.line}: ${w.text}`);
   return rb.build();
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

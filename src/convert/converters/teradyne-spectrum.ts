@@ -29,8 +29,8 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { sha256Hex } from "../ids.ts";
 import { parseScaled } from "../number.ts";
-import { converterParams, parseParams } from "../params.ts";
-import { decodeText, headText } from "../text.ts";
+import { converterParams, parseParams, processCodeParam, statusWordsParam } from "../params.ts";
+import { clip, decodeText, headText } from "../text.ts";
 import { type NaiveDateTime, parseLooseDateTime, zonedToEpoch } from "../time.ts";
 import { type NumericInput } from "../../wsjf/build_input.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
@@ -44,17 +44,8 @@ import {
   type SNode,
 } from "./teradyne-spectrum/sexpr.ts";
 
-const statusCode = z.string().transform((s, ctx) => {
-  const st = parseStepStatus(s);
-  if (st === undefined) {
-    ctx.addIssue({ code: "custom", message: "a status: P, F, D, S, E, T or U" });
-    return z.NEVER;
-  }
-  return st;
-});
-
 const paramsSchema = converterParams({
-  processCode: z.coerce.number().int().min(0).max(2147483647).default(30).describe("Process code."),
+  processCode: processCodeParam(30),
   dateOrder: z.enum(["mdy", "dmy"]).default("mdy").describe('`"dmy"` for day-first STEP TIMEs.'),
   serialKeys: z.array(z.string().min(1)).min(1).default([
     "Serialnumber",
@@ -65,7 +56,7 @@ const paramsSchema = converterParams({
   partNumberFromProgram: z.boolean().default(true).describe(
     "`false`: use the `partNumber` parameter instead of PROGRAM_NAME.",
   ),
-  statusWords: z.record(z.string(), statusCode).default({}).describe(
+  statusWords: statusWordsParam.describe(
     "Extra STAT words → `P F D S E T U`.",
   ),
 });
@@ -267,10 +258,6 @@ const TOP_LEVEL: ReadonlySet<string> = new Set([
   "STEP",
   "USER",
 ]);
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
-}
 
 function verdict(node: SNode, params: SpectrumParams, file: string): StepStatus | undefined {
   const text = sChild(node, "STAT")?.text;

@@ -47,7 +47,7 @@ import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { isNumberText, parseInteger, parseNumber } from "../number.ts";
 import { type CommonParams, converterParams, parseParams } from "../params.ts";
-import { headText } from "../text.ts";
+import { clip, headText } from "../text.ts";
 import { parseIsoDateTime } from "../time.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../wsjf/step_builder.ts";
@@ -241,8 +241,4 @@ function number(
     );
   }
   return parseNumber(text, params.decimalSeparator);
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

@@ -44,13 +44,13 @@ import { z } from "zod";
 import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseNumber } from "../number.ts";
-import { converterParams, parseParams } from "../params.ts";
-import { headText } from "../text.ts";
+import { converterParams, parseParams, statusWordsParam } from "../params.ts";
+import { clip, headText } from "../text.ts";
 import { parseDatePattern } from "../time.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { attr, child, parseXmlBytes, textOf, type XmlElement, xmlRoot } from "../xml.ts";
 import { addCalls, type DefectCall } from "./aoi/calls.ts";
-import { AoiVerdicts, clip, statusWordsParam } from "./aoi/verdict.ts";
+import { AoiVerdicts } from "./aoi/verdict.ts";
 
 const paramsSchema = converterParams({
   partNumberFrom: z.enum(["program", "parameter"]).default("program").describe(

@@ -26,7 +26,7 @@
 import { z } from "zod";
 import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
-import { converterParams, parseParams } from "../params.ts";
+import { converterParams, parseParams, processCodeParam } from "../params.ts";
 import { headText } from "../text.ts";
 import {
   attr,
@@ -43,9 +43,7 @@ import { parseStepStatus } from "../../wsjf/status_codes.ts";
 import { isZip, ZipError, ZipLimitError, type ZipLimits, ZipReader } from "../zip.ts";
 
 const paramsSchema = converterParams({
-  processCode: z.coerce.number().int().min(0).max(2147483647).default(210).describe(
-    "Process code (Virinco's default for JTAG).",
-  ),
+  processCode: processCodeParam(210, "Process code (Virinco's default for JTAG)."),
   maxArchiveMB: z.number().positive().max(4096).default(256).describe(
     "Cap on the uncompressed bytes read from one archive.",
   ),

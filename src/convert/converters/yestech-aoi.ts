@@ -53,12 +53,12 @@ import { z } from "zod";
 import { ConversionError } from "../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../contract.ts";
 import { parseInteger } from "../number.ts";
-import { converterParams, parseParams } from "../params.ts";
-import { decodeText, headText, splitLines } from "../text.ts";
+import { converterParams, parseParams, statusWordsParam } from "../params.ts";
+import { clip, decodeText, headText, splitLines } from "../text.ts";
 import { parseLooseDateTime } from "../time.ts";
 import { ReportBuilder } from "../../wsjf/builder.ts";
 import { addCalls, type DefectCall } from "./aoi/calls.ts";
-import { AoiVerdicts, clip, statusWordsParam } from "./aoi/verdict.ts";
+import { AoiVerdicts } from "./aoi/verdict.ts";
 
 const paramsSchema = converterParams({
   partNumberFrom: z.enum(["recipe", "parameter"]).default("recipe").describe(

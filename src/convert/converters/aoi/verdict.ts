@@ -9,22 +9,9 @@
  *
  * @module
  */
-import { z } from "zod";
 import { ConversionError } from "../../conversion_error.ts";
 import { parseStepStatus, type StepStatus } from "../../../wsjf/status_codes.ts";
-
-/** The `statusWords` parameter: extra words → P F D S E T U (case-insensitive). */
-export const statusWordsParam = z.record(
-  z.string(),
-  z.string().transform((s, ctx) => {
-    const st = parseStepStatus(s);
-    if (st === undefined) {
-      ctx.addIssue({ code: "custom", message: "a status: P, F, D, S, E, T or U" });
-      return z.NEVER;
-    }
-    return st;
-  }),
-).default({});
+import { clip } from "../../text.ts";
 
 /**
  * Dispositions of a defect call that are not step status words: a false call (pseudo error)
@@ -85,9 +72,4 @@ function unknown(word: string, what: string, where: string): never {
 
 function normal(word: string): string {
   return word.trim().toLowerCase().replace(/\s+/g, " ");
-}
-
-/** A value as it is quoted in messages: at most 60 characters. */
-export function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

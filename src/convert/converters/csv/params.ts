@@ -8,10 +8,10 @@
 import { z } from "zod";
 import { ConversionError } from "../../conversion_error.ts";
 import type { DecimalSeparator } from "../../number.ts";
-import { converterParams, parseParams } from "../../params.ts";
+import { converterParams, parseParams, stepStatusParam } from "../../params.ts";
 import type { DateOrder } from "../../time.ts";
 import { parseNumericCompOp } from "../../../wsjf/compop.ts";
-import { parseStepStatus, type StepStatus } from "../../../wsjf/status_codes.ts";
+import type { StepStatus } from "../../../wsjf/status_codes.ts";
 import {
   HEADER_FIELDS,
   type HeaderField,
@@ -129,15 +129,6 @@ const delimiterText = z.string().transform((s, ctx) => {
   return d;
 });
 
-const statusCode = z.string().transform((s, ctx) => {
-  const st = parseStepStatus(s);
-  if (st === undefined) {
-    ctx.addIssue({ code: "custom", message: "a status: P, F, D, S, E, T or U" });
-    return z.NEVER;
-  }
-  return st;
-});
-
 /** The csv converter's own parameters, with the shared ones. */
 export const paramsSchema = converterParams({
   preset: z.enum(["generic", "nano51e"]).default("generic").describe(
@@ -193,7 +184,7 @@ export const paramsSchema = converterParams({
         "date.",
     ),
   dateOrder: z.enum(["dmy", "mdy", "ymd"]).optional().describe("Order of dates like `04/05/2024`."),
-  statusWords: z.record(z.string(), statusCode).optional().meta({
+  statusWords: z.record(z.string(), stepStatusParam).optional().meta({
     description: "Extra verdict words → `P F D S E T U` (PASS/OK/NG/FAIL/… are built in).",
     defaultText: '`{"Info":"D"}`',
   }),

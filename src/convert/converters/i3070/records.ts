@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { clip } from "../../text.ts";
 
 /** One record of the log, with the records nested inside it. */
 export interface I3070Record {
@@ -108,7 +109,7 @@ export function parseI3070Records(
       const lead = run.length - run.trimStart().length;
       const at = runLine + run.slice(0, lead).split(String.fromCharCode(eol)).length - 1;
       const first = run.trim().split(/\r?\n|\r/, 1)[0];
-      throw new I3070SyntaxError(`text outside any record: "${clip(first)}"`, at);
+      throw new I3070SyntaxError(`text outside any record: "${clip(first, 40)}"`, at);
     }
     if (i >= n) break;
     if (c === 0x7b) {
@@ -158,8 +159,4 @@ function setHead(r: I3070Record, text: string): void {
   r.name = head.slice(0, cut).trim();
   r.raw = head.slice(cut).trim();
   r.fields = head[cut] === "|" ? head.slice(cut + 1).split("|").map((f) => f.trim()) : [];
-}
-
-function clip(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }

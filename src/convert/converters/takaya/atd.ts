@@ -16,8 +16,10 @@ import {
   columnKeys,
   type ColumnPlan,
   columnPlan,
+  emptyGroup,
   emptyHeader,
   emptyRow,
+  readHeaderField,
   rowFromCells,
   type TakayaFile,
   type TakayaGroup,
@@ -27,7 +29,7 @@ import {
   type TakayaUnit,
   type TakayaVariant,
 } from "./model.ts";
-import { splitKeyValue, splitLines } from "../../text.ts";
+import { clip, splitLines } from "../../text.ts";
 import { splitValueUnit } from "./values.ts";
 
 /** Column order of the tab layout when a file has no column-header row (APT-1400F). */
@@ -105,7 +107,7 @@ export function parseAtd(text: string): TakayaFile {
   };
   const currentGroup = (lineNo: number): TakayaGroup => {
     if (group === undefined) {
-      group = newGroup("", lineNo);
+      group = emptyGroup("", lineNo);
       unit!.groups.push(group);
     }
     return group;
@@ -150,7 +152,7 @@ export function parseAtd(text: string): TakayaFile {
     // Body.
     const groupStart = /^\*\s*GROUP\s+No\.?\s*(\d+)\s*\*?$/i.exec(line);
     if (groupStart) {
-      group = newGroup(groupStart[1], lineNo);
+      group = emptyGroup(groupStart[1], lineNo);
       unit!.groups.push(group);
       continue;
     }
@@ -240,10 +242,6 @@ function checkEnd(
   }
 }
 
-function newGroup(no: string, line: number): TakayaGroup {
-  return { no, side: "", verdict: "", serial: "", counters: {}, line, rows: [] };
-}
-
 /** True for lines that only occur in a header block. */
 function isHeaderLine(line: string): boolean {
   return /^\*\s*[A-Za-z-]+\s*\*$/.test(line) || /^(Model|DATE|Test\s*ID|D\.T)\b/i.test(line);
@@ -271,35 +269,7 @@ function readHeaderLine(h: TakayaHeader, line: string): void {
     h.date = date[1].trim();
     return;
   }
-  const kv = splitKeyValue(line);
-  if (!kv) {
-    h.extra.push(["", line]);
-    return;
-  }
-  const [key, value] = kv;
-  switch (key.toLowerCase().replace(/\s+/g, " ")) {
-    case "model":
-      h.model = value;
-      break;
-    case "serial no.":
-    case "serial no":
-    case "serial number":
-      h.serial = value;
-      break;
-    case "test time":
-      h.testTime = value;
-      break;
-    case "test id":
-    case "tester id":
-      h.testerId = value;
-      break;
-    case "user name":
-    case "operator":
-      h.userName = value;
-      break;
-    default:
-      h.extra.push([key, value]);
-  }
+  readHeaderField(h, line);
 }
 
 /**
@@ -356,8 +326,4 @@ export function parseQuotedRow(line: string, lineNo: number): TakayaRow {
     }
   }
   return row;
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

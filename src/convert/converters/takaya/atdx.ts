@@ -13,7 +13,9 @@ import {
   columnKeys,
   type ColumnPlan,
   columnPlan,
+  emptyGroup,
   emptyHeader,
+  readHeaderField,
   rowFromCells,
   type TakayaFile,
   type TakayaGroup,
@@ -21,7 +23,7 @@ import {
   TakayaSyntaxError,
   type TakayaUnit,
 } from "./model.ts";
-import { splitKeyValue, splitLines } from "../../text.ts";
+import { clip, splitLines } from "../../text.ts";
 import { splitValueUnit } from "./values.ts";
 
 type Section = "none" | "main" | "group" | "rows" | "unknown";
@@ -63,16 +65,7 @@ export function parseAtdx(text: string): TakayaFile {
         if (header === undefined) {
           throw new TakayaSyntaxError('a "Group header" comes before any "Main header"', lineNo);
         }
-        group = {
-          no: "",
-          side: "",
-          verdict: "",
-          serial: "",
-          counters: {},
-          line: lineNo,
-          rows: [],
-          skipped: pending.splice(0),
-        };
+        group = { ...emptyGroup("", lineNo), skipped: pending.splice(0) };
         units.push({ header, groups: [group] });
         section = "group";
       } else {
@@ -93,7 +86,7 @@ export function parseAtdx(text: string): TakayaFile {
       );
     }
     if (section === "main") {
-      readMainLine(header!, line);
+      readHeaderField(header!, line);
       continue;
     }
     if (section === "group" && !raw.includes(";")) {
@@ -183,44 +176,4 @@ function retarget(units: TakayaUnit[], header: TakayaHeader, group: TakayaGroup)
 function bracketed(value: string, unit: string): [string, string] {
   const split = splitValueUnit(value);
   return [split.number, unit === "" ? split.unit : unit];
-}
-
-/** Reads one `key: value` line of a Main header. */
-function readMainLine(h: TakayaHeader, line: string): void {
-  const kv = splitKeyValue(line);
-  if (!kv) {
-    h.extra.push(["", line]);
-    return;
-  }
-  const [key, value] = kv;
-  switch (key.toLowerCase().replace(/\s+/g, " ")) {
-    case "tester id":
-    case "test id":
-      h.testerId = value;
-      break;
-    case "model":
-      h.model = value;
-      break;
-    case "serial number":
-    case "serial no.":
-      h.serial = value;
-      break;
-    case "test date":
-    case "date":
-      h.date = value;
-      break;
-    case "test time":
-      h.testTime = value;
-      break;
-    case "user name":
-    case "operator":
-      h.userName = value;
-      break;
-    default:
-      h.extra.push([key, value]);
-  }
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { splitKeyValue } from "../../text.ts";
 
 /** The three file layouts of the TAKAYA family. */
 export type TakayaVariant = "atd" | "apt94xx" | "atdx";
@@ -112,6 +113,11 @@ export class TakayaSyntaxError extends Error {
   }
 }
 
+/** A group (board) with no fields or rows yet. */
+export function emptyGroup(no: string, line: number): TakayaGroup {
+  return { no, side: "", verdict: "", serial: "", counters: {}, line, rows: [] };
+}
+
 /** An empty header. */
 export function emptyHeader(line: number): TakayaHeader {
   return {
@@ -126,6 +132,47 @@ export function emptyHeader(line: number): TakayaHeader {
     extra: [],
     line,
   };
+}
+
+/**
+ * Reads one `key: value` header line (of an ATD header or an ATDX Main header) into the header:
+ * Model, Serial No./Serial number, Test Date/Date, Test time, Test ID/Tester ID, User
+ * name/Operator; other keys, and lines without a key, go to `extra` in file order.
+ */
+export function readHeaderField(h: TakayaHeader, line: string): void {
+  const kv = splitKeyValue(line);
+  if (!kv) {
+    h.extra.push(["", line]);
+    return;
+  }
+  const [key, value] = kv;
+  switch (key.toLowerCase().replace(/\s+/g, " ")) {
+    case "model":
+      h.model = value;
+      break;
+    case "serial no.":
+    case "serial no":
+    case "serial number":
+      h.serial = value;
+      break;
+    case "test date":
+    case "date":
+      h.date = value;
+      break;
+    case "test time":
+      h.testTime = value;
+      break;
+    case "test id":
+    case "tester id":
+      h.testerId = value;
+      break;
+    case "user name":
+    case "operator":
+      h.userName = value;
+      break;
+    default:
+      h.extra.push([key, value]);
+  }
 }
 
 /** An empty row (all fields ""). */
