@@ -4,7 +4,14 @@
  * table. "convert" is `converter.convert()` alone; "+validate" adds what the pool does to every
  * report (`fillStationFields` + `validateReport`).
  *
- *   deno run -A scripts/bench/convert.ts [--only wsjf,wstf] [--seconds 1]
+ * Then the peak RSS of one large STDF conversion (`--stdf-mb`, default 100; 0 skips it): a
+ * synthetic lot of that size (four sites, 33 PTRs a part, written to a temporary file) is
+ * converted in a fresh process, twice: the converter alone (`convertStream`, each report
+ * dropped as it comes) and the pool worker's path (`runConversion`: every report validated and
+ * serialised, the bodies kept for the queue). The peak is the process's VmHWM (Linux), else the
+ * highest `Deno.memoryUsage().rss` seen.
+ *
+ *   deno run -A scripts/bench/convert.ts [--only wsjf,wstf] [--seconds 1] [--stdf-mb 100]
  *
  * The agent's workers run with `--v8-flags=--optimize-for-size` (see agentRunFlags in
  * src/runtime.ts); add that flag to measure what they get (1.1–2.7× slower than without).
@@ -15,6 +22,7 @@
  */
 import path from "#path";
 import { parseArgs } from "#util";
+import { runConversion } from "../../src/convert/conversion.ts";
 import { ConversionError } from "../../src/convert/conversion_error.ts";
 import { type Converter, type ConvertInput } from "../../src/convert/contract.ts";
 import { builtinConverters } from "../../src/convert/converters/mod.ts";
@@ -23,11 +31,14 @@ import { fillStationFields } from "../../src/wsjf/fields.ts";
 import { validateReport } from "../../src/wsjf/validate.ts";
 import { ownFixture, sharedFixturesDir } from "../../tests/_fixtures.ts";
 import { station } from "../../tests/convert/_station.ts";
+import { StdfWriter } from "../../tests/convert/_stdf_writer.ts";
 
 /** One converter's benchmark inputs. */
 export interface BenchEntry {
   /** Built-in format name (key of builtinConverters). */
   format: string;
+  /** The row's name when a format has more than one (default: the format). */
+  label?: string;
   /** Shared fixture folders (relative to the shared fixtures dir). */
   shared: string[];
   /** Own fixture folder under tests/fixtures/convert/ (used when shared ones are absent). */
@@ -92,6 +103,32 @@ export const BENCHES: BenchEntry[] = [
   },
   // The 33-byte fragment is refused (counted as skipped); lot2 is 1,569 parts, gzip.
   { format: "stdf", shared: ["stations/stdf-v4"], own: "stdf" },
+  { format: "saki-aoi", shared: ["stations/saki-aoi-xml"], own: "saki-aoi" },
+  { format: "viscom-aoi", shared: ["stations/viscom-aoi-xml"], own: "viscom-aoi" },
+  { format: "yestech-aoi", shared: ["stations/yestech-aoi-txt"], own: "yestech-aoi" },
+  { format: "virinco-xml", shared: ["stations/virinco-example-xml"], own: "virinco-xml" },
+  // The header .txt; its curve folder (already settled) is read with it.
+  {
+    format: "klippel-qc",
+    shared: ["stations/klippel-qc-log"],
+    own: "klippel-qc",
+    params: { partNumber: "BENCH", settleSeconds: 0, waitSeconds: 0 },
+  },
+  {
+    format: "soundcheck",
+    label: "soundcheck (US)",
+    shared: ["stations/listen-soundcheck-txt/US"],
+    own: "soundcheck",
+  },
+  {
+    format: "soundcheck",
+    label: "soundcheck (EU)",
+    shared: ["stations/listen-soundcheck-txt/EU"],
+    own: "soundcheck",
+    params: { decimalSeparator: ",", dateOrder: "dmy" },
+  },
+  { format: "sigmaquest", shared: ["stations/sigmaquest-unitreport-xml"], own: "sigmaquest" },
+  { format: "stepwize", shared: ["stations/stepwize-xspc"], own: "stepwize" },
 ];
 
 function files(entry: BenchEntry): { list: string[]; source: string } {
@@ -171,7 +208,7 @@ async function run(entry: BenchEntry, seconds: number): Promise<Row> {
   };
   if (inputs.length === 0) {
     return {
-      format: entry.format,
+      format: entry.label ?? entry.format,
       source,
       files: 0,
       skipped,
@@ -190,7 +227,7 @@ async function run(entry: BenchEntry, seconds: number): Promise<Row> {
     0,
   );
   return {
-    format: entry.format,
+    format: entry.label ?? entry.format,
     source,
     files: inputs.length,
     skipped,
@@ -202,12 +239,147 @@ async function run(entry: BenchEntry, seconds: number): Promise<Row> {
   };
 }
 
+/** Writes a synthetic STDF lot of about `mb` MB to `file` (four sites, 33 PTRs a part). */
+export function writeLargeStdf(file: string, mb: number): { bytes: number; parts: number } {
+  const f = Deno.openSync(file, { write: true, create: true, truncate: true });
+  let bytes = 0;
+  let parts = 0;
+  try {
+    let w = new StdfWriter("little");
+    w.far().mir({ lotId: "BIG", partType: "PN-BIG", nodeName: "ate", startT: 1_700_000_000 });
+    while (bytes < mb * 1e6) {
+      for (const site of [1, 2, 3, 4]) w.pir(1, site);
+      for (let t = 0; t < 33; t++) {
+        for (const site of [1, 2, 3, 4]) {
+          w.ptr({ num: t, site, result: t + site / 10, text: `test ${t}`, low: 0, high: 100 });
+        }
+      }
+      for (const site of [1, 2, 3, 4]) {
+        w.prr({ site, flag: (parts + site) % 7 === 0 ? 0x08 : 0, x: parts, y: site });
+      }
+      parts += 4;
+      if (parts % 400 === 0) {
+        const chunk = w.bytes();
+        f.writeSync(chunk);
+        bytes += chunk.length;
+        w = new StdfWriter("little");
+      }
+    }
+    const last = w.mrr().bytes();
+    f.writeSync(last);
+    bytes += last.length;
+  } finally {
+    f.close();
+  }
+  return { bytes, parts };
+}
+
+/** The process's peak resident set so far, in bytes (VmHWM on Linux), or undefined. */
+function peakRss(): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** In a fresh process: converts `file` one way and prints what it cost, as JSON. */
+async function rssChild(file: string, mode: "converter" | "worker"): Promise<void> {
+  let highest = Deno.memoryUsage().rss;
+  const sample = setInterval(() => highest = Math.max(highest, Deno.memoryUsage().rss), 50);
+  const t0 = performance.now();
+  let reports = 0;
+  const bytes = await Deno.readFile(file);
+  if (mode === "converter") {
+    const converter = await builtinConverters["stdf"]();
+    const input: ConvertInput = {
+      bytes,
+      name: path.basename(file),
+      path: file,
+      sha256: sha256Hex(bytes),
+      station,
+      params: {},
+    };
+    for await (const _ of converter.convertStream!(input)) {
+      reports++;
+      if (reports % 1000 === 0) highest = Math.max(highest, Deno.memoryUsage().rss);
+    }
+  } else {
+    const o = await runConversion({
+      converter: "bench",
+      format: "stdf",
+      bytes,
+      name: path.basename(file),
+      path: file,
+      station,
+      params: {},
+    });
+    if (!o.ok) throw new Error(`${file}: ${o.message}`);
+    reports = o.reports.length;
+  }
+  clearInterval(sample);
+  highest = Math.max(highest, Deno.memoryUsage().rss);
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(JSON.stringify({ reports, seconds, peak: peakRss() ?? highest }));
+}
+
+/** The peak RSS rows: a large STDF file converted in a fresh process, each way. */
+async function stdfRss(mb: number): Promise<string[][]> {
+  const dir = Deno.makeTempDirSync({ prefix: "bench-stdf-" });
+  try {
+    const file = path.join(dir, "large.stdf");
+    const { bytes, parts } = writeLargeStdf(file, mb);
+    const rows: string[][] = [];
+    for (const mode of ["converter", "worker"] as const) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--frozen", import.meta.filename!, "--rss-child", file, "--mode", mode],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      if (!out.success) throw new Error(`the ${mode} run failed (exit ${out.code})`);
+      const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+      rows.push([
+        mode === "converter" ? "convertStream, reports dropped" : "runConversion (pool worker)",
+        (bytes / 1e6).toFixed(1),
+        String(parts),
+        String(r.reports),
+        r.seconds.toFixed(1),
+        (bytes / 1e6 / r.seconds).toFixed(2),
+        (r.peak / 1024 / 1024).toFixed(0),
+      ]);
+    }
+    return rows;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** Prints a table: the first two columns left-aligned, the rest right-aligned. */
+function printTable(header: string[], body: string[][], left = 2): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const b of body) console.log(line(b));
+}
+
 /** Runs the benchmarks and prints the table. */
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { only: { type: "string" }, seconds: { type: "string", default: "1" } },
+    options: {
+      only: { type: "string" },
+      seconds: { type: "string", default: "1" },
+      "stdf-mb": { type: "string", default: "100" },
+      "rss-child": { type: "string" },
+      mode: { type: "string", default: "converter" },
+    },
   });
+  if (values["rss-child"] !== undefined) {
+    return await rssChild(values["rss-child"], values.mode === "worker" ? "worker" : "converter");
+  }
   const only = values.only ? new Set(values.only.split(",")) : null;
   const seconds = Number(values.seconds);
   const rows: Row[] = [];
@@ -237,12 +409,16 @@ export async function main(args: string[]): Promise<void> {
     r.rps.toFixed(0),
     r.mbpsValidated.toFixed(2),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const b of body) console.log(line(b));
+  printTable(header, body);
+  const mb = Number(values["stdf-mb"]);
+  if (mb > 0 && (only === null || only.has("stdf"))) {
+    console.log(`\nPeak RSS of one ${mb} MB STDF file, converted in a fresh process:`);
+    printTable(
+      ["path", "MB", "parts", "reports", "s", "MB/s", "peak RSS MiB"],
+      await stdfRss(mb),
+      1,
+    );
+  }
 }
 
 if (import.meta.main) await main(Deno.args);
