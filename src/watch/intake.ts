@@ -22,7 +22,8 @@ import type { KeyedLog } from "./keyed_log.ts";
 import type { Limits } from "./intake_limits.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import { logger } from "../log/log.ts";
-import { FolderSource, type ReadyFile, type SourceStatus } from "./source.ts";
+import { FolderSource } from "./source.ts";
+import type { ReadyFile, SourceStatus } from "./source_types.ts";
 import {
   FileBusy,
   FolderRefused,

@@ -11,7 +11,7 @@
  *
  * What a scan can't see is said, never silent: a subfolder that can't be listed is skipped
  * with a warning, a name that is not valid UTF-8 (the agent can't open such a file) too; both
- * are health reasons ({@link FolderSource.problems}).
+ * are health reasons ({@link FolderSource.problems}; ./scan_problems.ts).
  *
  * Deno's watcher drops events under load, misses files in just-created subfolders and goes
  * silent when the folder is deleted (docs/runtime.md#watching-folders), so: every event only
@@ -26,58 +26,13 @@ import { compileGlob, compileGlobs, DEFAULT_IGNORES } from "./glob.ts";
 import { type Found, scanFolder, type ScanProblem } from "./scan.ts";
 import { newCorrelationId } from "../log/correlation.ts";
 import { logger } from "../log/log.ts";
-import {
-  type FileIdentity,
-  identityChange,
-  identityOf,
-  isHung,
-  lookAt,
-  type SourcePlace,
-} from "./source_file.ts";
+import { type FileIdentity, identityChange, identityOf, isHung, lookAt } from "./source_file.ts";
 import { OutsideWatch, WatchRoot } from "./watch_root.ts";
+import { ScanProblems } from "./scan_problems.ts";
+import { FolderWatcher } from "./folder_watcher.ts";
+import type { ReadyFile, SourceOptions, SourceStatus } from "./source_types.ts";
 
 const IS_WINDOWS = Deno.build.os === "windows";
-
-/**
- * A file that passed the gate: complete and readable. Its identity is the version the gate
- * approved (the file itself, never what a link points to unless links are followed): the
- * reader and the post-action check that the path still names it.
- */
-export interface ReadyFile extends FileIdentity {
-  path: string;
-  rel: string;
-  correlationId: string;
-  firstSeen: Date;
-  /** Its pinned watch folder and path in it: every later look checks the folders on the way. */
-  where: SourcePlace;
-}
-
-/** What a source needs to know about one drop folder. */
-export interface SourceOptions {
-  name: string;
-  root: string;
-  pattern: string;
-  recursive: boolean;
-  ignore: readonly string[];
-  followSymlinks: boolean;
-  /** Folders under root the agent writes to (Done, Error): never scanned. */
-  exclude: readonly string[];
-  rescanMs: number;
-  stableMs: number;
-  emptyFileMs: number;
-  /** Larger files are not offered but go to `onTooLarge` (checked once they are stable). */
-  maxFileBytes?: () => number;
-  /** A complete file. The source won't offer it again until `release(path)`. */
-  onReady: (file: ReadyFile) => void;
-  /** A file that stayed empty. */
-  onEmpty: (file: ReadyFile) => void;
-  /** A stable file larger than `maxFileBytes`. */
-  onTooLarge?: (file: ReadyFile) => void;
-  /** Whether files may be taken now (false while intake is paused). */
-  accepting: () => boolean;
-  /** Whether a file at this path with this size and mtime is already done (kept files). */
-  isDone?: (path: string, size: number, mtimeMs: number) => boolean;
-}
 
 /** What stays with a file while the agent runs: its correlation id and when it was first seen. */
 interface Identity {
@@ -91,22 +46,6 @@ interface Candidate extends FileIdentity {
   firstSeen: Date;
   correlationId: string;
   timer?: ReturnType<typeof setTimeout>;
-}
-
-/** Numbers for status. */
-export interface SourceStatus {
-  name: string;
-  folder: string;
-  missing: boolean;
-  /** Whether watch events come in (false: rescans only, e.g. while the folder is missing). */
-  watching: boolean;
-  /** Files seen and waiting for the gate. */
-  waiting: number;
-  /** Files handed on and not yet released. */
-  taken: number;
-  seen: number;
-  lastScanAt: string | null;
-  lastScanError: string | null;
 }
 
 /** Files looked at (stat) at once during a scan: a burst of thousands is seen in seconds. */
@@ -136,8 +75,8 @@ export class FolderSource {
   #taken = new Map<string, Identity>();
   /** Files released without being done with (to retry): they keep their correlation id. */
   #released = new Map<string, Identity>();
-  #watcher: Deno.FsWatcher | null = null;
-  #rootIno: number | null = null;
+  /** Deno's folder watcher: its events are hints of paths to look at. */
+  #watch: FolderWatcher;
   #missing = false;
   #rescanTimer?: ReturnType<typeof setInterval>;
   #hints = new Set<string>();
@@ -148,18 +87,27 @@ export class FolderSource {
   #seen = 0;
   #lastScanAt: Date | null = null;
   #lastScanError: string | null = null;
-  #armError: string | null = null;
   /** The watch folder as pinned at start. */
   #root: WatchRoot | null = null;
   /** Why the watch folder is refused now (it leads elsewhere), or null. */
   #rootProblem: string | null = null;
-  /** What the scans had to leave out, by path (a full rescan renews it). */
-  #scanProblems = new Map<string, ScanProblem>();
+  /** What the scans had to leave out (a full rescan renews it). */
+  #scanProblems: ScanProblems;
 
   /** @param opts the folder and what to do with its files */
   constructor(opts: SourceOptions) {
     this.#o = opts;
     this.#log = logger("watch").with({ converter: opts.name });
+    this.#scanProblems = new ScanProblems(this.#log, opts.name, opts.root);
+    this.#watch = new FolderWatcher({
+      root: opts.root,
+      recursive: opts.recursive,
+      rescanMs: opts.rescanMs,
+      log: this.#log,
+      onPath: (p) => this.#hint(p),
+      onRescan: () => this.rescan(),
+      stopped: () => this.#stopped,
+    });
     this.#include = compileGlob(opts.pattern);
     this.#ignore = compileGlobs([...DEFAULT_IGNORES, ...opts.ignore]);
   }
@@ -181,37 +129,7 @@ export class FolderSource {
           "taken from it. Put the folder back; if the change is intended, restart the agent",
       );
     }
-    const of = (kind: ScanProblem["kind"]) =>
-      [...this.#scanProblems.values()].filter((p) => p.kind === kind);
-    const more = (n: number) => (n > 1 ? ` and ${n - 1} more` : "");
-    const unreadable = of("unreadable") as Extract<ScanProblem, { kind: "unreadable" }>[];
-    if (unreadable.length) {
-      const [first] = unreadable;
-      out.push(
-        `${unreadable.length} subfolder(s) of ${root} (converter ${name}) can't be read, so ` +
-          `files in them are not taken: ${first.path} (${first.error})${
-            more(unreadable.length)
-          }. ` +
-          "Give the agent access, shorten or flatten the folder, or remove it",
-      );
-    }
-    const special = of("special");
-    if (special.length) {
-      out.push(
-        `${special.length} FIFO(s), socket(s) or device(s) in ${root} (converter ${name}), e.g. ` +
-          `${special[0].path}: never taken, and a FIFO blocks the folder watcher (files are then ` +
-          "found by rescans only, and the agent can't stop gracefully). Remove them, then " +
-          "restart the agent",
-      );
-    }
-    const unnamable = of("unnamable");
-    if (unnamable.length) {
-      out.push(
-        `${unnamable.length} file(s) in ${root} (converter ${name}) have names that are not ` +
-          `valid UTF-8, e.g. ${JSON.stringify(unnamable[0].path)}: the agent can't open, move ` +
-          "or delete them, so they are not taken. Rename them (UTF-8 or ASCII names)",
-      );
-    }
+    out.push(...this.#scanProblems.reasons());
     return out;
   }
 
@@ -221,7 +139,7 @@ export class FolderSource {
     clearInterval(this.#rescanTimer);
     clearTimeout(this.#hintTimer);
     for (const c of this.#candidates.values()) clearTimeout(c.timer);
-    this.#closeWatcher();
+    this.#watch.close();
   }
 
   /** The file was dealt with (or put back): it may be offered again if it is still there. */
@@ -247,7 +165,7 @@ export class FolderSource {
       name: this.#o.name,
       folder: this.#o.root,
       missing: this.#missing,
-      watching: this.#watcher !== null,
+      watching: this.#watch.watching,
       waiting: this.#candidates.size,
       taken: this.#taken.size,
       seen: this.#seen,
@@ -287,7 +205,7 @@ export class FolderSource {
         );
       }
       this.#missing = true;
-      this.#closeWatcher();
+      this.#watch.close();
       return;
     }
     if (this.#missing) {
@@ -304,7 +222,7 @@ export class FolderSource {
         );
       }
       this.#rootProblem = refused;
-      this.#closeWatcher();
+      this.#watch.close();
       for (const c of this.#candidates.values()) clearTimeout(c.timer);
       this.#candidates.clear();
       return;
@@ -313,11 +231,7 @@ export class FolderSource {
       this.#log.info("Watch folder {folder} is the pinned folder again", { folder: this.#o.root });
       this.#rootProblem = null;
     }
-    // A folder deleted and re-created between two scans leaves the watcher deaf: re-arm.
-    if (this.#watcher && rootInfo.ino !== null && rootInfo.ino !== this.#rootIno) {
-      this.#closeWatcher();
-    }
-    if (!this.#watcher) this.#arm(rootInfo.ino);
+    this.#watch.ensure(rootInfo.ino);
     let found: Found[];
     const listedAt = Date.now();
     const problems = new Map<string, ScanProblem>();
@@ -336,9 +250,7 @@ export class FolderSource {
       return;
     }
     this.#lastScanAt = new Date();
-    const before = this.#scanProblems;
-    this.#scanProblems = new Map();
-    for (const p of problems.values()) this.#scanProblem(p, before);
+    this.#scanProblems.renew(problems.values());
     const present = new Set(found.map((f) => f.path));
     await eachLimited(found, OBSERVE_CONCURRENCY, (f) => this.#observe(f.path, f.rel));
     // Forget files that are gone; one first seen (by an event) after the listing was made may
@@ -361,89 +273,6 @@ export class FolderSource {
       ignore: this.#ignore,
       exclude: this.#o.exclude,
     };
-  }
-
-  /** Records what a scan left out; says it once (not again while it stays). */
-  #scanProblem(p: ScanProblem, known = this.#scanProblems): void {
-    const news = !known.has(p.path);
-    this.#scanProblems.set(p.path, p);
-    if (!news) return;
-    if (p.kind === "unreadable") {
-      this.#log.warn(
-        "Subfolder {folder} of {root} can't be read ({error}); it is skipped, files in it are " +
-          "not taken. Give the agent access, shorten or flatten the folder, or remove it.",
-        { folder: p.path, root: this.#o.root, error: p.error },
-      );
-    } else if (p.kind === "special") {
-      this.#log.warn(
-        "{file} is a FIFO, socket or device: it is never taken, and a FIFO blocks the folder " +
-          "watcher (Deno opens what its events name). Remove it, then restart the agent.",
-        { file: p.path },
-      );
-    } else {
-      this.#log.warn(
-        "{file}: its name is not valid UTF-8 (shown with U+FFFD), so the agent can't open, " +
-          "move or delete it; it is not taken. Rename it (a UTF-8 or ASCII name).",
-        { file: p.path },
-      );
-    }
-  }
-
-  #arm(ino: number | null): void {
-    try {
-      this.#watcher = Deno.watchFs(this.#o.root, { recursive: this.#o.recursive });
-      this.#rootIno = ino;
-    } catch (e) {
-      const error = (e as Error).message;
-      if (this.#armError !== error) {
-        this.#log.warn(
-          "Can't watch {folder} ({error}); relying on rescans every {s} s. On Linux, raise " +
-            "fs.inotify.max_user_watches if the error is about watches or space.",
-          { folder: this.#o.root, error, s: this.#o.rescanMs / 1000 },
-        );
-      }
-      this.#armError = error;
-      return;
-    }
-    if (this.#armError) {
-      this.#log.info("Watching {folder} again", { folder: this.#o.root });
-      this.#armError = null;
-    }
-    const w = this.#watcher;
-    (async () => {
-      try {
-        for await (const ev of w) {
-          if (ev.flag === "rescan") {
-            this.#log.debug("Watcher overflowed; rescanning {folder}", { folder: this.#o.root });
-            this.rescan();
-            continue;
-          }
-          for (const p of ev.paths) {
-            // A removed file needs no look (its gate check finds it gone, and most removals
-            // are the agent's own post-actions); the removed folder itself does.
-            if (ev.kind === "remove" && path.relative(this.#o.root, p) !== "") continue;
-            this.#hint(p);
-          }
-        }
-      } catch (e) {
-        if (!this.#stopped) {
-          this.#log.warn("Watcher on {folder} failed ({error}); rescanning", {
-            folder: this.#o.root,
-            error: (e as Error).message,
-          });
-        }
-      }
-      if (this.#watcher === w) this.#watcher = null;
-      if (!this.#stopped) this.rescan();
-    })();
-  }
-
-  #closeWatcher(): void {
-    const w = this.#watcher;
-    this.#watcher = null;
-    try {
-      w?.close();
-    } catch { /* already closed */ }
   }
 
   #hint(p: string): void {
@@ -485,7 +314,7 @@ export class FolderSource {
         const found = await scanFolder({
           ...this.#scanOptions(p),
           prefix: rel,
-          onProblem: (q) => this.#scanProblem(q),
+          onProblem: (q) => this.#scanProblems.add(q),
         });
         await eachLimited(found, OBSERVE_CONCURRENCY, (f) => this.#observe(f.path, f.rel));
       } catch { /* gone again; the rescan will tell */ }

@@ -4,7 +4,8 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { FolderSource, type ReadyFile, type SourceOptions } from "../../src/watch/source.ts";
+import { FolderSource } from "../../src/watch/source.ts";
+import type { ReadyFile, SourceOptions } from "../../src/watch/source_types.ts";
 import { waitFor } from "../_wait.ts";
 
 interface Rig {
