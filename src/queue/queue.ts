@@ -39,6 +39,7 @@ import {
   parseEnvelope,
 } from "./entry.ts";
 import { BodyCache } from "./body_cache.ts";
+import { KeyFifo } from "./key_fifo.ts";
 import { redact, redactDeep } from "../log/redact.ts";
 import { makePrivate, makePrivateDir } from "../private.ts";
 
@@ -148,10 +149,13 @@ export class Queue {
   #syncer: DirSyncer;
   #opts: QueueOptions;
   #seq = 0;
-  /** Queued keys in FIFO order, from #head on. */
-  #queued: string[] = [];
-  #head = 0;
-  #queuedSet = new Set<string>();
+  /** Queued keys in FIFO order. */
+  #queued = new KeyFifo();
+  /**
+   * While queued/ is being listed at start-up: the keys queued meanwhile by other means (in
+   * flight at the stop, enqueued, retried, released), which the listing must not add twice.
+   */
+  #pushedWhileLoading: Set<string> | null = new Set();
   #processing = new Set<string>();
   /** Error entries: key → retry time (ms), or null when permanent. */
   #errors = new Map<string, number | null>();
@@ -211,7 +215,7 @@ export class Queue {
     if (processing.length) await this.#syncer.sync(path.join(this.dir, "queued"));
 
     // In-flight entries go first; the rest of queued/ is read in the background (below).
-    this.#push(processing.sort());
+    for (const key of processing.sort().reverse()) this.#unshift(key);
 
     const errorNames = await listNames(path.join(this.dir, "error"));
     const errorKeys = new Set(entryKeys(errorNames));
@@ -254,15 +258,15 @@ export class Queue {
 
   /**
    * Reads queued/ in batches, so uploads start with the first batch instead of waiting for a
-   * listing of 100,000 files; when the listing ends, what is still waiting is put in FIFO order.
+   * listing of a million files. Each batch is a sorted run; the FIFO merges the runs as keys are
+   * taken, so once the listing ends the oldest entry always goes next.
    */
   async #loadQueued(): Promise<void> {
     const batch: string[] = [];
     const flush = () => {
-      batch.sort();
-      for (const k of batch) {
-        if (!this.#queuedSet.has(k) && !this.#processing.has(k)) this.#push([k]);
-      }
+      this.#queued.addRun(
+        batch.filter((k) => !this.#pushedWhileLoading?.has(k) && !this.#processing.has(k)),
+      );
       batch.length = 0;
       for (const w of this.#waiters.splice(0)) w();
     };
@@ -277,12 +281,11 @@ export class Queue {
         }
       }
       flush();
-      this.#queued = this.#queued.slice(this.#head).filter((k) => k !== "").sort();
-      this.#head = 0;
     } catch (e) {
       this.#loadError = e as Error;
     } finally {
       this.#loading = null;
+      this.#pushedWhileLoading = null;
       for (const w of this.#waiters.splice(0)) w();
     }
   }
@@ -302,7 +305,7 @@ export class Queue {
     let retrying = 0;
     for (const t of this.#errors.values()) if (t !== null) retrying++;
     return {
-      queued: this.#queued.length - this.#head,
+      queued: this.#queued.length,
       processing: this.#processing.size,
       completed: this.#completed.length,
       error: this.#errors.size,
@@ -320,17 +323,12 @@ export class Queue {
   /** When the oldest report still to be uploaded was queued (ms), or null. */
   oldestQueuedAt(): number | null {
     let oldest: number | null = null;
-    const consider = (key: string) => {
-      const t = keyTime(key);
+    const consider = (key: string) => considerTime(keyTime(key));
+    const considerTime = (t: number) => {
       if (oldest === null || t < oldest) oldest = t;
     };
-    if (this.#loading) {
-      for (let i = this.#head; i < this.#queued.length; i++) {
-        if (this.#queued[i]) consider(this.#queued[i]);
-      }
-    } else if (this.#head < this.#queued.length) {
-      consider(this.#queued[this.#head]); // FIFO order: the head is the oldest
-    }
+    const head = this.#queued.minTime();
+    if (head !== null) considerTime(head);
     for (const k of this.#processing) consider(k);
     for (const [k, t] of this.#errors) if (t !== null) consider(k);
     return oldest;
@@ -400,8 +398,14 @@ export class Queue {
   #push(keys: string[]): void {
     for (const key of keys) {
       this.#queued.push(key);
-      this.#queuedSet.add(key);
+      this.#pushedWhileLoading?.add(key);
     }
+  }
+
+  /** Puts a key back at the front of the queue. */
+  #unshift(key: string): void {
+    this.#queued.unshift(key);
+    this.#pushedWhileLoading?.add(key);
   }
 
   #newKey(ms: number, id: string): string {
@@ -428,14 +432,8 @@ export class Queue {
   }
 
   async #claimKnown(): Promise<Claimed | null> {
-    while (this.#head < this.#queued.length) {
-      const key = this.#queued[this.#head];
-      this.#queued[this.#head++] = "";
-      if (this.#head > 1024 && this.#head * 2 > this.#queued.length) {
-        this.#queued = this.#queued.slice(this.#head);
-        this.#head = 0;
-      }
-      if (!this.#queuedSet.delete(key)) continue; // removed meanwhile
+    let key: string | undefined;
+    while ((key = this.#queued.shift()) !== undefined) {
       const file = this.#path("processing", key + ".json");
       try {
         await this.#ops.rename(this.#path("queued", key + ".json"), file);
@@ -444,8 +442,7 @@ export class Queue {
           this.#cache.take(key);
           continue; // taken out by a person
         }
-        this.#queued.splice(this.#head, 0, key); // put it back: the error is the disk's
-        this.#queuedSet.add(key);
+        this.#unshift(key); // put it back: the error is the disk's
         throw e;
       }
       this.#processing.add(key);
@@ -548,8 +545,7 @@ export class Queue {
       this.#path("queued", key + ".json"),
     );
     this.#processing.delete(key);
-    this.#queued.splice(this.#head, 0, key);
-    this.#queuedSet.add(key);
+    this.#unshift(key);
   }
 
   /**
@@ -609,8 +605,7 @@ export class Queue {
     if (this.#recent.delete(key) && this.#errors.size > this.#recent.size) {
       this.#recentStale = true;
     }
-    this.#queued.push(key);
-    this.#queuedSet.add(key);
+    this.#push([key]);
   }
 
   /** Keeps an error entry among the newest ones status lists. */
