@@ -119,3 +119,14 @@ export function fromLatin1(bytes: Uint8Array): string {
   }
   return s;
 }
+
+/** The byte arrays one after the other, in one new array. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

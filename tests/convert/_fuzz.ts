@@ -22,6 +22,7 @@ import { ConversionError } from "../../src/convert/conversion_error.ts";
 import { type Converter } from "../../src/convert/contract.ts";
 import { fillStationFields } from "../../src/wsjf/fields.ts";
 import { validateReport } from "../../src/wsjf/validate.ts";
+import { concat } from "./_convert.ts";
 import { convertInput, station } from "./_station.ts";
 import { seededRandom } from "../../wats_test_server/prng.ts";
 
@@ -52,16 +53,6 @@ type Mutator = (b: Uint8Array, r: () => number) => Uint8Array;
 
 const int = (r: () => number, n: number) => Math.floor(r() * n);
 const TOKENS = new TextEncoder().encode(` <>/"'=&;:\t\n\r{}[],.-+eE0123456789\\\u00e4`);
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function lines(b: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];

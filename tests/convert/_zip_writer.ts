@@ -6,6 +6,7 @@
  */
 import zlib from "node:zlib";
 import { crc32 } from "../../src/convert/zip.ts";
+import { concat } from "./_convert.ts";
 
 /** One entry to write. */
 export interface ZipInput {
@@ -84,14 +85,7 @@ export async function makeZip(entries: ZipInput[]): Promise<Uint8Array> {
   ev.setUint16(10, entries.length, true);
   ev.setUint32(12, cdSize, true);
   ev.setUint32(16, offset, true);
-  const parts = [...locals, ...centrals, end];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(...locals, ...centrals, end);
 }
 
 /**

@@ -8,18 +8,11 @@ import assert from "#assert";
 import zlib from "node:zlib";
 import { gunzipChunks, gunzipHead, GzipError, isGzip } from "../../src/convert/gzip.ts";
 import { ownFixture } from "../_fixtures.ts";
+import { concat } from "./_convert.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const member = (s: string) => new Uint8Array(zlib.gzipSync(enc(s)));
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const cat = concat;
 
 async function inflate(bytes: Uint8Array, limit = 1 << 30): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
