@@ -9,7 +9,8 @@ import path from "#path";
 const here = import.meta.dirname!;
 const runs: [string, string[]][] = [
   ["convert.ts", []],
-  ["queue.ts", ["--n", "1000", "--big", "100000"]],
+  ["queue.ts", ["--n", "1000"]],
+  ["backlog.ts", ["--n", "100000", "--drain-seconds", "15"]],
   ["intake.ts", []],
   ["e2e.ts", ["--n", "1500"]],
 ];

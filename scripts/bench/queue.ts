@@ -1,9 +1,8 @@
 /**
  * Queue benchmark: enqueue and dequeue rates next to the raw write+fsync+rename rate on the same
- * disk in the same run; then restart time and memory with 100,000 queued entries, and the time
- * from starting the real agent to its first upload.
+ * disk in the same run. (A restart with a large backlog is scripts/bench/backlog.ts.)
  *
- * `deno run -A scripts/bench/queue.ts [--n 2000] [--big 100000] [--dir DIR]`
+ * `deno run -A scripts/bench/queue.ts [--n 2000] [--dir DIR]`
  * (--dir: a folder on the disk to measure; default a temp folder)
  *
  * @module
@@ -11,17 +10,15 @@
 import path from "#path";
 import { parseArgs } from "#util";
 import { Queue } from "../../src/queue/queue.ts";
-import { encodeEntry, makeEnvelope, type NewEntry } from "../../src/queue/entry.ts";
-import { makeSampleReports, startWatsServer } from "../../wats_test_server/mod.ts";
+import type { NewEntry } from "../../src/queue/entry.ts";
+import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
-import { selfCommand } from "../../src/runtime.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { n: { type: "string" }, big: { type: "string" }, dir: { type: "string" } },
+  options: { n: { type: "string" }, dir: { type: "string" } },
 });
 const N = Number(values.n ?? 2000);
-const BIG = Number(values.big ?? 100_000);
 const base = await Deno.makeTempDir({ dir: values.dir, prefix: "bench-queue-" });
 const enc = new TextEncoder();
 
@@ -78,90 +75,4 @@ for (const [what, r] of results) {
   console.log(`  ${what.padEnd(42)} ${rate(r).padStart(7)} /s   ${(r / raw).toFixed(2)} × raw`);
 }
 
-// 100,000 queued entries: write them fast (no fsync: this only sets the stage).
-const bigDir = path.join(base, "big");
-const qd = path.join(bigDir, "queue", "queued");
-await Deno.mkdir(qd, { recursive: true });
-const server = await startWatsServer({ port: 0, tokens: ["bench"] });
-{
-  const t0 = performance.now();
-  const now = Date.now();
-  for (let i = 0; i < BIG; i++) {
-    const e = entry(i);
-    const key = `${String(now).padStart(13, "0")}-${String(i % 10000).padStart(4, "0")}-${e.id}`;
-    const [head, body] = encodeEntry(makeEnvelope(e, new Date(now)), e.body);
-    const bytes = new Uint8Array(head.length + body.length);
-    bytes.set(head);
-    bytes.set(body, head.length);
-    await Deno.writeFile(path.join(qd, key + ".json"), bytes);
-  }
-  console.log(
-    `\nset up ${BIG} queued entries in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
-}
-{
-  const t0 = performance.now();
-  const q = await Queue.open(bigDir);
-  const open = performance.now() - t0;
-  await q.claim();
-  const first = performance.now() - t0;
-  await q.loaded();
-  const all = performance.now() - t0;
-  console.log(
-    `  in-process: open ${open.toFixed(0)} ms, first claim ${first.toFixed(0)} ms, all ` +
-      `${q.counts().queued + 1} listed and ordered ${all.toFixed(0)} ms`,
-  );
-}
-// The real agent on that data dir: time to first upload, and its memory.
-const cfg = path.join(bigDir, "agent.json");
-await Deno.writeTextFile(
-  cfg,
-  JSON.stringify({
-    server: { url: server.url, token: "bench" },
-    dataDir: ".",
-    control: { port: 0 },
-    log: { level: "warning" },
-    converters: [],
-  }),
-);
-const t0 = performance.now();
-const self = selfCommand(["run", "--config", cfg]);
-const child = new Deno.Command(self.cmd, {
-  args: self.args,
-  stdout: "null",
-  stderr: "inherit",
-}).spawn();
-while (server.stats().reports === 0) {
-  if (performance.now() - t0 > 60_000) break;
-  await new Promise((r) => setTimeout(r, 10));
-}
-const firstUpload = performance.now() - t0;
-await new Promise((r) => setTimeout(r, 3000));
-/** RSS in MiB, and the part of it that is mapped files (the executable's code pages). */
-const rss = () => {
-  const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
-  return { total: kb("VmRSS") / 1024, files: kb("RssFile") / 1024 };
-};
-const rss3 = rss();
-const uploaded3 = server.stats().reports;
-await new Promise((r) => setTimeout(r, 5000));
-const rss8 = rss();
-const uploaded8 = server.stats().reports;
-child.kill("SIGTERM");
-await child.status;
-await server.stop();
-console.log(
-  `  agent process with ${BIG} queued: first upload ${firstUpload.toFixed(0)} ms after spawn ` +
-    `(goal < 2000 ms; includes Deno start-up)`,
-);
-console.log(
-  `  agent RSS ${rss3.total.toFixed(0)} MiB after 3 s, ${rss8.total.toFixed(0)} MiB after 8 s ` +
-    `(goal < 100 MiB; of it ${
-      rss8.files.toFixed(0)
-    } MiB mapped files, mostly the deno executable); ` +
-    `${uploaded3} then ${uploaded8} uploaded (${
-      ((uploaded8 - uploaded3) / 5).toFixed(0)
-    } /s draining)`,
-);
 await Deno.remove(base, { recursive: true });
