@@ -6,7 +6,8 @@
 import type { Config } from "../config/load.ts";
 import type { ConverterPool, PoolStats } from "../convert/pool.ts";
 import type { Metrics } from "../metrics/registry.ts";
-import type { ErrorEntry, Queue } from "../queue/queue.ts";
+import type { Queue } from "../queue/queue.ts";
+import type { ErrorEntry } from "../queue/error_info.ts";
 import type { ConverterView, ReloadStatus, StatusSources } from "../status/sources.ts";
 import type { Uploader, UploaderStatus } from "../upload/uploader.ts";
 import type { Intake, IntakeFailure } from "../watch/intake.ts";

@@ -119,3 +119,41 @@ export function parseEnvelope(line: Uint8Array): Envelope {
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
+
+/** Reads just the envelope line of an entry file. */
+export async function readEnvelope(
+  file: string,
+): Promise<{ envelope: Envelope; bodyOffset: number; whole: Uint8Array | null }> {
+  const f = await Deno.open(file, { read: true });
+  try {
+    // Most entries are a few KiB: one 64 KiB read usually gets the whole file, so the body
+    // needn't be read again. Larger ones are read until the envelope line ends.
+    let buf = new Uint8Array(0);
+    const chunk = new Uint8Array(64 * 1024);
+    let eof = false;
+    while (true) {
+      const n = await f.read(chunk);
+      if (n === null) {
+        eof = true;
+      } else {
+        const next = new Uint8Array(buf.length + n);
+        next.set(buf);
+        next.set(chunk.subarray(0, n), buf.length);
+        buf = next;
+      }
+      const nl = buf.indexOf(0x0a);
+      if (nl >= 0) {
+        if (!eof && buf.length < chunk.length) eof = (await f.read(chunk)) === null;
+        return {
+          envelope: parseEnvelope(buf.subarray(0, nl)),
+          bodyOffset: nl + 1,
+          whole: eof ? buf : null,
+        };
+      }
+      if (eof) throw new CorruptEntryError("no envelope line (the file is truncated)");
+      if (buf.length > 1 << 20) throw new CorruptEntryError("envelope line longer than 1 MiB");
+    }
+  } finally {
+    f.close();
+  }
+}

@@ -8,15 +8,9 @@
  * @module
  */
 import path from "#path";
-import {
-  type Counts,
-  entryKeys,
-  type ErrorEntry,
-  keyTime,
-  listNames,
-  queueDir,
-  readErrorInfo,
-} from "./queue.ts";
+import type { Counts } from "./queue.ts";
+import { entryKeys, keyTime, listNames, queueDir } from "./layout.ts";
+import { type ErrorEntry, readErrorInfo } from "./error_info.ts";
 import { redactDeep } from "../log/redact.ts";
 
 export type { ErrorEntry };

@@ -22,7 +22,11 @@
  * The queue alone writes queue files. {@link Queue.enqueue} writes and fsyncs each entry in
  * tmp/, renames it into queued/ and fsyncs that folder, and only then are the reports
  * acknowledged; concurrent enqueues share the folder fsyncs (group commit). Bodies just
- * committed stay in memory (bounded) for the uploader; the files stay the truth.
+ * committed stay in memory (bounded) for the uploader; the files stay the truth. The names on
+ * disk are in layout.ts, the entry format in entry.ts, the error sidecar in error_info.ts.
+ *
+ * Long because: every state change moves a file and the in-memory index (FIFO, retry times,
+ * attempts, recent errors) together; split in two, each half would reach into the other's state.
  *
  * @module
  */
@@ -36,48 +40,30 @@ import {
   envelopeLine,
   makeEnvelope,
   type NewEntry,
-  parseEnvelope,
+  readEnvelope,
 } from "./entry.ts";
+import {
+  entryKeys,
+  ERROR_SUFFIX,
+  keyTime,
+  listNames,
+  pathExists,
+  queueDir,
+  REASON_SUFFIX,
+  type State,
+  STATES,
+} from "./layout.ts";
+import {
+  type ErrorEntry,
+  type ErrorInfo,
+  readErrorInfo,
+  RECENT_ERRORS,
+  retryTime,
+} from "./error_info.ts";
 import { BodyCache } from "./body_cache.ts";
 import { KeyFifo } from "./key_fifo.ts";
 import { redact, redactDeep } from "../log/redact.ts";
 import { makePrivate, makePrivateDir } from "../private.ts";
-
-/** The states an entry can be in; each is a folder. */
-export const STATES = ["queued", "processing", "completed", "error"] as const;
-/** One of {@link STATES}. */
-export type State = typeof STATES[number];
-
-/** Why an entry is in `error`, kept in `<key>.error.json` beside it. */
-export interface ErrorInfo {
-  /** One line a person can act on. */
-  reason: string;
-  /** Upload attempts so far. */
-  attempts: number;
-  /** The last HTTP status, or null for a network error. */
-  lastStatus: number | null;
-  /** The server's message, when it gave one. */
-  serverMessage: string | null;
-  /** True when it will not be retried without a person (e.g. the server rejected it). */
-  permanent: boolean;
-  /** When it goes back to `queued` by itself (ISO), or null when permanent. */
-  retryAt: string | null;
-  /** When it last failed (ISO). */
-  failedAt: string;
-  correlationId: string;
-  id: string;
-  source: string;
-  sn: string;
-  pn: string;
-}
-
-/** A report in error, for status. */
-export interface ErrorEntry extends ErrorInfo {
-  key: string;
-}
-
-/** Error entries status lists: the newest this many, by key (kept in memory). */
-export const RECENT_ERRORS = 20;
 
 /** An entry taken for upload. */
 export interface Claimed {
@@ -122,24 +108,6 @@ export interface QueueOptions {
   onSyncError?: (error: Error) => void;
   /** Body bytes of just-committed entries kept in memory for the uploader (default 16 MiB). */
   cacheBytes?: number;
-}
-
-const ERROR_SUFFIX = ".error.json";
-const REASON_SUFFIX = ".reason.txt";
-
-/** The queue folder inside a data directory. */
-export function queueDir(dataDir: string): string {
-  return path.join(dataDir, "queue");
-}
-
-/** Milliseconds since the epoch at which an entry was queued, from its key. */
-export function keyTime(key: string): number {
-  return Number(key.slice(0, 13));
-}
-
-/** The report id in an entry key. */
-export function keyId(key: string): string {
-  return key.slice(19);
 }
 
 /** The crash-safe queue. Open one per data directory (the agent lock guarantees that). */
@@ -224,7 +192,7 @@ export class Queue {
       const key = name.slice(0, -ERROR_SUFFIX.length);
       const info = await this.#readErrorInfo(key);
       const keep = errorKeys.has(key) ||
-        (info !== null && await exists(this.#path("queued", key + ".json")));
+        (info !== null && await pathExists(this.#path("queued", key + ".json")));
       if (!keep) {
         await this.#ops.remove(this.#path("error", name)); // its entry is gone
         continue;
@@ -682,82 +650,4 @@ function oneChunk(chunks: Uint8Array[]): Uint8Array[] {
     off += c.length;
   }
   return [out];
-}
-
-function retryTime(info: ErrorInfo): number | null {
-  return info.permanent || info.retryAt === null ? null : Date.parse(info.retryAt);
-}
-
-/** Reads an error sidecar; null when it is missing or unreadable. */
-export async function readErrorInfo(dir: string, key: string): Promise<ErrorInfo | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(path.join(dir, "error", key + ERROR_SUFFIX)));
-  } catch {
-    return null;
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Names in a folder (empty when it does not exist). */
-export async function listNames(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) out.push(e.name);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return out;
-}
-
-/** Entry keys among folder names (`<key>.json`, not sidecars). */
-export function entryKeys(names: string[]): string[] {
-  return names.filter((n) => n.endsWith(".json") && !n.endsWith(ERROR_SUFFIX)).map((n) =>
-    n.slice(0, -5)
-  );
-}
-
-/** Reads just the envelope line of an entry file. */
-export async function readEnvelope(
-  file: string,
-): Promise<{ envelope: Envelope; bodyOffset: number; whole: Uint8Array | null }> {
-  const f = await Deno.open(file, { read: true });
-  try {
-    // Most entries are a few KiB: one 64 KiB read usually gets the whole file, so the body
-    // needn't be read again. Larger ones are read until the envelope line ends.
-    let buf = new Uint8Array(0);
-    const chunk = new Uint8Array(64 * 1024);
-    let eof = false;
-    while (true) {
-      const n = await f.read(chunk);
-      if (n === null) {
-        eof = true;
-      } else {
-        const next = new Uint8Array(buf.length + n);
-        next.set(buf);
-        next.set(chunk.subarray(0, n), buf.length);
-        buf = next;
-      }
-      const nl = buf.indexOf(0x0a);
-      if (nl >= 0) {
-        if (!eof && buf.length < chunk.length) eof = (await f.read(chunk)) === null;
-        return {
-          envelope: parseEnvelope(buf.subarray(0, nl)),
-          bodyOffset: nl + 1,
-          whole: eof ? buf : null,
-        };
-      }
-      if (eof) throw new CorruptEntryError("no envelope line (the file is truncated)");
-      if (buf.length > 1 << 20) throw new CorruptEntryError("envelope line longer than 1 MiB");
-    }
-  } finally {
-    f.close();
-  }
 }

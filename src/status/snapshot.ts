@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Counts as QueueCounts, ErrorEntry } from "../queue/queue.ts";
+import type { Counts as QueueCounts } from "../queue/queue.ts";
+import type { ErrorEntry } from "../queue/error_info.ts";
 import { computeHealth, type Health } from "../control/health.ts";
 import type { PoolStats } from "../convert/pool.ts";
 import type { UploaderStatus } from "../upload/uploader.ts";

@@ -7,7 +7,8 @@
  */
 import type { Config } from "../config/load.ts";
 import type { PoolStats } from "../convert/pool.ts";
-import type { Counts, ErrorEntry } from "../queue/queue.ts";
+import type { Counts } from "../queue/queue.ts";
+import type { ErrorEntry } from "../queue/error_info.ts";
 import type { UploaderStatus } from "../upload/uploader.ts";
 import type { ConverterStatus, IntakeFailure } from "../watch/intake.ts";
 

@@ -1,7 +1,8 @@
 import assert from "#assert";
 import path from "#path";
 import { type FsOps, realFsOps } from "../../src/queue/fs_ops.ts";
-import { keyId, listNames, Queue, STATES } from "../../src/queue/queue.ts";
+import { Queue } from "../../src/queue/queue.ts";
+import { keyId, listNames, STATES } from "../../src/queue/layout.ts";
 import { decodeEntry } from "../../src/queue/entry.ts";
 import { entry } from "./_entry.ts";
 

@@ -5,7 +5,8 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { Queue, RECENT_ERRORS } from "../../src/queue/queue.ts";
+import { Queue } from "../../src/queue/queue.ts";
+import { RECENT_ERRORS } from "../../src/queue/error_info.ts";
 import { entry } from "./_entry.ts";
 
 const sidecar = (id: string, reason: string) => ({

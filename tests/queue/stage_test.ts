@@ -6,7 +6,8 @@
 import assert from "#assert";
 import path from "#path";
 import { type FsOps, realFsOps } from "../../src/queue/fs_ops.ts";
-import { listNames, Queue } from "../../src/queue/queue.ts";
+import { Queue } from "../../src/queue/queue.ts";
+import { listNames } from "../../src/queue/layout.ts";
 import { decodeEntry, sha256Hex } from "../../src/queue/entry.ts";
 import { BodyCache } from "../../src/queue/body_cache.ts";
 import { KeyedLog } from "../../src/watch/keyed_log.ts";
