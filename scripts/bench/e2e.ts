@@ -308,10 +308,14 @@ if (import.meta.main) {
     .sort((a, b) => (b[1].user + b[1].kernel) - (a[1].user + a[1].kernel))
     .map(([k, v]) => `${k} ${(v.user + v.kernel).toFixed(2)}`).join(", ");
   console.log(`  agent CPU per report: ${ms(total)} (goal ≤ 2); by thread: ${parts}`);
+  // The issue's measure: server receipt − the file's last write − intake.stableSeconds.
+  const gate = E2E_AGENT.config.intake.stableSeconds * 1000;
   console.log(
-    `  latency at 10 files/s (${r.latency.n} files, drop → ack, incl. the 0.1 s gate): ` +
-      `p50 ${r.latency.p50.toFixed(0)} ms, p99 ${r.latency.p99.toFixed(0)} ms ` +
-      "(goals 50 and 250 ms)",
+    `  latency at 10 files/s (${r.latency.n} files): drop → ack p50 ${
+      r.latency.p50.toFixed(0)
+    } ms, p99 ${r.latency.p99.toFixed(0)} ms; beyond the ${gate} ms gate p50 ${
+      (r.latency.p50 - gate).toFixed(0)
+    } ms, p99 ${(r.latency.p99 - gate).toFixed(0)} ms (goals 50 and 250 ms)`,
   );
   console.log(
     `  agent threads before the burst: ${r.threads ?? "?"}; peak RSS ${
