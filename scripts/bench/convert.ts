@@ -8,7 +8,7 @@
  * synthetic lot of that size (four sites, 33 PTRs a part, written to a temporary file) is
  * converted in a fresh process, twice: the converter alone (`convertStream`, each report
  * dropped as it comes) and the pool worker's path (`runConversion`: every report validated and
- * serialised, the bodies kept for the queue). The peak is the process's VmHWM (Linux), else the
+ * serialised, handed on in batches as the pool hands them to intake). The peak is the process's VmHWM (Linux), else the
  * highest `Deno.memoryUsage().rss` seen.
  *
  *   deno run -A scripts/bench/convert.ts [--only wsjf,wstf] [--seconds 1] [--stdf-mb 100]
@@ -23,6 +23,7 @@
 import path from "#path";
 import { parseArgs } from "#util";
 import { runConversion } from "../../src/convert/conversion.ts";
+import { DEFAULT_BATCH } from "../../src/convert/pool.ts";
 import { ConversionError } from "../../src/convert/conversion_error.ts";
 import { type Converter, type ConvertInput } from "../../src/convert/contract.ts";
 import { builtinConverters } from "../../src/convert/converters/mod.ts";
@@ -306,6 +307,8 @@ async function rssChild(file: string, mode: "converter" | "worker"): Promise<voi
       if (reports % 1000 === 0) highest = Math.max(highest, Deno.memoryUsage().rss);
     }
   } else {
+    // As the pool runs it for intake: the reports handed on in batches, each taken (dropped here,
+    // queued by the agent) before the conversion goes on.
     const o = await runConversion({
       converter: "bench",
       format: "stdf",
@@ -314,9 +317,13 @@ async function rssChild(file: string, mode: "converter" | "worker"): Promise<voi
       path: file,
       station,
       params: {},
+      batch: DEFAULT_BATCH,
+    }, (batch) => {
+      reports += batch.length;
+      return Promise.resolve();
     });
     if (!o.ok) throw new Error(`${file}: ${o.message}`);
-    reports = o.reports.length;
+    reports += o.reports.length;
   }
   clearInterval(sample);
   highest = Math.max(highest, Deno.memoryUsage().rss);

@@ -32,7 +32,24 @@ export interface ConvertJob {
   path: string;
   station: StationContext;
   params: Record<string, unknown>;
+  /**
+   * Hand reports on in batches of at most this many reports or bytes (of bodies) as they are
+   * made, instead of all at the end; set by the pool when its caller takes batches.
+   */
+  batch?: BatchLimits;
 }
+
+/** The size of one batch of reports handed on during a conversion. */
+export interface BatchLimits {
+  reports: number;
+  bytes: number;
+}
+
+/**
+ * Takes one batch of reports during a conversion; the conversion goes on only once it resolves
+ * (back-pressure). A rejection ends the conversion ("unavailable").
+ */
+export type BatchSink = (reports: ConvertedReport[]) => Promise<void>;
 
 /** One converted report, serialised as it will be queued and uploaded. */
 export interface ConvertedReport {
@@ -64,7 +81,10 @@ export type ConvertOutcome =
     ok: true;
     format: string;
     sha256: string;
+    /** The reports not handed on in batches before (all of them without batches). */
     reports: ConvertedReport[];
+    /** How many reports were handed on in batches before this outcome (absent: none). */
+    handedOn?: number;
     /** Problems the converter recovered from: the first {@link MAX_WARNINGS}, in file order. */
     warnings?: string[];
     /** How many warnings there were in all. */
@@ -233,7 +253,10 @@ export async function detectFormat(bytes: Uint8Array, name: string): Promise<Con
 const encoder = new TextEncoder();
 
 /** Runs one conversion. Never throws: every failure is an outcome with a reason and a hint. */
-export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
+export async function runConversion(
+  job: ConvertJob,
+  onBatch?: BatchSink,
+): Promise<ConvertOutcome> {
   let bytes: Uint8Array;
   try {
     bytes = job.bytes ?? await Deno.readFile(job.path);
@@ -247,13 +270,14 @@ export async function runConversion(job: ConvertJob): Promise<ConvertOutcome> {
     };
   }
   const sha256 = job.sha256 ?? createHash("sha256").update(bytes).digest("hex");
-  return await convertBytes(job, bytes, sha256);
+  return await convertBytes(job, bytes, sha256, job.batch && onBatch ? onBatch : undefined);
 }
 
 async function convertBytes(
   job: ConvertJob,
   bytes: Uint8Array,
   sha256: string,
+  onBatch: BatchSink | undefined,
 ): Promise<ConvertOutcome> {
   let converter: Converter;
   try {
@@ -296,6 +320,30 @@ async function convertBytes(
     };
   }
   const reports: ConvertedReport[] = [];
+  /** Every id so far (the bodies may be handed on, the ids stay to check they are unique). */
+  const ids = new Set<string>();
+  let duplicateId = false;
+  let handedOn = 0;
+  let pendingBytes = 0;
+  /** The batch handed on last, until its sink resolves (one in flight while the next fills). */
+  let inFlight: Promise<void> = Promise.resolve();
+  const limits = job.batch;
+  /** Hands `reports` on as a batch once the one before was taken; a failure when it can't be. */
+  const handOn = async (): Promise<ConvertOutcome | undefined> => {
+    try {
+      await inFlight;
+    } catch (e) {
+      return sinkFailure(e);
+    }
+    const batch = reports.splice(0);
+    handedOn += batch.length;
+    pendingBytes = 0;
+    inFlight = onBatch!(batch);
+    inFlight.catch(() => {}); // seen at the next hand-on or at the end
+  };
+  const full = () =>
+    onBatch !== undefined && limits !== undefined &&
+    (reports.length >= limits.reports || pendingBytes >= limits.bytes);
   const total = Array.isArray(raw) ? ` of ${raw.length}` : "";
   /** Validates and serialises one report; a failure outcome when it is not valid WSJF. */
   const take = (item: unknown, i: number): ConvertOutcome | undefined => {
@@ -314,13 +362,11 @@ async function convertBytes(
         };
       }
       const r = checked.report;
-      reports.push({
-        id: r.id,
-        sn: r.sn,
-        pn: r.pn,
-        result: r.result ?? "",
-        body: encoder.encode(JSON.stringify(r)),
-      });
+      const body = encoder.encode(JSON.stringify(r));
+      if (ids.has(r.id)) duplicateId = true;
+      ids.add(r.id);
+      pendingBytes += body.length;
+      reports.push({ id: r.id, sn: r.sn, pn: r.pn, result: r.result ?? "", body });
     } catch (e) {
       // A report whose getters throw, or that can't be serialised (a cycle, a BigInt).
       return {
@@ -332,36 +378,58 @@ async function convertBytes(
       };
     }
   };
+  const sameId = (): ConvertOutcome => ({
+    ok: false,
+    kind: "invalid-output",
+    message: `converter "${converter.name}" gave two reports of this file the same id`,
+    hint: "This is a bug in the converter (ids must be unique per unit); report it with the file.",
+  });
   if (Array.isArray(raw)) {
     for (let i = 0; i < raw.length; i++) {
       const failed = take(raw[i], i);
       if (failed) return failed;
+      if (duplicateId) return sameId();
+      if (full()) {
+        const stopped = await handOn();
+        if (stopped) return stopped;
+      }
     }
   } else {
     // A streaming converter (thousands of units per file): each report is serialised as it
     // comes, so only its compact body is kept, never the whole set of report objects.
     try {
       for await (const item of raw as AsyncIterable<unknown>) {
-        const failed = take(item, reports.length);
+        const failed = take(item, handedOn + reports.length);
         if (failed) return failed;
+        if (duplicateId) return sameId();
+        if (full()) {
+          const stopped = await handOn();
+          if (stopped) return stopped;
+        }
       }
     } catch (e) {
       return failure(e, "converter-error");
     }
   }
-  const ids = new Set(reports.map((r) => r.id));
-  if (ids.size !== reports.length) {
-    return {
-      ok: false,
-      kind: "invalid-output",
-      message: `converter "${converter.name}" gave two reports of this file the same id`,
-      hint:
-        "This is a bug in the converter (ids must be unique per unit); report it with the file.",
-    };
+  try {
+    await inFlight; // the last batch taken before the outcome (which follows it) is sent
+  } catch (e) {
+    return sinkFailure(e);
   }
   const outcome: ConvertOutcome = { ok: true, format: converter.name, sha256, reports };
+  if (handedOn > 0) Object.assign(outcome, { handedOn });
   if (warningCount > 0) Object.assign(outcome, { warnings, warningCount });
   return outcome;
+}
+
+/** The outcome when the batch sink refused a batch: the caller stopped this conversion. */
+function sinkFailure(e: unknown): ConvertOutcome {
+  return {
+    ok: false,
+    kind: "unavailable",
+    message: `the reports could not be handed on: ${(e as Error)?.message ?? String(e)}`,
+    hint: "The file stays in the drop folder and is tried again.",
+  };
 }
 
 /** An error's code ("EACCES") or, for Deno's errors without one, its name ("NotFound"). */

@@ -28,14 +28,22 @@
  *
  * The pool is a sandbox that turns bytes into reports: a job brings the file's bytes
  * (transferred, not copied), the outcome brings the serialised reports back (transferred too).
+ * A caller that takes batches ({@link BatchOptions}) gets a file's reports while it converts,
+ * a batch at a time, and the worker goes on only once the caller took the last one: a file of
+ * thousands of reports is never held whole, in the worker or here.
  * It knows nothing of the files' origin or of the queue. A worker converts one job at a time,
  * so a stuck or crashing converter is that job's.
  *
  * @module
  */
 import { Worker } from "node:worker_threads";
-import type { ConvertJob, ConvertOutcome } from "./conversion.ts";
-import { wellFormed, type WorkerReply, type WorkerRequest } from "./worker_protocol.ts";
+import type { BatchLimits, BatchSink, ConvertJob, ConvertOutcome } from "./conversion.ts";
+import {
+  wellFormed,
+  wellFormedReports,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./worker_protocol.ts";
 import { threadGone } from "./worker_thread.ts";
 
 /** Pool sizing and limits. */
@@ -72,14 +80,29 @@ export function workersToStart(waiting: number, current: number, max: number): n
   return Math.max(0, Math.min(waiting, max - current));
 }
 
+/** How a caller takes a file's reports in batches while it converts. */
+export interface BatchOptions {
+  /** Takes one batch; the worker goes on once it resolves. A rejection ends the conversion. */
+  onBatch: BatchSink;
+  /** The size of a batch (default {@link DEFAULT_BATCH}). */
+  limits?: BatchLimits;
+}
+
+/** A batch: 500 reports or 4 MiB of bodies, whichever comes first. */
+export const DEFAULT_BATCH: BatchLimits = { reports: 500, bytes: 4 * 1024 * 1024 };
+
 interface Pending {
   job: ConvertJob;
   resolve: (o: ConvertOutcome) => void;
+  onBatch?: BatchSink;
 }
 
 interface Running extends Pending {
   id: number;
   timer: ReturnType<typeof setTimeout>;
+  /** When the timer was last started, and for how long. */
+  startedAt: number;
+  runsFor: number;
 }
 
 interface Slot {
@@ -144,15 +167,17 @@ export class ConverterPool {
    * Converts one file's bytes in a worker. Never rejects: failures come back as outcomes.
    * `job.bytes` are handed over (transferred to the worker): the caller must not use them after.
    */
-  convert(job: ConvertJob): Promise<ConvertOutcome> {
+  convert(job: ConvertJob, batches?: BatchOptions): Promise<ConvertOutcome> {
     if (this.#closed || this.#unrecoverable) {
       return Promise.resolve(unavailable(
         this.#unrecoverable ?? "the converter pool is shutting down",
         "The file stays in the drop folder and is taken again after the agent restarts.",
       ));
     }
+    const onBatch = batches?.onBatch;
+    if (onBatch) job = { ...job, batch: batches.limits ?? DEFAULT_BATCH };
     return new Promise((resolve) => {
-      this.#waiting.push({ job, resolve });
+      this.#waiting.push({ job, resolve, onBatch });
       this.#dispatch();
     });
   }
@@ -194,6 +219,8 @@ export class ConverterPool {
       ...pending,
       id,
       timer: setTimeout(() => this.#onTimeout(slot, running), this.#opts.timeoutMs),
+      startedAt: Date.now(),
+      runsFor: this.#opts.timeoutMs,
     };
     slot.job = running;
     const bytes = pending.job.bytes;
@@ -225,6 +252,7 @@ export class ConverterPool {
     // Only the reply to the job this worker runs now counts (a converter could post too).
     const job = slot.job;
     if (!job || msg.jobId !== job.id) return;
+    if (msg.batch !== undefined) return this.#onBatch(slot, job, msg.batch);
     if (msg.rerun) {
       clearTimeout(job.timer);
       slot.job = null;
@@ -237,6 +265,34 @@ export class ConverterPool {
     if (msg.retire) slot.retireAfterJob = true;
     slot.job = null;
     this.#finish(slot, job, wellFormed(msg.outcome));
+  }
+
+  /**
+   * Gives a batch of the job's reports to its caller. The job's time limit stops meanwhile (the
+   * worker waits for the caller, it is not converting), and runs on with the time left once the
+   * caller took the batch; then the worker is told to go on, or to stop when the caller failed.
+   */
+  #onBatch(slot: Slot, job: Running, batch: unknown): void {
+    const answer = (stop: boolean) => {
+      if (slot.dead || slot.job !== job) return; // it died, timed out or ended meanwhile
+      try {
+        slot.worker.postMessage({ ack: job.id, stop } satisfies WorkerRequest);
+      } catch { /* its death is seen by the exit event */ }
+    };
+    if (!job.onBatch || !wellFormedReports(batch)) {
+      // A job that asked for no batches, or a batch of the wrong shape: the converter's doing.
+      answer(true);
+      return;
+    }
+    clearTimeout(job.timer);
+    const left = Math.max(0, job.runsFor - (Date.now() - job.startedAt));
+    job.onBatch(batch).then(() => false, () => true).then((stop) => {
+      if (slot.dead || slot.job !== job) return;
+      job.startedAt = Date.now();
+      job.runsFor = left;
+      job.timer = setTimeout(() => this.#onTimeout(slot, job), left);
+      answer(stop);
+    });
   }
 
   /** Ends `job` (no longer in `slot`) with `outcome`. */

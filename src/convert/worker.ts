@@ -1,6 +1,8 @@
 /**
  * The pool worker's entry point (a `node:worker_threads` worker): says it is ready, then converts
- * one job at a time and posts the outcome back under the job's id. The file's bytes come
+ * one job at a time and posts the outcome back under the job's id. A job that asks for batches
+ * posts its reports as they are made, a batch at a time, and goes on once the pool answers
+ * (so a file of thousands of reports never has them all in memory). The file's bytes come
  * transferred, and the report bodies go back transferred: no copy either way.
  *
  * It talks through its global scope's `postMessage` and `message` event, not through
@@ -14,7 +16,7 @@
  *
  * @module
  */
-import { moduleChanged, runConversion } from "./conversion.ts";
+import { type ConvertedReport, moduleChanged, runConversion } from "./conversion.ts";
 import type { WorkerReply, WorkerRequest } from "./worker_protocol.ts";
 
 /** A marker that the compile test finds in the binary, proving this module is embedded. */
@@ -26,14 +28,34 @@ const port = globalThis as unknown as {
   addEventListener(type: "message", listener: (e: MessageEvent<WorkerRequest>) => void): void;
 };
 
+/** The batch of each job waiting for the pool's answer. */
+const waitingAck = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
 port.addEventListener("message", async ({ data: msg }) => {
   if ("ping" in msg) return port.postMessage({ pong: true } satisfies WorkerReply);
+  if ("ack" in msg) {
+    const w = waitingAck.get(msg.ack);
+    waitingAck.delete(msg.ack);
+    if (msg.stop) w?.reject(new Error("the agent stopped taking this file's reports"));
+    else w?.resolve();
+    return;
+  }
   const { jobId, job } = msg;
   if (job.module && await moduleChanged(job.module)) {
     const reply: WorkerReply = { jobId, rerun: true, bytes: job.bytes };
     return port.postMessage(reply, job.bytes ? [job.bytes.buffer as ArrayBuffer] : []);
   }
-  const outcome = await runConversion(job);
+  // A batch goes with its bodies transferred; the conversion waits for the pool's answer.
+  const onBatch = (reports: ConvertedReport[]) =>
+    new Promise<void>((resolve, reject) => {
+      waitingAck.set(jobId, { resolve, reject });
+      port.postMessage(
+        { jobId, batch: reports } satisfies WorkerReply,
+        reports.map((r) => r.body.buffer as ArrayBuffer),
+      );
+    });
+  const outcome = await runConversion(job, onBatch);
+  waitingAck.delete(jobId);
   const reply: WorkerReply = { jobId, outcome, retire: !outcome.ok && outcome.kind === "load" };
   port.postMessage(
     reply,

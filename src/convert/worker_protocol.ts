@@ -5,10 +5,16 @@
  *
  * @module
  */
-import type { ConvertJob, ConvertOutcome, FailureKind } from "./conversion.ts";
+import type { ConvertedReport, ConvertJob, ConvertOutcome, FailureKind } from "./conversion.ts";
 
-/** What the pool posts to a worker: a job, or a ping (answered only while its loop is free). */
-export type WorkerRequest = { jobId: number; job: ConvertJob } | { ping: true };
+/**
+ * What the pool posts to a worker: a job, a ping (answered only while its loop is free), or the
+ * answer to a batch of reports (`stop`: the caller could not take it, end the conversion).
+ */
+export type WorkerRequest =
+  | { jobId: number; job: ConvertJob }
+  | { ping: true }
+  | { ack: number; stop?: boolean };
 
 /** What a worker posts back. */
 export interface WorkerReply {
@@ -18,6 +24,8 @@ export interface WorkerReply {
   pong?: true;
   jobId?: number;
   outcome?: ConvertOutcome;
+  /** Reports made so far (the job asked for batches); the worker waits for the `ack`. */
+  batch?: ConvertedReport[];
   /** The worker wants to be replaced after this job (a custom module failed to load). */
   retire?: boolean;
   /** The job was not run: give it to a fresh worker (a custom module changed on disk). */
@@ -40,11 +48,7 @@ export function wellFormed(o: unknown): ConvertOutcome {
   }
   if (
     x?.ok === true && typeof x.format === "string" && typeof x.sha256 === "string" &&
-    Array.isArray(x.reports) &&
-    x.reports.every((r: Record<string, unknown>) =>
-      typeof r?.id === "string" && typeof r.sn === "string" && typeof r.pn === "string" &&
-      r.body instanceof Uint8Array
-    )
+    wellFormedReports(x.reports) && (x.handedOn === undefined || typeof x.handedOn === "number")
   ) {
     return x as unknown as ConvertOutcome;
   }
@@ -54,4 +58,13 @@ export function wellFormed(o: unknown): ConvertOutcome {
     message: "the converter worker sent back something that is not a conversion outcome",
     hint: "A converter must return its reports, not post messages itself; fix the converter.",
   };
+}
+
+/** Whether a worker's reports (in an outcome or a batch) have the shape they should. */
+export function wellFormedReports(reports: unknown): reports is ConvertedReport[] {
+  return Array.isArray(reports) &&
+    reports.every((r: Record<string, unknown>) =>
+      typeof r?.id === "string" && typeof r.sn === "string" && typeof r.pn === "string" &&
+      r.body instanceof Uint8Array
+    );
 }

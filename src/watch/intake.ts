@@ -5,8 +5,10 @@
  * 1. take: read the version of the file the stability gate approved (on this thread, async);
  * 2. identify: hash the source bytes; a file already queued is a duplicate, skipped unconverted;
  * 3. convert: the bytes go to the converter pool (a sandbox: bytes in, report bodies out);
- * 4. commit: the queue writes the entries durably (group commit of the folder fsync);
- * 5. post-action: only then delete, move or keep the source file.
+ * 4. commit: the queue writes the entries durably (group commit of the folder fsync); a file of
+ *    many reports is committed a batch at a time while it converts (back-pressure: the worker
+ *    goes on once the batch is queued), so memory stays bounded however many it holds;
+ * 5. post-action: only then (every report of the file queued) delete, move or keep the source.
  *
  * A file that can't be converted goes to the Error folder with a reason beside it.
  *
@@ -16,7 +18,7 @@ import path from "#path";
 import { createHash } from "#crypto";
 import type { Config, Converter as ConverterConfig } from "../config/load.ts";
 import type { ConverterPool } from "../convert/pool.ts";
-import type { ConvertOutcome } from "../convert/conversion.ts";
+import type { ConvertedReport, ConvertOutcome } from "../convert/conversion.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { KeyedLog } from "./keyed_log.ts";
 import type { Limits } from "./intake_limits.ts";
@@ -81,6 +83,17 @@ export interface ConverterStatus extends SourceStatus {
 const log = logger("intake");
 /** Bytes of source files being converted at once (one larger file is still taken alone). */
 const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+/** Report ids of a file kept in its content-hash record (the first ones; then the count). */
+const SEEN_IDS = 20;
+/** One file's reports being committed: how many so far, and the first ids. */
+interface Commit {
+  file: ReadyFile;
+  conf: ConverterConfig;
+  sha256: string;
+  queued: number;
+  ids: string[];
+  flog: typeof log;
+}
 /** Conversion failures remembered for status (and saved across restarts). */
 const MAX_FAILURES = 50;
 
@@ -399,8 +412,15 @@ export class Intake {
       return await this.#afterSuccess(file, conf, flog);
     }
 
-    // 3. Convert in the sandbox: the bytes go to a worker once, the report bodies come back.
+    // 3. Convert in the sandbox: the bytes go to a worker once, the report bodies come back,
+    // 4. committed durably as they come: a file of many reports is handed on in batches, each
+    // queued (group commit) before the worker goes on, so neither thread holds them all. The
+    // post-action waits for the last one; a crash before it leaves the file in the drop folder,
+    // converted and queued again at the restart (the reports queued before then are queued a
+    // second time under the same ids, which the server upserts).
     // The poison-file record covers the conversion (written down before, crossed off after).
+    const commit: Commit = { file, conf, sha256, queued: 0, ids: [], flog };
+    let sinkError: Error | null = null;
     await poison?.begin(file);
     let outcome: ConvertOutcome;
     try {
@@ -414,49 +434,83 @@ export class Intake {
         path: file.path,
         station: this.#config.station,
         params: conf.params,
+      }, {
+        onBatch: async (reports) => {
+          try {
+            await this.#commit(commit, reports, 0);
+          } catch (e) {
+            sinkError = e as Error;
+            throw e;
+          }
+        },
       });
     } finally {
       poison?.end(file);
     }
-    if (!outcome.ok) return this.#notConverted(file, conf, outcome, flog);
+    if (sinkError !== null) {
+      const e: Error = sinkError;
+      this.#onIoError(e.message, (e as { code?: string }).code, file);
+      return this.#release(file, conf);
+    }
+    if (!outcome.ok) return this.#notConverted(file, conf, outcome, flog, commit.queued);
     this.#broken.delete(conf.name);
     if (this.#stopped && outcome.reports.length > 0) {
       // Converted after stop was asked: still commit, so the work is not lost.
       flog.debug("Committing {file} while stopping", { file: file.path });
     }
-
-    // 4. Commit durably: acknowledged only once every report survives a power cut.
-    const firstSeen = file.firstSeen.toISOString();
     try {
-      await this.#deps.queue.enqueue(outcome.reports.map((r, i) => ({
-        id: r.id,
-        correlationId: file.correlationId,
-        source: file.path,
-        converter: conf.name,
-        sourceSha256: sha256,
-        unit: i,
-        units: outcome.reports.length,
-        firstSeen,
-        sn: r.sn,
-        pn: r.pn,
-        result: r.result,
-        body: r.body,
-      })));
+      await this.#commit(commit, outcome.reports, commit.queued + outcome.reports.length);
     } catch (e) {
       this.#onIoError((e as Error).message, (e as { code?: string }).code, file);
       return this.#release(file, conf);
     }
-    if (outcome.reports.length > 0) this.#deps.onQueued?.();
-    const ids = outcome.reports.map((r) => r.id);
+    const n = commit.queued;
+    const ids = commit.ids.join(",") + (n > commit.ids.length ? `,… (${n} reports)` : "");
     await this.#deps.seen.set(
       sha256,
-      `${new Date().toISOString()} ${path.basename(file.path)} ${ids.join(",")}`,
+      `${new Date().toISOString()} ${path.basename(file.path)} ${ids}`,
     );
-    this.#converted(file, conf, outcome, flog);
+    this.#converted(file, conf, outcome, n, flog);
 
     // 5. The post-action, unless the file changed since it was read (then it is taken again).
     if (await this.#changedSinceRead(file, conf, flog)) return;
     await this.#afterSuccess(file, conf, flog);
+  }
+
+  /**
+   * Commits reports of a file durably (acknowledged only once every one survives a power cut),
+   * numbered on from those committed before. `units`: their number in all, or 0 while the file
+   * is still being converted (a batch: the total is not known yet).
+   */
+  async #commit(c: Commit, reports: ConvertedReport[], units: number): Promise<void> {
+    if (reports.length === 0) return;
+    const firstSeen = c.file.firstSeen.toISOString();
+    await this.#deps.queue.enqueue(reports.map((r, i) => ({
+      id: r.id,
+      correlationId: c.file.correlationId,
+      source: c.file.path,
+      converter: c.conf.name,
+      sourceSha256: c.sha256,
+      unit: c.queued + i,
+      units,
+      firstSeen,
+      sn: r.sn,
+      pn: r.pn,
+      result: r.result,
+      body: r.body,
+    })));
+    c.queued += reports.length;
+    for (const r of reports) {
+      if (c.ids.length < SEEN_IDS) c.ids.push(r.id);
+      c.flog.info("Queued report {id} (sn {sn}, pn {pn}, result {result}) from {file}", {
+        id: r.id,
+        sn: r.sn,
+        pn: r.pn,
+        result: r.result,
+        file: c.file.path,
+      });
+    }
+    this.#deps.onQueued?.();
   }
 
   /**
@@ -499,6 +553,7 @@ export class Intake {
     conf: ConverterConfig,
     outcome: Extract<ConvertOutcome, { ok: false }>,
     flog: typeof log,
+    queued = 0,
   ): Promise<void> {
     if (outcome.kind === "load") {
       // Not the file's fault: keep it, say what is wrong with the converter, try again later.
@@ -512,11 +567,21 @@ export class Intake {
       return this.#release(file, conf);
     }
     this.#broken.delete(conf.name);
+    const before = queued === 0 ? "" : ` (${queued} of its reports were queued before this; ` +
+      "they stay queued and are uploaded)";
     if (outcome.kind === "unavailable" || outcome.kind === "read") {
-      flog.warn("{file} not converted now: {reason}", { file: file.path, reason: outcome.message });
+      flog.warn("{file} not converted now: {reason}{before}", {
+        file: file.path,
+        reason: outcome.message,
+        before,
+      });
       return this.#release(file, conf);
     }
-    await this.#fail(file, conf, outcome.message, outcome.hint, conf.format ?? "custom");
+    const hint = queued === 0 ? outcome.hint : `${outcome.hint} The first ${queued} reports of ` +
+      "this file were queued before the failure and are uploaded; the file dropped again " +
+      "queues all of its reports again (the same ones under the same ids if its bytes are the " +
+      "same; under new ids if it was changed).";
+    await this.#fail(file, conf, outcome.message + before, hint, conf.format ?? "custom");
   }
 
   /** Counts and logs a file whose reports are queued. */
@@ -524,13 +589,13 @@ export class Intake {
     file: ReadyFile,
     conf: ConverterConfig,
     outcome: Extract<ConvertOutcome, { ok: true }>,
+    n: number,
     flog: typeof log,
   ): void {
     // The same file converted now (fixed and dropped again): its failure is dealt with.
     if (this.#failures.some((f) => f.file === file.path)) {
       this.#failures = this.#failures.filter((f) => f.file !== file.path);
     }
-    const n = outcome.reports.length;
     const c = this.#counts.get(conf.name)!;
     c.converted++;
     c.reports += n;
@@ -554,15 +619,6 @@ export class Intake {
       flog.warn("{file} holds no reports ({format}); nothing to upload", {
         file: file.path,
         format: outcome.format,
-      });
-    }
-    for (const r of outcome.reports) {
-      flog.info("Queued report {id} (sn {sn}, pn {pn}, result {result}) from {file}", {
-        id: r.id,
-        sn: r.sn,
-        pn: r.pn,
-        result: r.result,
-        file: file.path,
       });
     }
   }

@@ -16,6 +16,7 @@ import path from "#path";
 import { ConverterPool, type PoolOptions } from "../../src/convert/pool.ts";
 import type { ConvertOutcome } from "../../src/convert/conversion.ts";
 import { sha256Hex } from "../../src/queue/entry.ts";
+import { writeLargeStdf } from "../../scripts/bench/convert.ts";
 
 const fixtures = path.resolve(import.meta.dirname!, "../fixtures/converters");
 const moody = path.join(fixtures, "moody.js");
@@ -316,6 +317,63 @@ export const cases: Record<string, () => Promise<void>> = {
       await Deno.remove(dir, { recursive: true });
     }
   },
+
+  "batches: a file of many reports comes a batch at a time, each taken before the next; the time limit stops meanwhile; a refused batch ends the job":
+    async () => {
+      const dir = await Deno.makeTempDir({ prefix: "pool-batch-" });
+      // A time limit shorter than the time the caller takes the batches (10 x 300 ms).
+      const p = pool({ min: 1, max: 1, timeoutMs: 2500 });
+      try {
+        const file = path.join(dir, "lot.stdf");
+        const { parts } = writeLargeStdf(file, 0.6);
+        const stdfJob = async () => ({
+          converter: "s",
+          format: "stdf",
+          bytes: await Deno.readFile(file),
+          name: "lot.stdf",
+          path: file,
+          station,
+          params: {},
+        });
+        const limits = { reports: 40, bytes: 1 << 30 };
+        const sizes: number[] = [];
+        let taking = false;
+        let overlapped = false;
+        const o = await p.convert(await stdfJob(), {
+          limits,
+          onBatch: async (batch) => {
+            if (taking) overlapped = true;
+            taking = true;
+            sizes.push(batch.length);
+            if (sizes.length <= 10) await new Promise((r) => setTimeout(r, 300));
+            taking = false;
+          },
+        });
+        const rest = reports(o);
+        assert.ok(sizes.length >= 10, `batches: ${sizes.length} (${parts} parts)`);
+        assert.ok(sizes.every((n) => n === 40), `every batch full: ${sizes}`);
+        assert.equal(overlapped, false, "a batch came before the one before was taken");
+        assert.ok(rest.length < 40, "the outcome brings only the rest");
+        assert.equal(o.ok && o.handedOn, sizes.length * 40, "handedOn counts the batches");
+        assert.equal(sizes.length * 40 + rest.length, parts, "every part once");
+
+        let n = 0;
+        const refused = failed(
+          await p.convert(await stdfJob(), {
+            limits,
+            onBatch: () => ++n === 2 ? Promise.reject(new Error("disk full")) : Promise.resolve(),
+          }),
+        );
+        assert.equal(refused.kind, "unavailable");
+        assert.match(refused.message, /could not be handed on: .*stopped/);
+        assert.equal(n, 2, "no batch after the refused one");
+        // Without batches asked for, the same file comes whole in the outcome.
+        assert.equal(reports(await p.convert(await stdfJob())).length, parts);
+      } finally {
+        await p.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
 };
 
 if (import.meta.main) {
