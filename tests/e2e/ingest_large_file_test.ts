@@ -9,6 +9,7 @@ import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
 import { writeLargeStdf } from "../../scripts/bench/convert.ts";
+import { cgroupUnavailable, MemoryCgroup } from "../hostile/_cgroup.ts";
 
 Deno.test("ingest: a 4 MB STDF file (3,000+ reports) killed -9 mid-file loses nothing", async () => {
   await using h = await AgentHarness.create({
@@ -46,4 +47,26 @@ Deno.test("ingest: a 4 MB STDF file (3,000+ reports) killed -9 mid-file loses no
   assert.deepEqual(await h.files(path.join(h.dir, "drop", "stdf", "Error")).catch(() => []), []);
   assert.ok(h.server.stats().receives >= parts, "re-sends only of the same ids");
   await h.stop();
+});
+
+Deno.test({
+  name: "ingest: a 20 MB STDF file (15,000+ reports) converts under a real 320 MiB memory limit",
+  ignore: cgroupUnavailable !== null,
+  async fn() {
+    await using cg = await MemoryCgroup.create(320 * 1024 * 1024);
+    await using h = await AgentHarness.create({
+      converters: [{ name: "stdf", format: "stdf", pattern: "*.stdf" }],
+      config: { pool: { min: 1, max: 1, timeoutSeconds: 300 }, log: { level: "warning" } },
+    });
+    const file = path.join(h.dir, "lot.stdf");
+    const { parts } = writeLargeStdf(file, 20);
+    await h.start({}, cg.via());
+    await h.drop("stdf", "lot.stdf", await Deno.readFile(file));
+    await Deno.remove(file);
+    await h.waitFor(() => h.server.stats().reports === parts, `${parts} reports`, 300_000);
+    await h.waitFor(async () => (await h.files(h.dropDir("stdf"))).length === 0, "file deleted");
+    assert.equal(await cg.oomKills(), 0, "never killed for memory");
+    console.log(`peak ${(await cg.peakBytes() / 1048576).toFixed(0)} MiB for ${parts} reports`);
+    await h.stop();
+  },
 });
