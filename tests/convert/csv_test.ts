@@ -7,6 +7,7 @@ import assert from "#assert";
 import { ConversionError } from "../../src/convert/conversion_error.ts";
 import { type ConvertInput } from "../../src/convert/contract.ts";
 import { converter } from "../../src/convert/converters/csv/converter.ts";
+import { detectFormat } from "../../src/convert/conversion.ts";
 import { needsSharedFixtures, ownFixture, sharedFixture } from "../_fixtures.ts";
 import { assertFuzzStats, fuzzConverter } from "./_fuzz.ts";
 import { allSteps, convertValid, rejects as expectRejects, step, withoutId } from "./_convert.ts";
@@ -345,6 +346,51 @@ Deno.test("csv: detect", () => {
     converter.detect!({ head: new Uint8Array([0x50, 0x4b, 3, 4, 0, 0]), name: "a.zip" }),
     0,
   );
+});
+
+Deno.test("csv: detect recognises a generic report, not any delimited text", () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const d = (head: string | Uint8Array, name: string) =>
+    converter.detect!({ head: typeof head === "string" ? enc(head) : head, name });
+  const rows = "Board,Test,Value,Low,High\nB-1,VCC,3.3,3.1,3.5\nB-1,ICC,0.1,,0.5\n";
+  // A serial column under a built-in name (Board is not one) and step rows of the header's width.
+  assert.equal(d(rows.replace("Board", "Serial"), "t.csv"), 0.6);
+  assert.equal(d(rows.replace("Board", "Serial"), "t.log"), 0.55);
+  assert.equal(d(rows, "t.csv"), 0.3);
+  // A key/value serial, then a step table (tab, semicolon).
+  assert.equal(d("Title line\nUUT Serial\tX1\nName\tValue\tStatus\nA\t1\tPASS\n", "t.tsv"), 0.6);
+  assert.equal(d("S/N;X1\nTestName;Result\nA;PASS\nB;FAIL\n", "t.txt"), 0.6);
+  // Key/value lines only: three pairs make a report, two do not.
+  assert.equal(d("Serial;X1\nPart;P1\nDate;2025-01-02\n", "t.csv"), 0.6);
+  assert.equal(d("Serial;X1\nPart;P1\n", "t.csv"), 0.3);
+  // `Serial: X1` in one field is not a delimited key/value line.
+  assert.equal(d("Serial: X1, batch 4\nTest,Value\nA,1\n", "t.csv"), 0.3);
+  // A Klippel curve file: a tab table without a serial.
+  assert.equal(d("frq\tspl\tmax\tmin\n100\t88.0\t92.0\t84.0\n", "Acoustic-spl.txt"), 0.3);
+  // Most rows off the header's width: not a table.
+  assert.equal(d("SN,Test,Value\nX,A,1,2,3\nX,B,1,2,3\nX,C,1\n", "t.csv"), 0.3);
+  // A head of 8 KiB that cuts the last row (and a quoted field) in the middle still counts.
+  const big = "Serial,Test,Value,Note\n" +
+    Array.from({ length: 600 }, (_, i) => `X1,T${i},${i},"a, b"`).join("\n") + "\n";
+  const inQuote = big.lastIndexOf('"a, b"', 8192) + 3; // the head ends inside `"a,`
+  for (const cut of [8192, inQuote]) {
+    assert.equal(d(enc(big).subarray(0, cut), "t.csv"), 0.6, `cut at ${cut}`);
+  }
+});
+
+Deno.test("csv: auto takes our generic fixtures, and a missing parameter is named", async () => {
+  for (
+    const [file, re] of [
+      ["rows_two_serials.csv", /line 2, column "Date".*dateOrder/s],
+      ["kv_decimal_comma_crlf.csv", /"12,5" .*decimalSeparator: ","/s],
+    ] as const
+  ) {
+    const picked = await detectFormat(Deno.readFileSync(own(file)), file);
+    assert.equal(picked.name, "csv", file);
+    await expectRejects(picked, fileInput(own(file)), re);
+  }
+  const tsv = await detectFormat(Deno.readFileSync(own("tab_utf8_bom.tsv")), "tab_utf8_bom.tsv");
+  assert.equal((await convertValid(tsv, fileInput(own("tab_utf8_bom.tsv"))))[0].sn, "T-1");
 });
 
 Deno.test("csv: fuzz", async () => {

@@ -63,13 +63,7 @@ const NOT_A_UNIT_OWN = ["xjtag/Info.xml"];
  * Samples auto does not recognise today, with the reason. Each is a finding to fix in the
  * converter's `detect` (then remove the entry); the test for it is skipped, not left out.
  */
-const KNOWN_ISSUES: Readonly<Record<string, string>> = {
-  "own:csv/kv_decimal_comma_crlf.csv":
-    "csv: generic key;value text without a SerialNumber first column scores 0.3 (< 0.5): " +
-    "recognising it needs a csv-specific signature that other delimited formats lack",
-  "own:csv/rows_two_serials.csv": "csv: generic row table (no SerialNumber first cell) scores 0.3",
-  "own:csv/tab_utf8_bom.tsv": "csv: generic tab-separated table scores 0.3",
-};
+const KNOWN_ISSUES: Readonly<Record<string, string>> = {};
 
 const converters: Array<[string, Converter]> = await Promise.all(
   Object.entries(builtinConverters).map(async ([name, load]) => [name, await load()] as const),

@@ -29,7 +29,7 @@
 import { ConversionError } from "../../conversion_error.ts";
 import { type Converter, type ConvertInput, type WsjfReport } from "../../contract.ts";
 import { parseInteger } from "../../number.ts";
-import { cutShortError, decodeText, headText, unterminatedLastLine } from "../../text.ts";
+import { cutShortError, decodeText, unterminatedLastLine } from "../../text.ts";
 import { sha256Hex } from "../../ids.ts";
 import { ReportBuilder } from "../../../wsjf/builder.ts";
 import { type SequenceBuilder } from "../../../wsjf/step_builder.ts";
@@ -46,6 +46,7 @@ import {
 } from "./layout.ts";
 import { detectDelimiter, RecordSyntaxError, splitRecords } from "./records.ts";
 import { type CsvParams, csvSettings, paramsSchema, type Settings } from "./params.ts";
+import { detectCsv } from "./detect.ts";
 import { addStep } from "./steps.ts";
 import { type HeaderValue, parseDuration, parseStart } from "./times.ts";
 
@@ -56,16 +57,7 @@ export const converter: Converter = {
   description:
     "Configurable delimited text (CSV/semicolon/tab): key/value header and/or a step table",
   pattern: "*.csv",
-  detect({ head, name }) {
-    if (/^A%[^%]*%[^%]*%.+_(OK|NG)_\d{14}\.csv$/i.test(name)) return 0.7;
-    const text = headText(head);
-    const first = text.split(/\r\n|\n|\r/).find((l) => l.trim() !== "") ?? "";
-    if (/^"?SerialNumber"?[;,\t]/i.test(first)) return 0.6;
-    const isCsvName = /\.(csv|txt|tsv)$/i.test(name);
-    const delim = detectDelimiter(text);
-    if (delim === null) return 0;
-    return isCsvName ? 0.3 : 0.1;
-  },
+  detect: ({ head, name }) => detectCsv(head, name),
   convert(input: ConvertInput): WsjfReport[] {
     const { params, settings } = csvSettings(input.params);
     const { text } = decodeText(input.bytes, { encoding: params.encoding });
