@@ -8,10 +8,10 @@ import {
   buildUnit,
   genericStepType,
   numericComparison,
-  StepClock,
   stringComparison,
   type TsUnit,
 } from "../../src/convert/converters/teststand/step_tree.ts";
+import { StepClock } from "../../src/convert/converters/teststand/step_clock.ts";
 import { converterParams, parseParams } from "../../src/convert/params.ts";
 import { convertInput } from "./_station.ts";
 import { allSteps } from "./_convert.ts";

@@ -44,7 +44,7 @@ import type { Converter, ConvertInput, WsjfReport } from "../contract.ts";
 import { converterParams, parseParams } from "../params.ts";
 import { headText } from "../text.ts";
 import { parseXmlBytes, xmlRoot } from "../xml.ts";
-import { isAtmlNamespace, parseAtml } from "./teststand/atml.ts";
+import { isAtmlNamespace, parseAtml } from "./teststand/atml_reader.ts";
 import { buildUnit } from "./teststand/step_tree.ts";
 
 const paramsSchema = converterParams();

@@ -42,14 +42,8 @@ import {
   text,
   toAdditionalData,
 } from "./props.ts";
-import {
-  instantMs,
-  nonEmpty,
-  StepClock,
-  type TsNumeric,
-  type TsStep,
-  type TsUnit,
-} from "./step_tree.ts";
+import { instantMs, StepClock } from "./step_clock.ts";
+import { nonEmpty, type TsNumeric, type TsStep, type TsUnit } from "./step_tree.ts";
 
 /** What the parser needs besides the XML. */
 export interface TsXmlContext {

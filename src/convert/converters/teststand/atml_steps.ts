@@ -1,273 +1,44 @@
 /**
- * Parser for IEEE 1636.1 ATML Test Results as TestStand writes them (docs/converters.md, `atml`)
- * into {@link TsUnit}s. Versions are told apart by namespace and handled alike, by local names:
- * 2.02 (`tr:TestResults`, one unit, the MainSequence as a `TestGroup` in the `ResultSet`),
- * 5.00 and 6.01 (`trc:TestResultsCollection` holding one `TestResults` per unit: batch and
- * parallel models write several; the steps sit directly in the `ResultSet`).
- *
- * Header: id = `TestResults@uuid`; `sn` = `UUT/SerialNumber`; `pn` = the UUT's
- * `IdentificationNumber@number` (type Part first); operator = `SystemOperator@ID` (else
- * `@name`); `machineName` = `TestStation/SerialNumber`; `start` = `ResultSet@startDateTime`
- * (local time without zone → the station's zone); `execTime` = the root TotalTime, else end −
- * start; result = `ResultSet/Outcome`; sequence = `ResultSet@name` (`<file>#<sequence>`);
- * socket index and batch serial from `TSResultSetProperties` (their `value` attribute); the
- * critical failure stack marks the failing steps; UUT AdditionalData → `additionalData`.
- *
- * Steps, in file order: `TestGroup` → sequence call (name from `callerName`, else the quoted
- * step name in `userDefinedType`, else the sequence); `SessionAction` → generic step;
- * `Test` → measurements by content: `TestResult`s with limits (or a LOG comparison) are
- * measurements (numeric, or string when the datum is text), `LimitPair` comparators joined
- * (GE+LE → GELE; OR pairs → LTGT…), `SingleLimit`, `Expected` (with `ThresholdType` →
- * absolute limits); WATS ET_MSVT/ET_MPFT `Measurement` collections; pass/fail steps from the
- * outcome; the `ReportText` item → report text; other results and data items → additional
- * results. Outcomes: `Aborted`/`UserDefined` use their `qualifier` (Skipped, Error, …;
- * Aborted alone = Terminated), `NotStarted` → Skipped, missing → decided from the step.
+ * The steps of an ATML `ResultSet` as TestStand writes them, in file order, into {@link TsStep}s:
+ * `TestGroup` → sequence call (name from `callerName`, else the quoted step name in
+ * `userDefinedType`, else the sequence); `SessionAction` → generic step; `Test` → measurements
+ * by content: `TestResult`s with limits (or a LOG comparison) are measurements (numeric, or
+ * string when the datum is text), `LimitPair` comparators joined (GE+LE → GELE; OR pairs →
+ * LTGT…), `SingleLimit`, `Expected` (with `ThresholdType` → absolute limits); WATS
+ * ET_MSVT/ET_MPFT `Measurement` collections; pass/fail steps from the outcome; the `ReportText`
+ * item → report text; other results and data items → additional results. Outcomes:
+ * `Aborted`/`UserDefined` use their `qualifier` (Skipped, Error, …; Aborted alone =
+ * Terminated), `NotStarted` → Skipped, missing → decided from the step.
  *
  * @module
  */
-import { ConversionError } from "../../conversion_error.ts";
-import { normalizeGuid } from "../../ids.ts";
-import { parseNumber } from "../../number.ts";
-import { parseIsoDateTime } from "../../time.ts";
-import type { ReportHeader } from "../../../wsjf/build_input.ts";
 import type { AdditionalData, AdditionalDataProperty } from "../../../wsjf/report.ts";
 import { child, textOf, type XmlElement } from "../../xml.ts";
 import {
-  instantMs,
+  datumNumber,
+  datumText,
+  finiteOf,
+  intOf,
+  isStepElement,
+  itemProperty,
+  outcomeWord,
+  path,
+  stepProperties,
+  valueOf,
+  valueProperty,
+  xsiType,
+} from "./atml_data.ts";
+import type { StepClock } from "./step_clock.ts";
+import {
   nonEmpty,
-  StepClock,
   type TsNumeric,
   type TsStep,
   type TsString,
   type TsThreshold,
-  type TsUnit,
 } from "./step_tree.ts";
 
-/** What the parser needs besides the XML. */
-export interface AtmlContext {
-  /** IANA zone of naive times. */
-  timeZone: string;
-  /** File name, for messages. */
-  fileName: string;
-}
-
-/** Namespaces of the TestResults root per version (for detection and messages). */
-export const ATML_NAMESPACES: Readonly<Record<string, string>> = {
-  "http://www.ieee.org/ATML/2007/TestResults": "2.02",
-  "urn:IEEE-1636.1:2006:TestResults": "2.02",
-  "urn:IEEE-1636.1:2011:01:TestResultsCollection": "5.00",
-  "urn:IEEE-1636.1:2011:01:TestResults": "5.00",
-  "urn:IEEE-1636.1:2013:TestResultsCollection": "6.01",
-  "urn:IEEE-1636.1:2013:TestResults": "6.01",
-};
-
-/** Whether a namespace is an ATML TestResults(-Collection) namespace. */
-export function isAtmlNamespace(ns: string): boolean {
-  return ns in ATML_NAMESPACES || /IEEE-1636\.1|ieee\.org\/ATML/i.test(ns);
-}
-
-/** The units of an ATML TestResults document, in file order. */
-export function parseAtml(root: XmlElement, ctx: AtmlContext): TsUnit[] {
-  let results: XmlElement[];
-  if (root.local === "TestResults") results = [root];
-  else if (root.local === "TestResultsCollection") {
-    results = root.children.filter((c) => c.local === "TestResults");
-  } else {
-    throw new ConversionError(
-      `${ctx.fileName}: the root element is <${root.name}>, not an ATML <TestResults> or ` +
-        "<TestResultsCollection>",
-      "This is not an IEEE 1636.1 ATML test results file; check the converter's format setting.",
-    );
-  }
-  if (!isAtmlNamespace(root.ns)) {
-    throw new ConversionError(
-      `${ctx.fileName}: <${root.name}> has namespace "${root.ns}", not an IEEE 1636.1 ` +
-        "TestResults namespace (2.02, 5.00 or 6.01)",
-      "This is not an ATML test results file TestStand wrote; check the converter's format " +
-        "setting.",
-    );
-  }
-  // A batch file's summary table carries the batch serial for all its units.
-  const batch = path(root, "Extension", "TSBatchTable");
-  const batchSN = nonEmpty(batch?.attrs.batchSerialNumber);
-  const seenIds = new Set<string>();
-  return results.map((tr, i) => {
-    const unit = parseTestResults(tr, ctx, i, results.length, seenIds);
-    unit.header.batchSN ??= batchSN;
-    return unit;
-  });
-}
-
-/** The `value` attribute of a child element (TestStand's extension elements use it). */
-function valueOf(el: XmlElement | undefined, local: string): string | undefined {
-  const c = el === undefined ? undefined : child(el, local);
-  return c === undefined ? undefined : nonEmpty(c.attrs.value) ?? nonEmpty(c.text);
-}
-
-function finiteOf(el: XmlElement | undefined, local: string): number | undefined {
-  const v = valueOf(el, local);
-  const n = v === undefined ? undefined : parseNumber(v);
-  return n !== undefined && Number.isFinite(n) ? n : undefined;
-}
-
-function intOf(el: XmlElement | undefined, local: string): number | undefined {
-  const n = finiteOf(el, local);
-  return n !== undefined && Number.isInteger(n) && Math.abs(n) <= 2147483647 ? n : undefined;
-}
-
-function path(el: XmlElement | undefined, ...locals: string[]): XmlElement | undefined {
-  let cur = el;
-  for (const l of locals) {
-    if (cur === undefined) return undefined;
-    cur = child(cur, l);
-  }
-  return cur;
-}
-
-function parseTestResults(
-  tr: XmlElement,
-  ctx: AtmlContext,
-  index: number,
-  count: number,
-  seenIds: Set<string>,
-): TsUnit {
-  const where = count > 1 ? `${ctx.fileName}, TestResults ${index + 1} of ${count}` : ctx.fileName;
-  const resultSet = child(tr, "ResultSet");
-  if (resultSet === undefined) {
-    throw new ConversionError(
-      `${where}: <${tr.name}> on line ${tr.line} has no ResultSet`,
-      "Check that TestStand finished writing the file.",
-    );
-  }
-  const startText = nonEmpty(resultSet.attrs.startDateTime);
-  const startIso = startText === undefined ? null : parseIsoDateTime(startText, ctx.timeZone);
-  if (startIso === null) {
-    throw new ConversionError(
-      `${where}: ResultSet on line ${resultSet.line} has ${
-        startText === undefined ? "no startDateTime" : `startDateTime "${startText}", not a date`
-      }`,
-      "Check that the file is complete; TestStand writes the start as 2019-05-15T14:31:11.452.",
-    );
-  }
-  const startMs = instantMs(startIso);
-  const endIso = parseIsoDateTime(resultSet.attrs.endDateTime ?? "", ctx.timeZone);
-  const endMs = endIso === null ? NaN : instantMs(endIso);
-  const clock = new StepClock(ctx.timeZone, startMs, Number.isFinite(endMs) ? endMs : startMs);
-
-  // 2.02: the MainSequence is a TestGroup inside the ResultSet; 5.00/6.01: the ResultSet itself.
-  const stepEls = resultSet.children.filter(isStepElement);
-  const main = stepEls.length === 1 && stepEls[0].local === "TestGroup" ? stepEls[0] : resultSet;
-  const mainProps = stepProperties(main) ?? stepProperties(resultSet);
-  const seqName = nonEmpty(main.attrs.name) ?? nonEmpty(resultSet.attrs.name) ?? "";
-  const hash = seqName.lastIndexOf("#");
-
-  const props = path(tr, "Extension", "TSResultSetProperties");
-  const failing = new Set<string>();
-  for (const e of path(props, "CriticalFailureStack")?.children ?? []) {
-    if (e.attrs.resultID !== undefined) failing.add(e.attrs.resultID);
-  }
-  const socket = intOf(props, "TestSocketIndex");
-  const uut = child(tr, "UUT");
-  const operator = path(tr, "Personnel", "SystemOperator");
-  const execTime = finiteOf(mainProps, "TotalTime") ??
-    (Number.isFinite(endMs) ? Math.round(endMs - startMs) / 1000 : undefined);
-
-  let id = normalizeGuid(tr.attrs.uuid ?? "") ?? undefined;
-  if (id !== undefined) {
-    if (seenIds.has(id)) id = undefined; // a repeated uuid must not overwrite the first unit
-    else seenIds.add(id);
-  }
-  const header: ReportHeader = {
-    sn: nonEmpty(textOf(path(uut, "SerialNumber"))) ?? "",
-    pn: partNumber(uut),
-    start: startIso,
-    result: outcomeWord(child(resultSet, "Outcome")) ??
-      (main !== resultSet ? outcomeWord(child(main, "Outcome")) : undefined),
-    operator: nonEmpty(operator?.attrs.ID) ?? nonEmpty(operator?.attrs.name),
-    machineName: nonEmpty(textOf(path(tr, "TestStation", "SerialNumber"))),
-    id,
-    unitIndex: index,
-    execTime: execTime !== undefined && execTime >= 0 ? execTime : undefined,
-    testSocketIndex: socket !== undefined && socket >= 0 ? socket : undefined,
-    batchSN: valueOf(props, "BatchSerialNumber"),
-    sequence: {
-      path: hash >= 0 ? seqName.slice(0, hash) : seqName || undefined,
-      name: hash >= 0 ? seqName.slice(hash + 1) : undefined,
-    },
-  };
-  const reader = new AtmlStepReader(clock, failing);
-  const steps = reader.children(main);
-  if (header.sn === "") {
-    throw new ConversionError(
-      `${where}: the UUT has no SerialNumber (line ${uut?.line ?? tr.line})`,
-      "Check that the test sequence sets the UUT serial number.",
-    );
-  }
-  return {
-    header,
-    misc: [],
-    subUnits: [],
-    additionalData: uutAdditionalData(uut),
-    steps,
-  };
-}
-
-function partNumber(uut: XmlElement | undefined): string | undefined {
-  const ids = path(uut, "Definition", "Identification", "IdentificationNumbers")?.children ?? [];
-  const numbers = ids.filter((c) => c.local === "IdentificationNumber");
-  const part = numbers.find((n) => (n.attrs.type ?? "").toLowerCase() === "part") ?? numbers[0];
-  return nonEmpty(part?.attrs.number);
-}
-
-function uutAdditionalData(uut: XmlElement | undefined): AdditionalData[] {
-  const coll = path(uut, "Definition", "Extension", "TSCollection");
-  const item = coll?.children.find((c) => c.local === "Item" && c.attrs.name === "AdditionalData");
-  const inner = item === undefined ? undefined : child(item, "Collection");
-  if (inner === undefined) return [];
-  return inner.children.filter((c) => c.local === "Item").map((it) => {
-    const p = itemProperty(it, 1);
-    return p.props !== undefined && p.type === "Obj"
-      ? { name: p.name, props: p.props }
-      : { name: p.name, props: [p] };
-  });
-}
-
-const STEP_ELEMENTS = new Set(["Test", "SessionAction", "TestGroup"]);
-
-function isStepElement(el: XmlElement): boolean {
-  return STEP_ELEMENTS.has(el.local);
-}
-
-function stepProperties(el: XmlElement): XmlElement | undefined {
-  return path(el, "Extension", "TSStepProperties");
-}
-
-/**
- * An outcome element → a verdict word for the builder. Aborted and UserDefined carry the real
- * TestStand status in `qualifier`; NotStarted is Skipped; Aborted alone is Terminated.
- */
-export function outcomeWord(outcome: XmlElement | undefined): string | undefined {
-  if (outcome === undefined) return undefined;
-  const value = nonEmpty(outcome.attrs.value);
-  const qualifier = nonEmpty(outcome.attrs.qualifier);
-  switch (value?.toLowerCase()) {
-    case undefined:
-      return qualifier;
-    case "aborted":
-      return qualifier ?? "Terminated";
-    case "userdefined":
-      return qualifier;
-    case "notstarted":
-      return "Skipped";
-    default:
-      return value;
-  }
-}
-
-const MAX_ITEM_DEPTH = 32;
-
 /** Reads Test / SessionAction / TestGroup elements into TestStand step results. */
-class AtmlStepReader {
+export class AtmlStepReader {
   constructor(private readonly clock: StepClock, private readonly failing: ReadonlySet<string>) {}
 
   /** The step results directly inside a group, in file order. */
@@ -532,10 +303,6 @@ function isLogComparison(r: XmlElement): boolean {
   return valueOf(props, "IsComparisonTypeLog")?.toLowerCase() === "true";
 }
 
-function xsiType(datum: XmlElement): string {
-  return (datum.attrs["xsi:type"] ?? datum.attrs.type ?? "").toLowerCase();
-}
-
 function isStringDatum(datum: XmlElement): boolean {
   const t = xsiType(datum);
   if (t.includes("string")) return true;
@@ -544,19 +311,6 @@ function isStringDatum(datum: XmlElement): boolean {
 
 function isBooleanDatum(datum: XmlElement): boolean {
   return xsiType(datum).includes("boolean");
-}
-
-/** A datum's text: the `value` attribute, else its `<c:Value>` child. */
-function datumText(datum: XmlElement | undefined): string | undefined {
-  if (datum === undefined) return undefined;
-  if (datum.attrs.value !== undefined) return datum.attrs.value;
-  const v = child(datum, "Value");
-  return v === undefined ? undefined : v.text;
-}
-
-function datumNumber(datum: XmlElement | undefined): number | undefined {
-  const t = datumText(datum);
-  return t === undefined ? undefined : parseNumber(t);
 }
 
 function unitOf(datum: XmlElement | undefined): string | undefined {
@@ -653,60 +407,4 @@ function testResultData(r: XmlElement): AdditionalData {
   if (inner === undefined) return { name };
   const p = valueProperty(name, inner, 1);
   return p.type === "Obj" && p.props ? { name, props: p.props } : { name, props: [p] };
-}
-
-/** A `c:Item` (name + Datum / Collection / IndexedArray) → an additional-data property. */
-function itemProperty(item: XmlElement, depth: number): AdditionalDataProperty {
-  const name = item.attrs.name ?? "";
-  const inner = item.children.find((c) =>
-    c.local === "Datum" || c.local === "Collection" || c.local === "IndexedArray"
-  );
-  return inner === undefined ? { name } : valueProperty(name, inner, depth);
-}
-
-function valueProperty(name: string, v: XmlElement, depth: number): AdditionalDataProperty {
-  const flags = v.attrs.flags === undefined ? undefined : parseNumber(v.attrs.flags);
-  const base: AdditionalDataProperty = { name };
-  if (flags !== undefined && Number.isInteger(flags) && flags >= 0 && flags <= 2147483647) {
-    base.flags = flags;
-  }
-  if (v.local === "Collection") {
-    base.type = "Obj";
-    if (depth < MAX_ITEM_DEPTH) {
-      base.props = v.children.filter((c) => c.local === "Item").map((c) =>
-        itemProperty(c, depth + 1)
-      );
-    }
-    return base;
-  }
-  if (v.local === "IndexedArray") {
-    base.type = "Array";
-    const elementType = tsType(xsiType(v).replace(/array$/, ""));
-    base.array = {
-      dimension: (v.attrs.dimensions?.match(/\d+/g) ?? ["1"]).length,
-      type: elementType,
-      indexes: v.children.filter((c) => c.local === "Element").map((e) => {
-        const pos = e.attrs.position ?? "";
-        return {
-          text: pos,
-          indexes: (pos.match(/-?\d+/g) ?? []).map(Number),
-          value: { name: pos, type: elementType, value: datumText(e) ?? e.text },
-        };
-      }),
-    };
-    return base;
-  }
-  base.type = tsType(xsiType(v));
-  const t = datumText(v);
-  if (t !== undefined) base.value = t;
-  return base;
-}
-
-/** An ATML/TestStand datum type (`ts:TS_double`, `c:string`, …) → a TestStand type name. */
-function tsType(xsi: string): string {
-  const t = xsi.replace(/^.*:/, "").replace(/^ts_/, "");
-  if (/double|integer|long|float|decimal|short|byte/.test(t)) return "Number";
-  if (t.includes("bool")) return "Boolean";
-  if (t.includes("string")) return "String";
-  return t === "" ? "String" : t;
 }
