@@ -30,6 +30,8 @@
  * - Encoding: BOM, else UTF-8 when valid, else Windows-1252 (Virinco's default), or the
  *   `encoding` parameter.
  *
+ * The markers and columns are read in wstf/units.ts.
+ *
  * @module
  */
 import { ConversionError } from "../conversion_error.ts";
@@ -48,144 +50,9 @@ import { ReportBuilder } from "../../wsjf/builder.ts";
 import { type SequenceBuilder, type StepBuilder } from "../../wsjf/step_builder.ts";
 import { parseNumericCompOp, parseStringCompOp } from "../../wsjf/compop.ts";
 import { parseStepStatus } from "../../wsjf/status_codes.ts";
+import { type Row, splitUnits, type Unit } from "./wstf/units.ts";
 
 const paramsSchema = converterParams();
-
-const DEFAULT_COLUMNS = [
-  "steptype",
-  "stepname",
-  "measurename",
-  "value",
-  "lowlimit",
-  "highlimit",
-  "compoperator",
-  "unit",
-  "status",
-  "exectime",
-  "reporttext",
-  "errorcode",
-  "errormessage",
-  "causedsequencefailure",
-];
-
-/** Column-header spellings → canonical column. */
-const COLUMN_ALIASES: Readonly<Record<string, string>> = {
-  stepstatus: "status",
-  stepexecutiontime: "exectime",
-  executiontime: "exectime",
-  stepreporttext: "reporttext",
-  steperrorcode: "errorcode",
-  steperrormessage: "errormessage",
-  units: "unit",
-  compop: "compoperator",
-};
-
-type Columns = Map<string, number>;
-
-function marker(cells: string[]): string {
-  return (cells[0] ?? "").replace(/\s+/g, "").toLowerCase();
-}
-
-class Row {
-  constructor(readonly cells: string[], readonly line: number, readonly cols: Columns) {}
-
-  get(col: string): string {
-    const i = this.cols.get(col);
-    return i === undefined ? "" : (this.cells[i] ?? "").trim();
-  }
-}
-
-interface Unit {
-  headerLine: number;
-  header: Array<[string, string[], number]>;
-  columns: Columns | null;
-  rows: Row[];
-  footer: Array<[string, string[], number]>;
-  stepDataEnded: boolean;
-}
-
-/** Splits the file into units and their parts. */
-function splitUnits(lines: string[], file: string): Unit[] {
-  const units: Unit[] = [];
-  let unit: Unit | null = null;
-  let part: "none" | "header" | "steps" | "footer" = "none";
-  lines.forEach((raw, i) => {
-    const line = i + 1;
-    const cells = raw.split("\t");
-    while (cells.length > 1 && cells[cells.length - 1].trim() === "") cells.pop();
-    const m = marker(cells);
-    if (m === "--header-start--") {
-      unit = {
-        headerLine: line,
-        header: [],
-        columns: null,
-        rows: [],
-        footer: [],
-        stepDataEnded: false,
-      };
-      units.push(unit);
-      part = "header";
-      return;
-    }
-    if (raw.trim() === "") return;
-    if (unit === null) {
-      throw new ConversionError(
-        `${file} line ${line}: expected --Header-Start--, found "${raw.slice(0, 40)}"`,
-        "A WSTF file starts with a --Header-Start-- line.",
-      );
-    }
-    const u: Unit = unit;
-    if (m === "--step-data-start--") {
-      if (part !== "header") {
-        throw new ConversionError(`${file} line ${line}: unexpected --Step-Data-Start--`);
-      }
-      part = "steps";
-      return;
-    }
-    if (m === "--step-data-end--") {
-      if (part !== "steps") {
-        throw new ConversionError(`${file} line ${line}: unexpected --Step-Data-End--`);
-      }
-      u.stepDataEnded = true;
-      part = "footer";
-      return;
-    }
-    if (m === "--uut-end--") {
-      if (!u.stepDataEnded) {
-        throw new ConversionError(`${file} line ${line}: --UUT-End-- before --Step-Data-End--`);
-      }
-      part = "none";
-      unit = null;
-      return;
-    }
-    if (part === "header") u.header.push([cells[0].trim(), cells.slice(1), line]);
-    else if (part === "footer") u.footer.push([cells[0].trim(), cells.slice(1), line]);
-    else if (part === "steps") {
-      if (u.columns === null && u.rows.length === 0 && marker(cells) === "steptype") {
-        u.columns = new Map(
-          cells.map((c, k) => {
-            const key = c.trim().toLowerCase().replace(/\s+/g, "");
-            return [COLUMN_ALIASES[key] ?? key, k] as [string, number];
-          }),
-        );
-        return;
-      }
-      u.columns ??= new Map(DEFAULT_COLUMNS.map((c, k) => [c, k]));
-      u.rows.push(new Row(cells, line, u.columns));
-    }
-  });
-  if (units.length === 0) {
-    throw new ConversionError(`${file} has no --Header-Start-- line: not a WSTF file`);
-  }
-  for (const u of units) {
-    if (!u.stepDataEnded) {
-      throw new ConversionError(
-        `${file}: the unit starting on line ${u.headerLine} has no --Step-Data-End-- (file cut off?)`,
-      );
-    }
-  }
-  return units;
-}
 
 function number(text: string, what: string, line: number, file: string, p: Partial<CommonParams>) {
   if (text === "") return undefined;
