@@ -35,6 +35,9 @@
  * values `Infinity`, `NaN`, hex `0x1F` read as numbers. Step group, TotalTime, step id, loop
  * properties, report text and additional data come from TestStand's extension elements.
  *
+ * This module is the `atml` converter; the file is read by teststand/atml_reader.ts (the
+ * document, one unit per TestResults, and its header) and teststand/atml_steps.ts (the steps).
+ *
  * Params: the shared ones (params.ts), chiefly `partNumber`, `partRevision`, `processCode`,
  * `stationName`, `timeZone`, `encoding`, `testMode`, `sequenceVersion`.
  *
