@@ -253,6 +253,18 @@ export class Agent {
       5000,
     ));
     this.#timers.push(setInterval(() => this.#checkLock(), 2000));
+    let recountError = "";
+    this.#timers.push(setInterval(
+      () =>
+        this.queue.recount().then(() => recountError = "", (e) => {
+          if ((e as Error).message === recountError) return; // said once
+          log.warn("Can't count {dir}: {error}; the queued count may be too high", {
+            dir: path.join(this.queue.dir, "queued"),
+            error: recountError = (e as Error).message,
+          });
+        }),
+      2000,
+    ));
     this.#timers.push(
       setInterval(
         () =>

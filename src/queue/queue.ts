@@ -142,6 +142,12 @@ export class Queue {
    */
   #recent = new Map<string, ErrorEntry>();
   #recentStale = false;
+  /** Keys taken from or put into the FIFO: a recount that saw this change is not comparable. */
+  #moves = 0;
+  /** Queued keys whose files a person removed, as the last {@link recount} found. */
+  #missing = 0;
+  /** No recount before this time (ms): a recount of a big queued/ is not free. */
+  #recountAt = 0;
 
   private constructor(dir: string, opts: QueueOptions) {
     this.dir = dir;
@@ -268,12 +274,37 @@ export class Queue {
     return this.#loading !== null;
   }
 
+  /**
+   * Counts the entries in queued/ again, so entries a person removed stop being counted (and
+   * stop counting against the queue's limit) before the uploader reaches them, which it may not
+   * for hours while the server is down. Called every few seconds; it lists queued/ at most once
+   * per fifty times as long as the last listing took. A listing during which a key moved is
+   * discarded; every other race leaves a file listed that the FIFO doesn't hold yet (queued/
+   * gets the file before the FIFO gets the key, and the FIFO loses the key before queued/ loses
+   * the file), so the count errs only towards counting too many, as before.
+   */
+  async recount(): Promise<void> {
+    if (this.#loading || Date.now() < this.#recountAt) return;
+    if (this.#queued.length === 0) {
+      this.#missing = 0;
+      return;
+    }
+    const moves = this.#moves;
+    const t0 = Date.now();
+    let n = 0;
+    for await (const e of Deno.readDir(path.join(this.dir, "queued"))) {
+      if (e.name.endsWith(".json")) n++;
+    }
+    this.#recountAt = Date.now() + (Date.now() - t0) * 50;
+    if (this.#moves === moves) this.#missing = Math.max(0, this.#queued.length - n);
+  }
+
   /** Counts by state. */
   counts(): Counts {
     let retrying = 0;
     for (const t of this.#errors.values()) if (t !== null) retrying++;
     return {
-      queued: this.#queued.length,
+      queued: this.#queued.length - this.#missing,
       processing: this.#processing.size,
       completed: this.#completed.length,
       error: this.#errors.size,
@@ -364,6 +395,7 @@ export class Queue {
   }
 
   #push(keys: string[]): void {
+    this.#moves++;
     for (const key of keys) {
       this.#queued.push(key);
       this.#pushedWhileLoading?.add(key);
@@ -372,6 +404,7 @@ export class Queue {
 
   /** Puts a key back at the front of the queue. */
   #unshift(key: string): void {
+    this.#moves++;
     this.#queued.unshift(key);
     this.#pushedWhileLoading?.add(key);
   }
@@ -402,12 +435,14 @@ export class Queue {
   async #claimKnown(): Promise<Claimed | null> {
     let key: string | undefined;
     while ((key = this.#queued.shift()) !== undefined) {
+      this.#moves++;
       const file = this.#path("processing", key + ".json");
       try {
         await this.#ops.rename(this.#path("queued", key + ".json"), file);
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) {
           this.#cache.take(key);
+          if (this.#missing > 0) this.#missing--;
           continue; // taken out by a person
         }
         this.#unshift(key); // put it back: the error is the disk's

@@ -82,9 +82,15 @@ Deno.test({
       const status = await child.status;
       text += new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
       assert.ok(sent, `the demo never stored its 9 samples:\n${text}`);
-      assert.doesNotMatch(text, /exited with [1-9]|unexpectedly|exiting now/, text);
-      assert.match(text, /\[demo\] agent exited with 0; server stopped/, text);
-      assert.equal(status.code, 0, text);
+      // Each check names itself: a failure under load must say which part of the stop went wrong.
+      const bad = text.match(/.*(?:exited with [1-9]|unexpectedly|exiting now).*/);
+      assert.equal(bad, null, `a stop that was not clean: "${bad?.[0]}"\n--- output ---\n${text}`);
+      assert.match(
+        text,
+        /\[demo\] agent exited with 0; server stopped/,
+        `the demo never said the agent exited with 0\n--- output ---\n${text}`,
+      );
+      assert.equal(status.code, 0, `the demo exited with ${status.code}\n--- output ---\n${text}`);
     } finally {
       clearTimeout(guard);
       await stdin.close().catch(() => {});

@@ -11,10 +11,27 @@ import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 
+/**
+ * Removes a folder the running agent keeps writing in: a file it creates while the removal runs
+ * makes that fail with "directory not empty", so try again (as a person would) until it is gone.
+ */
+async function removeWhileWritten(dir: string): Promise<void> {
+  for (let i = 0;; i++) {
+    try {
+      await Deno.remove(dir, { recursive: true });
+      return;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      if (i >= 50) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 Deno.test("hostile: data directory deleted while running → agent stops (75), restart recreates it", async () => {
   await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf" }] });
   await h.start();
-  await Deno.remove(h.dataDir, { recursive: true });
+  await removeWhileWritten(h.dataDir);
   const code = await h.exited(20_000);
   assert.equal(code, 75, h.output);
   assert.match(h.output, /data directory .* was removed or changed while the agent ran/);

@@ -243,3 +243,25 @@ Deno.test("crash after every single write/fsync/rename: recovery loses no acknow
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("recount: entries removed from queued/ by hand stop being counted, and not twice", async () => {
+  const dir = await Deno.makeTempDir();
+  const q = await Queue.open(dir);
+  const keys = await q.enqueue(["a", "b", "c", "d"].map((id) => entry(id)));
+  for (const k of keys.slice(1, 3)) {
+    await Deno.remove(path.join(dir, "queue", "queued", k + ".json"));
+  }
+  assert.equal(q.counts().queued, 4, "before the recount the queue can't know");
+  await q.recount();
+  assert.equal(q.counts().queued, 2);
+  // The uploader reaching the removed ones skips them without counting them out again.
+  const a = await q.claim();
+  assert.equal(a?.envelope.id, "a");
+  assert.equal(q.counts().queued, 1);
+  const d = await q.claim();
+  assert.equal(d?.envelope.id, "d");
+  assert.equal(q.counts().queued, 0);
+  assert.equal(await q.claim(), null);
+  assert.equal(q.backlog(), 2, "a and d in flight");
+  await Deno.remove(dir, { recursive: true });
+});
