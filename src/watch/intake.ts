@@ -12,6 +12,12 @@
  *
  * A file that can't be converted goes to the Error folder with a reason beside it.
  *
+ * Long because: the transaction is read top to bottom here, and each step's way out (a
+ * duplicate, a file changed since it was read, a failed commit given back, a poison file
+ * held, an Error-folder move refused) changes the same per-file state (the sources' claims,
+ * held files, the poison breaker, recent failures, metrics); the pieces that stand alone are
+ * already beside it (source, post_action, pinned_folder, held_files, poison, folder_claim).
+ *
  * @module
  */
 import path from "#path";
