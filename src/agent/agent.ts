@@ -106,6 +106,12 @@ export class Agent {
               dir: config.dataDir,
             },
           ),
+        onRemoved: (key, state) =>
+          log.warn(
+            "Queue entry {key} was removed from queue/{state} by someone while the agent used it; " +
+              "it is no longer in the queue",
+            { key, state },
+          ),
         onQuarantine: (key, reason) =>
           log.error("Queue entry {key} can't be read ({reason}); moved to quarantine", {
             key,

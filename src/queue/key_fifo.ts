@@ -152,6 +152,20 @@ export class KeyFifo {
     return key;
   }
 
+  /** Every key it holds, in no particular order (a recount compares them with a listing). */
+  *keys(): Generator<string> {
+    yield* this.#front;
+    for (const run of this.#runs) {
+      for (let i = run.next; i < run.size; i++) yield run.slots.get(i);
+    }
+    const n = this.#chunks.length;
+    for (let c = 0; c < n; c++) {
+      const from = c === 0 ? this.#head : 0;
+      const to = c === n - 1 ? this.#tail : CHUNK;
+      for (let i = from; i < to; i++) yield this.#chunks[c].get(i);
+    }
+  }
+
   /** The key {@link shift} would return, without taking it. */
   peek(): string | undefined {
     if (this.#front.length) return this.#front[this.#front.length - 1];

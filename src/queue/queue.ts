@@ -104,6 +104,8 @@ export interface QueueOptions {
   keepCompletedHours?: number;
   /** Called for every entry moved to quarantine (logging). */
   onQuarantine?: (key: string, reason: string) => void;
+  /** Called for every entry a person removed while the agent was using it (logging). */
+  onRemoved?: (key: string, state: State) => void;
   /** Called when a background folder fsync fails (logging). */
   onSyncError?: (error: Error) => void;
   /** Body bytes of just-committed entries kept in memory for the uploader (default 16 MiB). */
@@ -145,7 +147,7 @@ export class Queue {
   /** Keys taken from or put into the FIFO: a recount that saw this change is not comparable. */
   #moves = 0;
   /** Queued keys whose files a person removed, as the last {@link recount} found. */
-  #missing = 0;
+  #missing = new Set<string>();
   /** No recount before this time (ms): a recount of a big queued/ is not free. */
   #recountAt = 0;
 
@@ -248,6 +250,12 @@ export class Queue {
       let size = 64;
       for await (const e of Deno.readDir(path.join(this.dir, "queued"))) {
         if (!e.name.endsWith(".json")) continue;
+        if (!e.isFile) {
+          // Only the queue writes here, and only files: a link could point anywhere.
+          const what = e.isSymlink ? "a symbolic link" : e.isDirectory ? "a folder" : "not a file";
+          await this.#quarantineFrom("queued", e.name.slice(0, -5), `the entry is ${what}`);
+          continue;
+        }
         batch.push(e.name.slice(0, -5));
         if (batch.length >= size) {
           flush();
@@ -278,25 +286,37 @@ export class Queue {
    * Counts the entries in queued/ again, so entries a person removed stop being counted (and
    * stop counting against the queue's limit) before the uploader reaches them, which it may not
    * for hours while the server is down. Called every few seconds; it lists queued/ at most once
-   * per fifty times as long as the last listing took. A listing during which a key moved is
+   * per fifty times as long as the last recount took. A count that differs from the FIFO's is
+   * followed by a listing by name, which finds the missing keys (up to {@link RECOUNT_MAX} queued:
+   * above that the names would cost more memory than the count is worth, and removed entries
+   * are counted until the uploader reaches them). A listing during which a key moved is
    * discarded; every other race leaves a file listed that the FIFO doesn't hold yet (queued/
    * gets the file before the FIFO gets the key, and the FIFO loses the key before queued/ loses
-   * the file), so the count errs only towards counting too many, as before.
+   * the file), so a key is never taken for missing while its file is there.
    */
   async recount(): Promise<void> {
     if (this.#loading || Date.now() < this.#recountAt) return;
     if (this.#queued.length === 0) {
-      this.#missing = 0;
+      this.#missing.clear();
       return;
     }
     const moves = this.#moves;
     const t0 = Date.now();
-    let n = 0;
-    for await (const e of Deno.readDir(path.join(this.dir, "queued"))) {
-      if (e.name.endsWith(".json")) n++;
+    const dir = path.join(this.dir, "queued");
+    try {
+      let n = 0;
+      for await (const e of Deno.readDir(dir)) if (isEntry(e)) n++;
+      const expected = this.#queued.length - this.#missing.size;
+      if (this.#moves !== moves || n === expected || this.#queued.length > RECOUNT_MAX) return;
+      const listed = new Set<string>();
+      for await (const e of Deno.readDir(dir)) if (isEntry(e)) listed.add(e.name.slice(0, -5));
+      if (this.#moves !== moves) return;
+      const missing = new Set<string>();
+      for (const key of this.#queued.keys()) if (!listed.has(key)) missing.add(key);
+      this.#missing = missing;
+    } finally {
+      this.#recountAt = Date.now() + (Date.now() - t0) * 50;
     }
-    this.#recountAt = Date.now() + (Date.now() - t0) * 50;
-    if (this.#moves === moves) this.#missing = Math.max(0, this.#queued.length - n);
   }
 
   /** Counts by state. */
@@ -304,7 +324,7 @@ export class Queue {
     let retrying = 0;
     for (const t of this.#errors.values()) if (t !== null) retrying++;
     return {
-      queued: this.#queued.length - this.#missing,
+      queued: this.#queued.length - this.#missing.size,
       processing: this.#processing.size,
       completed: this.#completed.length,
       error: this.#errors.size,
@@ -347,7 +367,7 @@ export class Queue {
     let renamed = 0;
     try {
       for (; renamed < keys.length; renamed++) {
-        await this.#ops.rename(
+        await this.#renameInto(
           this.#path("tmp", staged[renamed].tmp),
           this.#path("queued", keys[renamed] + ".json"),
         );
@@ -437,14 +457,13 @@ export class Queue {
     while ((key = this.#queued.shift()) !== undefined) {
       this.#moves++;
       const file = this.#path("processing", key + ".json");
+      this.#missing.delete(key);
       try {
-        await this.#ops.rename(this.#path("queued", key + ".json"), file);
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) {
+        if (!await this.#move(key, "queued", "processing")) {
           this.#cache.take(key);
-          if (this.#missing > 0) this.#missing--;
           continue; // taken out by a person
         }
+      } catch (e) {
         this.#unshift(key); // put it back: the error is the disk's
         throw e;
       }
@@ -503,12 +522,10 @@ export class Queue {
 
   /** The upload was acknowledged: processing → completed. */
   async complete(key: string): Promise<void> {
-    await this.#ops.rename(
-      this.#path("processing", key + ".json"),
-      this.#path("completed", key + ".json"),
-    );
+    const moved = await this.#move(key, "processing", "completed");
     this.#processing.delete(key);
     if (this.#attempts.delete(key)) await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
+    if (!moved) return; // on the server; only its record in completed/ is missing
     this.#completed.push(key);
     // The report is on the server: the next upload needn't wait for this folder's fsync. It
     // still happens (shared by concurrent completions); if a power cut beats it, the entry comes
@@ -529,10 +546,12 @@ export class Queue {
       failedAt: new Date().toISOString(),
     };
     await this.#writeErrorInfo(key, full);
-    await this.#ops.rename(
-      this.#path("processing", key + ".json"),
-      this.#path("error", key + ".json"),
-    );
+    if (!await this.#move(key, "processing", "error")) {
+      await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX)); // it describes nothing
+      this.#processing.delete(key);
+      this.#attempts.delete(key);
+      return full;
+    }
     await this.#syncer.sync(path.join(this.dir, "error"));
     this.#processing.delete(key);
     this.#attempts.delete(key);
@@ -543,12 +562,43 @@ export class Queue {
 
   /** Puts an in-flight entry back at the front of the queue (shutdown, or a paused uploader). */
   async release(key: string): Promise<void> {
-    await this.#ops.rename(
-      this.#path("processing", key + ".json"),
-      this.#path("queued", key + ".json"),
-    );
+    const moved = await this.#move(key, "processing", "queued");
     this.#processing.delete(key);
-    this.#unshift(key);
+    if (moved) this.#unshift(key);
+    else this.#attempts.delete(key);
+  }
+
+  /**
+   * Moves an entry between state folders. False when its file is gone (a person removed it;
+   * said through `onRemoved` unless it was queued).
+   */
+  async #move(key: string, from: State, to: State): Promise<boolean> {
+    try {
+      await this.#renameInto(this.#path(from, key + ".json"), this.#path(to, key + ".json"));
+      return true;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      // From queued/ that is said by the counts (see recount), not by a line per entry.
+      if (from !== "queued") this.#opts.onRemoved?.(key, from);
+      return false;
+    }
+  }
+
+  /**
+   * Renames a file into a state folder, making the folder again if a person removed it: a
+   * missing destination must not pass for a missing entry (the report would be forgotten), nor
+   * stop the queue until a restart. NotFound: the file itself is gone.
+   */
+  async #renameInto(src: string, dst: string): Promise<void> {
+    try {
+      await this.#ops.rename(src, dst);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || !await pathExists(src)) throw e;
+      if (!await pathExists(this.dir)) throw e; // the whole queue is gone: not ours to rebuild
+      await makePrivateDir(path.dirname(dst));
+      await this.#ops.syncDir(this.dir); // the folder's name, durable before what goes in it
+      await this.#ops.rename(src, dst);
+    }
   }
 
   /**
@@ -596,7 +646,7 @@ export class Queue {
   }
 
   async #requeue(key: string, keepHistory: boolean): Promise<void> {
-    await this.#ops.rename(this.#path("error", key + ".json"), this.#path("queued", key + ".json"));
+    await this.#renameInto(this.#path("error", key + ".json"), this.#path("queued", key + ".json"));
     await this.#syncer.sync(path.join(this.dir, "queued"));
     if (keepHistory) {
       const info = await this.#readErrorInfo(key);
@@ -685,4 +735,12 @@ function oneChunk(chunks: Uint8Array[]): Uint8Array[] {
     off += c.length;
   }
   return [out];
+}
+
+/** Above this many queued, {@link Queue.recount} counts but doesn't look for the missing names. */
+export const RECOUNT_MAX = 200_000;
+
+/** Whether a queued/ listing entry is a queue entry: a regular file named `<key>.json`. */
+function isEntry(e: Deno.DirEntry): boolean {
+  return e.isFile && e.name.endsWith(".json");
 }

@@ -265,3 +265,91 @@ Deno.test("recount: entries removed from queued/ by hand stop being counted, and
   assert.equal(q.backlog(), 2, "a and d in flight");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("recount: entries moved out and back are never counted below zero", async () => {
+  const dir = await Deno.makeTempDir();
+  const q = await Queue.open(dir);
+  const keys = await q.enqueue(["a", "b", "c"].map((id) => entry(id)));
+  const queued = path.join(dir, "queue", "queued");
+  const aside = path.join(dir, "aside");
+  await Deno.mkdir(aside);
+  for (const k of keys) await Deno.rename(path.join(queued, k + ".json"), path.join(aside, k));
+  await q.recount();
+  assert.equal(q.counts().queued, 0);
+  for (const k of keys) await Deno.rename(path.join(aside, k), path.join(queued, k + ".json"));
+  for (const id of ["a", "b", "c"]) {
+    assert.ok(q.counts().queued >= 0);
+    assert.equal((await q.claim())?.envelope.id, id);
+  }
+  assert.equal(q.counts().queued, 0);
+  assert.equal(q.counts().processing, 3);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a state folder removed by hand is made again; the entry is not forgotten", async () => {
+  const dir = await Deno.makeTempDir();
+  const q = await Queue.open(dir);
+  await q.enqueue([entry("a")]);
+  await Deno.remove(path.join(dir, "queue", "processing"), { recursive: true });
+  const c = await q.claim();
+  assert.equal(c?.envelope.id, "a");
+  await Deno.remove(path.join(dir, "queue", "completed"), { recursive: true });
+  await q.complete(c!.key);
+  assert.deepEqual((await onDisk(dir)).completed, ["a"]);
+  assert.equal(q.counts().processing, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("an entry removed from processing/ while it uploads is forgotten, and said", async () => {
+  const dir = await Deno.makeTempDir();
+  const removed: string[] = [];
+  const q = await Queue.open(dir, { onRemoved: (key, state) => removed.push(`${state}:${key}`) });
+  await q.enqueue([entry("a"), entry("b"), entry("c")]);
+  const [a, b, c] = [await q.claim(), await q.claim(), await q.claim()];
+  for (const x of [a, b, c]) await Deno.remove(x!.file);
+  await q.complete(a!.key);
+  await q.fail(b!.key, {
+    reason: "rejected",
+    lastStatus: 400,
+    serverMessage: null,
+    permanent: true,
+    retryAt: null,
+    correlationId: "c-b",
+    id: "b",
+    source: "/drop/b.json",
+    sn: "SN-b",
+    pn: "PN",
+  });
+  await q.release(c!.key);
+  assert.deepEqual(q.counts(), {
+    queued: 0,
+    processing: 0,
+    completed: 0,
+    error: 0,
+    quarantine: 0,
+    retrying: 0,
+  });
+  assert.deepEqual(removed, [a, b, c].map((x) => `processing:${x!.key}`));
+  const disk = await onDisk(dir);
+  assert.deepEqual([disk.completed, disk.error, disk.queued], [[], [], []]);
+  assert.deepEqual(await listNames(path.join(dir, "queue", "error")), [], "no orphan sidecar");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("start-up: a folder or a link named like an entry in queued/ goes to quarantine", async () => {
+  const dir = await Deno.makeTempDir();
+  const q0 = await Queue.open(dir);
+  const [key] = await q0.enqueue([entry("a")]);
+  const queued = path.join(dir, "queue", "queued");
+  const outside = path.join(dir, "outside.json");
+  await Deno.copyFile(path.join(queued, key + ".json"), outside);
+  await Deno.mkdir(path.join(queued, "9999999999999-0001-x.json"));
+  await Deno.symlink(outside, path.join(queued, "9999999999999-0002-y.json"));
+  const q = await Queue.open(dir);
+  await q.loaded();
+  assert.equal(q.counts().queued, 1);
+  assert.equal(q.counts().quarantine, 2);
+  assert.equal((await q.claim())?.envelope.id, "a");
+  assert.equal(await q.claim(), null);
+  await Deno.remove(dir, { recursive: true });
+});
