@@ -287,9 +287,9 @@ export class Queue {
    * stop counting against the queue's limit) before the uploader reaches them, which it may not
    * for hours while the server is down. Called every few seconds; it lists queued/ at most once
    * per fifty times as long as the last recount took. A count that differs from the FIFO's is
-   * followed by a listing by name, which finds the missing keys (up to {@link RECOUNT_MAX} queued:
-   * above that the names would cost more memory than the count is worth, and removed entries
-   * are counted until the uploader reaches them). A listing during which a key moved is
+   * followed by a listing by name, which finds the missing keys. Above {@link RECOUNT_MAX}
+   * queued it doesn't recount: the names would cost more memory than the count is worth, and
+   * removed entries are counted until the uploader reaches them. A listing during which a key moved is
    * discarded; every other race leaves a file listed that the FIFO doesn't hold yet (queued/
    * gets the file before the FIFO gets the key, and the FIFO loses the key before queued/ loses
    * the file), so a key is never taken for missing while its file is there.
@@ -300,6 +300,7 @@ export class Queue {
       this.#missing.clear();
       return;
     }
+    if (this.#queued.length > RECOUNT_MAX) return;
     const moves = this.#moves;
     const t0 = Date.now();
     const dir = path.join(this.dir, "queued");
@@ -307,7 +308,7 @@ export class Queue {
       let n = 0;
       for await (const e of Deno.readDir(dir)) if (isEntry(e)) n++;
       const expected = this.#queued.length - this.#missing.size;
-      if (this.#moves !== moves || n === expected || this.#queued.length > RECOUNT_MAX) return;
+      if (this.#moves !== moves || n === expected) return;
       const listed = new Set<string>();
       for await (const e of Deno.readDir(dir)) if (isEntry(e)) listed.add(e.name.slice(0, -5));
       if (this.#moves !== moves) return;
@@ -737,7 +738,7 @@ function oneChunk(chunks: Uint8Array[]): Uint8Array[] {
   return [out];
 }
 
-/** Above this many queued, {@link Queue.recount} counts but doesn't look for the missing names. */
+/** Above this many queued, {@link Queue.recount} does nothing (see there). */
 export const RECOUNT_MAX = 200_000;
 
 /** Whether a queued/ listing entry is a queue entry: a regular file named `<key>.json`. */
