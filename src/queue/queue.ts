@@ -148,6 +148,8 @@ export class Queue {
   #moves = 0;
   /** Queued keys whose files a person removed, as the last {@link recount} found. */
   #missing = new Set<string>();
+  /** {@link #moves} at the last recount call: a recount waits for a still queue. */
+  #movesAtRecount = -1;
   /** No recount before this time (ms): a recount of a big queued/ is not free. */
   #recountAt = 0;
 
@@ -285,7 +287,8 @@ export class Queue {
   /**
    * Counts the entries in queued/ again, so entries a person removed stop being counted (and
    * stop counting against the queue's limit) before the uploader reaches them, which it may not
-   * for hours while the server is down. Called every few seconds; it lists queued/ at most once
+   * for hours while the server is down. Called every few seconds; it waits until no key moved
+   * since the previous call, and lists queued/ at most once
    * per fifty times as long as the last recount took. A count that differs from the FIFO's is
    * followed by a listing by name, which finds the missing keys. Above {@link RECOUNT_MAX}
    * queued it doesn't recount: the names would cost more memory than the count is worth, and
@@ -302,6 +305,11 @@ export class Queue {
     }
     if (this.#queued.length > RECOUNT_MAX) return;
     const moves = this.#moves;
+    if (moves !== this.#movesAtRecount) {
+      // Draining: the uploader meets removed entries itself, and the listing would be discarded.
+      this.#movesAtRecount = moves;
+      return;
+    }
     const t0 = Date.now();
     const dir = path.join(this.dir, "queued");
     try {
