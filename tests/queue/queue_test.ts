@@ -323,14 +323,11 @@ Deno.test("an entry removed from processing/ while it uploads is forgotten, and 
     pn: "PN",
   });
   await q.release(c!.key);
-  assert.deepEqual(q.counts(), {
-    queued: 0,
-    processing: 0,
-    completed: 0,
-    error: 0,
-    quarantine: 0,
-    retrying: 0,
-  });
+  const counts = q.counts();
+  assert.ok(
+    Object.values(counts).every((n) => n === 0),
+    `nothing counted: ${JSON.stringify(counts)}`,
+  );
   assert.deepEqual(removed, [a, b, c].map((x) => `processing:${x!.key}`));
   const disk = await onDisk(dir);
   assert.deepEqual([disk.completed, disk.error, disk.queued], [[], [], []]);
