@@ -148,8 +148,8 @@ export class Queue {
   #moves = 0;
   /** Queued keys whose files a person removed, as the last {@link recount} found. */
   #missing = new Set<string>();
-  /** {@link #moves} at the last recount call: a recount waits for a still queue. */
-  #movesAtRecount = -1;
+  /** A recount is listing queued/ (a slow disk must not start a second one). */
+  #recounting = false;
   /** No recount before this time (ms): a recount of a big queued/ is not free. */
   #recountAt = 0;
 
@@ -248,6 +248,7 @@ export class Queue {
       batch.length = 0;
       for (const w of this.#waiters.splice(0)) w();
     };
+    let skipped: Error | null = null;
     try {
       let size = 64;
       for await (const e of Deno.readDir(path.join(this.dir, "queued"))) {
@@ -255,7 +256,13 @@ export class Queue {
         if (!e.isFile) {
           // Only the queue writes here, and only files: a link could point anywhere.
           const what = e.isSymlink ? "a symbolic link" : e.isDirectory ? "a folder" : "not a file";
-          await this.#quarantineFrom("queued", e.name.slice(0, -5), `the entry is ${what}`);
+          await this.#quarantineFrom("queued", e.name.slice(0, -5), `the entry is ${what}`)
+            .catch((err) =>
+              skipped ??= new Error(
+                `${e.name} is ${what}, not an entry, and can't be moved to quarantine ` +
+                  `(${(err as Error).message}); it is skipped: remove it by hand`,
+              )
+            );
           continue;
         }
         batch.push(e.name.slice(0, -5));
@@ -265,6 +272,7 @@ export class Queue {
         }
       }
       flush();
+      this.#loadError = skipped; // said once by the next claim; the rest is listed
     } catch (e) {
       this.#loadError = e as Error;
     } finally {
@@ -287,8 +295,7 @@ export class Queue {
   /**
    * Counts the entries in queued/ again, so entries a person removed stop being counted (and
    * stop counting against the queue's limit) before the uploader reaches them, which it may not
-   * for hours while the server is down. Called every few seconds; it waits until no key moved
-   * since the previous call, and lists queued/ at most once
+   * for hours while the server is down. Called every few seconds; it lists queued/ at most once
    * per fifty times as long as the last recount took. A count that differs from the FIFO's is
    * followed by a listing by name, which finds the missing keys. Above {@link RECOUNT_MAX}
    * queued it doesn't recount: the names would cost more memory than the count is worth, and
@@ -303,13 +310,9 @@ export class Queue {
       this.#missing.clear();
       return;
     }
-    if (this.#queued.length > RECOUNT_MAX) return;
+    if (this.#queued.length > RECOUNT_MAX || this.#recounting) return;
+    this.#recounting = true;
     const moves = this.#moves;
-    if (moves !== this.#movesAtRecount) {
-      // Draining: the uploader meets removed entries itself, and the listing would be discarded.
-      this.#movesAtRecount = moves;
-      return;
-    }
     const t0 = Date.now();
     const dir = path.join(this.dir, "queued");
     try {
@@ -324,6 +327,7 @@ export class Queue {
       for (const key of this.#queued.keys()) if (!listed.has(key)) missing.add(key);
       this.#missing = missing;
     } finally {
+      this.#recounting = false;
       this.#recountAt = Date.now() + (Date.now() - t0) * 50;
     }
   }
@@ -411,7 +415,7 @@ export class Queue {
           envelope: makeEnvelope(entry, now),
         };
         staged.push(e); // before the write: a torn write is removed too
-        await this.#ops.writeNew(
+        await this.#writeTmp(
           this.#path("tmp", e.tmp),
           oneChunk(encodeEntry(e.envelope, entry.body)),
         );
@@ -555,22 +559,23 @@ export class Queue {
       failedAt: new Date().toISOString(),
     };
     await this.#writeErrorInfo(key, full);
-    if (!await this.#move(key, "processing", "error")) {
-      await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX)); // it describes nothing
-      this.#processing.delete(key);
-      this.#attempts.delete(key);
-      return full;
-    }
-    await this.#syncer.sync(path.join(this.dir, "error"));
+    const moved = await this.#move(key, "processing", "error");
+    // Memory follows the disk at once: a failed fsync below must not leave it in processing.
     this.#processing.delete(key);
     this.#attempts.delete(key);
+    if (!moved) {
+      await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX)); // it describes nothing
+      return full;
+    }
     this.#errors.set(key, retryTime(full));
     this.#noteError(key, full);
+    await this.#syncer.sync(path.join(this.dir, "error"));
     return full;
   }
 
   /** Puts an in-flight entry back at the front of the queue (shutdown, or a paused uploader). */
   async release(key: string): Promise<void> {
+    if (!this.#processing.has(key)) return; // it had moved on: its outcome was recorded
     const moved = await this.#move(key, "processing", "queued");
     this.#processing.delete(key);
     if (moved) this.#unshift(key);
@@ -587,9 +592,21 @@ export class Queue {
       return true;
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
+      if (await pathExists(this.#path(from, key + ".json"))) throw e; // not gone: a real error
       // From queued/ that is said by the counts (see recount), not by a line per entry.
       if (from !== "queued") this.#opts.onRemoved?.(key, from);
       return false;
+    }
+  }
+
+  /** Writes a new file in tmp/, making tmp/ again if a person removed it. */
+  async #writeTmp(file: string, chunks: Uint8Array[]): Promise<void> {
+    try {
+      await this.#ops.writeNew(file, chunks);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || !await pathExists(this.dir)) throw e;
+      await makePrivateDir(path.dirname(file));
+      await this.#ops.writeNew(file, chunks);
     }
   }
 
@@ -617,8 +634,9 @@ export class Queue {
   async requeueDue(now = Date.now(), max = Infinity): Promise<number> {
     const due = [...this.#errors].filter(([, at]) => at !== null && at <= now)
       .sort((a, b) => a[1]! - b[1]!).slice(0, max);
-    for (const [key] of due) await this.#requeue(key, true);
-    return due.length;
+    let n = 0;
+    for (const [key] of due) if (await this.#requeue(key, true)) n++;
+    return n;
   }
 
   /** How many error entries are due for a retry now. */
@@ -643,8 +661,7 @@ export class Queue {
     let n = 0;
     for (const key of [...this.#errors.keys()]) {
       if (which && !which(key)) continue;
-      await this.#requeue(key, false);
-      n++;
+      if (await this.#requeue(key, false)) n++;
     }
     return n;
   }
@@ -654,8 +671,17 @@ export class Queue {
     for (const [k, t] of this.#errors) if (t !== null) this.#errors.set(k, 0);
   }
 
-  async #requeue(key: string, keepHistory: boolean): Promise<void> {
-    await this.#renameInto(this.#path("error", key + ".json"), this.#path("queued", key + ".json"));
+  /** Error → queued. False when a person removed the entry (then it is forgotten). */
+  async #requeue(key: string, keepHistory: boolean): Promise<boolean> {
+    if (!await this.#move(key, "error", "queued")) {
+      await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
+      this.#errors.delete(key);
+      this.#attempts.delete(key);
+      if (this.#recent.delete(key) && this.#errors.size > this.#recent.size) {
+        this.#recentStale = true;
+      }
+      return false;
+    }
     await this.#syncer.sync(path.join(this.dir, "queued"));
     if (keepHistory) {
       const info = await this.#readErrorInfo(key);
@@ -668,6 +694,7 @@ export class Queue {
       this.#recentStale = true;
     }
     this.#push([key]);
+    return true;
   }
 
   /** Keeps an error entry among the newest ones status lists. */
@@ -707,9 +734,9 @@ export class Queue {
   async #writePrivate(dest: string, text: string): Promise<void> {
     const tmp = this.#path("tmp", path.basename(dest));
     await this.#ops.remove(tmp);
-    await this.#ops.writeNew(tmp, [new TextEncoder().encode(text)]);
+    await this.#writeTmp(tmp, [new TextEncoder().encode(text)]);
     await makePrivate(tmp);
-    await this.#ops.rename(tmp, dest);
+    await this.#renameInto(tmp, dest);
   }
 
   async #readErrorInfo(key: string): Promise<ErrorInfo | null> {

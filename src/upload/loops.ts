@@ -130,7 +130,6 @@ export class UploadLoops {
     try {
       await this.#queue.release(c.key);
     } catch (e2) {
-      if (e2 instanceof Deno.errors.NotFound) return; // it had moved on: its outcome was recorded
       clog.error(
         "Can't put report {id} back in the queue ({error}); it stays in queue/processing and " +
           "is queued again at the next start-up",

@@ -45,3 +45,15 @@ Deno.test("queue folders: an entry removed from processing/ while it uploads is 
   assert.match(h.output, /was removed from queue\/processing by someone while the agent used it/);
   assert.deepEqual([...Deno.readDirSync(path.join(h.dataDir, "queue", "error"))], []);
 });
+
+Deno.test("queue folders: error/ removed while the server fails → made again, retried, uploaded", async () => {
+  await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf" }] });
+  h.server.setFaults({ failNext: { count: 2, fault: "503" } });
+  await h.start();
+  await Deno.remove(path.join(h.dataDir, "queue", "error"), { recursive: true });
+  const [r] = makeSampleReports(1, { seed: 11 });
+  await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
+  await h.waitFor(() => h.server.store.get(r.id) !== undefined, "the report on the server", 60_000);
+  assert.ok((await Deno.stat(path.join(h.dataDir, "queue", "error"))).isDirectory);
+  assert.doesNotMatch(h.output, /Recording the upload of report/, "no queue error around it");
+});

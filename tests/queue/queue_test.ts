@@ -352,3 +352,81 @@ Deno.test("start-up: a folder or a link named like an entry in queued/ goes to q
   assert.equal(await q.claim(), null);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("error/ and tmp/ removed by hand are made again: a failure and an enqueue still record", async () => {
+  const dir = await Deno.makeTempDir();
+  const q = await Queue.open(dir);
+  await q.enqueue([entry("a")]);
+  const c = (await q.claim())!;
+  await Deno.remove(path.join(dir, "queue", "error"), { recursive: true });
+  await Deno.remove(path.join(dir, "queue", "tmp"), { recursive: true });
+  await q.fail(c.key, {
+    reason: "server answered 503",
+    lastStatus: 503,
+    serverMessage: null,
+    permanent: false,
+    retryAt: new Date(Date.now() + 60_000).toISOString(),
+    correlationId: "c-a",
+    id: "a",
+    source: "/drop/a.json",
+    sn: "SN-a",
+    pn: "PN",
+  });
+  assert.deepEqual((await onDisk(dir)).error, ["a"]);
+  await Deno.remove(path.join(dir, "queue", "tmp"), { recursive: true });
+  await q.enqueue([entry("b")]);
+  assert.deepEqual((await onDisk(dir)).queued, ["b"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("an entry removed from error/ by hand is forgotten; the other retries go on", async () => {
+  const dir = await Deno.makeTempDir();
+  const removed: string[] = [];
+  const q = await Queue.open(dir, { onRemoved: (key, state) => removed.push(`${state}:${key}`) });
+  await q.enqueue([entry("a"), entry("b")]);
+  const claimed = [(await q.claim())!, (await q.claim())!];
+  for (const c of claimed) {
+    await q.fail(c.key, {
+      reason: "server answered 503",
+      lastStatus: 503,
+      serverMessage: null,
+      permanent: false,
+      retryAt: new Date(Date.now() - 1000).toISOString(),
+      correlationId: "c",
+      id: c.envelope.id,
+      source: "/drop/x.json",
+      sn: "SN",
+      pn: "PN",
+    });
+  }
+  await Deno.remove(path.join(dir, "queue", "error", claimed[0].key + ".json"));
+  assert.equal(await q.requeueDue(), 1);
+  assert.deepEqual(removed, [`error:${claimed[0].key}`]);
+  assert.equal(q.counts().error, 0);
+  assert.equal((await q.claim())?.envelope.id, "b");
+  // b keeps its history beside it while queued; a's sidecar went with it.
+  assert.deepEqual(await listNames(path.join(dir, "queue", "error")), [
+    claimed[1].key + ".error.json",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("start-up: a non-entry that can't be quarantined is skipped and said; the rest loads", async () => {
+  const dir = await Deno.makeTempDir();
+  const q0 = await Queue.open(dir);
+  await q0.enqueue([entry("a"), entry("b")]);
+  await Deno.mkdir(path.join(dir, "queue", "queued", "0000000000001-0001-x.json"));
+  const ops: FsOps = {
+    ...realFsOps,
+    rename: (from, to) =>
+      to.includes("quarantine")
+        ? Promise.reject(new Deno.errors.PermissionDenied("injected"))
+        : realFsOps.rename(from, to),
+  };
+  const q = await Queue.open(dir, { ops });
+  assert.equal((await q.claim())?.envelope.id, "a");
+  assert.equal((await q.claim())?.envelope.id, "b");
+  await assert.rejects(() => q.claim(), /x\.json is a folder, not an entry.*remove it by hand/);
+  assert.equal(await q.claim(), null, "said once");
+  await Deno.remove(dir, { recursive: true });
+});
