@@ -57,3 +57,21 @@ Deno.test("queue folders: error/ removed while the server fails → made again, 
   assert.ok((await Deno.stat(path.join(h.dataDir, "queue", "error"))).isDirectory);
   assert.doesNotMatch(h.output, /Recording the upload of report/, "no queue error around it");
 });
+
+Deno.test("queue folders: queue/ removed as a whole → nothing taken, health says why, a restart makes it again", async () => {
+  await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf" }] });
+  await h.start();
+  await Deno.remove(path.join(h.dataDir, "queue"), { recursive: true });
+  const reports = makeSampleReports(3, { seed: 12 });
+  for (const r of reports) await h.drop("json", `${r.sn}.json`, JSON.stringify(r));
+  await h.waitFor(async () => (await h.status()).intake.paused, "intake paused");
+  const s = await h.status();
+  assert.notEqual(s.health.state, "healthy", JSON.stringify(s.health));
+  assert.equal((await h.files(h.dropDir("json"))).length, 3, "the sources stay in the drop folder");
+  await h.stop();
+  await h.start();
+  await h.waitFor(
+    () => reports.every((r) => h.server.store.get(r.id) !== undefined),
+    "every report on the server after the restart",
+  );
+});
