@@ -299,10 +299,10 @@ export class Queue {
    * per fifty times as long as the last recount took. A count that differs from the FIFO's is
    * followed by a listing by name, which finds the missing keys. Above {@link RECOUNT_MAX}
    * queued it doesn't recount: the names would cost more memory than the count is worth, and
-   * removed entries are counted until the uploader reaches them. A listing during which a key moved is
-   * discarded; every other race leaves a file listed that the FIFO doesn't hold yet (queued/
-   * gets the file before the FIFO gets the key, and the FIFO loses the key before queued/ loses
-   * the file), so a key is never taken for missing while its file is there.
+   * removed entries are counted until the uploader reaches them. A listing during which a key
+   * moved is discarded; every other race leaves a file listed that the FIFO doesn't hold yet
+   * (queued/ gets the file before the FIFO gets the key, and the FIFO loses the key before
+   * queued/ loses the file), so a key is never taken for missing while its file is there.
    */
   async recount(): Promise<void> {
     if (this.#loading || Date.now() < this.#recountAt) return;
@@ -675,11 +675,8 @@ export class Queue {
   async #requeue(key: string, keepHistory: boolean): Promise<boolean> {
     if (!await this.#move(key, "error", "queued")) {
       await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
-      this.#errors.delete(key);
       this.#attempts.delete(key);
-      if (this.#recent.delete(key) && this.#errors.size > this.#recent.size) {
-        this.#recentStale = true;
-      }
+      this.#forgetError(key);
       return false;
     }
     await this.#syncer.sync(path.join(this.dir, "queued"));
@@ -689,12 +686,17 @@ export class Queue {
     } else {
       await this.#ops.remove(this.#path("error", key + ERROR_SUFFIX));
     }
+    this.#forgetError(key);
+    this.#push([key]);
+    return true;
+  }
+
+  /** The key is no longer in error/ (requeued, or removed by a person). */
+  #forgetError(key: string): void {
     this.#errors.delete(key);
     if (this.#recent.delete(key) && this.#errors.size > this.#recent.size) {
       this.#recentStale = true;
     }
-    this.#push([key]);
-    return true;
   }
 
   /** Keeps an error entry among the newest ones status lists. */
