@@ -47,12 +47,42 @@ export function parseJsonc(text: string): unknown {
   try {
     return JSON.parse(out);
   } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg) ?? /at (\d+)/.exec(msg);
-    const pos = m ? Number(m[1]) : out.length;
+    const { what, pos } = describeSyntaxError((e as Error).message, out);
     const before = out.slice(0, pos);
     const line = before.split("\n").length;
     const column = pos - before.lastIndexOf("\n");
-    throw new JsoncError(msg.replace(/ in JSON at position \d+.*$/s, ""), line, column);
+    throw new JsoncError(what, line, column);
   }
+}
+
+/**
+ * What V8's JSON.parse message says, without the piece of the file it quotes (a config's bad
+ * line is often the one with the token, and the message ends up in logs and /health), and where.
+ */
+function describeSyntaxError(msg: string, text: string): { what: string; pos: number } {
+  const at = /position (\d+)/.exec(msg);
+  if (at) return { what: msg.replace(/ in JSON at position \d+.*$/s, ""), pos: Number(at[1]) };
+  // "Unexpected token 'x', ..."<10 characters>x<10 characters>"... is not valid JSON"
+  const tok = /^Unexpected token '(.)', (\.\.\.)?"(.*)"(?:\.\.\.)? is not valid JSON$/s.exec(msg);
+  const what = tok
+    ? 'unexpected character (a value is a number, true, false, null, a "string", {…} or […])'
+    : msg.replace(/[,:] ?(\.\.\.)?".*$/s, "");
+  if (!tok) return { what, pos: text.length };
+  const [, ch, cut, quoted] = tok;
+  const start = text.indexOf(quoted);
+  if (start < 0) return { what, pos: text.length };
+  return { what, pos: cut ? start + 10 : start + firstOutsideString(quoted, ch) };
+}
+
+/** Index of the first `ch` in `s` outside a JSON string (0 when there is none). */
+function firstOutsideString(s: string, ch: string): number {
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    if (inString) {
+      if (s[i] === "\\") i++;
+      else if (s[i] === '"') inString = false;
+    } else if (s[i] === '"') inString = true;
+    else if (s[i] === ch) return i;
+  }
+  return 0;
 }

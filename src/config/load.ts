@@ -182,8 +182,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function describeIssues(error: z.ZodError, raw: unknown): string[] {
   return error.issues.map((issue) => {
     const keyPath = formatPath(issue.path);
-    const found = valueAt(raw, issue.path);
-    const foundText = found === undefined ? "nothing" : JSON.stringify(found);
+    const foundText = describeFound(valueAt(raw, issue.path), keyPath);
     let message = issue.message;
     if (issue.code === "invalid_type") message = `expected ${issue.expected}`;
     if (issue.code === "invalid_value") {
@@ -195,6 +194,19 @@ function describeIssues(error: z.ZodError, raw: unknown): string[] {
     const withFound = /found/.test(message) ? message : `${message}, found ${foundText}`;
     return `${keyPath || "(top level)"}: ${withFound}`;
   });
+}
+
+/**
+ * The value a problem found, as a message may quote it: never a secret's, nor an object's or a
+ * list's whole content (it could hold the token), nor more than a line.
+ */
+function describeFound(v: unknown, keyPath: string): string {
+  if (v === undefined) return "nothing";
+  if (/token|password|secret/i.test(keyPath)) return `a ${typeof v} (not shown: it is a secret)`;
+  if (Array.isArray(v)) return "a list";
+  if (v !== null && typeof v === "object") return "an object";
+  const text = JSON.stringify(v).replace(/(\/\/)[^/?#"]*@/, "$1…@"); // a URL's user:password
+  return text.length > 80 ? text.slice(0, 77) + "…" : text;
 }
 
 function formatPath(p: readonly PropertyKey[]): string {

@@ -13,7 +13,11 @@ const seconds = (def: number) => z.number().positive().default(def);
 
 /** Where and how to upload. */
 export const serverSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).describe(
+  url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).refine(
+    (u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u),
+    "expected no user name or password in the URL (they would show wherever the URL does): " +
+      "put the WATS API token in server.token",
+  ).describe(
     "The WATS server's base URL, e.g. `https://example.wats.com` (a path prefix is allowed, " +
       "no `/api`). `http://` sends the token in clear: warned unless the server is on this machine.",
   ),
