@@ -11,6 +11,7 @@ import path from "#path";
 import type { z } from "zod";
 import { type ConfigInput, configSchema, type ConverterConfig } from "./schema.ts";
 import { JsoncError, parseJsonc } from "./jsonc.ts";
+import { folderProblems } from "./folders.ts";
 import { isCompiled } from "../runtime.ts";
 import { appendModeFormats, builtinFormats } from "../convert/converters/mod.ts";
 
@@ -151,7 +152,7 @@ export function parseConfig(text: string, file: string): Config {
   }
   const base = path.dirname(path.resolve(file));
   const abs = (p: string) => path.resolve(base, p);
-  return {
+  const config: Config = {
     ...c,
     file: path.resolve(file),
     server: {
@@ -172,6 +173,9 @@ export function parseConfig(text: string, file: string): Config {
       };
     }),
   };
+  const folders = folderProblems(config.dataDir, config.converters);
+  if (folders.length) throw new ConfigError(file, folders);
+  return config;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

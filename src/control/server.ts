@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { readAtMost } from "../read_at_most.ts";
 import path from "#path";
 import { timingSafeEqual } from "#crypto";
 import { addSecrets, logger, redact, redactDeep } from "../log/log.ts";
@@ -160,12 +161,17 @@ export async function startControlServer(
   };
 
   const handler = async (req: Request): Promise<Response> => {
-    const url = new URL(req.url);
     const host = req.headers.get("host") ?? "";
     if (!LOCAL_HOSTS.has(hostName(host))) {
       return json({
         error: `the control endpoint answers only to 127.0.0.1 or localhost, not to Host "${host}"`,
       }, 421);
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return json({ error: `the request's Host "${host}" or path is not a valid URL` }, 400);
     }
     try {
       if (req.method === "GET" || req.method === "HEAD") {
@@ -205,7 +211,10 @@ export async function startControlServer(
         if (who === "page" && !PAGE_ACTIONS.has(url.pathname)) {
           return json({ error: `the status page may not call ${url.pathname}; use the CLI` }, 403);
         }
-        const body = await req.json().catch(() => ({}));
+        const body = await readSmallJson(req);
+        if (body === TOO_LARGE) {
+          return json({ error: `a request body is at most ${MAX_BODY_BYTES} bytes` }, 413);
+        }
         switch (url.pathname) {
           case "/flush":
             return json(await handlers.flush({ errors: body?.errors === true }));
@@ -299,5 +308,23 @@ export async function readControlInfo(dataDir: string): Promise<ControlInfo | nu
     return JSON.parse(await Deno.readTextFile(controlFile(dataDir)));
   } catch {
     return null;
+  }
+}
+
+/** The actions take a few keys at most: a bigger body is refused unread (no memory for it). */
+const MAX_BODY_BYTES = 1024 * 1024;
+const TOO_LARGE = Symbol("too large");
+
+/** A POST body as JSON ({} when empty or not JSON), or TOO_LARGE past {@link MAX_BODY_BYTES}. */
+async function readSmallJson(req: Request): Promise<typeof TOO_LARGE | Record<string, unknown>> {
+  if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return TOO_LARGE;
+  if (!req.body) return {};
+  const { bytes, over } = await readAtMost(req.body, MAX_BODY_BYTES);
+  if (over) return TOO_LARGE;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof v === "object" && v !== null ? v : {};
+  } catch {
+    return {};
   }
 }

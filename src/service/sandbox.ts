@@ -9,6 +9,7 @@
  */
 import path from "#path";
 import { type Config, ConfigError, type Converter } from "../config/load.ts";
+import { isInside } from "../config/folders.ts";
 
 /** The variable the systemd unit sets to the folders it lets the agent write. */
 export const WRITABLE_PATHS_ENV = "AGENT_WRITABLE_PATHS";
@@ -44,11 +45,7 @@ export function writableFolders(config: Pick<Config, "dataDir" | "converters">):
 /** The folders of `folders` not inside another one of them: what ReadWritePaths= lists. */
 export function outermost(folders: string[]): string[] {
   const unique = [...new Set(folders.map((f) => path.posix.normalize(f)))].sort();
-  return unique.filter((f) => !unique.some((o) => o !== f && isInside(f, o)));
-}
-
-function isInside(p: string, root: string): boolean {
-  return p === root || p.startsWith(root.endsWith("/") ? root : root + "/");
+  return unique.filter((f) => !unique.some((o) => o !== f && isInside(f, o, "linux")));
 }
 
 /**

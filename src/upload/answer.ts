@@ -8,6 +8,7 @@
  * @module
  */
 import { redactAndCut } from "../log/redact.ts";
+import { readAtMost } from "../read_at_most.ts";
 
 /** The most of an answer the agent reads. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -50,34 +51,7 @@ export async function readAnswer(res: Response, base: string): Promise<Answer> {
     };
   }
   if (!res.body) return { text: "", unread: null, redirect: null };
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  let over = false;
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const room = MAX_ANSWER_BYTES - bytes;
-      if (value.length > room) {
-        chunks.push(value.subarray(0, room));
-        bytes += room;
-        over = true;
-        break;
-      }
-      chunks.push(value);
-      bytes += value.length;
-    }
-  } finally {
-    if (over) await reader.cancel();
-    reader.releaseLock();
-  }
-  const all = new Uint8Array(bytes);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.length;
-  }
+  const { bytes: all, over } = await readAtMost(res.body, MAX_ANSWER_BYTES);
   const text = new TextDecoder().decode(all);
   return {
     text: over ? "" : text,

@@ -1,0 +1,47 @@
+/**
+ * Requests a local process can send the control endpoint, found by a review with the real
+ * agent: a 200 MB body was read whole (757 MB resident) by anyone holding the page token, which
+ * the status page hands to every local process; a Host the URL parser refuses gave a bare 500.
+ */
+import assert from "#assert";
+import path from "#path";
+import { AgentHarness } from "../e2e/_harness.ts";
+
+Deno.test("control: a body over 1 MiB is refused unread (413); the agent goes on", async () => {
+  await using h = await AgentHarness.create();
+  await h.start();
+  const big = new Uint8Array(8 * 1024 * 1024).fill(0x20);
+  const res = await h.control("/flush", { method: "POST", auth: true, body: big });
+  assert.equal(res.status, 413, await res.text());
+  // A stream without a length is cut at the limit too.
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let i = 0; i < 8; i++) c.enqueue(new Uint8Array(1024 * 1024).fill(0x20));
+      c.close();
+    },
+  });
+  const streamed = await h.control("/flush", { method: "POST", auth: true, body: stream });
+  assert.equal(streamed.status, 413, await streamed.text());
+  const ok = await h.control("/flush", { method: "POST", auth: true, body: "{}" });
+  assert.equal(ok.status, 200, await ok.text());
+  assert.equal((await h.control("/health")).status, 200);
+});
+
+Deno.test("control: a Host the URL parser refuses gets 400 with a reason, not a 500", async () => {
+  await using h = await AgentHarness.create();
+  await h.start();
+  const { port } = JSON.parse(await Deno.readTextFile(path.join(h.dataDir, "control.json")));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    new TextEncoder().encode(
+      "GET /health HTTP/1.1\r\nHost: localhost:99999\r\nConnection: close\r\n\r\n",
+    ),
+  );
+  let answer = "";
+  const buf = new Uint8Array(4096);
+  for (let n; (n = await conn.read(buf)) !== null;) {
+    answer += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  conn.close();
+  assert.match(answer, /^HTTP\/1\.1 (400|421)/, answer);
+});
