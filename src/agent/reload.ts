@@ -7,7 +7,13 @@
  */
 import path from "#path";
 import { readCaCerts } from "../config/ca_certs.ts";
-import { type Config, ConfigError, configWarnings, loadConfig } from "../config/load.ts";
+import {
+  type Config,
+  ConfigError,
+  configWarnings,
+  parseConfig,
+  readConfigText,
+} from "../config/load.ts";
 import { lastGoodFile, saveLastGood } from "../data_dir/last_good.ts";
 import { addSecrets, logger } from "../log/log.ts";
 import { checkSandbox } from "../service/sandbox.ts";
@@ -31,6 +37,8 @@ export class ConfigReloader {
   #target: ReloadTarget;
   #watcher: Deno.FsWatcher | null = null;
   #last: ReloadStatus | null = null;
+  /** The reload running now, if any (the next waits for it). */
+  #running: Promise<unknown> = Promise.resolve();
 
   constructor(target: ReloadTarget) {
     this.#target = target;
@@ -82,14 +90,21 @@ export class ConfigReloader {
    * good copy; an invalid one is rejected with the reason and the running config stays.
    * `dataDir` and `control` change only at the next restart.
    */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    // One at a time: two saves in a row must not apply (and save as last good) out of order.
+    const run = this.#running.then(() => this.#reload());
+    this.#running = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(): Promise<boolean> {
     const old = this.#target.config();
     const backup = lastGoodFile(old.dataDir);
     let next: Config;
     let text: string;
     try {
-      text = await Deno.readTextFile(old.file);
-      next = await loadConfig(old.file);
+      text = await readConfigText(old.file); // read once: what is applied is what is saved
+      next = parseConfig(text, old.file);
       checkSandbox(next);
       await readCaCerts(next);
     } catch (e) {

@@ -1,8 +1,9 @@
 /**
  * The folders a config names, checked against each other: a Done or Error folder that is the
  * watch folder (or holds it) has the agent take its own output again (an Error note converted,
- * failing, noted, …: the source is lost under ever longer names); one inside the data folder
- * has it write among its queue; two converters taking the same files send each report twice.
+ * failing, noted, …: the source is lost under ever longer names); one in the data folder's own
+ * parts has it write among its queue; two converters taking the same files send each report
+ * twice.
  *
  * @module
  */
@@ -26,16 +27,22 @@ export interface ConverterFolders {
   errorFolder: string;
 }
 
+/** The data folder's parts the agent writes on its own: a converter's folder must not be one. */
+const OWN_PARTS = ["queue", "index", "logs"];
+
 /** What is wrong with the folders, one line each (empty: nothing). */
 export function folderProblems(dataDir: string, converters: ConverterFolders[]): string[] {
   const problems: string[] = [];
+  // The data folder itself (its state files) and its queue, index and logs; a folder of its own
+  // beside them (e.g. <dataDir>/drop) is fine.
+  const own = (f: string) =>
+    path.resolve(f) === path.resolve(dataDir) ||
+    OWN_PARTS.some((p) => isInside(f, path.join(dataDir, p)));
+  const ownText = `the agent's own files (${dataDir}: its state, ${OWN_PARTS.join("/, ")}/)`;
   converters.forEach((c, i) => {
     const at = `converters[${i}] (${c.name})`;
-    if (isInside(c.watch, dataDir)) {
-      problems.push(
-        `${at}.watch: ${c.watch} is inside dataDir (${dataDir}), the agent's own files: ` +
-          "watch a folder outside it",
-      );
+    if (own(c.watch)) {
+      problems.push(`${at}.watch: ${c.watch} is among ${ownText}: watch another folder`);
     } else if (c.recursive && isInside(dataDir, c.watch)) {
       problems.push(
         `${at}.watch: ${c.watch} holds dataDir (${dataDir}) and is watched with recursive: ` +
@@ -44,18 +51,14 @@ export function folderProblems(dataDir: string, converters: ConverterFolders[]):
     }
     for (const key of ["doneFolder", "errorFolder"] as const) {
       const f = c[key];
+      const usual = path.join(c.watch, key === "doneFolder" ? "Done" : "Error");
       if (isInside(c.watch, f)) {
         problems.push(
           `${at}.${key}: ${f} is the watch folder or holds it: files put there would be taken ` +
-            `again; use a subfolder (the default is ${
-              path.join(c.watch, key === "doneFolder" ? "Done" : "Error")
-            }) or a folder outside it`,
+            `again; use a subfolder (the default is ${usual}) or a folder outside it`,
         );
-      } else if (isInside(f, dataDir)) {
-        problems.push(
-          `${at}.${key}: ${f} is inside dataDir (${dataDir}), the agent's own files: ` +
-            "use a folder outside it",
-        );
+      } else if (own(f)) {
+        problems.push(`${at}.${key}: ${f} is among ${ownText}: use another folder`);
       }
     }
     converters.slice(0, i).forEach((o, j) => {

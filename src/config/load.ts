@@ -98,18 +98,46 @@ export function plainHttpHost(url: string): string | null {
   return loopback ? null : u.host;
 }
 
+/** A config file is a few kilobytes; past this it is the wrong file (and parsing it would stall). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Reads and validates a config file. Throws {@link ConfigError}. */
 export async function loadConfig(file: string): Promise<Config> {
-  let text: string;
+  return parseConfig(await readConfigText(file), file);
+}
+
+/** Reads a config file's text, refusing one that can't be a config. Throws {@link ConfigError}. */
+export async function readConfigText(file: string): Promise<string> {
+  let f: Deno.FsFile | undefined;
   try {
-    text = await Deno.readTextFile(file);
+    f = await Deno.open(file, { read: true });
+    const { size, isFile } = await f.stat();
+    if (!isFile) throw new ConfigError(file, ["it is not a file"]);
+    if (size > MAX_CONFIG_BYTES) {
+      throw new ConfigError(file, [
+        `it is ${size} bytes, over the ${MAX_CONFIG_BYTES} a config may have: is this the ` +
+        "right file?",
+      ]);
+    }
+    return new TextDecoder().decode(await readAll(f, MAX_CONFIG_BYTES));
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const why = e instanceof Deno.errors.NotFound
       ? "the file does not exist (create one with `agent init`, or pass --config FILE)"
       : `it can't be read: ${(e as Error).message}`;
     throw new ConfigError(file, [why]);
+  } finally {
+    f?.close();
   }
-  return parseConfig(text, file);
+}
+
+/** At most `max` bytes of an open file (it may have grown since its stat). */
+async function readAll(f: Deno.FsFile, max: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(max + 1);
+  let n = 0;
+  for (let got; n < buf.length && (got = await f.read(buf.subarray(n))) !== null;) n += got;
+  if (n > max) throw new Error(`it grew past ${max} bytes while being read`);
+  return buf.subarray(0, n);
 }
 
 /** Validates config text as if read from `file` (relative paths resolve against its folder). */

@@ -1,8 +1,8 @@
 /**
  * Folders that must not be configured, found by a review with the real agent: an Error (or
  * Done) folder that is the watch folder had the agent convert its own notes, fail, note, …
- * until the source was lost under ever longer names; Done/Error inside the data folder had it
- * write among its queue; two converters on the same files sent every report twice. A config (or
+ * until the source was lost under ever longer names; Done/Error in the data folder's queue had it
+ * write among its entries; two converters on the same files sent every report twice. A config (or
  * an edit of it) that does this is refused with the key and what to do.
  */
 import assert from "#assert";
@@ -26,20 +26,21 @@ function problems(config: unknown): string {
 
 const refused: [string, Record<string, unknown>, RegExp][] = [
   ["errorFolder is the watch folder", { errorFolder: "./drop" }, /errorFolder: .*is the watch/],
-  [
-    "doneFolder holds the watch folder",
-    { doneFolder: "." },
-    /doneFolder: .*is the watch folder or holds it/,
-  ],
-  [
-    "doneFolder inside dataDir",
-    { doneFolder: "./data/queue/queued" },
-    /doneFolder: .*inside dataDir/,
-  ],
-  ["errorFolder is dataDir", { errorFolder: "./data" }, /errorFolder: .*inside dataDir/],
-  ["the watch folder inside dataDir", { watch: "./data/in" }, /watch: .*inside dataDir/],
+  ["doneFolder holds the watch folder", { doneFolder: "." }, /doneFolder: .*holds it/],
+  ["doneFolder in the queue", { doneFolder: "./data/queue/queued" }, /doneFolder: .*own files/],
+  ["errorFolder is dataDir", { errorFolder: "./data" }, /errorFolder: .*own files/],
+  ["the watch folder in the index", { watch: "./data/index" }, /watch: .*own files/],
+  ["the watch folder is dataDir", { watch: "./data" }, /watch: .*own files/],
   ["a recursive watch holding dataDir", { watch: ".", recursive: true }, /holds dataDir/],
 ];
+
+Deno.test("config folders: a drop folder of its own inside dataDir is fine", () => {
+  assert.equal(problems({ server, dataDir: ".", converters: [conv] }), "");
+  assert.equal(
+    problems({ server, dataDir: "./data", converters: [{ ...conv, watch: "./data/in" }] }),
+    "",
+  );
+});
 
 for (const [what, change, says] of refused) {
   Deno.test(`config folders: ${what} is refused, naming the key`, () => {
