@@ -121,6 +121,9 @@ export class Intake {
   #ready: { file: ReadyFile; conf: ConverterConfig }[] = [];
   #inFlight = 0;
   #inFlightBytes = 0;
+  /** Paths being taken now, and the same paths offered again meanwhile (see {@link #pump}). */
+  #inFlightPaths = new Set<string>();
+  #waitingPaths = new Map<string, { file: ReadyFile; conf: ConverterConfig }>();
   #maxInFlight: number;
   #idle: (() => void)[] = [];
   #ioError: string | null = null;
@@ -346,6 +349,13 @@ export class Intake {
       !this.#stopped && !this.#alone && this.#inFlight < this.#maxInFlight &&
       this.#ready.length > 0
     ) {
+      if (this.#inFlightPaths.has(this.#ready[0].file.path)) {
+        // A converter restarted by a reload offers a file its old self is still taking: it
+        // waits, and is looked at again once that one is done (gone, kept, or changed).
+        const waiting = this.#ready.shift()!;
+        this.#waitingPaths.set(waiting.file.path, waiting);
+        continue;
+      }
       const size = this.#ready[0].file.size;
       if (this.#inFlight > 0 && this.#inFlightBytes + size > MAX_IN_FLIGHT_BYTES) break;
       // A file that was converting when the agent died converts alone: if the agent dies
@@ -356,6 +366,7 @@ export class Intake {
       this.#alone = suspect;
       this.#inFlight++;
       this.#inFlightBytes += size;
+      this.#inFlightPaths.add(file.path);
       this.#process(file, conf).catch((e) => {
         log.with({ correlationId: file.correlationId }).error(
           "Unexpected error while taking {file}: {error}; the file stays and is tried again",
@@ -369,6 +380,12 @@ export class Intake {
         }
         this.#inFlight--;
         this.#inFlightBytes -= size;
+        this.#inFlightPaths.delete(file.path);
+        const waiting = this.#waitingPaths.get(file.path);
+        if (waiting) {
+          this.#waitingPaths.delete(file.path);
+          this.#releaseToLookAgain(waiting.file, waiting.conf);
+        }
         this.#pump();
         if (this.#inFlight === 0 && this.#ready.length === 0) {
           for (const r of this.#idle.splice(0)) r();
