@@ -41,6 +41,17 @@ export async function installScripted(h: AgentHarness): Promise<string> {
   return file;
 }
 
+/**
+ * Writes the module and makes the folder it notes each conversion in (for
+ * `params.startedDir: "./started"`); returns that folder.
+ */
+export async function installScriptedStarted(h: AgentHarness): Promise<string> {
+  await installScripted(h);
+  const dir = path.join(h.dir, "started");
+  await Deno.mkdir(dir);
+  return dir;
+}
+
 /** The files the converter was given so far (`startedDir`), sorted by name. */
 export async function started(dir: string): Promise<string[]> {
   try {

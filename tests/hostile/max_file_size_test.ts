@@ -10,7 +10,7 @@ import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 import { identityOf, readApproved } from "../../src/watch/source_file.ts";
-import { installScripted, started } from "./_scripted.ts";
+import { installScriptedStarted, started } from "./_scripted.ts";
 
 const MB = 1024 * 1024;
 
@@ -51,9 +51,7 @@ Deno.test("max file size: a file that grows past the limit after the gate: only 
     }],
     config: { intake: { maxFileMb: 1 }, pool: { min: 1, max: 1, timeoutSeconds: 20 } },
   });
-  await installScripted(h);
-  const startedDir = path.join(h.dir, "started");
-  await Deno.mkdir(startedDir);
+  const startedDir = await installScriptedStarted(h);
   await h.start();
   const blocker = makeSampleReport(1, { seed: 78 });
   await h.drop("scripted", "blocker.json", JSON.stringify(blocker));

@@ -11,7 +11,7 @@ import { AgentHarness } from "../e2e/_harness.ts";
 import { logRecords, waitLog } from "../e2e/_ops.ts";
 import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
 import { POISON_DEATHS } from "../../src/watch/poison.ts";
-import { answers, installScripted, started } from "./_scripted.ts";
+import { answers, installScripted, installScriptedStarted, started } from "./_scripted.ts";
 import { cgroupUnavailable, MemoryCgroup } from "./_cgroup.ts";
 
 const report = (i: number) => makeSampleReport(i, { seed: 12 });
@@ -111,9 +111,7 @@ Deno.test("poison file: a clean stop that cuts a conversion short does not count
     }],
     config: { pool: { min: 1, max: 1, timeoutSeconds: 20 } },
   });
-  await installScripted(h);
-  const startedDir = path.join(h.dir, "started");
-  await Deno.mkdir(startedDir);
+  const startedDir = await installScriptedStarted(h);
   const r = report(7);
   await h.drop("scripted", "slow.json", JSON.stringify(r));
   // More stops than deaths would condemn it, each while the file converts: SIGTERM (a clean

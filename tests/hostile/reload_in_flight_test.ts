@@ -5,10 +5,9 @@
  * queued). A file in flight is now offered again only once its first taking is done.
  */
 import assert from "#assert";
-import path from "#path";
 import { AgentHarness, type HarnessConverter } from "../e2e/_harness.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
-import { installScripted, started } from "./_scripted.ts";
+import { installScriptedStarted, started } from "./_scripted.ts";
 
 Deno.test("reload in flight: a converter renamed while its files convert sends each report once", async () => {
   await using h = await AgentHarness.create({
@@ -20,9 +19,7 @@ Deno.test("reload in flight: a converter renamed while its files convert sends e
     }],
     config: { pool: { min: 2, max: 2, timeoutSeconds: 20 } },
   });
-  await installScripted(h);
-  const startedDir = path.join(h.dir, "started");
-  await Deno.mkdir(startedDir);
+  const startedDir = await installScriptedStarted(h);
   await h.start();
   const reports = makeSampleReports(4, { seed: 23 });
   for (const r of reports) await h.drop("scripted", `${r.sn}.json`, JSON.stringify(r));

@@ -10,7 +10,7 @@ import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { logRecords } from "../e2e/_ops.ts";
 import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
-import { installScripted, started } from "./_scripted.ts";
+import { installScriptedStarted, started } from "./_scripted.ts";
 
 const cases: { afterSuccess: "delete" | "move" | "keep"; rewrite: "rename" | "in place" }[] = [
   { afterSuccess: "delete", rewrite: "rename" },
@@ -29,9 +29,7 @@ for (const { afterSuccess, rewrite } of cases) {
       }],
       config: { pool: { min: 1, max: 1, timeoutSeconds: 20 } },
     });
-    await installScripted(h);
-    const startedDir = path.join(h.dir, "started");
-    await Deno.mkdir(startedDir);
+    const startedDir = await installScriptedStarted(h);
     await h.start();
     const v1 = makeSampleReport(1, { seed: 31 });
     const v2 = makeSampleReport(2, { seed: 31 });

@@ -11,7 +11,7 @@ import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { expectReason, health, waitLog } from "../e2e/_ops.ts";
 import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
-import { installScripted, started } from "./_scripted.ts";
+import { installScriptedStarted, started } from "./_scripted.ts";
 
 for (const followSymlinks of [false, true]) {
   Deno.test({
@@ -31,9 +31,7 @@ for (const followSymlinks of [false, true]) {
           pool: { min: 1, max: 1, timeoutSeconds: 20 },
         },
       });
-      await installScripted(h);
-      const startedDir = path.join(h.dir, "started");
-      await Deno.mkdir(startedDir);
+      const startedDir = await installScriptedStarted(h);
       const fifo = path.join(h.dir, "fifo");
       const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
       assert.ok(mk.success, new TextDecoder().decode(mk.stderr));

@@ -13,7 +13,7 @@ import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
 import { logRecords, waitLog } from "../e2e/_ops.ts";
 import { makeSampleReport } from "../../wats_test_server/sample_reports.ts";
-import { installScripted, started } from "./_scripted.ts";
+import { installScriptedStarted, started } from "./_scripted.ts";
 
 /** Every file's text below `dir` (recursively), for a leak search. */
 async function allText(dir: string): Promise<string> {
@@ -38,9 +38,7 @@ Deno.test("symlink swap: a file replaced by a link to a private file, before or 
       pool: { min: 1, max: 1, timeoutSeconds: 20 },
     },
   });
-  await installScripted(h);
-  const startedDir = path.join(h.dir, "started");
-  await Deno.mkdir(startedDir);
+  const startedDir = await installScriptedStarted(h);
   const privateDir = path.join(h.dir, "private");
   await Deno.mkdir(privateDir);
   const secretText = `TOPSECRET-${crypto.randomUUID()}`;
