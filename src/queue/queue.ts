@@ -600,14 +600,8 @@ export class Queue {
   }
 
   /** Writes a new file in tmp/, making tmp/ again if a person removed it. */
-  async #writeTmp(file: string, chunks: Uint8Array[]): Promise<void> {
-    try {
-      await this.#ops.writeNew(file, chunks);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound) || !await pathExists(this.dir)) throw e;
-      await makePrivateDir(path.dirname(file));
-      await this.#ops.writeNew(file, chunks);
-    }
+  #writeTmp(file: string, chunks: Uint8Array[]): Promise<void> {
+    return this.#inFolder(path.dirname(file), () => this.#ops.writeNew(file, chunks));
   }
 
   /**
@@ -615,15 +609,25 @@ export class Queue {
    * missing destination must not pass for a missing entry (the report would be forgotten), nor
    * stop the queue until a restart. NotFound: the file itself is gone.
    */
-  async #renameInto(src: string, dst: string): Promise<void> {
+  #renameInto(src: string, dst: string): Promise<void> {
+    return this.#inFolder(path.dirname(dst), () => this.#ops.rename(src, dst), src);
+  }
+
+  /**
+   * Runs `op`, which puts a file in `folder`; when it fails with NotFound because a person
+   * removed the folder (not the queue, nor `src`, the file being moved), makes the folder again
+   * (private, its name fsynced before anything goes in) and runs `op` once more.
+   */
+  async #inFolder(folder: string, op: () => Promise<void>, src?: string): Promise<void> {
     try {
-      await this.#ops.rename(src, dst);
+      await op();
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound) || !await pathExists(src)) throw e;
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      if (src !== undefined && !await pathExists(src)) throw e;
       if (!await pathExists(this.dir)) throw e; // the whole queue is gone: not ours to rebuild
-      await makePrivateDir(path.dirname(dst));
-      await this.#ops.syncDir(this.dir); // the folder's name, durable before what goes in it
-      await this.#ops.rename(src, dst);
+      await makePrivateDir(folder);
+      await this.#ops.syncDir(this.dir);
+      await op();
     }
   }
 
