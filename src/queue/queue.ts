@@ -471,16 +471,20 @@ export class Queue {
       this.#moves++;
       const file = this.#path("processing", key + ".json");
       this.#missing.delete(key);
+      // Counted in flight from now: while the rename runs it is neither queued nor processing,
+      // and a flush polling the counts would take that for an empty queue.
+      this.#processing.add(key);
       try {
         if (!await this.#move(key, "queued", "processing")) {
+          this.#processing.delete(key);
           this.#cache.take(key);
           continue; // taken out by a person
         }
       } catch (e) {
+        this.#processing.delete(key);
         this.#unshift(key); // put it back: the error is the disk's
         throw e;
       }
-      this.#processing.add(key);
       const cached = this.#cache.take(key);
       if (cached) {
         const attempts = this.#attempts.get(key) ?? 0;
