@@ -53,9 +53,12 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "agent-demo-pty-" });
     const root = path.resolve(import.meta.dirname!, "..", "..");
-    // Exactly what a new user types, in a terminal of its own: `deno task demo`.
-    const line = [Deno.execPath(), "task", "--config", path.join(root, "deno.json"), "demo"]
-      .concat(["--dir", dir]).map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    // Exactly what a new user types, in a terminal of its own: `deno task demo`. `script` runs
+    // the line with $SHELL; `exec` makes that shell become deno task, because a shell that
+    // waits instead is in the terminal's process group too, and dash dies of the Ctrl+C (130).
+    const line = "exec " +
+      [Deno.execPath(), "task", "--config", path.join(root, "deno.json"), "demo"]
+        .concat(["--dir", dir]).map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
     const child = new Deno.Command("script", {
       // -q quiet, -f flush, -e the child's exit code, -c the command; no typescript file.
       args: ["-qfec", line, "/dev/null"],
