@@ -26,6 +26,21 @@ export function hasScript(): boolean {
 }
 
 /**
+ * `argv` run in a pty of its own by util-linux `script` (needs {@link hasScript}); `script -e`
+ * exits with argv's exit code. `script` hands the line to $SHELL, which `exec`s argv: a shell
+ * that waited instead would share the terminal's process group, and dash dies of a Ctrl+C
+ * (exit 130) even when argv exits 0.
+ */
+export function ptyCommand(
+  argv: string[],
+  options: Omit<Deno.CommandOptions, "args"> = {},
+): Deno.Command {
+  const line = "exec " + argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+  // -q quiet, -f flush each write, -e the child's exit code, -c the line; no typescript file.
+  return new Deno.Command("script", { ...options, args: ["-qfec", line, "/dev/null"] });
+}
+
+/**
  * The `ignore:` value for a test that needs something: false when `available`, else true,
  * after printing `skipped: <why>` so the run says what is not tested.
  */

@@ -6,7 +6,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "../e2e/_harness.ts";
-import { hasScript, skipUnless } from "../_tools.ts";
+import { hasScript, ptyCommand, skipUnless } from "../_tools.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { defaultAnswers, starterConfig } from "../../src/cli/init.ts";
 import { describeKeys } from "../../src/config/describe.ts";
@@ -145,20 +145,16 @@ async function interactiveInit(
   file: string,
   answers: [RegExp, string][],
 ): Promise<{ code: number; screen: string }> {
-  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const cmd = [
-    "env -u NO_COLOR",
-    quote(Deno.execPath()),
-    ...AgentHarness.agentArgs(["init", "--config", file]).map(quote),
-  ]
-    .join(" ");
-  const child = new Deno.Command("script", {
-    args: ["-q", "-e", "-c", cmd, "/dev/null"],
-    cwd,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = ptyCommand(
+    [
+      "env",
+      "-u",
+      "NO_COLOR",
+      Deno.execPath(),
+      ...AgentHarness.agentArgs(["init", "--config", file]),
+    ],
+    { cwd, stdin: "piped", stdout: "piped", stderr: "piped" },
+  ).spawn();
   const writer = child.stdin.getWriter();
   let screen = "";
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();

@@ -1,6 +1,7 @@
 /** The README's first command: `deno task demo` must bring files all the way to the server. */
 import assert from "#assert";
 import path from "#path";
+import { hasScript, ptyCommand, skipUnless } from "../_tools.ts";
 
 Deno.test("demo: the embedded default uploads its sample files (WSJF, CSV, WSTF) and stops cleanly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "agent-demo-" });
@@ -34,39 +35,21 @@ Deno.test("demo: the embedded default uploads its sample files (WSJF, CSV, WSTF)
   }
 });
 
-/** `script` (util-linux) gives the demo a real terminal: a pty whose Ctrl+C is a group SIGINT. */
-function ptyTool(): string | null {
-  if (Deno.build.os !== "linux") return null;
-  try {
-    const ok = new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-    return ok ? "script" : null;
-  } catch {
-    return null;
-  }
-}
-
 Deno.test({
   name: "demo: Ctrl+C in a real terminal stops the demo and the agent with exit 0",
-  // Needs a pty: util-linux `script` on Linux (Ctrl+C must reach the whole process group).
-  ignore: ptyTool() === null,
+  // Needs a pty (Ctrl+C must reach the whole process group): util-linux `script`, Linux only.
+  ignore: skipUnless(
+    hasScript(),
+    "`script` (util-linux) is missing: the demo's Ctrl+C is untested",
+  ),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "agent-demo-pty-" });
     const root = path.resolve(import.meta.dirname!, "..", "..");
-    // Exactly what a new user types, in a terminal of its own: `deno task demo`. `script` runs
-    // the line with $SHELL; `exec` makes that shell become deno task, because a shell that
-    // waits instead is in the terminal's process group too, and dash dies of the Ctrl+C (130).
-    const line = "exec " +
-      [Deno.execPath(), "task", "--config", path.join(root, "deno.json"), "demo"]
-        .concat(["--dir", dir]).map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-    const child = new Deno.Command("script", {
-      // -q quiet, -f flush, -e the child's exit code, -c the command; no typescript file.
-      args: ["-qfec", line, "/dev/null"],
-      env: { NO_COLOR: "1" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    // Exactly what a new user types, in a terminal of its own: `deno task demo`.
+    const child = ptyCommand(
+      [Deno.execPath(), "task", "--config", path.join(root, "deno.json"), "demo", "--dir", dir],
+      { env: { NO_COLOR: "1" }, stdin: "piped", stdout: "piped", stderr: "piped" },
+    ).spawn();
     const stdin = child.stdin.getWriter();
     let text = "";
     let sent = false;

@@ -7,7 +7,7 @@
 import assert from "#assert";
 import path from "#path";
 import { AgentHarness } from "./_harness.ts";
-import { hasScript, skipUnless } from "../_tools.ts";
+import { hasScript, ptyCommand, skipUnless } from "../_tools.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
 
 type Report = ReturnType<typeof makeSampleReports>[number];
@@ -114,20 +114,11 @@ async function onTerminal(
   args: string[],
   noColor: boolean,
 ): Promise<{ code: number; out: string }> {
-  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const cmd = [
-    noColor ? "env NO_COLOR=1" : "env -u NO_COLOR",
-    quote(Deno.execPath()),
-    ...AgentHarness.agentArgs(args).map(quote),
-  ]
-    .join(" ");
-  const out = await new Deno.Command("script", {
-    args: ["-q", "-e", "-c", cmd, "/dev/null"],
-    cwd: h.dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const env = noColor ? ["env", "NO_COLOR=1"] : ["env", "-u", "NO_COLOR"];
+  const out = await ptyCommand(
+    [...env, Deno.execPath(), ...AgentHarness.agentArgs(args)],
+    { cwd: h.dir, stdin: "null", stdout: "piped", stderr: "piped" },
+  ).output();
   return {
     code: out.code,
     out: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
