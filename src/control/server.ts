@@ -117,12 +117,14 @@ function sameBytes(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The host name of a Host header value ("127.0.0.1:8089" → "127.0.0.1", "[::1]:80" → "[::1]"). */
-export function hostName(host: string): string {
-  const h = host.trim().toLowerCase();
-  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
-  const colon = h.indexOf(":");
-  return colon === -1 ? h : h.slice(0, colon);
+/**
+ * The host name of a Host header value ("127.0.0.1:8089" → "127.0.0.1", "[::1]:80" → "[::1]"),
+ * or null when the value is not exactly a name and an optional port: "127.0.0.1:1@evil.com" or
+ * "localhost.evil.com" must not pass for a local name.
+ */
+export function hostName(host: string): string | null {
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::[0-9]{1,5})?$/.exec(host.trim().toLowerCase());
+  return m ? m[1] : null;
 }
 
 /** Starts the control server and writes control.json (mode 0600). */
@@ -162,7 +164,7 @@ export async function startControlServer(
 
   const handler = async (req: Request): Promise<Response> => {
     const host = req.headers.get("host") ?? "";
-    if (!LOCAL_HOSTS.has(hostName(host))) {
+    if (!LOCAL_HOSTS.has(hostName(host) ?? "")) {
       return json({
         error: `the control endpoint answers only to 127.0.0.1 or localhost, not to Host "${host}"`,
       }, 421);

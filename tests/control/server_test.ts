@@ -201,5 +201,10 @@ Deno.test("control server: hostName", () => {
   assert.equal(hostName("127.0.0.1:8089"), "127.0.0.1");
   assert.equal(hostName("LOCALHOST"), "localhost");
   assert.equal(hostName("[::1]:80"), "[::1]");
+  // Anything but a name and a port is no name at all.
+  for (const bad of ["127.0.0.1:1@evil.com", "127.0.0.1:80/x", "localhost:", "127.0.0.1 x", ""]) {
+    assert.equal(hostName(bad), null, bad);
+  }
+  assert.equal(hostName("localhost.evil.com"), "localhost.evil.com");
   assert.equal(path.basename(controlFile("/x")), "control.json");
 });

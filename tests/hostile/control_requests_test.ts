@@ -27,14 +27,12 @@ Deno.test("control: a body over 1 MiB is refused unread (413); the agent goes on
   assert.equal((await h.control("/health")).status, 200);
 });
 
-Deno.test("control: a Host the URL parser refuses gets 400 with a reason, not a 500", async () => {
-  await using h = await AgentHarness.create();
-  await h.start();
-  const { port } = JSON.parse(await Deno.readTextFile(path.join(h.dataDir, "control.json")));
+/** The raw answer to a GET of `target` with exactly this Host line, over a fresh connection. */
+async function rawGet(port: number, target: string, host: string): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await conn.write(
     new TextEncoder().encode(
-      "GET /health HTTP/1.1\r\nHost: localhost:99999\r\nConnection: close\r\n\r\n",
+      `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
     ),
   );
   let answer = "";
@@ -43,5 +41,25 @@ Deno.test("control: a Host the URL parser refuses gets 400 with a reason, not a 
     answer += new TextDecoder().decode(buf.subarray(0, n));
   }
   conn.close();
+  return answer;
+}
+
+Deno.test("control: a Host the URL parser refuses gets 400 with a reason, not a 500", async () => {
+  await using h = await AgentHarness.create();
+  await h.start();
+  const { port } = JSON.parse(await Deno.readTextFile(path.join(h.dataDir, "control.json")));
+  const answer = await rawGet(port, "/health", "localhost:99999");
   assert.match(answer, /^HTTP\/1\.1 (400|421)/, answer);
+});
+
+Deno.test("control: a Host that only starts like a local name is refused (421)", async () => {
+  await using h = await AgentHarness.create();
+  await h.start();
+  const { port } = JSON.parse(await Deno.readTextFile(path.join(h.dataDir, "control.json")));
+  for (const host of ["127.0.0.1:1@evil.com", "localhost.evil.com", `127.0.0.1:${port}/x`]) {
+    const answer = await rawGet(port, "/status", host);
+    assert.match(answer, /^HTTP\/1\.1 (421|400)/, `${host}: ${answer}`);
+    assert.doesNotMatch(answer, /"queue"/, `${host}: the status was served`);
+  }
+  assert.match(await rawGet(port, "/health", `127.0.0.1:${port}`), /^HTTP\/1\.1 200/);
 });
