@@ -116,12 +116,19 @@ export class ConfigReloader {
       this.#last = { at: new Date().toISOString(), ok: false, error: why, lastGood: backup };
       return false;
     }
-    if (
-      next.dataDir !== old.dataDir || JSON.stringify(next.control) !== JSON.stringify(old.control)
-    ) {
-      log.warn("dataDir and control changes take effect at the next restart");
-      next = { ...next, dataDir: old.dataDir, control: old.control };
+    if (next.dataDir !== old.dataDir) {
+      // The queue lives in dataDir: a restart on the new one leaves the old one's reports behind.
+      log.warn(
+        "dataDir changed from {old} to {next}: that takes effect at the next restart, and the " +
+          "reports still queued in {old} are not uploaded from {next}. Run `agent flush` until " +
+          "the queue is empty before restarting, or set dataDir back",
+        { old: old.dataDir, next: next.dataDir },
+      );
     }
+    if (JSON.stringify(next.control) !== JSON.stringify(old.control)) {
+      log.warn("control changes take effect at the next restart");
+    }
+    next = { ...next, dataDir: old.dataDir, control: old.control };
     addSecrets([next.server.token]);
     await this.#target.apply(next, old);
     await saveLastGood(old.dataDir, text);

@@ -118,3 +118,23 @@ Deno.test("reload: an invalid edit is rejected with its reason; the last good co
   const s = await h.status();
   assert.equal(s.reload.ok, true);
 });
+
+Deno.test("reload: a dataDir edit waits for the restart and warns that the old queue stays behind", async () => {
+  await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf" }] });
+  await h.start();
+  h.config.dataDir = "./other-data";
+  await h.writeConfig();
+  const warned = await waitLog(
+    h,
+    (rs) => rs.some((r) => /dataDir changed from/.test(r.message)),
+    "the dataDir warning",
+  );
+  const line = warned.find((r) => /dataDir changed from/.test(r.message))!;
+  assert.equal(line.level, "WARNING", line.message);
+  assert.match(line.message, /agent flush/, "it says what to do");
+  // The running agent keeps its queue where it was: a report dropped now is still taken.
+  const [a] = makeSampleReports(1, { seed: 52 });
+  await h.drop("json", "a.json", JSON.stringify(a));
+  await h.waitFor(() => h.server.store.get(a.id) !== undefined, "a report after the edit");
+  await assert.rejects(Deno.stat(path.join(h.dir, "other-data")), Deno.errors.NotFound);
+});
