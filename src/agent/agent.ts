@@ -200,8 +200,14 @@ export class Agent {
         pattern: conv.pattern,
       });
     }
-    // Before the control endpoint answers: whoever sees the agent up may edit its config.
+    // Before the control endpoint answers: whoever sees the agent up may edit its config, and
+    // may read the last good copy.
     this.reloader.watch();
+    await this.reloader.saveStarted().catch((e) =>
+      log.warn("Can't save the last good copy of the config: {error}", {
+        error: (e as Error).message,
+      })
+    );
     this.#control = await startControlServer(c.dataDir, c.control.port, {
       snapshot: () => this.snapshot(),
       metrics: () => Promise.resolve(renderMetrics(this.metrics, this.status)),
@@ -239,11 +245,6 @@ export class Agent {
     log.info("Control endpoint on http://127.0.0.1:{port}/ (status page, /health, /metrics)", {
       port: this.#control.port,
     });
-    await this.reloader.saveLastGood(await Deno.readTextFile(c.file)).catch((e) =>
-      log.warn("Can't save the last good copy of the config: {error}", {
-        error: (e as Error).message,
-      })
-    );
     let saveError = "";
     this.#timers.push(setInterval(
       () =>

@@ -49,9 +49,18 @@ export class ConfigReloader {
     return this.#last;
   }
 
-  /** Keeps `text` (the config in force, as read) as the last good copy. */
-  async saveLastGood(text: string): Promise<void> {
-    await saveLastGood(this.#target.config().dataDir, text);
+  /**
+   * Keeps the config file as the last good copy at start-up, if it still reads as the config in
+   * force: one edited since the agent read it is left to the reload that edit triggers.
+   */
+  async saveStarted(): Promise<void> {
+    const running = this.#target.config();
+    const text = await readConfigText(running.file);
+    let same = false;
+    try {
+      same = JSON.stringify(parseConfig(text, running.file)) === JSON.stringify(running);
+    } catch { /* invalid now: the reload says why */ }
+    if (same) await saveLastGood(running.dataDir, text);
   }
 
   /** Starts watching the config file's folder (a watcher that can't start is a warning). */
