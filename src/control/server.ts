@@ -175,6 +175,12 @@ export async function startControlServer(
     } catch {
       return json({ error: `the request's Host "${host}" or path is not a valid URL` }, 400);
     }
+    // An absolute request target ("GET http://evil.com/ HTTP/1.1") names its own host.
+    if (!LOCAL_HOSTS.has(url.hostname)) {
+      return json({
+        error: `the control endpoint answers only to 127.0.0.1 or localhost, not to ${url.host}`,
+      }, 421);
+    }
     try {
       if (req.method === "GET" || req.method === "HEAD") {
         switch (url.pathname) {

@@ -52,7 +52,7 @@ Deno.test("control: a Host the URL parser refuses gets 400 with a reason, not a 
   assert.match(answer, /^HTTP\/1\.1 (400|421)/, answer);
 });
 
-Deno.test("control: a Host that only starts like a local name is refused (421)", async () => {
+Deno.test("control: a Host that only starts like a local name, or a request naming another host, is refused (421)", async () => {
   await using h = await AgentHarness.create();
   await h.start();
   const { port } = JSON.parse(await Deno.readTextFile(path.join(h.dataDir, "control.json")));
@@ -61,5 +61,10 @@ Deno.test("control: a Host that only starts like a local name is refused (421)",
     assert.match(answer, /^HTTP\/1\.1 (421|400)/, `${host}: ${answer}`);
     assert.doesNotMatch(answer, /"queue"/, `${host}: the status was served`);
   }
+  // An absolute request target names a host of its own, whatever the Host line says.
+  const absolute = await rawGet(port, "http://evil.com/status", `127.0.0.1:${port}`);
+  assert.match(absolute, /^HTTP\/1\.1 421/, absolute);
   assert.match(await rawGet(port, "/health", `127.0.0.1:${port}`), /^HTTP\/1\.1 200/);
+  const local = await rawGet(port, `http://localhost:${port}/health`, `localhost:${port}`);
+  assert.match(local, /^HTTP\/1\.1 200/, local);
 });
