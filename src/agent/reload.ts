@@ -51,16 +51,23 @@ export class ConfigReloader {
 
   /**
    * Keeps the config file as the last good copy at start-up, if it still reads as the config in
-   * force: one edited since the agent read it is left to the reload that edit triggers.
+   * force. One edited since the agent read it (before the watcher started) is reloaded now:
+   * applied and saved, or rejected with its reason, like any edit.
    */
-  async saveStarted(): Promise<void> {
-    const running = this.#target.config();
-    const text = await readConfigText(running.file);
-    let same = false;
-    try {
-      same = JSON.stringify(parseConfig(text, running.file)) === JSON.stringify(running);
-    } catch { /* invalid now: the reload says why */ }
-    if (same) await saveLastGood(running.dataDir, text);
+  saveStarted(): Promise<void> {
+    // In the reloads' line: a reload the watcher starts meanwhile must not write the copy too.
+    const run = this.#running.then(async () => {
+      const running = this.#target.config();
+      const text = await readConfigText(running.file);
+      let same = false;
+      try {
+        same = JSON.stringify(parseConfig(text, running.file)) === JSON.stringify(running);
+      } catch { /* invalid now: the reload says why */ }
+      if (same) await saveLastGood(running.dataDir, text);
+      else await this.#reload();
+    });
+    this.#running = run.catch(() => {});
+    return run;
   }
 
   /** Starts watching the config file's folder (a watcher that can't start is a warning). */
@@ -81,7 +88,11 @@ export class ConfigReloader {
         for await (const ev of w) {
           if (!ev.paths.some((p) => path.resolve(p) === file())) continue;
           clearTimeout(timer);
-          timer = setTimeout(() => this.reload(), SETTLE_MS);
+          timer = setTimeout(() => {
+            this.reload().catch((e) =>
+              log.error("Config reload failed: {error}", { error: (e as Error).message })
+            );
+          }, SETTLE_MS);
         }
       } catch { /* closed */ }
     })();
@@ -129,8 +140,9 @@ export class ConfigReloader {
       // The queue lives in dataDir: a restart on the new one leaves the old one's reports behind.
       log.warn(
         "dataDir changed from {old} to {next}: that takes effect at the next restart, and the " +
-          "reports still queued in {old} are not uploaded from {next}. Run `agent flush` until " +
-          "the queue is empty before restarting, or set dataDir back",
+          "reports still queued in {old} are not uploaded from {next}. The agent commands " +
+          "already look in {next}: to keep those reports, set dataDir back, run `agent flush` " +
+          "until the queue is empty, then change it and restart",
         { old: old.dataDir, next: next.dataDir },
       );
     }
@@ -140,7 +152,15 @@ export class ConfigReloader {
     next = { ...next, dataDir: old.dataDir, control: old.control };
     addSecrets([next.server.token]);
     await this.#target.apply(next, old);
-    await saveLastGood(old.dataDir, text);
+    try {
+      await saveLastGood(old.dataDir, text);
+    } catch (e) {
+      // Applied all the same: the copy is only the fallback for a person.
+      log.warn("Can't save the last good copy of the config ({backup}): {error}", {
+        backup,
+        error: (e as Error).message,
+      });
+    }
     this.#last = { at: new Date().toISOString(), ok: true, error: null, lastGood: backup };
     log.info("Config reloaded from {file}", { file: next.file });
     for (const w of configWarnings(next)) log.warn("Config: {warning}", { warning: w });

@@ -110,6 +110,8 @@ export async function loadConfig(file: string): Promise<Config> {
 export async function readConfigText(file: string): Promise<string> {
   let f: Deno.FsFile | undefined;
   try {
+    // Opening a FIFO (or a device) blocks until a writer comes: look before opening.
+    if (!(await Deno.stat(file)).isFile) throw new ConfigError(file, ["it is not a file"]);
     f = await Deno.open(file, { read: true });
     const { size, isFile } = await f.stat();
     if (!isFile) throw new ConfigError(file, ["it is not a file"]);

@@ -163,7 +163,8 @@ export async function startControlServer(
   };
 
   const handler = async (req: Request): Promise<Response> => {
-    const host = req.headers.get("host") ?? "";
+    // HTTP/2 sends no Host line: its :authority is the request URL's host.
+    const host = req.headers.get("host") ?? URL.parse(req.url)?.host ?? "";
     if (!LOCAL_HOSTS.has(hostName(host) ?? "")) {
       return json({
         error: `the control endpoint answers only to 127.0.0.1 or localhost, not to Host "${host}"`,
