@@ -41,3 +41,13 @@ export async function makePrivateDir(dir: string): Promise<void> {
   }
   await makePrivate(dir, true);
 }
+
+/**
+ * The mode of `dir` when every local user may write in it (Unix; null otherwise): anyone could
+ * then add entries to the queue, replace control.json or the last good config.
+ */
+export async function writableByAll(dir: string): Promise<number | null> {
+  if (isWindows) return null;
+  const mode = (await Deno.stat(dir)).mode;
+  return mode !== null && (mode & 0o002) !== 0 ? mode & 0o7777 : null;
+}

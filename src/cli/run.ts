@@ -11,7 +11,7 @@ import { lowerPriority } from "../service/priority.ts";
 import { AccessError, checkAccess } from "../service/access.ts";
 import { checkSandbox } from "../service/sandbox.ts";
 import { LockedError } from "../data_dir/lock.ts";
-import { makePrivateDir } from "../private.ts";
+import { makePrivateDir, writableByAll } from "../private.ts";
 import { ConfigError } from "../config/load.ts";
 import { logger, logOptionsFor, setupLogging, shutdownLogging } from "../log/log.ts";
 
@@ -56,6 +56,15 @@ this dataDir; 75 the converter pool could not recover (the service manager shoul
     // A bug somewhere must not take the station's uploads down: log it, keep running (the
     // queue is on disk either way, and the log says where to look).
     const log = logger("agent");
+    const loose = await writableByAll(config.dataDir);
+    if (loose !== null) {
+      log.warn(
+        "The data directory {dir} can be written by every local user (mode {mode}): anyone on " +
+          "this machine could add reports to the queue or replace its files. Make it the agent's " +
+          "own: chmod 700 {dir}",
+        { dir: config.dataDir, mode: loose.toString(8).padStart(4, "0") },
+      );
+    }
     globalThis.addEventListener("unhandledrejection", (e) => {
       e.preventDefault();
       log.error("Unexpected error (a bug; please report it with this log): {error}", {
