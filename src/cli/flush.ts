@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { heldElsewhere, runsElsewhere } from "../watch/folder_claim.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
@@ -90,6 +91,14 @@ Exit codes: 0 the queue is empty; 1 reports remain (what and why is printed); 3 
       else console.error(`agent flush: ${msg}`);
       return ExitCode.FAILURE;
     } else {
+      // No agent here, but one may run on the data directory the config named before an edit.
+      const other = await heldElsewhere(config.converters.map((c) => c.watch), config.dataDir);
+      if (other) {
+        const msg = runsElsewhere(other, config.dataDir);
+        if (json) console.log(JSON.stringify({ flushed: false, error: msg }));
+        else console.error(`agent flush: ${msg}.`);
+        return ExitCode.FAILURE;
+      }
       try {
         result = {
           ...(await flushInProcess(config, errors, timeoutS * 1000, bar)),

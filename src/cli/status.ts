@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { heldElsewhere, runsElsewhere } from "../watch/folder_claim.ts";
 import path from "#path";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { configHelp, configOption } from "./config_arg.ts";
@@ -91,6 +92,15 @@ answer).`,
             `agent status: ${msg}. Is it hung? Check its log in ${config.dataDir}/logs.`,
           );}
         return CANNOT_TELL;
+      }
+      if (contact.state === "stopped") {
+        const other = await heldElsewhere(config.converters.map((c) => c.watch), config.dataDir);
+        if (other) {
+          const msg = `cannot tell: ${runsElsewhere(other, config.dataDir)}`;
+          if (json) console.log(JSON.stringify({ running: false, error: msg, health: null }));
+          else console.error(`agent status: ${msg}.`);
+          return CANNOT_TELL;
+        }
       }
       snap = contact.state === "running"
         ? await fetchStatus(contact.info)

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { heldElsewhere, runsElsewhere } from "../watch/folder_claim.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";
@@ -35,7 +36,7 @@ ${configHelp}
                       drain after 25 s)
 
 Exit codes: 0 the agent stopped, or none was running; 1 it could not be asked (no answer,
-token refused) or did not stop in time; 2 usage error; 3 invalid config.`,
+token refused, or it runs on another data directory than the config's) or did not stop in time; 2 usage error; 3 invalid config.`,
   async run(argv) {
     const { values } = parseCommandArgs("stop", argv, {
       ...configOption,
@@ -52,7 +53,11 @@ token refused) or did not stop in time; 2 usage error; 3 invalid config.`,
     if ("exit" in loaded) return loaded.exit;
     const { dataDir } = loaded.config;
     try {
-      return await stopAgent(dataDir, timeoutS * 1000);
+      return await stopAgent(
+        dataDir,
+        timeoutS * 1000,
+        loaded.config.converters.map((c) => c.watch),
+      );
     } catch (e) {
       if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
       console.error(
@@ -64,7 +69,7 @@ token refused) or did not stop in time; 2 usage error; 3 invalid config.`,
   },
 };
 
-async function stopAgent(dataDir: string, timeoutMs: number): Promise<number> {
+async function stopAgent(dataDir: string, timeoutMs: number, folders: string[]): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let contact = await contactAgent(dataDir);
   // Starting up (locked, control endpoint not yet open): wait for it rather than fail.
@@ -73,6 +78,11 @@ async function stopAgent(dataDir: string, timeoutMs: number): Promise<number> {
     contact = await contactAgent(dataDir);
   }
   if (contact.state === "stopped") {
+    const other = await heldElsewhere(folders, dataDir);
+    if (other) {
+      console.error(`agent stop: ${runsElsewhere(other, dataDir)}.`);
+      return ExitCode.FAILURE;
+    }
     console.log(`No agent runs on ${dataDir}; nothing to stop.`);
     return ExitCode.OK;
   }

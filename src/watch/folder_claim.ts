@@ -381,6 +381,45 @@ function openWithin(p: string, o: Deno.OpenOptions): Promise<Deno.FsFile> {
   return Promise.race([open, late]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The agent that holds one of `folders` while running on a data directory other than
+ * `dataDir`, or null. For the commands (`status`, `stop`, `flush`): after a `dataDir` edit the
+ * config names a folder no agent runs on, while the agent that does still takes its folders.
+ * Looks only (the lock file is opened, never created, and a lock got is given back at once).
+ */
+export async function heldElsewhere(
+  folders: string[],
+  dataDir: string,
+): Promise<ClaimOwner | null> {
+  for (const folder of folders) {
+    const lockPath = path.join(folder, LOCK_FILE);
+    try {
+      if (!(await Deno.lstat(lockPath)).isFile) continue;
+      const file = await openReadable(lockPath);
+      let free: boolean;
+      try {
+        free = await file.tryLock(true);
+        if (free) await file.unlock();
+      } finally {
+        file.close();
+      }
+      if (free) continue;
+    } catch {
+      continue; // no lock file, or one that can't be looked at: nobody is named
+    }
+    const owner = await readOwner(folder);
+    if (owner && path.resolve(owner.dataDir) !== path.resolve(dataDir)) return owner;
+  }
+  return null;
+}
+
+/** What the commands say when {@link heldElsewhere} found an agent. */
+export function runsElsewhere(owner: ClaimOwner, dataDir: string): string {
+  return `no agent runs on data directory ${dataDir}, but the agent with pid ${owner.pid} ` +
+    `runs on ${owner.dataDir} and takes this config's drop folders: was dataDir edited while it ` +
+    `ran? Set dataDir back to ${owner.dataDir} to reach it (status, flush, stop)`;
+}
+
 async function writeOwner(folder: string, owner: ClaimOwner): Promise<void> {
   const p = path.join(folder, OWNER_FILE);
   try {

@@ -136,5 +136,20 @@ Deno.test("reload: a dataDir edit waits for the restart and warns that the old q
   const [a] = makeSampleReports(1, { seed: 52 });
   await h.drop("json", "a.json", JSON.stringify(a));
   await h.waitFor(() => h.server.store.get(a.id) !== undefined, "a report after the edit");
+  // The commands read the edited file: each finds the running agent through the drop folder's
+  // claim and says where it runs, instead of "not running" or an in-process flush of nothing.
+  const cfg = ["--config", h.configFile];
+  const status = await h.cli(["status", ...cfg]);
+  assert.equal(status.code, 3, status.stdout + status.stderr);
+  assert.ok(status.stderr.includes(`runs on ${h.dataDir}`), status.stderr);
+  const flush = await h.cli(["flush", ...cfg]);
+  assert.equal(flush.code, 1, flush.stdout + flush.stderr);
+  assert.match(flush.stderr, /Set dataDir back/, flush.stderr);
+  const stop = await h.cli(["stop", ...cfg]);
+  assert.equal(stop.code, 1, stop.stdout + stop.stderr);
+  assert.match(stop.stderr, /pid \d+ runs on/, stop.stderr);
+  const health = await h.control("/health");
+  await health.body?.cancel();
+  assert.ok(health.status === 200 || health.status === 503, "the agent still answers");
   await assert.rejects(Deno.stat(path.join(h.dir, "other-data")), Deno.errors.NotFound);
 });

@@ -24,10 +24,7 @@ Deno.test({
     const line = rs.find((r) => /can be written by every local user/.test(r.message))!;
     assert.equal(line.level, "WARNING");
     assert.match(line.message, /mode 0777/);
-    assert.match(
-      line.message,
-      new RegExp(`chmod 700 ${h.dataDir.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")}`),
-    );
+    assert.ok(line.message.includes(`chmod 700 ${h.dataDir}`), line.message);
     // A warning, not a refusal: the agent takes files as usual.
     const [a] = makeSampleReports(1, { seed: 60 });
     await h.drop("json", "a.json", JSON.stringify(a));
