@@ -73,10 +73,17 @@ export class ConfigReloader {
   /** Starts watching the config file's folder (a watcher that can't start is a warning). */
   watch(): void {
     const file = () => this.#target.config().file;
+    // A config that is a link is edited where it points: watch that folder, and take its events.
+    let real = file();
+    try {
+      real = Deno.realPathSync(file());
+    } catch { /* missing now: its own folder is watched, as for a plain file */ }
+    const names = new Set([file(), real]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     let w: Deno.FsWatcher;
     try {
-      w = this.#watcher = Deno.watchFs(path.dirname(file()), { recursive: false });
+      const folders = [...new Set([path.dirname(file()), path.dirname(real)])];
+      w = this.#watcher = Deno.watchFs(folders, { recursive: false });
     } catch (e) {
       log.warn("Can't watch the config file for changes ({error}); restart to apply edits", {
         error: (e as Error).message,
@@ -86,7 +93,7 @@ export class ConfigReloader {
     (async () => {
       try {
         for await (const ev of w) {
-          if (!ev.paths.some((p) => path.resolve(p) === file())) continue;
+          if (!ev.paths.some((p) => names.has(path.resolve(p)))) continue;
           clearTimeout(timer);
           timer = setTimeout(() => {
             this.reload().catch((e) =>

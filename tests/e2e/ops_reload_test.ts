@@ -153,3 +153,26 @@ Deno.test("reload: a dataDir edit waits for the restart and warns that the old q
   assert.ok(health.status === 200 || health.status === 503, "the agent still answers");
   await assert.rejects(Deno.stat(path.join(h.dir, "other-data")), Deno.errors.NotFound);
 });
+
+Deno.test({
+  name: "reload: a config file that is a symbolic link is reloaded when its target is edited",
+  ignore: Deno.build.os === "windows", // links need a privilege there
+  async fn() {
+    await using h = await AgentHarness.create({ converters: [{ name: "json", format: "wsjf" }] });
+    // The config lives elsewhere (a shared folder, a deploy tool's checkout); the agent is given
+    // the link.
+    const realDir = path.join(h.dir, "deployed");
+    await Deno.mkdir(realDir);
+    const real = path.join(realDir, "agent.json");
+    await Deno.writeTextFile(real, await Deno.readTextFile(h.configFile));
+    await Deno.remove(h.configFile);
+    await Deno.symlink(real, h.configFile);
+    await h.start();
+    const edited = (await Deno.readTextFile(real)).replace('"E2E-ST"', '"E2E-ST-EDITED"');
+    assert.notEqual(edited, await Deno.readTextFile(real), "the station name is in the config");
+    await Deno.writeTextFile(path.join(realDir, "agent.json.tmp"), edited);
+    await Deno.rename(path.join(realDir, "agent.json.tmp"), real); // how editors and tools save
+    await waitLog(h, (rs) => rs.some((r) => /Config reloaded/.test(r.message)), "the reload");
+    assert.match(await Deno.readTextFile(lastGood(h)), /E2E-ST-EDITED/, "the edit is in force");
+  },
+});
