@@ -23,7 +23,7 @@
  * @module
  */
 import path from "#path";
-import { logger } from "../log/log.ts";
+import { escapeControls, logger } from "../log/log.ts";
 
 const log = logger("intake");
 
@@ -382,15 +382,17 @@ function openWithin(p: string, o: Deno.OpenOptions): Promise<Deno.FsFile> {
 }
 
 /**
- * The agent that holds one of `folders` while running on a data directory other than
- * `dataDir`, or null. For the commands (`status`, `stop`, `flush`): after a `dataDir` edit the
- * config names a folder no agent runs on, while the agent that does still takes its folders.
- * Looks only (the lock file is opened, never created, and a lock got is given back at once).
+ * The process that holds one of `folders` and says (in its owner file) it runs on a data
+ * directory other than `dataDir`, or null. For the commands (`status`, `stop`, `flush`): after
+ * a `dataDir` edit the config names a folder no agent runs on, while the agent that does still
+ * takes its folders. Looks only (the lock file is opened, never created, and a lock got is
+ * given back at once). The owner file is the drop-folder writer's to forge: what it says is
+ * quoted as its claim, never acted on.
  */
 export async function heldElsewhere(
   folders: string[],
   dataDir: string,
-): Promise<ClaimOwner | null> {
+): Promise<{ folder: string; owner: ClaimOwner } | null> {
   for (const folder of folders) {
     const lockPath = path.join(folder, LOCK_FILE);
     try {
@@ -408,16 +410,22 @@ export async function heldElsewhere(
       continue; // no lock file, or one that can't be looked at: nobody is named
     }
     const owner = await readOwner(folder);
-    if (owner && path.resolve(owner.dataDir) !== path.resolve(dataDir)) return owner;
+    if (owner && path.resolve(owner.dataDir) !== path.resolve(dataDir)) return { folder, owner };
   }
   return null;
 }
 
-/** What the commands say when {@link heldElsewhere} found an agent. */
-export function runsElsewhere(owner: ClaimOwner, dataDir: string): string {
-  return `no agent runs on data directory ${dataDir}, but the agent with pid ${owner.pid} ` +
-    `runs on ${owner.dataDir} and takes this config's drop folders: was dataDir edited while it ` +
-    `ran? Set dataDir back to ${owner.dataDir} to reach it (status, flush, stop)`;
+/** What the commands say when {@link heldElsewhere} found a holder. */
+export function runsElsewhere(
+  held: { folder: string; owner: ClaimOwner },
+  dataDir: string,
+): string {
+  const { folder, owner } = held;
+  return `no agent runs on data directory ${dataDir}, but drop folder ${escapeControls(folder)} ` +
+    `is held by pid ${owner.pid}, which says it runs on data directory ` +
+    `${escapeControls(owner.dataDir)}. If that is this station's agent, its dataDir was edited ` +
+    "while it ran: set dataDir back to the folder it started with to reach it (status, flush, " +
+    "stop), then change it once the queue is empty";
 }
 
 async function writeOwner(folder: string, owner: ClaimOwner): Promise<void> {

@@ -141,13 +141,13 @@ Deno.test("reload: a dataDir edit waits for the restart and warns that the old q
   const cfg = ["--config", h.configFile];
   const status = await h.cli(["status", ...cfg]);
   assert.equal(status.code, 3, status.stdout + status.stderr);
-  assert.ok(status.stderr.includes(`runs on ${h.dataDir}`), status.stderr);
+  assert.ok(status.stderr.includes(`runs on data directory ${h.dataDir}`), status.stderr);
   const flush = await h.cli(["flush", ...cfg]);
   assert.equal(flush.code, 1, flush.stdout + flush.stderr);
-  assert.match(flush.stderr, /Set dataDir back/, flush.stderr);
+  assert.match(flush.stderr, /set dataDir back/, flush.stderr);
   const stop = await h.cli(["stop", ...cfg]);
   assert.equal(stop.code, 1, stop.stdout + stop.stderr);
-  assert.match(stop.stderr, /pid \d+ runs on/, stop.stderr);
+  assert.match(stop.stderr, /is held by pid \d+/, stop.stderr);
   const health = await h.control("/health");
   await health.body?.cancel();
   assert.ok(health.status === 200 || health.status === 503, "the agent still answers");
