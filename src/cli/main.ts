@@ -87,6 +87,14 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`agent ${name}: ${e.message}\nRun \`agent ${name} --help\` for its options.`);
       return ExitCode.USAGE;
     }
+    // Most often the agent's data directory, private to its account, read by another user.
+    if (e instanceof Deno.errors.PermissionDenied && name !== "run") {
+      console.error(
+        `agent ${name}: ${e.message}. Run it as the agent's account or as an administrator ` +
+          "(sudo on Linux and macOS).",
+      );
+      return ExitCode.FAILURE;
+    }
     throw e;
   }
 }

@@ -24,6 +24,7 @@
  */
 import path from "#path";
 import { escapeControls, logger } from "../log/log.ts";
+import { isDataDirLocked } from "../data_dir/lock.ts";
 
 const log = logger("intake");
 
@@ -85,11 +86,7 @@ export class FolderClaims {
 
   /** @param dataDir this agent's data folder; @param pollMs how often refused folders are tried again */
   constructor(dataDir: string, pollMs: () => number) {
-    let host = "?";
-    try {
-      host = Deno.hostname();
-    } catch { /* no --allow-sys: the data dir and pid still tell */ }
-    this.#owner = { dataDir, pid: Deno.pid, host, since: new Date().toISOString() };
+    this.#owner = { dataDir, pid: Deno.pid, host: hostName(), since: new Date().toISOString() };
     this.#pollMs = pollMs;
   }
 
@@ -410,9 +407,28 @@ export async function heldElsewhere(
       continue; // no lock file, or one that can't be looked at: nobody is named
     }
     const owner = await readOwner(folder);
-    if (owner && path.resolve(owner.dataDir) !== path.resolve(dataDir)) return { folder, owner };
+    if (!owner || path.resolve(owner.dataDir) === path.resolve(dataDir)) continue;
+    if (owner.host !== hostName()) continue; // another machine's agent (a share) is not ours
+    // A running agent holds its data directory's lock as well: a forged owner file naming a
+    // folder nobody runs on is no agent.
+    try {
+      const dirLock = await Deno.lstat(path.join(owner.dataDir, "agent.lock"));
+      if (!dirLock.isFile || !(await isDataDirLocked(owner.dataDir))) continue;
+    } catch {
+      continue;
+    }
+    return { folder, owner };
   }
   return null;
+}
+
+/** This machine's name as owner files give it ("?" without --allow-sys). */
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "?"; // no --allow-sys: the data dir and pid still tell
+  }
 }
 
 /** What the commands say when {@link heldElsewhere} found a holder. */

@@ -79,8 +79,9 @@ export class ScanProblems {
       out.push(
         `${special.length} FIFO(s), socket(s) or device(s) in ${root} (converter ${name}), e.g. ` +
           `${special[0].path}: never taken, and a FIFO blocks the folder watcher (files are then ` +
-          "found by rescans only, and the agent can't stop gracefully). Remove them, then " +
-          "restart the agent",
+          "found by rescans only, config edits are not seen, and the agent no longer stops on " +
+          "a signal or `agent stop`). Remove them, then restart the agent through its service " +
+          "manager (or end it with kill -9; the queue on disk is safe)",
       );
     }
     const unnamable = of("unnamable");

@@ -32,25 +32,39 @@ Deno.test("held elsewhere: a stale owner file with no lock held names nobody", a
   }
 });
 
-Deno.test("held elsewhere: a held lock is named, with what its owner file says escaped", async () => {
-  const forged = "/srv/x\x1b[2J\nagent: all good\u202e";
-  const dir = await folderWith({ dataDir: forged, pid: 77, host: "h", since: "s" });
-  // The holder is another process: a lock held in this one would be this one's own.
+/** Another process that holds an exclusive lock on each of `files` until killed. */
+async function holdLocks(files: string[]): Promise<Deno.ChildProcess> {
+  const code = `for (const p of ${JSON.stringify(files)}) ` +
+    `Deno.openSync(p, { read: true, write: true }).lockSync(true); ` +
+    `console.log("locked"); setTimeout(() => {}, 60000);`;
   const holder = new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `const f = Deno.openSync(${
-        JSON.stringify(path.join(dir, LOCK_FILE))
-      }, { read: true, write: true }); f.lockSync(true); console.log("locked"); setTimeout(() => {}, 60000);`,
-    ],
+    args: ["eval", code],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+  const reader = holder.stdout.getReader();
+  const { value } = await reader.read();
+  assert.match(new TextDecoder().decode(value), /locked/);
+  reader.releaseLock();
+  return holder;
+}
+
+async function end(holder: Deno.ChildProcess): Promise<void> {
+  holder.kill("SIGKILL");
+  await holder.status;
+  await holder.stdout.cancel().catch(() => {});
+}
+
+Deno.test("held elsewhere: a running agent is named, what its owner file says escaped", async () => {
+  const root = await Deno.makeTempDir({ prefix: "agent-claim-" });
+  // Its data directory's name carries a terminal escape and a line break (a name may).
+  const dataDir = path.join(root, "data\x1b[2J\nagent: all good\u202e");
+  await Deno.mkdir(dataDir);
+  await Deno.writeTextFile(path.join(dataDir, "agent.lock"), "");
+  const dir = await folderWith({ dataDir, pid: 77, host: Deno.hostname(), since: "s" });
+  // The holder is another process: a lock held in this one would be this one's own.
+  const holder = await holdLocks([path.join(dir, LOCK_FILE), path.join(dataDir, "agent.lock")]);
   try {
-    const reader = holder.stdout.getReader();
-    const { value } = await reader.read();
-    assert.match(new TextDecoder().decode(value), /locked/);
-    reader.releaseLock();
     const held = await heldElsewhere([dir], "/srv/new");
     if (!held) throw new assert.AssertionError({ message: "the held folder is not named" });
     assert.equal(held.owner.pid, 77);
@@ -60,11 +74,38 @@ Deno.test("held elsewhere: a held lock is named, with what its owner file says e
     assert.match(msg, /\\x1b\[2J\\nagent: all good\\u202e/);
     assert.match(msg, /which says it runs on/);
     // The same data directory is this config's own: not "elsewhere".
-    assert.equal(await heldElsewhere([dir], forged), null);
+    assert.equal(await heldElsewhere([dir], dataDir), null);
   } finally {
-    holder.kill("SIGKILL");
-    await holder.status;
-    await holder.stdout.cancel().catch(() => {});
+    await end(holder);
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("held elsewhere: a forged owner file naming no running agent names nobody", async () => {
+  const root = await Deno.makeTempDir({ prefix: "agent-claim-" });
+  const idle = path.join(root, "idle"); // a data directory with a lock nobody holds
+  await Deno.mkdir(idle);
+  await Deno.writeTextFile(path.join(idle, "agent.lock"), "");
+  const host = Deno.hostname();
+  const cases = [
+    { owner: { dataDir: path.join(root, "missing"), pid: 1, host, since: "s" }, alsoHeld: [] },
+    { owner: { dataDir: idle, pid: 1, host, since: "s" }, alsoHeld: [] },
+    // Another machine's agent on a shared folder, even with a data directory locked here.
+    {
+      owner: { dataDir: idle, pid: 1, host: `not-${host}`, since: "s" },
+      alsoHeld: [path.join(idle, "agent.lock")],
+    },
+  ];
+  for (const { owner, alsoHeld } of cases) {
+    const dir = await folderWith(owner);
+    const holder = await holdLocks([path.join(dir, LOCK_FILE), ...alsoHeld]);
+    try {
+      assert.equal(await heldElsewhere([dir], "/srv/new"), null, JSON.stringify(owner));
+    } finally {
+      await end(holder);
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  await Deno.remove(root, { recursive: true });
 });
