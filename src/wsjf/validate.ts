@@ -10,6 +10,7 @@ import { ConversionError } from "../convert/conversion_error.ts";
 import { stripControlChars, stripControlCharsDeep } from "../convert/text.ts";
 import type { WsjfReport } from "./report.ts";
 import { wsjfReportSchema } from "./schema.ts";
+import { compileCanonical } from "./canonical.ts";
 import { MAX_JSON_DEPTH, MAX_STEP_DEPTH, semanticProblems } from "./rules.ts";
 import { describe, formatIssue, summarizeProblems } from "./messages.ts";
 
@@ -24,6 +25,9 @@ export type ValidationResult =
  * nothing instead of a second zod pass (~10 ms per 100 KB of report).
  */
 const validated = new WeakMap<object, readonly string[]>();
+
+/** zod's copy of a report already in its validated form, made without zod (./canonical.ts). */
+const canonicalCopy = compileCanonical(wsjfReportSchema);
 
 /**
  * Validates a report (structure, codes, the semantic rules in the module doc). On success
@@ -60,16 +64,19 @@ export function validateReport(value: unknown): ValidationResult {
       warnings,
     };
   }
-  const parsed = wsjfReportSchema.safeParse(value);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((i) => formatIssue(i, value)),
-      warnings,
-    };
+  let report = canonicalCopy(value) as WsjfReport | undefined;
+  if (report === undefined) {
+    const parsed = wsjfReportSchema.safeParse(value);
+    if (!parsed.success) {
+      return {
+        ok: false,
+        problems: parsed.error.issues.map((i) => formatIssue(i, value)),
+        warnings,
+      };
+    }
+    // Stripped before the semantic checks, so a serial number of control characters is empty.
+    report = stripControlCharsDeep(parsed.data);
   }
-  // Stripped before the semantic checks, so a serial number of control characters is empty.
-  const report = stripControlCharsDeep(parsed.data);
   const problems: string[] = [];
   semanticProblems(report, problems, warnings);
   if (problems.length > 0) return { ok: false, problems, warnings };
