@@ -9,6 +9,7 @@ import path from "#path";
 const here = import.meta.dirname!;
 const runs: [string, string[]][] = [
   ["convert.ts", []],
+  ["pool.ts", ["--n", "1000"]],
   ["queue.ts", ["--n", "1000"]],
   ["backlog.ts", ["--n", "100000", "--drain-seconds", "15"]],
   ["intake.ts", []],

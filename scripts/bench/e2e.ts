@@ -54,7 +54,7 @@ export interface E2eResult {
 }
 
 /** Extra numeric steps that make a sample report about 10 KB, as the benchmark says. */
-const EXTRA_STEPS = 40;
+export const EXTRA_STEPS = 40;
 
 /**
  * The agent this benchmark (and the profiler) runs: one WSJF folder and the default config but
