@@ -85,8 +85,12 @@ export function compileCanonical(schema: z.ZodType): (value: unknown) => unknown
   };
   const top = compile(schema);
   return (value) => {
-    const out = top(value);
-    return out === FAIL ? undefined : out;
+    try {
+      const out = top(value);
+      return out === FAIL ? undefined : out;
+    } catch {
+      return undefined; // a getter or a Proxy trap that throws: zod meets it as before
+    }
   };
 }
 
@@ -199,7 +203,7 @@ function buildObject(def: Def, compile: (s: z.ZodType) => Copier): Copier {
     "return function copyObject(v) {",
     "  if (v === null || typeof v !== 'object' || Array.isArray(v) || !plain(v)) return FAIL;",
     "  const out = {};",
-    "  let found = 0, x, c;",
+    "  let x, c;",
   ];
   fields.forEach((f, i) => {
     const k = JSON.stringify(f.key);
@@ -209,23 +213,18 @@ function buildObject(def: Def, compile: (s: z.ZodType) => Copier): Copier {
       `    c = copies[${i}](x);`,
       `    if (c === FAIL) return FAIL;`,
       `    out[${k}] = c;`,
-      `    found++;`,
       // Absent is fine when optional; a key holding undefined is left to zod.
       `  } else if (${f.optional ? `Object.hasOwn(v, ${k})` : "true"}) return FAIL;`,
     );
   });
   lines.push(
     // As zod builds it: the schema's keys in its order, then the unknown ones as they come.
-    "  let keys = 0;",
-    "  for (const k in v) keys++;",
-    "  if (keys !== found) {",
-    "    if (!loose) return FAIL;",
-    "    for (const k in v) {",
-    "      if (known.has(k)) continue;",
-    "      x = v[k];",
-    "      if (x === undefined || !cleanDeep(x)) return FAIL;",
-    "      out[k] = x;",
-    "    }",
+    "  for (const k in v) {",
+    "    if (known.has(k)) continue;",
+    "    if (!loose || k === '__proto__') return FAIL;",
+    "    x = v[k];",
+    "    if (x === undefined || !cleanDeep(x)) return FAIL;",
+    "    out[k] = x;",
     "  }",
     "  return out;",
     "};",

@@ -198,3 +198,45 @@ Deno.test("canonical: validateReport gives the same result by either way", () =>
   assert.deepEqual(slow.warnings, fast.warnings);
   assert.notEqual(fast.report, r, "a copy: the input is not what is remembered as validated");
 });
+
+Deno.test("canonical: a converter's odd objects: hidden schema keys, a Proxy that shows __proto__ late, a trap that throws", () => {
+  const base = () => {
+    const r = JSON.parse(JSON.stringify(makeSampleReports(1, { seed: 11 })[0]));
+    fillStationFields(r, station);
+    return r;
+  };
+  // A schema key that for..in does not list (not enumerable) beside an unknown key: the unknown
+  // one is kept, as zod keeps it.
+  const hidden = base();
+  Object.defineProperty(hidden.uut, "comment", { value: "c", enumerable: false });
+  hidden.uut.vendorField = "kept";
+  const out = copy(hidden) as Any;
+  if (out !== undefined) assert.equal(out.uut.vendorField, "kept");
+  const checked = validateReport(hidden);
+  assert.ok(checked.ok && (checked.report as Any).uut.vendorField === "kept");
+  // A Proxy that hides "__proto__" from the first look and lists it later: never copied.
+  const proxied = base();
+  let looks = 0;
+  const evil = { steps: "inherited" };
+  proxied.root = new Proxy(proxied.root, {
+    ownKeys: (t) => [...Reflect.ownKeys(t), "__proto__"],
+    getOwnPropertyDescriptor: (t, k) =>
+      k === "__proto__"
+        ? looks++ === 0
+          ? undefined
+          : { value: evil, enumerable: true, configurable: true, writable: true }
+        : Reflect.getOwnPropertyDescriptor(t, k),
+    get: (t, k, receiver) => k === "__proto__" ? evil : Reflect.get(t, k, receiver),
+  });
+  const p = copy(proxied) as Any;
+  assert.ok(p === undefined || !Object.hasOwn(p.root, "__proto__"), "no __proto__ key copied");
+  // A trap that throws: the fast copy declines and zod meets it as before (no new exception).
+  const throwing = base();
+  throwing.uut = new Proxy(throwing.uut, {
+    getOwnPropertyDescriptor: (t, k) => {
+      if (k === "__proto__") throw new Error("trap");
+      return Reflect.getOwnPropertyDescriptor(t, k);
+    },
+  });
+  assert.equal(copy(throwing), undefined);
+});
