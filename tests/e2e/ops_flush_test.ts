@@ -23,7 +23,9 @@ Deno.test("flush: the running agent uploads now, ignoring a long backoff", async
   await using h = await AgentHarness.create({
     config: {
       server: {
-        retry: { initialSeconds: 120, maxSeconds: 300 },
+        // Full jitter draws the first retry from 0–86,400 s: no report retries by itself during
+        // the test (with 0–120 s one did within a second now and then, and the test waited in vain).
+        retry: { initialSeconds: 86_400, maxSeconds: 86_400 },
         breaker: { failures: 100, probeSeconds: 1 },
       },
     },

@@ -88,12 +88,14 @@ Deno.test({
       config: {
         control: { port: 0, metricsListen: `${ADDRESS}:0` },
         server: {
-          retry: { initialSeconds: 300, maxSeconds: 600 },
+          // Full jitter draws the first retry from 0–86,400 s: no report retries by itself during
+          // the test (with 0–120 s one did within a second now and then, and the test waited in vain).
+          retry: { initialSeconds: 86_400, maxSeconds: 86_400 },
           breaker: { failures: 100, probeSeconds: 1 },
         },
       },
     });
-    // Three reports fail once, then wait 5 minutes to retry: a flush or requeue would send them.
+    // Three reports fail once, then wait up to a day to retry: a flush or requeue would send them.
     h.server.setFaults({ failNext: { count: 3, fault: "503" } });
     await h.start();
     const reports = makeSampleReports(3, { seed: 7 });
