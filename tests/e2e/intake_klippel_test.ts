@@ -52,12 +52,14 @@ Deno.test("intake klippel: the header before its folder → one report with curv
   assert.ok(acoustic?.steps?.[0].chart, "the spl curve is a chart");
 
   // Only the header moved; the curve folder is intact; nothing went to Error.
+  // A move is a link into Done, then the source's removal: wait for both.
   await h.waitFor(
-    async () => (await h.files(path.join(drop, "Done"))).length === 1,
+    async () =>
+      (await h.files(path.join(drop, "Done"))).length === 1 &&
+      (await h.files(drop)).length === 0,
     "header in Done",
   );
   assert.deepEqual(await h.files(path.join(drop, "Done")), [`${UNIT}.txt`]);
-  assert.deepEqual(await h.files(drop), []);
   assert.deepEqual(await h.files(path.join(drop, UNIT)), curveFiles);
   assert.deepEqual(await h.files(path.join(drop, "Error")), []);
   assert.equal(h.server.store.list().length, 1);
