@@ -228,10 +228,10 @@ function peakRss(pid: number): number | null {
   return m ? Number(m[1]) / 1024 : null;
 }
 
-type ThreadTicks = Map<string, { kind: string; user: number; sys: number }>;
+export type ThreadTicks = Map<string, { kind: string; user: number; sys: number }>;
 
 /** CPU ticks (1/100 s) of each thread of process `pid`, by thread id; empty when unknown. */
-function threadCpu(pid: number): ThreadTicks {
+export function threadCpu(pid: number): ThreadTicks {
   const out: ThreadTicks = new Map();
   if (Deno.build.os !== "linux") return out;
   for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
@@ -255,7 +255,7 @@ function threadCpu(pid: number): ThreadTicks {
 }
 
 /** CPU ms per report by thread kind (threads that ended meanwhile are not counted). */
-function cpuPerReport(
+export function cpuPerReport(
   before: ThreadTicks,
   after: ThreadTicks,
   n: number,

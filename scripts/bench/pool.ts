@@ -20,7 +20,7 @@ import type { ConvertJob } from "../../src/convert/conversion.ts";
 import { ConverterPool } from "../../src/convert/pool.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { station } from "../../tests/convert/_station.ts";
-import { EXTRA_STEPS } from "./e2e.ts";
+import { type CpuPerReport, cpuPerReport, EXTRA_STEPS, threadCpu } from "./e2e.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -47,57 +47,40 @@ function job(i: number): ConvertJob {
   };
 }
 
-/** CPU ms of this process (user, kernel), from /proc; null elsewhere. */
-function processCpu(): [number, number] | null {
-  try {
-    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    return [Number(f[11]) * 10, Number(f[12]) * 10]; // clock ticks of 10 ms
-  } catch {
-    return null;
-  }
-}
-
-/** CPU ms by thread kind (main, worker, V8 helpers, …), from /proc/self/task; empty elsewhere. */
-function threadCpu(): Record<string, number> {
-  const out: Record<string, number> = {};
-  try {
-    for (const t of Deno.readDirSync("/proc/self/task")) {
-      const comm = Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).trim();
-      const kind = comm === "deno"
-        ? "main"
-        : /^worker/.test(comm)
-        ? "workers"
-        : /^V8/.test(comm)
-        ? "V8 helpers (GC)"
-        : "other";
-      const f = Deno.readTextFileSync(`/proc/self/task/${t.name}/stat`).split(") ")[1].split(" ");
-      out[kind] = (out[kind] ?? 0) + (Number(f[11]) + Number(f[12])) * 10;
-    }
-  } catch { /* not Linux */ }
-  return out;
-}
-
-/** Runs `f`, returns wall and CPU ms per file. */
-async function measure(f: () => Promise<void>): Promise<{ wall: number; cpu: number[] | null }> {
-  const c0 = processCpu();
+/** Runs `f`; wall ms per file, and CPU ms per file by thread kind (Linux; else empty). */
+async function measure(
+  f: () => Promise<void>,
+): Promise<{ wall: number; cpu: Record<string, CpuPerReport> }> {
+  const before = threadCpu(Deno.pid);
   const t0 = performance.now();
   await f();
   const wall = (performance.now() - t0) / n;
-  const c1 = processCpu();
-  return { wall, cpu: c0 && c1 ? [(c1[0] - c0[0]) / n, (c1[1] - c0[1]) / n] : null };
+  return { wall, cpu: cpuPerReport(before, threadCpu(Deno.pid), n) };
+}
+
+/** User and kernel CPU ms per file over all threads, or null where threads can't be read. */
+function total(cpu: Record<string, CpuPerReport>): CpuPerReport | null {
+  const kinds = Object.values(cpu);
+  if (kinds.length === 0) return null;
+  return {
+    user: kinds.reduce((a, k) => a + k.user, 0),
+    kernel: kinds.reduce((a, k) => a + k.kernel, 0),
+  };
 }
 
 function fail(what: string, o: { ok: boolean }): never {
   throw new Error(`${what}: the sample did not convert: ${JSON.stringify(o).slice(0, 300)}`);
 }
 
-const fmt = (m: { wall: number; cpu: number[] | null }) =>
-  `${m.wall.toFixed(3)} ms wall per file` +
-  (m.cpu
-    ? `, CPU ${(m.cpu[0] + m.cpu[1]).toFixed(3)} ms (user ${m.cpu[0].toFixed(3)} + kernel ${
-      m.cpu[1].toFixed(3)
-    })`
-    : "");
+const fmt = (m: { wall: number; cpu: Record<string, CpuPerReport> }) => {
+  const t = total(m.cpu);
+  return `${m.wall.toFixed(3)} ms wall per file` +
+    (t
+      ? `, CPU ${(t.user + t.kernel).toFixed(3)} ms (user ${t.user.toFixed(3)} + kernel ${
+        t.kernel.toFixed(3)
+      })`
+      : "");
+};
 
 // In-process, after a warm-up pass (the workers warm up too: their first job is not counted).
 for (let i = 0; i < Math.min(n, 200); i++) await runConversion(job(i));
@@ -117,7 +100,6 @@ const pool = new ConverterPool({
   maxLostWorkers: 3,
 });
 await Promise.all(Array.from({ length: workers }, (_, i) => pool.convert(job(i))));
-const before = threadCpu();
 let next = 0;
 const pooled = await measure(async () => {
   await Promise.all(Array.from({ length: Number(values.concurrency) }, async () => {
@@ -127,17 +109,17 @@ const pooled = await measure(async () => {
     }
   }));
 });
-const after = threadCpu();
 await pool.close();
 
 console.log(`converter pool benchmark: ${n} WSJF files of ~${files[0].length} B`);
 console.log(`  in-process            ${fmt(inProcess)}`);
 console.log(`  pool of ${workers} (${values.concurrency} at once) ${fmt(pooled)}`);
-const split = Object.keys(after).map((k) =>
-  `${k} ${((after[k] - (before[k] ?? 0)) / n).toFixed(3)}`
-);
+const split = Object.entries(pooled.cpu).map(([k, c]) => `${k} ${(c.user + c.kernel).toFixed(3)}`);
 if (split.length) console.log(`  pool CPU per file by thread: ${split.join(", ")}`);
-if (inProcess.cpu && pooled.cpu) {
-  const ratio = (pooled.cpu[0] + pooled.cpu[1]) / (inProcess.cpu[0] + inProcess.cpu[1]);
-  console.log(`  pool CPU / in-process CPU: ${ratio.toFixed(2)} (goal ≤ 1.2)`);
+const [a, b] = [total(inProcess.cpu), total(pooled.cpu)];
+if (a && b) {
+  console.log(
+    `  pool CPU / in-process CPU: ${((b.user + b.kernel) / (a.user + a.kernel)).toFixed(2)} ` +
+      "(goal ≤ 1.2)",
+  );
 }
