@@ -14,6 +14,7 @@ const runs: [string, string[]][] = [
   ["backlog.ts", ["--n", "100000", "--drain-seconds", "15"]],
   ["intake.ts", []],
   ["e2e.ts", ["--n", "1500"]],
+  ["idle.ts", ["--seconds", "20"]],
 ];
 let failed = 0;
 for (const [script, args] of runs) {

@@ -20,6 +20,7 @@ import { parseArgs } from "#util";
 import { encodeEntry, makeEnvelope } from "../../src/queue/entry.ts";
 import { makeSampleReports, startWatsServer } from "../../wats_test_server/mod.ts";
 import { selfCommand } from "../../src/runtime.ts";
+import { peakRss, rssNow } from "./proc.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -108,15 +109,11 @@ const firstUpload = performance.now() - t0;
 
 /** The process's RSS and peak RSS (MiB), and its CPU ticks so far (Linux /proc). */
 const proc = () => {
-  const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
   const stat = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return {
-    rss: kb("VmRSS") / 1024,
-    anon: kb("RssAnon") / 1024,
-    file: kb("RssFile") / 1024,
-    peak: kb("VmHWM") / 1024,
+    ...rssNow(child.pid)!,
+    peak: peakRss(child.pid)!,
     ticks: Number(f[11]) + Number(f[12]),
   };
 };
@@ -132,7 +129,7 @@ while (info === null) {
   }
 }
 const statusMs: number[] = [];
-let maxRss = { rss: 0, anon: 0, file: 0 };
+let maxRss = { total: 0, anon: 0, files: 0 };
 const rates: number[] = [];
 const d0 = { at: performance.now(), n: received(), ticks: proc().ticks };
 while (performance.now() - d0.at < DRAIN_SECONDS * 1000) {
@@ -140,7 +137,7 @@ while (performance.now() - d0.at < DRAIN_SECONDS * 1000) {
   await new Promise((r) => setTimeout(r, 500));
   rates.push((received() - before) * 2);
   const p = proc();
-  if (p.rss > maxRss.rss) maxRss = p;
+  if (p.total > maxRss.total) maxRss = p;
   const s0 = performance.now();
   const res = await fetch(`http://127.0.0.1:${info!.port}/status`);
   await res.arrayBuffer();
@@ -170,9 +167,9 @@ console.log(
   } reports/s`,
 );
 console.log(
-  `  RSS while draining: max ${maxRss.rss.toFixed(0)} MiB (anonymous ${
+  `  RSS while draining: max ${maxRss.total.toFixed(0)} MiB (anonymous ${
     maxRss.anon.toFixed(0)
-  }, mapped files ${maxRss.file.toFixed(0)}), peak since start ${
+  }, mapped files ${maxRss.files.toFixed(0)}), peak since start ${
     end.peak.toFixed(0)
   } MiB (goal ≤ 100 MiB)`,
 );

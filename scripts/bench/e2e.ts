@@ -22,17 +22,24 @@ import { parseArgs } from "#util";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
-
-/** CPU milliseconds per report, split into user and kernel time. */
-export interface CpuPerReport {
-  user: number;
-  kernel: number;
-}
+import {
+  type CpuPerReport,
+  cpuPerReport,
+  peakRss,
+  type RssSample,
+  sampleRss,
+  threadCount,
+  threadCpu,
+} from "./proc.ts";
 
 /** What {@link benchE2e} measured. */
 export interface E2eResult {
   /** Reports per second, drop to server acknowledgement. */
   e2e: number;
+  /** Seconds from the first drop to the last ack. */
+  seconds: number;
+  /** When the drop folder was first seen empty (every report queued), and how many were on the server then. */
+  intakeDone: { seconds: number; uploaded: number } | null;
   /** Raw write+fsync+rename rate before and after the agent's run. */
   rawBefore: number;
   rawAfter: number;
@@ -51,6 +58,8 @@ export interface E2eResult {
   /** Agent threads right before the burst, and its peak RSS in MiB (Linux; else null). */
   threads: number | null;
   peakRssMiB: number | null;
+  /** The largest RSS sampled during the burst, anonymous and mapped files apart (Linux). */
+  rssAtPeak: RssSample | null;
 }
 
 /** Extra numeric steps that make a sample report about 10 KB, as the issue's benchmark says. */
@@ -109,22 +118,37 @@ export async function benchE2e(n: number, leanPath: string | null): Promise<E2eR
   const cpu0 = threadCpu(h.pid!);
   const received0 = h.server.stats().receives;
   const t0 = performance.now();
+  const rss = sampleRss(h.pid!, 50);
   for (const r of reports) {
     await Deno.rename(`${stage}/${r.sn}.json`, `${h.dropDir("json")}/${r.sn}.json`);
   }
+  // Intake is done when the drop folder is empty (a source is deleted once its report is queued).
+  let intakeDone: E2eResult["intakeDone"] = null;
   await h.waitFor(
-    () => h.server.store.totalReceives - received0 >= n,
+    () => {
+      if (
+        !intakeDone &&
+        !Deno.readDirSync(h.dropDir("json")).some((e) => e.isFile && e.name.endsWith(".json"))
+      ) {
+        const uploaded = h.server.store.totalReceives - received0;
+        intakeDone = { seconds: (performance.now() - t0) / 1000, uploaded };
+      }
+      return h.server.store.totalReceives - received0 >= n;
+    },
     `${n} reports on the server`,
     600_000,
   );
   const seconds = (performance.now() - t0) / 1000;
   const cpuMs = cpuPerReport(cpu0, threadCpu(h.pid!), n);
   const peakRssMiB = peakRss(h.pid!);
+  const rssAtPeak = rss.stop();
   const latency = await steadyLatency(h, 100, 10);
   await h.stop();
   const rawAfter = await rawWriteFsyncRename(h.dir, bodies, raw);
   return {
     e2e: n / seconds,
+    seconds,
+    intakeDone,
     rawBefore,
     rawAfter,
     lean,
@@ -133,6 +157,7 @@ export async function benchE2e(n: number, leanPath: string | null): Promise<E2eR
     cpuMs,
     threads,
     peakRssMiB,
+    rssAtPeak,
     latency,
   };
 }
@@ -217,59 +242,6 @@ async function runLean(
   };
 }
 
-function threadCount(pid: number): number | null {
-  if (Deno.build.os !== "linux") return null;
-  return [...Deno.readDirSync(`/proc/${pid}/task`)].length;
-}
-
-function peakRss(pid: number): number | null {
-  if (Deno.build.os !== "linux") return null;
-  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmHWM:\s+(\d+) kB/);
-  return m ? Number(m[1]) / 1024 : null;
-}
-
-export type ThreadTicks = Map<string, { kind: string; user: number; sys: number }>;
-
-/** CPU ticks (1/100 s) of each thread of process `pid`, by thread id; empty when unknown. */
-export function threadCpu(pid: number): ThreadTicks {
-  const out: ThreadTicks = new Map();
-  if (Deno.build.os !== "linux") return out;
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const comm = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/comm`).trim();
-      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const kind = Number(t.name) === pid
-        ? "main"
-        : comm.startsWith("worker-")
-        ? "converter workers"
-        : comm.startsWith("tokio")
-        ? "I/O threads"
-        : comm.startsWith("V8")
-        ? "V8 helpers (GC)"
-        : "other";
-      out.set(t.name, { kind, user: Number(f[11]), sys: Number(f[12]) });
-    } catch { /* the thread ended */ }
-  }
-  return out;
-}
-
-/** CPU ms per report by thread kind (threads that ended meanwhile are not counted). */
-export function cpuPerReport(
-  before: ThreadTicks,
-  after: ThreadTicks,
-  n: number,
-): Record<string, CpuPerReport> {
-  const byKind: Record<string, CpuPerReport> = {};
-  for (const [tid, { kind, user, sys }] of after) {
-    const was = before.get(tid);
-    const k = byKind[kind] ??= { user: 0, kernel: 0 };
-    k.user += (user - (was?.user ?? 0)) * 10 / n;
-    k.kernel += (sys - (was?.sys ?? 0)) * 10 / n;
-  }
-  return byKind;
-}
-
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -300,6 +272,15 @@ if (import.meta.main) {
       `${(r.e2e / r.rawBefore).toFixed(2)} × raw before, ${(r.e2e / r.rawAfter).toFixed(2)} × ` +
       `raw after (goal ≥ 0.5 × ${rate(rawLow)})`,
   );
+  if (r.intakeDone) {
+    const { seconds, uploaded } = r.intakeDone;
+    console.log(
+      `  all queued after ${seconds.toFixed(2)} s (${
+        rate(n / seconds)
+      } /s), ${uploaded} uploaded by ` +
+        `then; the rest uploaded in ${(r.seconds - seconds).toFixed(2)} s`,
+    );
+  }
   const total = Object.values(r.cpuMs).reduce(
     (a, b) => ({ user: a.user + b.user, kernel: a.kernel + b.kernel }),
     { user: 0, kernel: 0 },
@@ -320,6 +301,12 @@ if (import.meta.main) {
   console.log(
     `  agent threads before the burst: ${r.threads ?? "?"}; peak RSS ${
       r.peakRssMiB?.toFixed(0) ?? "?"
-    } MiB (goal ≤ 128)`,
+    } MiB (goal ≤ 128)${
+      r.rssAtPeak
+        ? `; largest sample ${r.rssAtPeak.total.toFixed(0)} MiB: ${
+          r.rssAtPeak.anon.toFixed(0)
+        } anonymous + ${r.rssAtPeak.files.toFixed(0)} mapped files`
+        : ""
+    }`,
   );
 }

@@ -20,7 +20,8 @@ import type { ConvertJob } from "../../src/convert/conversion.ts";
 import { ConverterPool } from "../../src/convert/pool.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { station } from "../../tests/convert/_station.ts";
-import { type CpuPerReport, cpuPerReport, EXTRA_STEPS, threadCpu } from "./e2e.ts";
+import { EXTRA_STEPS } from "./e2e.ts";
+import { type CpuPerReport, cpuPerReport, threadCpu } from "./proc.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
