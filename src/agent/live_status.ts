@@ -4,7 +4,8 @@
  * @module
  */
 import type { Config } from "../config/load.ts";
-import type { ConverterPool, PoolStats } from "../convert/pool.ts";
+import type { ConverterPool } from "../convert/pool.ts";
+import type { PoolStats } from "../convert/pool_types.ts";
 import type { Metrics } from "../metrics/registry.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { ErrorEntry } from "../queue/error_info.ts";

@@ -206,7 +206,12 @@ export const configSchema = z.strictObject({
       "Converter workers kept when idle (0: start them only when a file arrives; saves ~25 MiB).",
     ),
     max: z.int().min(1).default(Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2)))
-      .meta({ description: "Converter workers at most.", defaultText: "min(4, CPU cores)" }),
+      .meta({
+        description: "Converter workers at most. One more starts only when a file has waited " +
+          "0.5 s for a worker (a burst of small files needs one), and those a burst started " +
+          "stop after 30 s idle but one, kept 5 minutes.",
+        defaultText: "min(4, CPU cores)",
+      }),
     timeoutSeconds: seconds(60).describe(
       "Seconds one file may take to convert; past it the file goes to Error.",
     ),

@@ -23,8 +23,14 @@
  *   and exits with the restart code (75) so its service manager starts a clean process; the
  *   queue on disk makes that safe, and the file that hung is already in the Error folder.
  *
- * Sizing: `min` workers are kept; while jobs wait, more start, up to `max`
- * ({@link workersToStart}); a worker above `min` idle for `idleMs` stops.
+ * Sizing: `min` workers are kept; the first job starts one if there is none, and one more
+ * starts (up to `max`) whenever a job has waited `growAfterMs` for a worker that was ready. A
+ * small file converts in about a millisecond, so one worker gets through a burst of them with
+ * nobody waiting long, and a second would add only its memory (~20 MiB) and its start; a large
+ * file makes those behind it wait, and then another worker helps. A worker above `min` idle for
+ * `idleMs` stops, one above `min + 1` already after `extraIdleMs`: a station converts a file
+ * now and then, which one warm worker serves without the 100–300 ms start each time, while the
+ * others a burst started are given back soon after it.
  *
  * The pool is a sandbox that turns bytes into reports: a job brings the file's bytes
  * (transferred, not copied), the outcome brings the serialised reports back (transferred too).
@@ -45,40 +51,7 @@ import {
   type WorkerRequest,
 } from "./worker_protocol.ts";
 import { threadGone } from "./worker_thread.ts";
-
-/** Pool sizing and limits. */
-export interface PoolOptions {
-  /** Workers kept even when idle. */
-  min: number;
-  /** Workers at most; more are started while jobs wait. */
-  max: number;
-  /** Milliseconds one job may take. */
-  timeoutMs: number;
-  /** Heap limit of each worker (MiB). */
-  memoryMb: number;
-  /** Lost (unreclaimable) workers tolerated before the pool gives up. */
-  maxLostWorkers: number;
-  /** Idle workers above `min` stop after this many ms. */
-  idleMs?: number;
-  /** Called once when the pool can no longer be trusted to convert. */
-  onUnrecoverable?: (reason: string) => void;
-}
-
-/** Counters and gauges for status and metrics. */
-export interface PoolStats {
-  workers: number;
-  busy: number;
-  waiting: number;
-  lost: number;
-  timeouts: number;
-  crashes: number;
-  unrecoverable: string | null;
-}
-
-/** How many workers to start: one per waiting job, capped so the pool never exceeds `max`. */
-export function workersToStart(waiting: number, current: number, max: number): number {
-  return Math.max(0, Math.min(waiting, max - current));
-}
+import type { PoolOptions, PoolStats } from "./pool_types.ts";
 
 /** How a caller takes a file's reports in batches while it converts. */
 export interface BatchOptions {
@@ -92,6 +65,8 @@ export interface BatchOptions {
 export const DEFAULT_BATCH: BatchLimits = { reports: 500, bytes: 4 * 1024 * 1024 };
 
 interface Pending {
+  /** When it was asked for (performance.now()). */
+  since: number;
   job: ConvertJob;
   resolve: (o: ConvertOutcome) => void;
   onBatch?: BatchSink;
@@ -112,12 +87,18 @@ interface Slot {
   /** The job being converted (one at a time: a stuck or crashing converter is this job's). */
   job: Running | null;
   idleTimer?: ReturnType<typeof setTimeout>;
+  /** When it was started (performance.now()). */
+  spawnedAt: number;
+  /** When its last job ended (performance.now()); 0 while it has one or never had one. */
+  idleSince: number;
   retireAfterJob: boolean;
   dead: boolean;
   /** Set while a ping waits for its answer. */
   onPong?: () => void;
 }
 
+/** A worker not ready this long after its start no longer holds back another (see Sizing). */
+const START_GRACE_MS = 5_000;
 /** Workers that die before they are ready, in a row, before the pool gives up. */
 const MAX_START_FAILURES = 3;
 /** Whether a slot has no job. */
@@ -139,12 +120,16 @@ export class ConverterPool {
   #startFailures = 0;
   #unrecoverable: string | null = null;
   #closed = false;
+  /** Set while jobs wait and the pool may grow: looks again when the oldest has waited enough. */
+  #growTimer?: ReturnType<typeof setTimeout>;
+  /** When a worker last became ready (performance.now()). */
+  #readyAt = 0;
   #checks = new Set<Promise<void>>();
 
   /** @param opts sizing and limits */
   constructor(opts: PoolOptions) {
     // Starting a worker blocks the event loop for 100–300 ms: keep idle ones a while.
-    this.#opts = { idleMs: 300_000, ...opts };
+    this.#opts = { idleMs: 300_000, extraIdleMs: 30_000, growAfterMs: 500, ...opts };
     for (let i = 0; i < opts.min; i++) this.#spawn();
   }
 
@@ -177,7 +162,7 @@ export class ConverterPool {
     const onBatch = batches?.onBatch;
     if (onBatch) job = { ...job, batch: batches.limits ?? DEFAULT_BATCH };
     return new Promise((resolve) => {
-      this.#waiting.push({ job, resolve, onBatch });
+      this.#waiting.push({ since: performance.now(), job, resolve, onBatch });
       this.#dispatch();
     });
   }
@@ -188,8 +173,24 @@ export class ConverterPool {
       if (this.#waiting.length === 0) return;
       if (!slot.job && !slot.dead && !slot.retireAfterJob) this.#run(slot, this.#waiting.shift()!);
     }
-    const n = workersToStart(this.#waiting.length, this.#slots.size, this.#opts.max);
-    for (let i = 0; i < n; i++) this.#run(this.#spawn(), this.#waiting.shift()!);
+    if (this.#waiting.length === 0 || this.#slots.size >= this.#opts.max) return;
+    if (this.#slots.size === 0) this.#run(this.#spawn(), this.#waiting.shift()!);
+    if (this.#waiting.length === 0 || this.#slots.size >= this.#opts.max) return;
+    // How long the oldest job has waited for a worker that was there to take it: a worker still
+    // starting takes the next job soon (but one that hangs at start counts after a while).
+    const now = performance.now();
+    let from = Math.max(this.#waiting[0].since, this.#readyAt);
+    for (const s of this.#slots) if (!s.ready) from = Math.max(from, s.spawnedAt + START_GRACE_MS);
+    const waited = now - from;
+    // One more at a time: once it is ready, those still waiting are timed from then.
+    clearTimeout(this.#growTimer);
+    if (waited >= this.#opts.growAfterMs) this.#run(this.#spawn(), this.#waiting.shift()!);
+    else {
+      this.#growTimer = setTimeout(() => {
+        this.#growTimer = undefined;
+        this.#dispatch();
+      }, this.#opts.growAfterMs - waited);
+    }
   }
 
   #spawn(): Slot {
@@ -200,6 +201,8 @@ export class ConverterPool {
       worker,
       ready: false,
       job: null,
+      spawnedAt: performance.now(),
+      idleSince: 0,
       retireAfterJob: false,
       dead: false,
     };
@@ -245,7 +248,8 @@ export class ConverterPool {
     if (msg?.ready) {
       slot.ready = true;
       this.#startFailures = 0;
-      return;
+      this.#readyAt = performance.now();
+      return this.#dispatch();
     }
     if (msg?.pong) return slot.onPong?.();
     if (slot.dead || typeof msg?.jobId !== "number") return;
@@ -257,7 +261,7 @@ export class ConverterPool {
       clearTimeout(job.timer);
       slot.job = null;
       const bytes = msg.bytes instanceof Uint8Array ? msg.bytes : undefined;
-      this.#waiting.unshift({ job: { ...job.job, bytes }, resolve: job.resolve });
+      this.#waiting.unshift({ since: job.since, job: { ...job.job, bytes }, resolve: job.resolve });
       slot.retireAfterJob = true;
       this.#retire(slot, true);
       return this.#dispatch();
@@ -301,10 +305,25 @@ export class ConverterPool {
     job.resolve(outcome);
     if (slot.retireAfterJob) this.#retire(slot, true);
     this.#dispatch();
-    if (idle(slot) && !slot.dead && this.#slots.size > this.#opts.min) {
-      clearTimeout(slot.idleTimer);
-      slot.idleTimer = setTimeout(() => this.#retire(slot, false), this.#opts.idleMs);
+    if (idle(slot) && !slot.dead) {
+      slot.idleSince = performance.now();
+      this.#armIdle(slot);
     }
+  }
+
+  /** Stops `slot` once it has been idle long enough for its rank (see Sizing above). */
+  #armIdle(slot: Slot): void {
+    clearTimeout(slot.idleTimer);
+    if (this.#slots.size <= this.#opts.min) return;
+    const { min, idleMs, extraIdleMs } = this.#opts;
+    const extra = Math.min(extraIdleMs, idleMs);
+    const due = slot.idleSince + (this.#slots.size > min + 1 ? extra : idleMs);
+    slot.idleTimer = setTimeout(() => {
+      if (!idle(slot) || slot.dead) return;
+      if (this.#slots.size > min + 1 || performance.now() >= slot.idleSince + idleMs) {
+        this.#retire(slot, false);
+      } else this.#armIdle(slot); // the others stopped meanwhile: this one is kept warm
+    }, Math.max(0, due - performance.now()));
   }
 
   /** Stops an idle worker (`force`: even when that leaves fewer than `min`; they respawn). */
@@ -424,6 +443,7 @@ export class ConverterPool {
   /** Stops all workers. Waiting jobs come back as "unavailable". */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#growTimer);
     for (const p of this.#waiting.splice(0)) {
       p.resolve(unavailable("the converter pool is shutting down", ""));
     }

@@ -8,7 +8,7 @@
 import type { Counts as QueueCounts } from "../queue/queue.ts";
 import type { ErrorEntry } from "../queue/error_info.ts";
 import { computeHealth, type Health } from "../control/health.ts";
-import type { PoolStats } from "../convert/pool.ts";
+import type { PoolStats } from "../convert/pool_types.ts";
 import type { UploaderStatus } from "../upload/uploader.ts";
 import type { IntakeFailure } from "../watch/intake.ts";
 import { VERSION } from "../version.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Config } from "../config/load.ts";
-import type { PoolStats } from "../convert/pool.ts";
+import type { PoolStats } from "../convert/pool_types.ts";
 import type { Counts } from "../queue/queue.ts";
 import type { ErrorEntry } from "../queue/error_info.ts";
 import type { UploaderStatus } from "../upload/uploader.ts";

@@ -13,7 +13,8 @@
  */
 import assert from "#assert";
 import path from "#path";
-import { ConverterPool, type PoolOptions } from "../../src/convert/pool.ts";
+import { ConverterPool } from "../../src/convert/pool.ts";
+import type { PoolOptions } from "../../src/convert/pool_types.ts";
 import type { ConvertOutcome } from "../../src/convert/conversion.ts";
 import { sha256Hex } from "../../src/queue/entry.ts";
 import { writeLargeStdf } from "../../scripts/bench/convert.ts";
@@ -94,6 +95,60 @@ export const cases: Record<string, () => Promise<void>> = {
     assert.equal(p.stats().workers, 0, "idle workers above min stopped");
     await p.close();
   },
+
+  "a burst of quick jobs is served by one worker; a job that waits behind a slow one grows the pool":
+    async () => {
+      const quick = pool({ min: 0, max: 3, growAfterMs: 3_000 });
+      let peak = 0;
+      let sampler = setInterval(() => peak = Math.max(peak, quick.stats().workers), 5);
+      const outcomes = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => quick.convert(job(`OK SN-Q${i}`))),
+      );
+      clearInterval(sampler);
+      assert.equal(outcomes.filter((o) => o.ok).length, 40);
+      assert.equal(peak, 1, "nobody waited growAfterMs: no second worker");
+      await quick.close();
+
+      const slow = pool({ min: 0, max: 3, growAfterMs: 300 });
+      peak = 0;
+      sampler = setInterval(() => peak = Math.max(peak, slow.stats().workers), 5);
+      const done: string[] = [];
+      await Promise.all([
+        slow.convert(job("SLEEP 2500 SN-SLOW")).then(() => done.push("slow")),
+        ...[1, 2, 3].map((i) => slow.convert(job(`OK SN-B${i}`)).then(() => done.push("quick"))),
+      ]);
+      clearInterval(sampler);
+      assert.equal(
+        peak,
+        2,
+        "the jobs behind the slow one got a second worker (one more at a time)",
+      );
+      assert.deepEqual(done, ["quick", "quick", "quick", "slow"]);
+      await slow.close();
+    },
+
+  "after a burst one worker above min stays warm for idleMs; the others stop after extraIdleMs":
+    async () => {
+      const p = pool({ min: 0, max: 3, idleMs: 6_000, extraIdleMs: 100 });
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => p.convert(job(`SLEEP 300 ${i}`))),
+      );
+      assert.equal(outcomes.filter((o) => o.ok).length, 6);
+      let until = Date.now() + 5_000;
+      while (p.stats().workers > 1 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(p.stats().workers, 1, "the extra workers stopped, one is kept");
+      // It still converts, and its idle spell starts again after this job.
+      assert.equal(sn(await p.convert(job("OK SN-W"))), "SN-W");
+      assert.equal(p.stats().workers, 1);
+      until = Date.now() + 20_000;
+      while (p.stats().workers > 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(p.stats().workers, 0, "the last one stopped after idleMs");
+      await p.close();
+    },
 
   "throwing, rejecting, garbage, invalid and exiting converters fail alone; others convert":
     async () => {
