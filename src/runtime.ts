@@ -14,8 +14,16 @@ export function isCompiled(): boolean {
 export const sourceRoot: string = path.resolve(import.meta.dirname ?? ".", "..");
 
 /**
- * The flags the agent runs with from source; the same ones are baked into builds. Besides the
- * permissions, V8 is tuned for a small footprint: `--optimize-for-size` keeps the heap from
+ * The flags the agent runs with from source; the same ones are baked into builds.
+ *
+ * All permissions (`--allow-all`): the agent needs read, write, net, env, sys and run anyway, and
+ * `--allow-run` alone already lets it do anything, so naming them one by one protects nothing;
+ * meanwhile Deno refuses `/proc/self/fd/…` paths to anything but `--allow-all`, and those are how
+ * the agent reaches drop-folder files through the watch folder it holds open (a swapped-in link
+ * can't redirect them: src/watch/watch_root.ts). It also spares resolving every path for a
+ * permission check (~23 `readlink` calls per report).
+ *
+ * V8 is tuned for a small footprint: `--optimize-for-size` keeps the heap from
  * growing while the agent drains a large queue (RSS flat at about 100 MiB instead of a 205 MiB
  * peak; drain and small-file throughput unchanged). The price is conversion CPU: the flag is
  * process-wide, so the converter workers get it too, and large files convert 1.1–2.7× slower
@@ -23,12 +31,7 @@ export const sourceRoot: string = path.resolve(import.meta.dirname ?? ".", "..")
  * memory is shared with the test software all the time.
  */
 export const agentRunFlags: readonly string[] = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-run",
+  "--allow-all",
   "--no-prompt",
   "--v8-flags=--optimize-for-size",
 ];

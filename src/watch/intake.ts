@@ -54,6 +54,11 @@ import {
 } from "./source_file.ts";
 import { OutsideWatch } from "./watch_root.ts";
 
+/** Where file operations reach a source file: through its held watch folder (watch_root.ts). */
+function opPath(file: ReadyFile): string {
+  return file.where ? file.where.root.opPath(file.where.rel) : file.path;
+}
+
 /** What intake works with. */
 export interface IntakeDeps {
   queue: Queue;
@@ -690,10 +695,10 @@ export class Intake {
   async #afterSuccess(file: ReadyFile, conf: ConverterConfig, flog: typeof log): Promise<void> {
     try {
       if (conf.afterSuccess === "delete") {
-        await removeSource(file.path);
+        await removeSource(opPath(file));
       } else if (conf.afterSuccess === "move") {
         const done = await this.#pins.get(conf.doneFolder);
-        const to = await moveNoOverwrite(file.path, done, file.rel);
+        const to = await moveNoOverwrite(opPath(file), done, file.rel);
         flog.debug("Moved {file} to {to}", { file: file.path, to });
       } else {
         await this.#keep(file, flog);
@@ -760,7 +765,7 @@ export class Intake {
     const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
     const { reason } = failure;
     try {
-      const r = await moveToError(file.path, await this.#pins.get(conf.errorFolder), file.rel, {
+      const r = await moveToError(opPath(file), await this.#pins.get(conf.errorFolder), file.rel, {
         reason,
         hint,
         converter: conf.name,

@@ -61,7 +61,7 @@ export async function lookAt(
   where?: SourcePlace,
 ): Promise<Deno.FileInfo> {
   const chain = where ? await where.root.enter(where.rel) : null;
-  const at = where ? where.root.realOf(where.rel) : p;
+  const at = where ? where.root.opPath(where.rel) : p;
   const lst = await Deno.lstat(at);
   const st = lst.isSymlink && followSymlinks ? await Deno.stat(at) : lst;
   if (chain) await where!.root.verify(chain);
@@ -150,8 +150,9 @@ function denoError(e: unknown): unknown {
  * without following a last-component link (O_NOFOLLOW, unless links are followed) and without
  * waiting (O_NONBLOCK: a FIFO swapped in after the check opens at once, then fstat refuses it).
  * After the open, the handle must be the approved version and the folders checked before the
- * open unchanged. Residual window: a folder swapped for a link and back between two checks
- * (the agent's permissions can't read /proc/self/fd, which would say where the handle is). Each call is bounded by `stallMs`: a
+ * open unchanged; on Linux the watch folder itself is reached through its held handle
+ * ({@link WatchRoot.opPath}). Residual window: a subfolder swapped for a link and back between
+ * two checks. Each call is bounded by `stallMs`: a
  * hung one ends the read as "stuck" (the caller frees the file's slot); the call itself can't
  * be cancelled and closes its handle when it returns.
  */
@@ -179,7 +180,7 @@ export async function readApproved(
   const where = approved.where;
   // No place given (a caller outside a watch folder): links are followed and the identity decides.
   const follow = where?.root.followSymlinks ?? true;
-  const at = where ? where.root.realOf(where.rel) : p;
+  const at = where ? where.root.opPath(where.rel) : p;
   let chain: Chain | null = null;
   try {
     chain = where ? await where.root.enter(where.rel) : null;
