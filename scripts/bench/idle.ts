@@ -15,7 +15,7 @@
 import { parseArgs } from "#util";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
-import { peakRss, rssNow, type RssSample, threadNames } from "./proc.ts";
+import { peakRss, rssNow, type RssSample, sampleRss, threadNames } from "./proc.ts";
 
 /** WSJF files dropped at once in the third phase. */
 const BURST = 500;
@@ -30,13 +30,9 @@ interface Rest {
 
 /** Waits `seconds`, sampling RSS once a second, then looks at threads and RSS. */
 async function rest(pid: number, seconds: number): Promise<Rest> {
-  let maxRss: RssSample | null = null;
-  for (let i = 0; i < seconds; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const s = rssNow(pid);
-    if (s && (!maxRss || s.total > maxRss.total)) maxRss = s;
-  }
-  return { threads: threadNames(pid), rss: rssNow(pid), maxRss };
+  const sampler = sampleRss(pid, 1000);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return { threads: threadNames(pid), rss: rssNow(pid), maxRss: sampler.stop() };
 }
 
 if (import.meta.main) {

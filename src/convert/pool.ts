@@ -173,8 +173,9 @@ export class ConverterPool {
       if (this.#waiting.length === 0) return;
       if (!slot.job && !slot.dead && !slot.retireAfterJob) this.#run(slot, this.#waiting.shift()!);
     }
-    if (this.#waiting.length === 0 || this.#slots.size >= this.#opts.max) return;
-    if (this.#slots.size === 0) this.#run(this.#spawn(), this.#waiting.shift()!);
+    if (this.#slots.size === 0 && this.#waiting.length > 0) {
+      this.#run(this.#spawn(), this.#waiting.shift()!); // max is at least 1
+    }
     if (this.#waiting.length === 0 || this.#slots.size >= this.#opts.max) return;
     // How long the oldest job has waited for a worker that was there to take it: a worker still
     // starting takes the next job soon (but one that hangs at start counts after a while).

@@ -56,7 +56,7 @@ import { OutsideWatch } from "./watch_root.ts";
 
 /** Where file operations reach a source file: through its held watch folder (watch_root.ts). */
 function opPath(file: ReadyFile): string {
-  return file.where ? file.where.root.opPath(file.where.rel) : file.path;
+  return file.where.root.opPath(file.where.rel);
 }
 
 /** What intake works with. */
