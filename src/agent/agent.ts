@@ -15,11 +15,16 @@ import { Queue } from "../queue/queue.ts";
 import { KeyedLog } from "../watch/keyed_log.ts";
 import { Limits } from "../watch/intake_limits.ts";
 import { type DataDirLock, lockDataDir } from "../data_dir/lock.ts";
-import { readSavedState, stateFile, writeSavedState } from "../data_dir/state_file.ts";
+import {
+  readSavedState,
+  type SavedState,
+  stateFile,
+  writeSavedState,
+} from "../data_dir/state_file.ts";
 import { Uploader } from "../upload/uploader.ts";
 import { Intake } from "../watch/intake.ts";
 import { Metrics } from "../metrics/registry.ts";
-import { History } from "../control/history.ts";
+import { History, HISTORY_SERIES, type SeriesName } from "../control/history.ts";
 import { type ControlServer, startControlServer } from "../control/server.ts";
 import { buildSnapshot, type StatusSnapshot } from "../status/snapshot.ts";
 import { logger, logOptionsFor, setupLogging } from "../log/log.ts";
@@ -46,6 +51,8 @@ export class Agent {
   #control: ControlServer | null = null;
   #lock: DataDirLock;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** What state.json holds now (as saved by {@link #saveState}, without its time). */
+  #savedState = "";
   #stopping: Promise<number> | null = null;
   #done!: (code: number) => void;
   /** Resolves with the exit code once the agent has stopped. */
@@ -323,21 +330,30 @@ export class Agent {
     return buildSnapshot(this.status);
   }
 
-  /** Saves state.json (what `agent status` shows while the agent is stopped, and restarts). */
+  /**
+   * Saves state.json (what `agent status` shows while the agent is stopped, and restarts), when
+   * what it holds changed since the last save: an idle agent writes nothing (a station's disk is
+   * not rewritten and fsynced every 5 s for years). The chart keeps its minutes with events.
+   */
   async #saveState(stoppedAt: string | null = null): Promise<void> {
     const up = this.uploader.status();
-    await writeSavedState(this.config.dataDir, {
+    const state: Omit<SavedState, "savedAt"> = {
       pid: Deno.pid,
       startedAt: this.startedAt.toISOString(),
-      savedAt: new Date().toISOString(),
       stoppedAt,
       lastSuccessAt: up.lastSuccessAt,
       lastError: up.lastError,
       serverVersion: up.serverVersion,
       recentFailures: this.intake.recentFailures().reverse(),
-      history: this.history.series().minutes,
+      history: this.history.series().minutes.filter((m) =>
+        Object.keys(HISTORY_SERIES).some((k) => m[k as SeriesName] > 0)
+      ),
       stopReason: stoppedAt ? this.#stopReason : null,
-    });
+    };
+    const key = JSON.stringify(state);
+    if (key === this.#savedState) return;
+    await writeSavedState(this.config.dataDir, { ...state, savedAt: new Date().toISOString() });
+    this.#savedState = key;
   }
 
   #installSignals(): void {

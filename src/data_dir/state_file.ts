@@ -1,7 +1,8 @@
 /**
- * `<dataDir>/state.json`: what a running agent saves every few seconds and at its stop, so that
- * `agent status` can tell about it when it does not run, and its next start takes over what it
- * knew (recent failures, the last upload, the throughput chart, why it stopped itself).
+ * `<dataDir>/state.json`: what a running agent saves when it changed (looked at every 5 s) and at
+ * its stop, so that `agent status` can tell about it when it does not run, and its next start
+ * takes over what it knew (recent failures, the last upload, the throughput chart, why it
+ * stopped itself).
  *
  * @module
  */

@@ -269,8 +269,12 @@ export class Intake {
     return this.pauseReason() !== null;
   }
 
+  /**
+   * Every second: notices a pause and its end. Free space is asked for every 10 s unless paused
+   * (each file taken asks too, at most every 200 ms), so an idle agent seldom touches the disk.
+   */
   async #checkLimits(): Promise<void> {
-    const state = await this.#deps.limits.check();
+    const state = await this.#deps.limits.check(false, this.paused() ? 1000 : 10_000);
     const paused = this.paused();
     if (paused && !this.#wasPaused) {
       // A person's pause is logged (as a warning) by whoever paused; limits need a person: error.

@@ -44,10 +44,10 @@ export class Limits {
     return this.#state;
   }
 
-  /** Re-checks (unless checked very recently) and returns the state. */
-  async check(force = false): Promise<LimitState> {
+  /** Re-checks (unless checked within `maxAgeMs`) and returns the state. */
+  async check(force = false, maxAgeMs = this.minIntervalMs): Promise<LimitState> {
     const now = Date.now();
-    if (!force && now - this.#checkedAt < this.minIntervalMs) {
+    if (!force && now - this.#checkedAt < maxAgeMs) {
       // The backlog is cheap to read every time; disk space is not.
       return this.#evaluate(this.#state.freeMb);
     }

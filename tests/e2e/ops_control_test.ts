@@ -276,6 +276,33 @@ Deno.test("restart: recent failures, the last upload and the throughput chart ou
   assert.equal(hist.totals.failed, 1);
 });
 
+Deno.test("state.json: an idle agent does not rewrite it; an upload does", async () => {
+  await using h = await AgentHarness.create();
+  await h.start();
+  const file = path.join(h.dataDir, "state.json");
+  const saved = async () => {
+    const st = await Deno.lstat(file).catch(() => null);
+    return st && { ino: st.ino, mtime: st.mtime?.getTime(), text: await Deno.readTextFile(file) };
+  };
+  const [a, b] = makeSampleReports(2, { seed: 63 });
+  await h.drop("json", `${a.sn}.json`, JSON.stringify(a));
+  // Saved (looked at every 5 s) once the upload is known: the state's last success is set.
+  await h.waitFor(
+    async () => (await saved())?.text.includes('"lastSuccessAt": "') ?? false,
+    "saved",
+  );
+  const first = await saved();
+  await new Promise((r) => setTimeout(r, 11_000)); // two looks with nothing new
+  assert.deepEqual(await saved(), first, "rewritten while nothing changed");
+  await h.drop("json", `${b.sn}.json`, JSON.stringify(b));
+  await h.waitFor(() => h.server.store.get(b.id) !== undefined, "the second report uploaded");
+  await h.waitFor(async () => (await saved())?.ino !== first!.ino, "saved after the upload");
+  const state = JSON.parse((await saved())!.text);
+  // The chart's minutes with events only (the two uploads may fall in one minute or in two).
+  assert.ok(state.history.length >= 1 && state.history.length <= 2, JSON.stringify(state.history));
+  for (const m of state.history) assert.ok(m.queued + m.uploaded > 0, JSON.stringify(m));
+});
+
 Deno.test("restart: a damaged state.json stops nothing (status and start take what is well formed)", async () => {
   await using h = await AgentHarness.create();
   await Deno.mkdir(h.dataDir, { recursive: true });
