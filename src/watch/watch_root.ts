@@ -41,7 +41,10 @@ export class OutsideWatch extends Error {
 }
 
 interface Seen {
+  /** The folder's real path (what messages say). */
   path: string;
+  /** The path it is looked at by: null for the watch folder by its real path. */
+  look: string | null;
   dev: number | null;
   ino: number | null;
 }
@@ -180,18 +183,22 @@ export class WatchRoot {
   /**
    * Checks every folder from the watch folder down to the parent of `rel`; returns them for
    * {@link verify}. Throws {@link OutsideWatch} when one is a link (not followed), not a folder,
-   * or the watch folder is not the pinned one.
+   * or the watch folder is not the pinned one. With the watch folder held open (Linux) it is not
+   * looked at: the file operations and the subfolder looks go through the handle, which is the
+   * pinned folder whatever its name leads to now (the rescan's {@link check} sees a swap).
    */
   async enter(rel: string): Promise<Chain> {
     if (!this.#id) throw new OutsideWatch(`${this.configured} was not checked yet`);
     const parts = rel.split("/").slice(0, -1);
+    const held = this.#dir !== null;
     const seen: Seen[] = [];
     let at = this.real;
-    for (let i = 0; i <= parts.length; i++) {
+    for (let i = held ? 1 : 0; i <= parts.length; i++) {
       if (i > 0) at = path.join(at, parts[i - 1]);
+      const look = held ? this.opPath(parts.slice(0, i).join("/")) : at;
       let st: Deno.FileInfo;
       try {
-        st = await (i === 0 ? this.#lookRoot() : Deno.lstat(at));
+        st = await (i === 0 ? this.#lookRoot() : Deno.lstat(look));
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) throw e; // gone: the caller forgets the file
         throw new OutsideWatch(`${at} can't be looked at (${(e as Error).message})`);
@@ -210,7 +217,7 @@ export class WatchRoot {
             "folder was put in its place)",
         );
       }
-      seen.push({ path: at, dev: st.dev, ino: st.ino });
+      seen.push({ path: at, look: i === 0 ? null : look, dev: st.dev, ino: st.ino });
     }
     return seen;
   }
@@ -220,7 +227,7 @@ export class WatchRoot {
     for (const s of chain) {
       let st: Deno.FileInfo | null = null;
       try {
-        st = await (s.path === this.real ? this.#lookRoot() : Deno.lstat(s.path));
+        st = await (s.look === null ? this.#lookRoot() : Deno.lstat(s.look));
       } catch { /* gone: said below */ }
       if (!st || st.isSymlink || !st.isDirectory || !sameIdentity(s, st)) {
         throw new OutsideWatch(
