@@ -19,6 +19,7 @@ import path from "#path";
 import { parseArgs } from "#util";
 import { encodeEntry, makeEnvelope } from "../../src/queue/entry.ts";
 import { makeSampleReports, startWatsServer } from "../../wats_test_server/mod.ts";
+import { MALLOC_ENV } from "../../src/service/malloc.ts";
 import { selfCommand } from "../../src/runtime.ts";
 import { peakRss, rssNow } from "./proc.ts";
 
@@ -98,8 +99,13 @@ if (values["v8-flags"] !== undefined) {
   if (values["v8-flags"]) self.args.splice(1, 0, `--v8-flags=${values["v8-flags"]}`);
 }
 const t0 = performance.now();
-const child = new Deno.Command(self.cmd, { args: self.args, stdout: "null", stderr: "inherit" })
-  .spawn();
+// The environment the systemd unit gives it.
+const child = new Deno.Command(self.cmd, {
+  args: self.args,
+  env: { ...MALLOC_ENV },
+  stdout: "null",
+  stderr: "inherit",
+}).spawn();
 const received = () => server.stats().receives;
 while (received() === 0) {
   if (performance.now() - t0 > 120_000) throw new Error("no upload within 120 s");

@@ -19,6 +19,7 @@
  */
 import path from "#path";
 import { parseArgs } from "#util";
+import { MALLOC_ENV } from "../../src/service/malloc.ts";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { rate, rawWriteFsyncRename } from "./raw_fsync.ts";
@@ -109,7 +110,7 @@ export async function benchE2e(n: number, leanPath: string | null): Promise<E2eR
     }
   }
 
-  await h.start();
+  await h.start({ ...MALLOC_ENV }); // as the systemd unit starts it
   // Stage the files next to the drop folder, then move them all in at once (a burst).
   const stage = `${h.dir}/stage`;
   await Deno.mkdir(stage);

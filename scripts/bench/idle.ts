@@ -13,6 +13,7 @@
  * @module
  */
 import { parseArgs } from "#util";
+import { MALLOC_ENV } from "../../src/service/malloc.ts";
 import { AgentHarness } from "../../tests/e2e/_harness.ts";
 import { makeSampleReports } from "../../wats_test_server/mod.ts";
 import { peakRss, rssNow, type RssSample, sampleRss, threadNames } from "./proc.ts";
@@ -51,7 +52,7 @@ if (import.meta.main) {
       pool: { min: 0, max: Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2)) },
     },
   });
-  await h.start();
+  await h.start({ ...MALLOC_ENV }); // as the systemd unit starts it
   const atStart = await rest(h.pid!, seconds);
 
   const [report] = makeSampleReports(1, { seed: 7 });

@@ -31,6 +31,7 @@ import { logger, logOptionsFor, setupLogging } from "../log/log.ts";
 import { ExitCode } from "../exit_code.ts";
 import { VERSION } from "../version.ts";
 import { lowerPriority } from "../service/priority.ts";
+import { trimMalloc } from "../service/malloc.ts";
 import { renderMetrics } from "./gauges.ts";
 import { LiveSources } from "./live_status.ts";
 import { ConfigReloader } from "./reload.ts";
@@ -267,6 +268,16 @@ export class Agent {
       5000,
     ));
     this.#timers.push(setInterval(() => this.#checkLock(), 2000));
+    // Once quiet for 30 s after work, the C allocator hands back what the burst freed.
+    let seen = "", trimmed = "";
+    this.#timers.push(setInterval(() => {
+      const now = JSON.stringify(this.history.series().totals);
+      if (now === seen && now !== trimmed) {
+        trimMalloc();
+        trimmed = now;
+      }
+      seen = now;
+    }, 30_000));
     let recountError = "";
     this.#timers.push(setInterval(
       () =>

@@ -4,7 +4,7 @@
  * Type=exec (Deno can't send sd_notify), restart on failure and always on exit code 75 (the
  * agent's "restart me" code), never on 2 (a usage error won't fix itself), a stop timeout longer
  * than the agent's drain deadline, the config's folder as working directory, below-normal
- * priority.
+ * priority, two malloc arenas (./malloc.ts).
  *
  * A system unit runs as the dedicated account in a sandbox: the file system read-only except
  * the folders the config writes (listed to the agent in AGENT_WRITABLE_PATHS, see sandbox.ts),
@@ -14,6 +14,7 @@
  * @module
  */
 import { ExitCode } from "../exit_code.ts";
+import { MALLOC_ENV } from "./malloc.ts";
 import { outermost, WRITABLE_PATHS_ENV } from "./sandbox.ts";
 import { type ServiceSpec, ServiceSpecError, STOP_TIMEOUT_SECONDS } from "./spec.ts";
 
@@ -152,6 +153,8 @@ export function systemdUnit(spec: ServiceSpec): string {
     ...(spec.runAs ? [`User=${spec.runAs}`] : []),
     ...(spec.createAccount ? [`Group=${spec.runAs}`] : []),
     `Nice=${spec.nice}`,
+    // Two malloc arenas for the runtime's threads (./malloc.ts); spec.env may override it.
+    ...Object.entries(MALLOC_ENV).map(([k, v]) => `Environment=${quoteEnvironment(k, v)}`),
     ...Object.entries(spec.env).map(([k, v]) => `Environment=${quoteEnvironment(k, v)}`),
     "Restart=on-failure",
     "RestartSec=10s",
