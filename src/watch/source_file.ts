@@ -257,6 +257,8 @@ export async function readApproved(
       );
       if (bytesRead === 0) break;
       n += bytesRead;
+      // All the bytes the open file had, and a short read: the end (growth since: see below).
+      if (n >= opened.id.size && bytesRead < len) break;
     }
     if (n > maxBytes) {
       const t = tooLarge(null, maxBytes);
