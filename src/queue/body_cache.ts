@@ -14,7 +14,11 @@ export interface CachedEntry {
   body: Uint8Array;
 }
 
-/** Bodies by entry key, at most `maxBytes` in all and `maxEntryBytes` each. */
+/**
+ * Bodies by entry key, at most `maxBytes` in all and `maxEntryBytes` each. 4 MiB holds ~400
+ * reports of 10 KB, enough for uploads to keep pace with intake; the e2e benchmark's burst
+ * of 1,500 peaked 4 MiB lower than with 16 MiB, at no CPU cost it could measure.
+ */
 export class BodyCache {
   #entries = new Map<string, CachedEntry>();
   #bytes = 0;
@@ -23,7 +27,7 @@ export class BodyCache {
    * @param maxBytes the most body bytes held at once
    * @param maxEntryBytes larger bodies are not held (the uploader streams those from the file)
    */
-  constructor(readonly maxBytes = 16 * 1024 * 1024, readonly maxEntryBytes = 1024 * 1024) {}
+  constructor(readonly maxBytes = 4 * 1024 * 1024, readonly maxEntryBytes = 1024 * 1024) {}
 
   /** Body bytes held now. */
   get bytes(): number {

@@ -108,7 +108,7 @@ export interface QueueOptions {
   onRemoved?: (key: string, state: State) => void;
   /** Called when a background folder fsync fails (logging). */
   onSyncError?: (error: Error) => void;
-  /** Body bytes of just-committed entries kept in memory for the uploader (default 16 MiB). */
+  /** Body bytes of just-committed entries kept in memory for the uploader (default 4 MiB). */
   cacheBytes?: number;
 }
 
