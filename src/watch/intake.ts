@@ -54,9 +54,9 @@ import {
 } from "./source_file.ts";
 import { OutsideWatch } from "./watch_root.ts";
 
-/** Where file operations reach a source file: through its held watch folder (watch_root.ts). */
-function opPath(file: ReadyFile): string {
-  return file.where.root.opPath(file.where.rel);
+/** Runs a post-action on a source file where it is: through its held watch folder (watch_root.ts). */
+function atSource<T>(file: ReadyFile, op: (at: string) => Promise<T>): Promise<T> {
+  return file.where.root.use(file.where.rel, op);
 }
 
 /** What intake works with. */
@@ -699,10 +699,10 @@ export class Intake {
   async #afterSuccess(file: ReadyFile, conf: ConverterConfig, flog: typeof log): Promise<void> {
     try {
       if (conf.afterSuccess === "delete") {
-        await removeSource(opPath(file));
+        await atSource(file, (at) => removeSource(at));
       } else if (conf.afterSuccess === "move") {
         const done = await this.#pins.get(conf.doneFolder);
-        const to = await moveNoOverwrite(opPath(file), done, file.rel);
+        const to = await atSource(file, (at) => moveNoOverwrite(at, done, file.rel));
         flog.debug("Moved {file} to {to}", { file: file.path, to });
       } else {
         await this.#keep(file, flog);
@@ -769,14 +769,16 @@ export class Intake {
     const flog = log.with({ correlationId: file.correlationId, converter: conf.name });
     const { reason } = failure;
     try {
-      const r = await moveToError(opPath(file), await this.#pins.get(conf.errorFolder), file.rel, {
-        reason,
-        hint,
-        converter: conf.name,
-        format,
-        correlationId: file.correlationId,
-        source: file.path,
-      });
+      const errorDir = await this.#pins.get(conf.errorFolder);
+      const r = await atSource(file, (at) =>
+        moveToError(at, errorDir, file.rel, {
+          reason,
+          hint,
+          converter: conf.name,
+          format,
+          correlationId: file.correlationId,
+          source: file.path,
+        }));
       failure.movedTo = r.moved;
       flog.error("{file} can't be converted: {reason}. Moved to {to} (why: {note})", {
         file: file.path,

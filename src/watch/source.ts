@@ -206,6 +206,10 @@ export class FolderSource {
       }
       this.#missing = true;
       this.#watch.close();
+      // Files seen in it are not taken from where it went (Linux holds it open: let go).
+      this.#root?.letGo();
+      for (const c of this.#candidates.values()) clearTimeout(c.timer);
+      this.#candidates.clear();
       return;
     }
     if (this.#missing) {

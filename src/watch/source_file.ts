@@ -11,7 +11,7 @@
  */
 import fs from "#fs";
 import type { FileHandle } from "#fs/promises";
-import { type Chain, OutsideWatch, type WatchRoot } from "./watch_root.ts";
+import { OutsideWatch, type WatchRoot } from "./watch_root.ts";
 
 /** What identifies one version of a file: its size, mtime and, where known, device and inode. */
 export interface FileIdentity {
@@ -60,12 +60,11 @@ export async function lookAt(
   followSymlinks: boolean,
   where?: SourcePlace,
 ): Promise<Deno.FileInfo> {
-  const chain = where ? await where.root.enter(where.rel) : null;
-  const at = where ? where.root.opPath(where.rel) : p;
-  const lst = await Deno.lstat(at);
-  const st = lst.isSymlink && followSymlinks ? await Deno.stat(at) : lst;
-  if (chain) await where!.root.verify(chain);
-  return st;
+  const look = async (at: string) => {
+    const lst = await Deno.lstat(at);
+    return lst.isSymlink && followSymlinks ? await Deno.stat(at) : lst;
+  };
+  return where ? await where.root.use(where.rel, look) : await look(p);
 }
 
 /** How a source file was read. */
@@ -180,17 +179,6 @@ export async function readApproved(
   const where = approved.where;
   // No place given (a caller outside a watch folder): links are followed and the identity decides.
   const follow = where?.root.followSymlinks ?? true;
-  const at = where ? where.root.opPath(where.rel) : p;
-  let chain: Chain | null = null;
-  try {
-    chain = where ? await where.root.enter(where.rel) : null;
-    const lst = await Deno.lstat(at);
-    const st = lst.isSymlink && follow ? await Deno.stat(at) : lst;
-    if (!st.isFile) return changed("after it was found complete", notRegular(st));
-  } catch (e) {
-    if (e instanceof OutsideWatch) return changed("after it was found complete", e.problem);
-    throw e;
-  }
   let fh: FileHandle | null = null;
   let late: Promise<unknown> | null = null;
   const bounded = async <T>(op: Promise<T>, what: string): Promise<T> => {
@@ -210,7 +198,11 @@ export async function readApproved(
       clearTimeout(timer);
     }
   };
-  try {
+  /** Opens the file at `at` into `fh` if it is a regular file; else says what it is. */
+  const openAt = async (at: string): Promise<string | null> => {
+    const lst = await Deno.lstat(at);
+    const st = lst.isSymlink && follow ? await Deno.stat(at) : lst;
+    if (!st.isFile) return notRegular(st);
     try {
       fh = await bounded(
         fs.promises.open(at, O_RDONLY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW)),
@@ -219,10 +211,21 @@ export async function readApproved(
     } catch (e) {
       if (e instanceof Hung) throw e;
       if ((e as { code?: string }).code === "ELOOP") {
-        return changed("after it was found complete", "it is a symbolic link now; not followed");
+        return "it is a symbolic link now; not followed";
       }
       throw denoError(e);
     }
+    return null;
+  };
+  try {
+    let problem: string | null;
+    try {
+      problem = where ? await where.root.use(where.rel, openAt) : await openAt(p);
+    } catch (e) {
+      if (e instanceof OutsideWatch) return changed("after it was found complete", e.problem);
+      throw e;
+    }
+    if (problem !== null) return changed("after it was found complete", problem);
     const handle: FileHandle = fh;
     const fstat = async () => {
       const st: fs.Stats = await bounded(handle.stat(), "asking the open file for its size");
@@ -240,8 +243,6 @@ export async function readApproved(
     }
     const before = identityChange(approved, opened.id);
     if (before) return changed("after it was found complete", before);
-    const outside = await placeProblem(chain, where?.root);
-    if (outside) return changed("after it was found complete", outside);
     if (opened.id.size > maxBytes) {
       const t = tooLarge(opened.id.size, maxBytes);
       return { ok: false, kind: "too-large", message: t.reason, hint: t.hint };
@@ -283,19 +284,4 @@ export async function readApproved(
       await fh?.close().catch(() => {});
     }
   }
-}
-
-/** Why the opened file may not be below the watch folder (null: the folders are unchanged). */
-async function placeProblem(
-  chain: Chain | null,
-  root: WatchRoot | undefined,
-): Promise<string | null> {
-  if (chain === null || !root) return null;
-  try {
-    await root.verify(chain);
-  } catch (e) {
-    if (e instanceof OutsideWatch) return e.problem;
-    throw e;
-  }
-  return null;
 }

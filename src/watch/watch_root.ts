@@ -5,18 +5,21 @@
  * The agent runs as root/SYSTEM while whoever writes into a drop folder (or its parent) can
  * replace a subfolder, or the watch folder itself, with a symbolic link to any folder. An
  * `lstat` of a file's path follows every link on the way but the last, so checking the file
- * alone would let them have the agent read, upload and delete private files. Deno has no
- * openat/O_NOFOLLOW for folders, so a look goes check → act → verify: {@link WatchRoot.enter}
- * lstats every folder from the pinned watch folder down to the file (each a plain folder, not a
- * link, unless `followSymlinks`; the watch folder with its pinned device and inode) and
- * {@link WatchRoot.verify} checks after the act that they are unchanged. On Linux the watch
- * folder is also held open from its pin on, and files are reached through that handle
- * (`/proc/self/fd/N/<name>`, {@link WatchRoot.opPath}): a watch folder swapped for a link (its
- * parent writable by someone else) and back around the act can no longer make an lstat, read,
- * delete or move land elsewhere; a racing writer swapped it in ~25 s of atomic
- * `renameat2(RENAME_EXCHANGE)` flips before. Residual window: a subfolder swapped for a link and
- * back between the two checks (the file's identity, approved by the gate and checked on the
- * opened handle, narrows it further: ./source_file.ts), and elsewhere the watch folder too.
+ * alone would let them have the agent read, upload and delete private files.
+ *
+ * On Linux the watch folder is held open from its pin on, reached by a walk from `/` that
+ * follows no link (each folder opened `O_NOFOLLOW` through the one before it, so a link
+ * swapped in above the watch folder can't make the agent hold a private folder), and every
+ * look, read, delete and move of a file goes through that handle ({@link WatchRoot.use}:
+ * `/proc/self/fd/N/<name>`, which the kernel resolves from the open folder wherever its name
+ * leads now). A file in a subfolder is reached the same way: each subfolder opened from the
+ * one above without following a link (unless `followSymlinks`). No check → act window is left.
+ *
+ * Elsewhere (or when the handles can't be used) a look goes check → act → verify: every folder
+ * from the pinned watch folder down to the file is lstat'ed before (a plain folder, not a link,
+ * unless `followSymlinks`; the watch folder with its pinned device and inode) and checked
+ * unchanged after. Residual window there: a folder swapped for a link and back between the
+ * two checks.
  *
  * @module
  */
@@ -28,8 +31,30 @@ import { logger } from "../log/log.ts";
 
 const OS = Deno.build.os;
 const log = logger("watch");
-/** The warning that open handles can't be used is given once per process. */
-let warnedNoHandle = false;
+/** Whether folders can be reached through `/proc/self/fd` here (asked once per process). */
+let handles: Promise<boolean> | null = null;
+
+/** Linux, and Deno lets the agent use `/proc/self/fd` paths (only with every permission). */
+function handlesWork(): Promise<boolean> {
+  if (OS !== "linux") return Promise.resolve(false);
+  return handles ??= (async () => {
+    const h = await open("/", constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      await Deno.lstat(`/proc/self/fd/${h.fd}`);
+      return true;
+    } catch (e) {
+      log.warn(
+        "Watch folders can't be reached through open handles ({error}): files are reached by " +
+          "path, and a writer who may rename a watch folder or a folder in it could race the " +
+          "checks around each look. Run the agent with all permissions (as its service does).",
+        { error: (e as Error).message },
+      );
+      return false;
+    } finally {
+      await h.close().catch(() => {});
+    }
+  })();
+}
 
 /** A look refused: a folder on the way to the file is not the one pinned (a link, a swap). */
 export class OutsideWatch extends Error {
@@ -41,21 +66,18 @@ export class OutsideWatch extends Error {
 }
 
 interface Seen {
-  /** The folder's real path (what messages say). */
   path: string;
-  /** The path it is looked at by: null for the watch folder by its real path. */
-  look: string | null;
   dev: number | null;
   ino: number | null;
 }
 
 /** The folders a look went through, as they were checked. */
-export type Chain = readonly Seen[];
+type Chain = readonly Seen[];
 
 /** One watch folder, pinned. */
 export class WatchRoot {
   #id: { dev: number | null; ino: number | null } | null = null;
-  /** The watch folder held open (Linux), its identity the pinned one; see {@link opPath}. */
+  /** The watch folder held open (Linux), its identity the pinned one; see {@link use}. */
   #dir: FileHandle | null = null;
   /** An lstat of the watch folder that is asked for but not started yet (see {@link lookRoot}). */
   #nextLook: Promise<Deno.FileInfo> | null = null;
@@ -79,58 +101,108 @@ export class WatchRoot {
     } catch { /* unreadable now: the rescan says why */ }
     const root = new WatchRoot(configured, real, followSymlinks);
     try {
-      const st = await Deno.lstat(real);
-      if (st.isDirectory) root.#id = { dev: st.dev, ino: st.ino };
-    } catch { /* missing: pinned when it appears */ }
-    await root.#hold();
+      await root.check(); // its identity, and its handle (Linux); a problem: the rescan says it
+    } catch { /* unreadable now: the rescan says why */ }
     return root;
   }
 
   /**
-   * Opens the pinned folder (Linux) and keeps the handle if it is the pinned one. A handle it
-   * replaces (the folder was re-created) is closed only minutes later: a path built from its
+   * Holds the pinned folder open (Linux) if it is the pinned one: `opened` when the caller has
+   * just opened it (then it is closed here if it is not kept), else it is opened now. A handle
+   * it replaces (the folder was re-created) is closed only minutes later: a path built from its
    * number just before must not reach whatever file reuses the number.
    */
-  async #hold(): Promise<void> {
-    if (OS !== "linux" || !this.#id) return;
-    let h: FileHandle | null = null;
+  async #hold(opened: FileHandle | null = null): Promise<void> {
+    if (!this.#id || !(await handlesWork())) {
+      await opened?.close().catch(() => {});
+      return;
+    }
+    let h: FileHandle | null = opened;
     try {
-      h = await open(this.real, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+      h ??= await openNoLinks(this.real);
       const st = await h.stat();
       if (st.dev !== this.#id.dev || st.ino !== this.#id.ino) throw new Error("not the pinned one");
     } catch {
       await h?.close().catch(() => {});
-      return; // swapped or gone meanwhile: paths are used, and the next check tries again
+      return; // swapped or gone meanwhile: the next check tries again
     }
-    try {
-      // Deno allows /proc/self/fd paths only with every permission (src/runtime.ts grants them).
-      await Deno.lstat(`/proc/self/fd/${h.fd}`);
-    } catch (e) {
-      await h.close().catch(() => {});
-      if (!warnedNoHandle) {
-        warnedNoHandle = true;
-        log.warn(
-          "Watch folders can't be reached through their open handles ({error}): files are " +
-            "reached by path, and a writer who may rename a watch folder could race the checks " +
-            "around each look. Run the agent with all permissions (as its service does).",
-          { error: (e as Error).message },
-        );
-      }
-      return;
-    }
+    this.#replaceHandle(h);
+  }
+
+  /** Puts `h` in place of the held handle (null: none), closing the old one minutes later. */
+  #replaceHandle(h: FileHandle | null): void {
     const old = this.#dir;
     this.#dir = h;
     if (old) Deno.unrefTimer(setTimeout(() => old.close().catch(() => {}), 15 * 60_000));
   }
 
   /**
-   * The path to give file operations for the file at `rel`: through the held watch folder
-   * (Linux: `/proc/self/fd/N/…`, which the kernel resolves from the open folder, wherever its
-   * name now leads), else the real path. Messages name the configured path, never this one.
+   * Lets go of the held folder (its name no longer leads to a folder: moved away or deleted),
+   * so that no file is taken from where it went; {@link check} holds it again when it is back.
    */
-  opPath(rel: string): string {
-    if (!this.#dir) return this.realOf(rel);
-    return rel === "" ? `/proc/self/fd/${this.#dir.fd}` : `/proc/self/fd/${this.#dir.fd}/${rel}`;
+  letGo(): void {
+    this.#replaceHandle(null);
+  }
+
+  /**
+   * Runs `op` on the file at `rel` (relative, with `/`) below the watch folder, given the path
+   * to use. With the folder held (Linux) that is `/proc/self/fd/N/<name>`, N the watch folder
+   * or the subfolder holding the file, opened from it without following a link (unless
+   * `followSymlinks`): a link met throws {@link OutsideWatch}, a missing folder NotFound.
+   * Elsewhere `op` gets the real path between the checks of {@link #enter} and {@link #verify}.
+   * Messages name the configured path, never these.
+   */
+  async use<T>(rel: string, op: (at: string) => Promise<T>): Promise<T> {
+    const root = this.#dir;
+    if (!root) {
+      const chain = await this.#enter(rel);
+      const out = await op(this.realOf(rel));
+      await this.#verify(chain);
+      return out;
+    }
+    const slash = rel.lastIndexOf("/");
+    if (slash < 0) return await op(`/proc/self/fd/${root.fd}/${rel}`);
+    const dir = await this.#openSubfolder(root, rel.slice(0, slash));
+    try {
+      return await op(`/proc/self/fd/${dir.fd}/${rel.slice(slash + 1)}`);
+    } finally {
+      await dir.close().catch(() => {});
+    }
+  }
+
+  /** Opens the subfolder `sub` of the held folder one level at a time (see {@link use}). */
+  async #openSubfolder(root: FileHandle, sub: string): Promise<FileHandle> {
+    const flags = constants.O_RDONLY | constants.O_DIRECTORY |
+      (this.followSymlinks ? 0 : constants.O_NOFOLLOW);
+    let at = this.real;
+    let dir: FileHandle | null = null;
+    try {
+      for (const part of sub.split("/")) {
+        at = path.join(at, part);
+        const from = `/proc/self/fd/${(dir ?? root).fd}/${part}`;
+        const next: FileHandle = await open(from, flags).catch(async (e: unknown) => {
+          const code = (e as { code?: string }).code;
+          if (code === "ENOENT") throw new Deno.errors.NotFound(`${at} is gone`);
+          // A link opened O_NOFOLLOW|O_DIRECTORY fails ELOOP or ENOTDIR: say which it is.
+          const link = code === "ELOOP" ||
+            (code === "ENOTDIR" && (await Deno.lstat(from).catch(() => null))?.isSymlink);
+          if (link) {
+            throw new OutsideWatch(
+              `${at} is now a symbolic link where the agent found a plain folder ` +
+                "(followSymlinks is off)",
+            );
+          }
+          if (code === "ENOTDIR") throw new OutsideWatch(`${at} is not a folder now`);
+          throw new OutsideWatch(`${at} can't be opened (${(e as Error).message})`);
+        });
+        await dir?.close().catch(() => {});
+        dir = next;
+      }
+    } catch (e) {
+      await dir?.close().catch(() => {});
+      throw e;
+    }
+    return dir!;
   }
 
   /** The real path of the file at `rel` (relative, with `/`) below the watch folder. */
@@ -156,11 +228,34 @@ export class WatchRoot {
         `converter started (${this.real}): it, or a folder above it, was replaced by a ` +
         "symbolic link";
     }
-    const st = await Deno.lstat(this.real);
-    if (st.isSymlink || !st.isDirectory) return `${this.real} is not a plain folder now`;
+    if (!(await handlesWork())) {
+      const st = await Deno.lstat(this.real);
+      if (st.isSymlink || !st.isDirectory) return `${this.real} is not a plain folder now`;
+      this.#id = { dev: st.dev, ino: st.ino };
+      return null;
+    }
+    // The name still leads to the folder held: nothing to adopt (one lstat per rescan).
+    const held = this.#dir && this.#id ? await Deno.lstat(this.real).catch(() => null) : null;
+    if (held?.isDirectory && sameIdentity(this.#id!, held)) return null;
+    // Else what a walk that follows no link reaches: an lstat would follow a link swapped in
+    // above the folder, and adopt (hold) whatever private folder it leads to.
+    let h: FileHandle;
+    try {
+      h = await openNoLinks(this.real);
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT") return null; // missing: not this check's
+      return `${this.real} can't be reached without following a symbolic link (${
+        (e as Error).message
+      }): a folder on the way was replaced by a link`;
+    }
+    const st = await h.stat().catch(async (e: unknown) => {
+      await h.close().catch(() => {});
+      throw e;
+    });
     const adopted = !this.#id || this.#id.dev !== st.dev || this.#id.ino !== st.ino;
     this.#id = { dev: st.dev, ino: st.ino };
-    if (adopted || (!this.#dir && OS === "linux")) await this.#hold();
+    if (adopted || !this.#dir) await this.#hold(h);
+    else await h.close().catch(() => {});
     return null;
   }
 
@@ -182,23 +277,19 @@ export class WatchRoot {
 
   /**
    * Checks every folder from the watch folder down to the parent of `rel`; returns them for
-   * {@link verify}. Throws {@link OutsideWatch} when one is a link (not followed), not a folder,
-   * or the watch folder is not the pinned one. With the watch folder held open (Linux) it is not
-   * looked at: the file operations and the subfolder looks go through the handle, which is the
-   * pinned folder whatever its name leads to now (the rescan's {@link check} sees a swap).
+   * {@link #verify}. Throws {@link OutsideWatch} when one is a link (not followed), not a folder,
+   * or the watch folder is not the pinned one.
    */
-  async enter(rel: string): Promise<Chain> {
+  async #enter(rel: string): Promise<Chain> {
     if (!this.#id) throw new OutsideWatch(`${this.configured} was not checked yet`);
     const parts = rel.split("/").slice(0, -1);
-    const held = this.#dir !== null;
     const seen: Seen[] = [];
     let at = this.real;
-    for (let i = held ? 1 : 0; i <= parts.length; i++) {
+    for (let i = 0; i <= parts.length; i++) {
       if (i > 0) at = path.join(at, parts[i - 1]);
-      const look = held ? this.opPath(parts.slice(0, i).join("/")) : at;
       let st: Deno.FileInfo;
       try {
-        st = await (i === 0 ? this.#lookRoot() : Deno.lstat(look));
+        st = await (i === 0 ? this.#lookRoot() : Deno.lstat(at));
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) throw e; // gone: the caller forgets the file
         throw new OutsideWatch(`${at} can't be looked at (${(e as Error).message})`);
@@ -217,17 +308,17 @@ export class WatchRoot {
             "folder was put in its place)",
         );
       }
-      seen.push({ path: at, look: i === 0 ? null : look, dev: st.dev, ino: st.ino });
+      seen.push({ path: at, dev: st.dev, ino: st.ino });
     }
     return seen;
   }
 
-  /** Throws {@link OutsideWatch} when a folder of `chain` changed since {@link enter}. */
-  async verify(chain: Chain): Promise<void> {
+  /** Throws {@link OutsideWatch} when a folder of `chain` changed since {@link #enter}. */
+  async #verify(chain: Chain): Promise<void> {
     for (const s of chain) {
       let st: Deno.FileInfo | null = null;
       try {
-        st = await (s.look === null ? this.#lookRoot() : Deno.lstat(s.look));
+        st = await (s.path === this.real ? this.#lookRoot() : Deno.lstat(s.path));
       } catch { /* gone: said below */ }
       if (!st || st.isSymlink || !st.isDirectory || !sameIdentity(s, st)) {
         throw new OutsideWatch(
@@ -246,4 +337,25 @@ function sameIdentity(
   // Windows may not report inode numbers: there the link check alone stands.
   if (a.ino === null || b.ino === null) return true;
   return a.ino === b.ino && a.dev === b.dev;
+}
+
+/**
+ * Opens the absolute folder `dir` one folder at a time from `/`, never following a link: the
+ * folder its path leads to now through plain folders only (Linux). Throws (ELOOP, ENOENT,
+ * ENOTDIR) when a link or anything but a folder is on the way.
+ */
+async function openNoLinks(dir: string): Promise<FileHandle> {
+  const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+  let h = await open("/", flags);
+  try {
+    for (const part of dir.split("/").filter(Boolean)) {
+      const next = await open(`/proc/self/fd/${h.fd}/${part}`, flags);
+      await h.close().catch(() => {});
+      h = next;
+    }
+  } catch (e) {
+    await h.close().catch(() => {});
+    throw e;
+  }
+  return h;
 }

@@ -3,11 +3,12 @@
  * folder and a symbolic link) with one atomic `renameat2(RENAME_EXCHANGE)` (Linux), so the path
  * is never missing, back and forth for the given seconds, then prints how many flips it made.
  *
- * `deno run -A tests/hostile/_flip_folder.ts <a> <b> <seconds>`
+ * `deno run -A tests/hostile/_flip_folder.ts <a> <b> <seconds> [linkMs] [folderMs]`: up to
+ * `linkMs` (0.3) as the link, up to `folderMs` (3) as the folder, at random, each flip.
  *
  * @module
  */
-const [a, b, seconds] = Deno.args;
+const [a, b, seconds, linkMs = "0.3", folderMs = "3"] = Deno.args;
 const libc = Deno.dlopen("libc.so.6", {
   renameat2: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32" },
 });
@@ -30,9 +31,9 @@ const end = performance.now() + Number(seconds) * 1000;
 let n = 0;
 while (performance.now() < end) {
   flip(); // a is the link now
-  spin(Math.random() * 0.3);
+  spin(Math.random() * Number(linkMs));
   flip(); // a is the folder again
-  spin(Math.random() * 3);
+  spin(Math.random() * Number(folderMs));
   n++;
 }
 console.log(`${n} flips`);

@@ -5,6 +5,13 @@
  * burst of files. Before the agent reached files through the watch folder it holds open, every
  * run deleted (or moved into Done) several private files and some runs uploaded private
  * reports: each check of the folder passed, and the act in between followed the link.
+ *
+ * The same with the watch folder's parent swapped for a link to a folder holding a private
+ * folder of the watch folder's name: the rescan's check followed the link (an lstat follows all
+ * but the last name) and adopted the private folder as the watch folder "re-created", so the
+ * agent held it and took its files (97 of 100 private reports uploaded and deleted in 30 s).
+ * And a subfolder of a recursive watch swapped for a link to a private folder: the delete after
+ * the upload went through the link (10 of 150 private files deleted in 15 s).
  */
 import assert from "#assert";
 import path from "#path";
@@ -14,12 +21,16 @@ import { makeSampleReport } from "../../wats_test_server/mod.ts";
 const FILES = 150;
 const FLIP_SECONDS = 15;
 
-async function flipDuringBurst(afterSuccess: "delete" | "move"): Promise<void> {
+/** What the writer swaps for a link: the watch folder, its parent, or a subfolder in it. */
+type Flipped = "watch" | "parent" | "subfolder";
+
+async function flipDuringBurst(afterSuccess: "delete" | "move", flipped: Flipped): Promise<void> {
   await using h = await AgentHarness.create({
     converters: [{
       name: "json",
       format: "wsjf",
       afterSuccess,
+      recursive: flipped === "subfolder",
       ...(afterSuccess === "move" ? { doneFolder: "./done" } : {}),
     }],
     config: {
@@ -29,8 +40,18 @@ async function flipDuringBurst(afterSuccess: "delete" | "move"): Promise<void> {
     },
   });
   const drop = h.dropDir("json");
-  const secret = path.join(h.dir, "private");
-  await Deno.mkdir(secret);
+  // The folder swapped (`swapped`), and the private folder its link leads to (`target`), which
+  // holds, where the agent's files are, private files of the same names (`secret`).
+  const swapped = flipped === "watch"
+    ? drop
+    : flipped === "parent"
+    ? path.dirname(drop)
+    : path.join(drop, "sub");
+  const target = path.join(h.dir, "private");
+  const secret = flipped === "parent" ? path.join(target, "json") : target;
+  const ourDir = flipped === "subfolder" ? swapped : drop;
+  await Deno.mkdir(secret, { recursive: true, mode: 0o700 });
+  await Deno.mkdir(ourDir, { recursive: true });
   const privateFiles = new Map<string, { id: string; text: string }>();
   const ours = new Set<string>();
   for (let i = 0; i < FILES; i++) {
@@ -41,26 +62,28 @@ async function flipDuringBurst(afterSuccess: "delete" | "move"): Promise<void> {
     privateFiles.set(name, { id: p.id, text });
     const r = makeSampleReport(20_000 + i);
     ours.add(r.id);
-    await Deno.writeTextFile(path.join(drop, name), JSON.stringify(r));
+    await Deno.writeTextFile(path.join(ourDir, name), JSON.stringify(r));
   }
-  const link = path.join(path.dirname(drop), "json.link");
-  await Deno.symlink(secret, link);
+  const link = path.join(h.dir, "swap.link");
+  await Deno.symlink(target, link);
   await h.start();
   const flipper = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
       path.join(import.meta.dirname!, "_flip_folder.ts"),
-      drop,
+      swapped,
       link,
       String(FLIP_SECONDS),
+      // The parent: as long as a folder, so the rescans' checks meet the link often.
+      ...(flipped === "parent" ? ["0.4", "0.4"] : []),
     ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   const out = await flipper.output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.ok((await Deno.lstat(drop)).isDirectory, "the drop folder is back in place");
+  assert.ok((await Deno.lstat(swapped)).isDirectory, "the swapped folder is back in place");
   // The flipping is over: the agent takes the rest of the burst.
   await h.waitFor(
     () => [...ours].every((id) => h.server.store.get(id) !== undefined),
@@ -87,11 +110,23 @@ const ignore = Deno.build.os !== "linux"; // renameat2 and /proc/self/fd are Lin
 Deno.test({
   name: "watch folder flipped with a link during a burst: nothing private deleted or uploaded",
   ignore,
-  fn: () => flipDuringBurst("delete"),
+  fn: () => flipDuringBurst("delete", "watch"),
 });
 
 Deno.test({
   name: "watch folder flipped with a link during a burst: nothing private moved into Done",
   ignore,
-  fn: () => flipDuringBurst("move"),
+  fn: () => flipDuringBurst("move", "watch"),
+});
+
+Deno.test({
+  name: "watch folder's parent flipped with a link during a burst: no private folder adopted",
+  ignore,
+  fn: () => flipDuringBurst("delete", "parent"),
+});
+
+Deno.test({
+  name: "subfolder flipped with a link during a burst (recursive): nothing private deleted",
+  ignore,
+  fn: () => flipDuringBurst("delete", "subfolder"),
 });
