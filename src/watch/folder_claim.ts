@@ -19,11 +19,17 @@
  * created with O_EXCL (never through a link) or, when they exist, lstat'ed and the opened
  * handle checked to be that plain file (same dev/ino, one link); between the lstat and the
  * open a swapped-in link or device is opened (not written), which is the residual window.
+ * A claim is only ever made where the folder resolved when first claimed, and on Linux in the
+ * folder opened by a walk that follows no link (./no_links.ts): a folder above it swapped for
+ * a link to a private folder can't have the claim files made there.
  *
  * @module
  */
 import path from "#path";
+import type { FileHandle } from "#fs/promises";
 import { escapeControls, logger } from "../log/log.ts";
+import { handlesWork, inFolder, openNoLinks } from "./no_links.ts";
+import { samePath } from "./safe_name.ts";
 import { isDataDirLocked } from "../data_dir/lock.ts";
 
 const log = logger("intake");
@@ -49,6 +55,8 @@ type State = "held" | "refused" | "unclaimable" | "missing";
 
 interface Entry {
   folder: string;
+  /** Where the folder resolved when first claimed: a claim is only ever made there. */
+  pinned?: string;
   state: State;
   /** The key of the lock it shares while held. */
   key?: string;
@@ -60,6 +68,8 @@ interface Entry {
 interface Held {
   file: Deno.FsFile;
   lockPath: string;
+  /** The folder held open (Linux): the lock is checked through it, whatever its name leads to. */
+  dir: FileHandle | null;
   dev: number | null;
   ino: number | null;
   /** The folder's inode when claimed (a folder deleted and made again is a new claim). */
@@ -68,7 +78,13 @@ interface Held {
 }
 
 type Attempt =
-  | { kind: "held"; file: Deno.FsFile; dev: number | null; ino: number | null }
+  | {
+    kind: "held";
+    file: Deno.FsFile;
+    dev: number | null;
+    ino: number | null;
+    dir: FileHandle | null;
+  }
   | { kind: "refused"; owner: ClaimOwner | null }
   | { kind: "unclaimable"; error: string };
 
@@ -166,7 +182,7 @@ export class FolderClaims {
         { lock: h.lockPath, lost },
       );
       this.#held.delete(key);
-      h.file.close();
+      closeHeld(h);
       for (const name of h.users) {
         const e = this.#entries.get(name);
         if (e) e.state = "missing";
@@ -186,6 +202,13 @@ export class FolderClaims {
       e.state = "missing"; // the source says the folder is missing; claimed once it is back
       return;
     }
+    // A folder on the way replaced by a link leads elsewhere: no claim file is made there (the
+    // source refuses the folder and says why).
+    e.pinned ??= key;
+    if (!samePath(key, e.pinned, Deno.build.os)) {
+      e.state = "missing";
+      return;
+    }
     const shared = this.#held.get(key);
     if (shared) {
       shared.users.add(converter);
@@ -196,12 +219,13 @@ export class FolderClaims {
       this.#held.set(key, {
         file: a.file,
         lockPath: path.join(key, LOCK_FILE),
+        dir: a.dir,
         dev: a.dev,
         ino: a.ino,
         folderIno: (await Deno.lstat(key).catch(() => null))?.ino ?? null,
         users: new Set([converter]),
       });
-      await writeOwner(key, this.#owner);
+      await writeOwner(key, a.dir, this.#owner);
       return this.#now(converter, e, "held", key, later);
     }
     if (a.kind === "refused") {
@@ -264,18 +288,36 @@ export class FolderClaims {
     h.users.delete(converter);
     if (h.users.size === 0) {
       this.#held.delete(e.key);
-      h.file.close();
+      closeHeld(h);
     }
   }
 }
 
-/** Takes the lock in `folder` (a real path), or says who holds it or why it can't be taken. */
+/**
+ * Takes the lock in `folder` (a real path), or says who holds it or why it can't be taken. On
+ * Linux the folder is opened by a walk that follows no link and the claim files are made in
+ * that handle (./no_links.ts): a link swapped in above it can't have them made elsewhere.
+ */
 async function attempt(folder: string, self: ClaimOwner): Promise<Attempt> {
   const lockPath = path.join(folder, LOCK_FILE);
+  let dir: FileHandle | null = null;
+  if (await handlesWork()) {
+    try {
+      dir = await openNoLinks(folder);
+    } catch (e) {
+      return {
+        kind: "unclaimable",
+        error: `${folder} can't be opened without following a symbolic link (${
+          (e as Error).message
+        })`,
+      };
+    }
+  }
   let opened: Opened;
   try {
-    opened = await openPlain(lockPath);
+    opened = await openPlain(dir ? inFolder(dir, LOCK_FILE) : lockPath, lockPath);
   } catch (e) {
+    await dir?.close().catch(() => {});
     return { kind: "unclaimable", error: (e as Error).message };
   }
   const { file, info } = opened;
@@ -284,6 +326,7 @@ async function attempt(folder: string, self: ClaimOwner): Promise<Attempt> {
     got = await file.tryLock(true);
   } catch (e) {
     file.close();
+    await dir?.close().catch(() => {});
     return {
       kind: "unclaimable",
       error: `locking ${lockPath} failed (${(e as Error).message}; a share without locks?)`,
@@ -291,19 +334,26 @@ async function attempt(folder: string, self: ClaimOwner): Promise<Attempt> {
   }
   if (!got) {
     file.close();
-    const owner = await readOwner(folder);
+    const owner = await readOwner(dir ? inFolder(dir, "") : folder);
+    await dir?.close().catch(() => {});
     // The owner file names this very agent: a stale one (a pid reused), so the holder is unknown.
     const known = owner && !(owner.pid === self.pid && owner.dataDir === self.dataDir);
     return { kind: "refused", owner: known ? owner : null };
   }
-  return { kind: "held", file, dev: info.dev, ino: info.ino };
+  return { kind: "held", file, dev: info.dev, ino: info.ino, dir };
+}
+
+/** Gives a held lock back (the OS releases the lock with the file). */
+function closeHeld(h: Held): void {
+  h.file.close();
+  h.dir?.close().catch(() => {});
 }
 
 /** Why a held lock no longer guards the folder, or null. */
 async function lostLock(h: Held): Promise<string | null> {
   let now: Deno.FileInfo;
   try {
-    now = await Deno.lstat(h.lockPath);
+    now = await Deno.lstat(h.dir ? inFolder(h.dir, LOCK_FILE) : h.lockPath);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return "was deleted";
     return `can't be checked (${(e as Error).message})`;
@@ -322,19 +372,19 @@ interface Opened {
  * Opens a claim file: created new (O_EXCL: never through a link), or the plain file already
  * there: not a link, a hard link (it could be any file of the volume), a FIFO or a device.
  */
-async function openPlain(p: string): Promise<Opened> {
+async function openPlain(p: string, shown = p): Promise<Opened> {
   try {
     const file = await Deno.open(p, { read: true, write: true, createNew: true, mode: 0o644 });
     return { file, info: await file.stat() };
   } catch (e) {
     if (!(e instanceof Deno.errors.AlreadyExists)) {
-      throw new Error(`can't create ${p} (${(e as Error).message})`);
+      throw new Error(`can't create ${shown} (${errorText(e, p, shown)})`);
     }
   }
   const seen = await Deno.lstat(p);
   if (!seen.isFile || (seen.nlink ?? 1) > 1) {
     throw new Error(
-      `${p} is not a plain file of its own (${
+      `${shown} is not a plain file of its own (${
         seen.isSymlink ? "a symbolic link" : seen.isFile ? "a hard link" : "not a file"
       }); remove it, the agent creates it again`,
     );
@@ -345,7 +395,7 @@ async function openPlain(p: string): Promise<Opened> {
     (info.ino === null || (info.ino === seen.ino && info.dev === seen.dev));
   if (!same) {
     file.close();
-    throw new Error(`${p} was replaced while it was opened; someone tampers with the folder`);
+    throw new Error(`${shown} was replaced while it was opened; someone tampers with the folder`);
   }
   return { file, info };
 }
@@ -444,10 +494,14 @@ export function runsElsewhere(
     "stop), then change it once the queue is empty";
 }
 
-async function writeOwner(folder: string, owner: ClaimOwner): Promise<void> {
+async function writeOwner(
+  folder: string,
+  dir: FileHandle | null,
+  owner: ClaimOwner,
+): Promise<void> {
   const p = path.join(folder, OWNER_FILE);
   try {
-    const { file } = await openPlain(p);
+    const { file } = await openPlain(dir ? inFolder(dir, OWNER_FILE) : p, p);
     try {
       await file.truncate(0);
       await file.write(new TextEncoder().encode(JSON.stringify(owner) + "\n"));
@@ -496,4 +550,9 @@ function describeOwner(o: ClaimOwner | null, folder: string): string {
       "open and locked; if no other agent runs, find it with lsof or Resource Monitor)";
   }
   return `another agent (data dir ${o.dataDir}, pid ${o.pid} on ${o.host}, since ${o.since})`;
+}
+
+/** An error's message with the handle path it may hold (`p`) named as `shown`. */
+function errorText(e: unknown, p: string, shown: string): string {
+  return (e as Error).message.split(p).join(shown);
 }

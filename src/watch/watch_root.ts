@@ -27,35 +27,9 @@ import path from "#path";
 import { constants, type FileHandle, open } from "#fs/promises";
 import { PinnedFolder } from "./pinned_folder.ts";
 import { samePath } from "./safe_name.ts";
-import { logger } from "../log/log.ts";
+import { handlesWork, inFolder, openNoLinks } from "./no_links.ts";
 
 const OS = Deno.build.os;
-const log = logger("watch");
-/** Whether folders can be reached through `/proc/self/fd` here (asked once per process). */
-let handles: Promise<boolean> | null = null;
-
-/** Linux, and Deno lets the agent use `/proc/self/fd` paths (only with every permission). */
-function handlesWork(): Promise<boolean> {
-  if (OS !== "linux") return Promise.resolve(false);
-  return handles ??= (async () => {
-    const h = await open("/", constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      await Deno.lstat(`/proc/self/fd/${h.fd}`);
-      return true;
-    } catch (e) {
-      log.warn(
-        "Watch folders can't be reached through open handles ({error}): files are reached by " +
-          "path, and a writer who may rename a watch folder or a folder in it could race the " +
-          "checks around each look. Run the agent with all permissions (as its service does).",
-        { error: (e as Error).message },
-      );
-      return false;
-    } finally {
-      await h.close().catch(() => {});
-    }
-  })();
-}
-
 /** A look refused: a folder on the way to the file is not the one pinned (a link, a swap). */
 export class OutsideWatch extends Error {
   /** @param problem what is wrong, in words a person can act on */
@@ -161,10 +135,10 @@ export class WatchRoot {
       return out;
     }
     const slash = rel.lastIndexOf("/");
-    if (slash < 0) return await op(`/proc/self/fd/${root.fd}/${rel}`);
+    if (slash < 0) return await op(inFolder(root, rel));
     const dir = await this.#openSubfolder(root, rel.slice(0, slash));
     try {
-      return await op(`/proc/self/fd/${dir.fd}/${rel.slice(slash + 1)}`);
+      return await op(inFolder(dir, rel.slice(slash + 1)));
     } finally {
       await dir.close().catch(() => {});
     }
@@ -179,7 +153,7 @@ export class WatchRoot {
     try {
       for (const part of sub.split("/")) {
         at = path.join(at, part);
-        const from = `/proc/self/fd/${(dir ?? root).fd}/${part}`;
+        const from = inFolder(dir ?? root, part);
         const next: FileHandle = await open(from, flags).catch(async (e: unknown) => {
           const code = (e as { code?: string }).code;
           if (code === "ENOENT") throw new Deno.errors.NotFound(`${at} is gone`);
@@ -337,25 +311,4 @@ function sameIdentity(
   // Windows may not report inode numbers: there the link check alone stands.
   if (a.ino === null || b.ino === null) return true;
   return a.ino === b.ino && a.dev === b.dev;
-}
-
-/**
- * Opens the absolute folder `dir` one folder at a time from `/`, never following a link: the
- * folder its path leads to now through plain folders only (Linux). Throws (ELOOP, ENOENT,
- * ENOTDIR) when a link or anything but a folder is on the way.
- */
-async function openNoLinks(dir: string): Promise<FileHandle> {
-  const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-  let h = await open("/", flags);
-  try {
-    for (const part of dir.split("/").filter(Boolean)) {
-      const next = await open(`/proc/self/fd/${h.fd}/${part}`, flags);
-      await h.close().catch(() => {});
-      h = next;
-    }
-  } catch (e) {
-    await h.close().catch(() => {});
-    throw e;
-  }
-  return h;
 }

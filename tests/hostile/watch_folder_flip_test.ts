@@ -103,6 +103,13 @@ async function flipDuringBurst(afterSuccess: "delete" | "move", flipped: Flipped
     [],
     `private files deleted or changed (${new TextDecoder().decode(out.stdout).trim()})`,
   );
+  // Nothing written there either (a claim file, an Error note): only the private files.
+  const names = (await Array.fromAsync(Deno.readDir(secret))).map((e) => e.name);
+  assert.deepEqual(
+    names.filter((n) => !privateFiles.has(n)),
+    [],
+    "files made in the private folder",
+  );
 }
 
 const ignore = Deno.build.os !== "linux"; // renameat2 and /proc/self/fd are Linux's
