@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { heldElsewhere, runsElsewhere } from "../watch/folder_claim.ts";
+import { heldElsewhere, runsElsewhere } from "../watch/held_elsewhere.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { ExitCode } from "../exit_code.ts";
 import { configForCommand, configHelp, configOption } from "./config_arg.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { heldElsewhere, runsElsewhere } from "../watch/folder_claim.ts";
+import { heldElsewhere, runsElsewhere } from "../watch/held_elsewhere.ts";
 import path from "#path";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { configHelp, configOption } from "./config_arg.ts";

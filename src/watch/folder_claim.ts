@@ -27,10 +27,9 @@
  */
 import path from "#path";
 import type { FileHandle } from "#fs/promises";
-import { escapeControls, logger } from "../log/log.ts";
+import { logger } from "../log/log.ts";
 import { handlesWork, inFolder, openNoLinks } from "./no_links.ts";
 import { samePath } from "./safe_name.ts";
-import { isDataDirLocked } from "../data_dir/lock.ts";
 
 const log = logger("intake");
 
@@ -406,7 +405,7 @@ async function openPlain(p: string, shown = p): Promise<Opened> {
  * root) such an open would block: it gives up after {@link OPEN_TIMEOUT_MS}, leaving one I/O
  * thread waiting (the residual cost of each such swap).
  */
-async function openReadable(p: string): Promise<Deno.FsFile> {
+export async function openReadable(p: string): Promise<Deno.FsFile> {
   try {
     return await Deno.open(p, { read: true, write: true });
   } catch (e) {
@@ -428,70 +427,13 @@ function openWithin(p: string, o: Deno.OpenOptions): Promise<Deno.FsFile> {
   return Promise.race([open, late]).finally(() => clearTimeout(timer));
 }
 
-/**
- * The process that holds one of `folders` and says (in its owner file) it runs on a data
- * directory other than `dataDir`, or null. For the commands (`status`, `stop`, `flush`): after
- * a `dataDir` edit the config names a folder no agent runs on, while the agent that does still
- * takes its folders. Looks only (the lock file is opened, never created, and a lock got is
- * given back at once). The owner file is the drop-folder writer's to forge: what it says is
- * quoted as its claim, never acted on.
- */
-export async function heldElsewhere(
-  folders: string[],
-  dataDir: string,
-): Promise<{ folder: string; owner: ClaimOwner } | null> {
-  for (const folder of folders) {
-    const lockPath = path.join(folder, LOCK_FILE);
-    try {
-      if (!(await Deno.lstat(lockPath)).isFile) continue;
-      const file = await openReadable(lockPath);
-      let free: boolean;
-      try {
-        free = await file.tryLock(true);
-        if (free) await file.unlock();
-      } finally {
-        file.close();
-      }
-      if (free) continue;
-    } catch {
-      continue; // no lock file, or one that can't be looked at: nobody is named
-    }
-    const owner = await readOwner(folder);
-    if (!owner || path.resolve(owner.dataDir) === path.resolve(dataDir)) continue;
-    if (owner.host !== hostName()) continue; // another machine's agent (a share) is not ours
-    // A running agent holds its data directory's lock as well: a forged owner file naming a
-    // folder nobody runs on is no agent.
-    try {
-      const dirLock = await Deno.lstat(path.join(owner.dataDir, "agent.lock"));
-      if (!dirLock.isFile || !(await isDataDirLocked(owner.dataDir))) continue;
-    } catch {
-      continue;
-    }
-    return { folder, owner };
-  }
-  return null;
-}
-
 /** This machine's name as owner files give it ("?" without --allow-sys). */
-function hostName(): string {
+export function hostName(): string {
   try {
     return Deno.hostname();
   } catch {
     return "?"; // no --allow-sys: the data dir and pid still tell
   }
-}
-
-/** What the commands say when {@link heldElsewhere} found a holder. */
-export function runsElsewhere(
-  held: { folder: string; owner: ClaimOwner },
-  dataDir: string,
-): string {
-  const { folder, owner } = held;
-  return `no agent runs on data directory ${dataDir}, but drop folder ${escapeControls(folder)} ` +
-    `is held by pid ${owner.pid}, which says it runs on data directory ` +
-    `${escapeControls(owner.dataDir)}. If that is this station's agent, its dataDir was edited ` +
-    "while it ran: set dataDir back to the folder it started with to reach it (status, flush, " +
-    "stop), then change it once the queue is empty";
 }
 
 async function writeOwner(
@@ -517,7 +459,7 @@ async function writeOwner(
   }
 }
 
-async function readOwner(folder: string): Promise<ClaimOwner | null> {
+export async function readOwner(folder: string): Promise<ClaimOwner | null> {
   const p = path.join(folder, OWNER_FILE);
   try {
     const seen = await Deno.lstat(p);

@@ -5,12 +5,8 @@
  */
 import assert from "#assert";
 import path from "#path";
-import {
-  heldElsewhere,
-  LOCK_FILE,
-  OWNER_FILE,
-  runsElsewhere,
-} from "../../src/watch/folder_claim.ts";
+import { LOCK_FILE, OWNER_FILE } from "../../src/watch/folder_claim.ts";
+import { heldElsewhere, runsElsewhere } from "../../src/watch/held_elsewhere.ts";
 
 async function folderWith(owner: unknown): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "agent-claim-" });
