@@ -115,7 +115,9 @@ export const converterSchema = z.strictObject({
     "More globs to skip, on top of `*.tmp`, `*.part`, `*.partial`, `~$*` and dotfiles.",
   ),
   followSymlinks: z.boolean().default(false).describe(
-    "Follow symbolic links (loops are detected).",
+    "Follow symbolic links (loops are detected). Only where nobody but trusted accounts can " +
+      "write the drop folder: the agent then reads, uploads and deletes or moves whatever a " +
+      "link in it leads to, with its own rights (root or SYSTEM as a service).",
   ),
   afterSuccess: afterSuccessSchema.default("move").describe(
     'After the reports are durably queued: `"delete"` the file, `"move"` it to `doneFolder` ' +

@@ -15,6 +15,12 @@ import { logger } from "../log/log.ts";
 const OS = Deno.build.os;
 const log = logger("watch");
 
+/**
+ * Linux's `O_PATH` (node:fs does not name it): a handle that only locates a folder, so a folder
+ * the agent may pass through but not list (mode 711 above a drop folder) opens too.
+ */
+export const PATH_ONLY = 0o10000000;
+
 /** Whether folders can be reached through `/proc/self/fd` here (asked once per process). */
 let handles: Promise<boolean> | null = null;
 
@@ -42,11 +48,11 @@ export function handlesWork(): Promise<boolean> {
 
 /**
  * Opens the absolute folder `dir` one folder at a time from `/`, never following a link: the
- * folder its path leads to now through plain folders only (Linux). Throws (ELOOP, ENOENT,
+ * folder its path leads to now through plain folders only (Linux; {@link PATH_ONLY} handles). Throws (ELOOP, ENOENT,
  * ENOTDIR) when a link or anything but a folder is on the way.
  */
 export async function openNoLinks(dir: string): Promise<FileHandle> {
-  const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+  const flags = PATH_ONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
   let h = await open("/", flags);
   try {
     for (const part of dir.split("/").filter(Boolean)) {

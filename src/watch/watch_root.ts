@@ -27,7 +27,7 @@ import path from "#path";
 import { constants, type FileHandle, open } from "#fs/promises";
 import { PinnedFolder } from "./pinned_folder.ts";
 import { samePath } from "./safe_name.ts";
-import { handlesWork, inFolder, openNoLinks } from "./no_links.ts";
+import { handlesWork, inFolder, openNoLinks, PATH_ONLY } from "./no_links.ts";
 
 const OS = Deno.build.os;
 /** A look refused: a folder on the way to the file is not the one pinned (a link, a swap). */
@@ -53,6 +53,8 @@ export class WatchRoot {
   #id: { dev: number | null; ino: number | null } | null = null;
   /** The watch folder held open (Linux), its identity the pinned one; see {@link use}. */
   #dir: FileHandle | null = null;
+  /** Operations in flight on a handle (held or replaced), by handle. */
+  #users = new Map<FileHandle, number>();
   /** An lstat of the watch folder that is asked for but not started yet (see {@link lookRoot}). */
   #nextLook: Promise<Deno.FileInfo> | null = null;
 
@@ -83,8 +85,8 @@ export class WatchRoot {
   /**
    * Holds the pinned folder open (Linux) if it is the pinned one: `opened` when the caller has
    * just opened it (then it is closed here if it is not kept), else it is opened now. A handle
-   * it replaces (the folder was re-created) is closed only minutes later: a path built from its
-   * number just before must not reach whatever file reuses the number.
+   * it replaces (the folder was re-created) is closed once no operation uses it (see
+   * {@link use}): a path built from its number must not reach whatever reuses the number.
    */
   async #hold(opened: FileHandle | null = null): Promise<void> {
     if (!this.#id || !(await handlesWork())) {
@@ -103,11 +105,28 @@ export class WatchRoot {
     this.#replaceHandle(h);
   }
 
-  /** Puts `h` in place of the held handle (null: none), closing the old one minutes later. */
+  /**
+   * Puts `h` in place of the held handle (null: none). The old one is closed at once when no
+   * operation uses it, else by the last that does: a writer who makes the agent adopt folders
+   * over and over must not run it out of file descriptors.
+   */
   #replaceHandle(h: FileHandle | null): void {
     const old = this.#dir;
     this.#dir = h;
-    if (old) Deno.unrefTimer(setTimeout(() => old.close().catch(() => {}), 15 * 60_000));
+    if (old && !this.#users.has(old)) old.close().catch(() => {});
+  }
+
+  /** The held (or replaced) handle `h` is used by one more operation. */
+  #take(h: FileHandle): void {
+    this.#users.set(h, (this.#users.get(h) ?? 0) + 1);
+  }
+
+  /** One operation is done with `h`; a replaced handle no longer used is closed. */
+  #give(h: FileHandle): void {
+    const n = (this.#users.get(h) ?? 1) - 1;
+    if (n > 0) return void this.#users.set(h, n);
+    this.#users.delete(h);
+    if (h !== this.#dir) h.close().catch(() => {});
   }
 
   /**
@@ -129,24 +148,34 @@ export class WatchRoot {
   async use<T>(rel: string, op: (at: string) => Promise<T>): Promise<T> {
     const root = this.#dir;
     if (!root) {
+      // Where handles work, a folder not held now (moved away, not back yet) is not reached
+      // by path: its files are taken again once the rescan holds it.
+      if (await handlesWork()) {
+        throw new Deno.errors.NotFound(`${this.configured} is not held now (moved or re-made)`);
+      }
       const chain = await this.#enter(rel);
       const out = await op(this.realOf(rel));
       await this.#verify(chain);
       return out;
     }
-    const slash = rel.lastIndexOf("/");
-    if (slash < 0) return await op(inFolder(root, rel));
-    const dir = await this.#openSubfolder(root, rel.slice(0, slash));
+    this.#take(root);
     try {
-      return await op(inFolder(dir, rel.slice(slash + 1)));
+      const slash = rel.lastIndexOf("/");
+      if (slash < 0) return await op(inFolder(root, rel));
+      const dir = await this.#openSubfolder(root, rel.slice(0, slash));
+      try {
+        return await op(inFolder(dir, rel.slice(slash + 1)));
+      } finally {
+        await dir.close().catch(() => {});
+      }
     } finally {
-      await dir.close().catch(() => {});
+      this.#give(root);
     }
   }
 
   /** Opens the subfolder `sub` of the held folder one level at a time (see {@link use}). */
   async #openSubfolder(root: FileHandle, sub: string): Promise<FileHandle> {
-    const flags = constants.O_RDONLY | constants.O_DIRECTORY |
+    const flags = PATH_ONLY | constants.O_DIRECTORY |
       (this.followSymlinks ? 0 : constants.O_NOFOLLOW);
     let at = this.real;
     let dir: FileHandle | null = null;
@@ -162,8 +191,10 @@ export class WatchRoot {
             (code === "ENOTDIR" && (await Deno.lstat(from).catch(() => null))?.isSymlink);
           if (link) {
             throw new OutsideWatch(
-              `${at} is now a symbolic link where the agent found a plain folder ` +
-                "(followSymlinks is off)",
+              this.followSymlinks
+                ? `${at} is a loop of symbolic links`
+                : `${at} is now a symbolic link where the agent found a plain folder ` +
+                  "(followSymlinks is off)",
             );
           }
           if (code === "ENOTDIR") throw new OutsideWatch(`${at} is not a folder now`);
