@@ -51,9 +51,8 @@ export interface SourcePlace {
 
 /**
  * Looks at a path as a drop folder sees it: the link itself (lstat), or, with `followSymlinks`,
- * what a link points to. With `where`, every folder from the pinned watch folder down to the
- * file is checked before and after the look (./watch_root.ts): a folder swapped for a link
- * throws {@link OutsideWatch}.
+ * what a link points to. With `where`, the file is reached through {@link WatchRoot.use}: a
+ * folder on the way swapped for a link throws {@link OutsideWatch}.
  */
 export async function lookAt(
   p: string,
@@ -148,11 +147,11 @@ function denoError(e: unknown): unknown {
  * one waits for a writer or has effects) below plain folders (`approved.where`); it is opened
  * without following a last-component link (O_NOFOLLOW, unless links are followed) and without
  * waiting (O_NONBLOCK: a FIFO swapped in after the check opens at once, then fstat refuses it).
- * After the open, the handle must be the approved version and the folders checked before the
- * open unchanged; on Linux the watch folder itself is reached through its held handle
- * ({@link WatchRoot.opPath}). Residual window: a subfolder swapped for a link and back between
- * two checks. Each call is bounded by `stallMs`: a
- * hung one ends the read as "stuck" (the caller frees the file's slot); the call itself can't
+ * After the open, the handle must be the approved version. The file is reached through
+ * {@link WatchRoot.use}: on Linux in the held watch folder (or its subfolder opened without
+ * following a link), elsewhere between checks of the folders on the way (residual window there:
+ * a folder swapped for a link and back between two checks). Each call is bounded by `stallMs`:
+ * a hung one ends the read as "stuck" (the caller frees the file's slot); the call itself can't
  * be cancelled and closes its handle when it returns.
  */
 export async function readApproved(
