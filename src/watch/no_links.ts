@@ -1,6 +1,6 @@
 /**
  * Folders reached through open handles, never through a symbolic link (Linux): a walk from `/`
- * that opens each folder `O_DIRECTORY|O_NOFOLLOW` through the one before it
+ * that opens each folder `O_PATH|O_DIRECTORY|O_NOFOLLOW` through the one before it
  * (`/proc/self/fd/N/<name>`), and whether this process may use such paths at all (Deno allows
  * them only with every permission; the agent runs with all: src/runtime.ts). A path checked with
  * `lstat` and then used follows any link swapped in above its last name in between; a handle
@@ -48,8 +48,8 @@ export function handlesWork(): Promise<boolean> {
 
 /**
  * Opens the absolute folder `dir` one folder at a time from `/`, never following a link: the
- * folder its path leads to now through plain folders only (Linux; {@link PATH_ONLY} handles). Throws (ELOOP, ENOENT,
- * ENOTDIR) when a link or anything but a folder is on the way.
+ * folder its path leads to now through plain folders only (Linux; {@link PATH_ONLY} handles).
+ * Throws (ENOTDIR, ENOENT) when a link or anything but a folder is on the way.
  */
 export async function openNoLinks(dir: string): Promise<FileHandle> {
   const flags = PATH_ONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
