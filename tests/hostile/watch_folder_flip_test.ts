@@ -114,26 +114,28 @@ async function flipDuringBurst(afterSuccess: "delete" | "move", flipped: Flipped
 
 const ignore = Deno.build.os !== "linux"; // renameat2 and /proc/self/fd are Linux's
 
-Deno.test({
-  name: "watch folder flipped with a link during a burst: nothing private deleted or uploaded",
-  ignore,
-  fn: () => flipDuringBurst("delete", "watch"),
-});
-
-Deno.test({
-  name: "watch folder flipped with a link during a burst: nothing private moved into Done",
-  ignore,
-  fn: () => flipDuringBurst("move", "watch"),
-});
-
-Deno.test({
-  name: "watch folder's parent flipped with a link during a burst: no private folder adopted",
-  ignore,
-  fn: () => flipDuringBurst("delete", "parent"),
-});
-
-Deno.test({
-  name: "subfolder flipped with a link during a burst (recursive): nothing private deleted",
-  ignore,
-  fn: () => flipDuringBurst("delete", "subfolder"),
-});
+const cases: [string, "delete" | "move", Flipped][] = [
+  [
+    "watch folder flipped with a link during a burst: nothing private deleted or uploaded",
+    "delete",
+    "watch",
+  ],
+  [
+    "watch folder flipped with a link during a burst: nothing private moved into Done",
+    "move",
+    "watch",
+  ],
+  [
+    "watch folder's parent flipped with a link during a burst: no private folder adopted",
+    "delete",
+    "parent",
+  ],
+  [
+    "subfolder flipped with a link during a burst (recursive): nothing private deleted",
+    "delete",
+    "subfolder",
+  ],
+];
+for (const [name, afterSuccess, flipped] of cases) {
+  Deno.test({ name, ignore, fn: () => flipDuringBurst(afterSuccess, flipped) });
+}
