@@ -24,6 +24,11 @@ export interface FolderEnv {
   path: typeof nodePath.posix;
   /** The agent's own user id (null or absent: the OS has no owners, Windows). */
   uid?: number | null;
+  /**
+   * Whether folders are reached through open handles (Linux: no_links.ts); absent: by path,
+   * checked before and after each write (what tests that race the checks inject).
+   */
+  handles?: () => Promise<boolean>;
 }
 
 /** The file-system calls a post-action makes (injected by tests: Windows errors, races). */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { constants, type FileHandle, open } from "#fs/promises";
+import { constants, type FileHandle, mkdir, open } from "#fs/promises";
 import { logger } from "../log/log.ts";
 
 const OS = Deno.build.os;
@@ -49,25 +49,64 @@ export function handlesWork(): Promise<boolean> {
 /**
  * Opens the absolute folder `dir` one folder at a time from `/`, never following a link: the
  * folder its path leads to now through plain folders only (Linux; {@link PATH_ONLY} handles).
- * Throws (ENOTDIR, ENOENT) when a link or anything but a folder is on the way.
+ * Throws (ENOTDIR, ELOOP, ENOENT) when a link or anything but a folder is on the way; `create`
+ * makes the missing folders instead (never through a link).
  */
-export async function openNoLinks(dir: string): Promise<FileHandle> {
-  const flags = PATH_ONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-  let h = await open("/", flags);
+export async function openNoLinks(
+  dir: string,
+  opts: { create?: boolean } = {},
+): Promise<FileHandle> {
+  const root = await open("/", PATH_ONLY | constants.O_DIRECTORY);
   try {
-    for (const part of dir.split("/").filter(Boolean)) {
-      const next = await open(inFolder(h, part), flags);
-      await h.close().catch(() => {});
+    return await openBelow(root, dir.split("/").filter(Boolean), { create: opts.create });
+  } finally {
+    await root.close().catch(() => {});
+  }
+}
+
+/**
+ * Opens the folder `parts` below the open folder `dir` one level at a time (`dir` stays open,
+ * and is what an empty `parts` opens again), each `O_NOFOLLOW` unless `follow`; `create` makes a
+ * missing one first. Throws as {@link openNoLinks}; the error's `at` is the index in `parts` of
+ * the name that failed.
+ */
+export async function openBelow(
+  dir: FileHandle,
+  parts: readonly string[],
+  opts: { create?: boolean; follow?: boolean } = {},
+): Promise<FileHandle> {
+  const flags = PATH_ONLY | constants.O_DIRECTORY | (opts.follow ? 0 : constants.O_NOFOLLOW);
+  let h: FileHandle | null = null;
+  let i = 0;
+  try {
+    if (parts.length === 0) return await open(inFolder(dir, "."), flags);
+    for (; i < parts.length; i++) {
+      const from = inFolder(h ?? dir, parts[i]);
+      const next = await open(from, flags).catch(async (e: unknown) => {
+        if (!opts.create || (e as { code?: string }).code !== "ENOENT") throw e;
+        // mkdir makes no folder through a link at the name (EEXIST): the open then refuses it.
+        await mkdir(from).catch((m: { code?: string }) => {
+          if (m.code !== "EEXIST") throw m;
+        });
+        return await open(from, flags);
+      });
+      await h?.close().catch(() => {});
       h = next;
     }
   } catch (e) {
-    await h.close().catch(() => {});
+    await h?.close().catch(() => {});
+    if (e && typeof e === "object") Object.assign(e, { at: i });
     throw e;
   }
-  return h;
+  return h!;
+}
+
+/** The path of the folder open as `dir` (see {@link openNoLinks}). */
+export function handlePath(dir: FileHandle): string {
+  return `/proc/self/fd/${dir.fd}`;
 }
 
 /** The path of `name` in the folder open as `dir` (see {@link openNoLinks}). */
 export function inFolder(dir: FileHandle, name: string): string {
-  return `/proc/self/fd/${dir.fd}/${name}`;
+  return `${handlePath(dir)}/${name}`;
 }

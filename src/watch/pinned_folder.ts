@@ -1,11 +1,17 @@
 /**
  * A Done or Error folder pinned to the place it resolved to when its converter started. The
  * agent runs as root/SYSTEM while anyone who may write into a drop folder can replace
- * `<watch>/Error` (or a subfolder of Done) with a symbolic link; following it would let them
- * have the agent write anywhere. Deno has no O_NOFOLLOW or openat, so every write goes check →
- * act → verify: {@link PinnedFolder.enter} checks that the pinned path still has no symbolic
- * link in it (creating missing folders one level at a time, never through a link) and returns
- * the folders' identities; {@link FolderChain.verify}, after the write, that they are unchanged.
+ * `<watch>/Error` (or a subfolder of Done, or the watch folder holding them) with a symbolic
+ * link; following it would let them have the agent write anywhere.
+ *
+ * On Linux the pinned folder is held open, reached by a walk from `/` that follows no link
+ * (no_links.ts), and {@link PinnedFolder.enter} opens the subfolders from it the same way: every
+ * write goes through `/proc/self/fd/N/<name>`, which the kernel resolves from the open folder
+ * wherever its name leads meanwhile. Elsewhere (Deno has no O_NOFOLLOW or openat there) a write
+ * goes check → act → verify: {@link PinnedFolder.enter} checks that the pinned path still has
+ * no symbolic link in it (creating missing folders one level at a time, never through a link)
+ * and returns the folders' identities; {@link FolderChain.verify}, after the write, that they
+ * are unchanged.
  * A link on the configured path (there when the converter started) is resolved once and its
  * target is the pinned place, but only when it can be the operator's (see {@link trustLink});
  * one anybody could have planted is refused ({@link UntrustedLink}).
@@ -17,6 +23,9 @@ import { logger } from "../log/log.ts";
 import { samePath } from "./safe_name.ts";
 import { type LinkSeen, trustedWalk, unsafeFolder, UntrustedLink } from "./folder_trust.ts";
 import type { FolderEnv, FolderFs } from "./fs_env.ts";
+import type { FileHandle } from "#fs/promises";
+import { handlePath, handlesWork, openBelow, openNoLinks } from "./no_links.ts";
+import { HeldHandle } from "./held_handle.ts";
 
 export { UntrustedLink } from "./folder_trust.ts";
 
@@ -31,6 +40,7 @@ export const realFolderEnv: FolderEnv = {
   os: Deno.build.os,
   path: nodePath,
   uid: Deno.uid(),
+  handles: handlesWork,
 };
 
 /** A write refused because a folder on the way is not the pinned one (a link, a swap). */
@@ -51,18 +61,32 @@ interface Seen {
   ino: number | null;
 }
 
-/** The folders a write goes through, as they were checked. */
+/** The folders a write goes through, as they were checked (or the folder held open). */
 export class FolderChain {
-  /** @param dir the folder written into; @param seen it and each folder above it to the pin */
+  /**
+   * @param dir the folder written into, as paths into it are built (`/proc/self/fd/N` when held)
+   * @param seen it and each folder above it to the pin, as checked (none when held)
+   * @param held the folder is held open: it is the one written into, whatever its path does;
+   *   {@link close} lets go of it
+   * @param shown the folder's real path, for messages and notes
+   */
   constructor(
     readonly dir: string,
     readonly seen: readonly Seen[],
     readonly folder: string,
     readonly env: FolderEnv,
+    readonly held: { close(): void } | null = null,
+    readonly shown: string = dir,
   ) {}
+
+  /** Done with the folder (a held one is let go). */
+  close(): void {
+    this.held?.close();
+  }
 
   /** Throws {@link FolderRefused} when a folder was replaced since it was checked. */
   async verify(): Promise<void> {
+    if (this.held) return; // written through the handle: no path was followed
     let real: string | null = null;
     try {
       real = await this.env.fs.realPath(this.dir);
@@ -89,6 +113,11 @@ export class FolderChain {
 
 /** A Done or Error folder and the place it is pinned to. */
 export class PinnedFolder {
+  /** The pinned folder held open (Linux; see {@link enter}). */
+  #dir = new HeldHandle();
+  /** The held folder's identity: its name must still lead to it for it to be used. */
+  #id: { dev: number; ino: number } | null = null;
+
   private constructor(
     /** As configured. */
     readonly configured: string,
@@ -128,6 +157,7 @@ export class PinnedFolder {
    * time; returns the chain to {@link FolderChain.verify} after writing into it.
    */
   async enter(subdirs: readonly string[]): Promise<FolderChain> {
+    if (await this.env.handles?.()) return await this.#enterHeld(subdirs);
     const { fs, path, os } = this.env;
     // The pinned path held no link at start; one in it now is a swap. realPath of its deepest
     // existing part must be that part itself.
@@ -197,6 +227,84 @@ export class PinnedFolder {
     return new FolderChain(dir, seen, this.configured, this.env);
   }
 
+  /**
+   * {@link enter} where folders can be held (Linux): the pinned folder is held open while its
+   * name leads to it (one lstat per write; a folder deleted, moved or re-made is opened again
+   * by the walk from `/`, and a link anywhere on the way is refused), the subfolders are opened
+   * (made) from it one level at a time, never through a link.
+   */
+  async #enterHeld(subdirs: readonly string[]): Promise<FolderChain> {
+    const { path } = this.env;
+    let root = this.#dir.take();
+    if (root) {
+      const now = await lstatOrNull(this.env.fs, this.real).catch(() => null);
+      if (!now?.isDirectory || now.ino !== this.#id?.ino || now.dev !== this.#id?.dev) {
+        this.#dir.give(root);
+        root = null;
+      }
+    }
+    if (!root) {
+      const h = await this.#refused(this.real, [], () => openNoLinks(this.real, { create: true }));
+      const st = await h.stat().catch(async (e: unknown) => {
+        await h.close().catch(() => {});
+        throw e;
+      });
+      this.#id = { dev: st.dev, ino: st.ino };
+      this.#dir.replace(h);
+      root = this.#dir.take()!;
+    }
+    const held = root;
+    const shown = path.join(this.real, ...subdirs);
+    if (subdirs.length === 0) {
+      const close = () => this.#dir.give(held);
+      return new FolderChain(handlePath(held), [], this.configured, this.env, {
+        close,
+      }, shown);
+    }
+    let sub: FileHandle;
+    try {
+      sub = await this.#refused(
+        this.real,
+        subdirs,
+        () => openBelow(held, subdirs, { create: true }),
+      );
+    } finally {
+      this.#dir.give(held);
+    }
+    const close = () => void sub.close().catch(() => {});
+    return new FolderChain(handlePath(sub), [], this.configured, this.env, {
+      close,
+    }, shown);
+  }
+
+  /**
+   * Runs a walk of `parts` below `from` (or of `from` itself, when `parts` is empty); its errors
+   * become a {@link FolderRefused} that names the folder on the way that is not a plain folder.
+   */
+  async #refused(from: string, parts: readonly string[], open: () => Promise<FileHandle>) {
+    try {
+      return await open();
+    } catch (e) {
+      const { code, at } = e as { code?: string; at?: number };
+      const names = parts.length ? parts : from.split("/").filter(Boolean);
+      const where = parts.length
+        ? this.env.path.join(from, ...parts.slice(0, (at ?? 0) + 1))
+        : "/" + names.slice(0, (at ?? 0) + 1).join("/");
+      const what = code === "ELOOP" || code === "ENOTDIR"
+        ? `${where} is not a plain folder now (a symbolic link or a file)`
+        : `${where} can't be opened or created (${msg(e)})`;
+      throw new FolderRefused(
+        this.configured,
+        `${what}, on the way to ${this.#what()}: nothing is written through it`,
+      );
+    }
+  }
+
+  /** Lets go of the held folder (a new pin replaces this one): closed once no write uses it. */
+  letGo(): void {
+    this.#dir.replace(null);
+  }
+
   #what(): string {
     return this.linkedTo ? `${this.configured} (a link to ${this.real} at start)` : this.configured;
   }
@@ -250,12 +358,12 @@ function msg(e: unknown): string {
  * Why a writer other than the agent could rename `pin`'s folder, or swap what is in it, while the
  * agent writes there (null: nobody can): the folder holding it or the folder itself is
  * {@link unsafeFolder}. The check → act → verify of a write can lose that race (no openat); the
- * operator is told how to close it.
+ * operator is told how to close it. Where folders are held open (Linux) there is no race.
  */
 export async function swapRisk(pin: PinnedFolder): Promise<string | null> {
   const { env, real } = pin;
   const agent = env.uid ?? null;
-  if (agent === null) return null;
+  if (agent === null || await env.handles?.()) return null;
   const parent = env.path.dirname(real);
   const own = await lstatOrNull(env.fs, real);
   const up = await lstatOrNull(env.fs, parent);
@@ -286,7 +394,9 @@ export class PinnedFolders {
   pin(dir: string): Promise<PinnedFolder> {
     const p = PinnedFolder.pin(dir, this.env);
     p.catch(() => {}); // said when the folder is used (get)
+    const old = this.#pins.get(dir);
     this.#pins.set(dir, p);
+    old?.then((o) => o.letGo(), () => {}); // its handle must not stay open for nobody
     return p;
   }
 

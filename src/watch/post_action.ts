@@ -193,7 +193,10 @@ interface Reserved {
   release(): Promise<string | null>;
 }
 
-/** Holds what must be in place before the file takes `to` in `chain`; "taken" skips the name. */
+/**
+ * Holds what must be in place before the file takes `candidate` in `chain` (`to`: its path as
+ * messages and notes say it); "taken" skips the name.
+ */
 type Reserve<R extends Reserved> = (
   candidate: string,
   to: string,
@@ -223,10 +226,26 @@ async function moveInto<R extends Reserved>(
   env: PostEnv,
   reserve?: Reserve<R>,
 ): Promise<{ to: string; held: R | null; unsynced: NotDurable | null }> {
-  const { fs, path, os } = env;
+  const { os } = env;
   const parts = rel.split("/").map((p) => safeName(p, os));
   const name = parts.pop()!;
   const chain = await folder.enter(parts);
+  try {
+    return await moveThrough(file, folder, chain, name, env, reserve);
+  } finally {
+    chain.close();
+  }
+}
+
+async function moveThrough<R extends Reserved>(
+  file: string,
+  folder: PinnedFolder,
+  chain: FolderChain,
+  name: string,
+  env: PostEnv,
+  reserve?: Reserve<R>,
+): Promise<{ to: string; held: R | null; unsynced: NotDurable | null }> {
+  const { fs, path, os } = env;
   const source = await fs.lstat(file);
   const free = async (n: string, dir = chain.dir) => {
     try {
@@ -270,6 +289,7 @@ async function moveInto<R extends Reserved>(
   for (let n = 0; n < 10_000; n++) {
     const candidate = numberedName(name, n);
     const to = path.join(chain.dir, candidate);
+    const shown = path.join(chain.shown, candidate); // what messages say
     const there = await fs.lstat(to).catch((e) => {
       if (e instanceof Deno.errors.NotFound) return null;
       throw e;
@@ -278,7 +298,7 @@ async function moveInto<R extends Reserved>(
     // source's removal. The move is finished instead of the file being put here twice.
     const linked = there !== null && mode === "link" && sameFile(there, source);
     if (there !== null && !linked) continue;
-    const held = reserve ? await reserve(candidate, to, chain) : null;
+    const held = reserve ? await reserve(candidate, shown, chain) : null;
     if (held === "taken") continue;
     let ino: number | null = linked ? source.ino : null;
     let placed = linked;
@@ -299,22 +319,22 @@ async function moveInto<R extends Reserved>(
             candidate,
             (st) => st.isFile && st.ino === ino && (mode !== "link" || st.dev === source.dev),
           );
-          const said = takenBackText(t, to, `the new name of ${file}`);
+          const said = takenBackText(t, shown, `the new name of ${file}`);
           if (said) left.push(said);
         } else if (placed && await ours()) {
           if (mode !== "rename") await fs.remove(to);
           else if (await free(path.basename(file), path.dirname(file))) await fs.rename(to, file);
-          else left.push(`taking ${to} back failed too (a new ${file} was dropped meanwhile)`);
+          else left.push(`taking ${shown} back failed too (a new ${file} was dropped meanwhile)`);
         }
       } catch (u) {
-        left.push(`taking ${to} back failed too (${(u as Error).message})`);
+        left.push(`taking ${shown} back failed too (${(u as Error).message})`);
       }
       const kept = await held?.release();
       if (kept) left.push(kept);
       try {
         await fs.syncDir(chain.dir);
       } catch (u) {
-        left.push(`syncing ${chain.dir} after taking it back failed (${(u as Error).message})`);
+        left.push(`syncing ${chain.shown} after taking it back failed (${(u as Error).message})`);
       }
       if (left.length === 0) return e;
       const more = `; ${left.join("; ")}: check it by hand`;
@@ -329,13 +349,13 @@ async function moveInto<R extends Reserved>(
       if (!(e instanceof Deno.errors.AlreadyExists)) throw await undone(e);
       // Taken between the look and the write: the reservation goes, the next name is tried.
       const kept = await held?.release();
-      if (kept) throw new Error(`${to} was taken meanwhile; ${kept}: check it by hand`);
+      if (kept) throw new Error(`${shown} was taken meanwhile; ${kept}: check it by hand`);
       continue;
     }
     try {
       await chain.verify();
       if (!await ours()) {
-        throw new FolderRefused(folder.configured, `${to} is not the file the agent moved`);
+        throw new FolderRefused(folder.configured, `${shown} is not the file the agent moved`);
       }
       // Looking `to` up went by path too: a swap just then would have shown another folder's.
       await chain.verify();
@@ -351,10 +371,10 @@ async function moveInto<R extends Reserved>(
         if (!(e instanceof Deno.errors.NotFound)) throw await undone(e);
       }
     }
-    const unsynced = await syncSourceDir(env, file, to).then(() => null, (e: NotDurable) => e);
-    return { to, held, unsynced };
+    const unsynced = await syncSourceDir(env, file, shown).then(() => null, (e: NotDurable) => e);
+    return { to: shown, held, unsynced };
   }
-  throw new Error(`${chain.dir} holds 10000 files named like ${name}; clear it out`);
+  throw new Error(`${chain.shown} holds 10000 files named like ${name}; clear it out`);
 }
 
 /** Deletes a source file whose reports are queued, durably (its folder fsynced). */
@@ -393,11 +413,12 @@ export async function moveToError(
     const data = new TextEncoder().encode(text);
     let tooLong: unknown = null;
     for (const name of noteNames(candidate)) {
-      const p = path.join(chain.dir, name);
+      const at = path.join(chain.dir, name);
+      const p = path.join(chain.shown, name); // what messages say
       let info: Deno.FileInfo | null = null;
       for (let replaced = false; info === null;) {
         try {
-          info = await fs.writeNew(p, data);
+          info = await fs.writeNew(at, data);
         } catch (e) {
           if ((e as { code?: string }).code === "ENAMETOOLONG") break;
           if (!(e instanceof Deno.errors.AlreadyExists)) {
@@ -406,12 +427,12 @@ export async function moveToError(
             });
           }
           if (replaced) return "taken";
-          const stale = await unfinishedNote(env, p, head);
+          const stale = await unfinishedNote(env, at, head);
           if (!stale) return "taken";
           await chain.verify();
-          const now = await fs.lstat(p).catch(() => null);
+          const now = await fs.lstat(at).catch(() => null);
           if (!now?.isFile || (stale.ino !== null && now.ino !== stale.ino)) return "taken";
-          await fs.remove(p);
+          await fs.remove(at);
           replaced = true;
         }
       }
@@ -435,7 +456,7 @@ export async function moveToError(
           return takenBackText(t, p, `the note ${p}`);
         }
         try {
-          if (ours(await fs.lstat(p).catch(() => null))) await fs.remove(p);
+          if (ours(await fs.lstat(at).catch(() => null))) await fs.remove(at);
           return null;
         } catch (u) {
           return `removing the note ${p} failed (${(u as Error).message})`;
@@ -443,7 +464,7 @@ export async function moveToError(
       };
       try {
         await chain.verify();
-        if (!ours(await fs.lstat(p).catch(() => null))) {
+        if (!ours(await fs.lstat(at).catch(() => null))) {
           throw new FolderRefused(folder.configured, `${p} is not the note the agent wrote`);
         }
         await chain.verify(); // the look at `p` went by path too

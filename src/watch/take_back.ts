@@ -6,7 +6,8 @@
  * was created is found by its identity (dev/ino, kind, size), not by its path: in the pinned
  * folder, where its path leads now, and behind the symbolic links beside each folder of the
  * chain (an exchanged-back swap leaves its link there). Residual: a link the writer removed
- * before this runs can't be followed; then the error says what to look for.
+ * before this runs can't be followed; then the error says what to look for. A folder held open
+ * (Linux: pinned_folder.ts) had the name created in it and nowhere else.
  *
  * @module
  */
@@ -40,6 +41,8 @@ interface Place {
 async function places(env: PostEnv, chain: FolderChain): Promise<Place[]> {
   const { fs, path, os } = env;
   const found: Place[] = [{ dir: chain.dir, stray: false }];
+  if (chain.held) return found; // written through the open folder: nowhere else
+
   const add = (dir: string, stray: boolean) => {
     if (!found.some((f) => samePath(f.dir, dir, os))) found.push({ dir, stray });
   };
@@ -76,6 +79,8 @@ export async function takeBack(
 ): Promise<TakenBack> {
   const { fs, path } = env;
   const all = await places(env, chain);
+  /** Where `name` in `dir` is, as messages say (a held folder's real path, not its handle's). */
+  const shown = (dir: string) => path.join(dir === chain.dir ? chain.shown : dir, name);
   const order = [...all.filter((p) => p.stray), ...all.filter((p) => !p.stray)];
   for (let round = 0; round < ROUNDS; round++) {
     for (const { dir, stray } of order) {
@@ -84,10 +89,10 @@ export async function takeBack(
       if (!st || !isOurs(st)) continue;
       try {
         await fs.remove(at);
-        return { kind: "removed", at, elsewhere: stray };
+        return { kind: "removed", at: shown(dir), elsewhere: stray };
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) continue; // its path led elsewhere meanwhile
-        return { kind: "left", at, problem: (e as Error).message };
+        return { kind: "left", at: shown(dir), problem: (e as Error).message };
       }
     }
   }

@@ -28,6 +28,7 @@ import { constants, type FileHandle, open } from "#fs/promises";
 import { PinnedFolder } from "./pinned_folder.ts";
 import { samePath } from "./safe_name.ts";
 import { handlesWork, inFolder, openNoLinks, PATH_ONLY } from "./no_links.ts";
+import { HeldHandle } from "./held_handle.ts";
 
 const OS = Deno.build.os;
 /** A look refused: a folder on the way to the file is not the one pinned (a link, a swap). */
@@ -52,9 +53,7 @@ type Chain = readonly Seen[];
 export class WatchRoot {
   #id: { dev: number | null; ino: number | null } | null = null;
   /** The watch folder held open (Linux), its identity the pinned one; see {@link use}. */
-  #dir: FileHandle | null = null;
-  /** Operations in flight on a handle (held or replaced), by handle. */
-  #users = new Map<FileHandle, number>();
+  #dir = new HeldHandle();
   /** An lstat of the watch folder that is asked for but not started yet (see {@link lookRoot}). */
   #nextLook: Promise<Deno.FileInfo> | null = null;
 
@@ -86,7 +85,7 @@ export class WatchRoot {
    * Holds the pinned folder open (Linux) if it is the pinned one: `opened` when the caller has
    * just opened it (then it is closed here if it is not kept), else it is opened now. A handle
    * it replaces (the folder was re-created) is closed once no operation uses it (see
-   * {@link use}): a path built from its number must not reach whatever reuses the number.
+   * {@link HeldHandle}).
    */
   async #hold(opened: FileHandle | null = null): Promise<void> {
     if (!this.#id || !(await handlesWork())) {
@@ -102,31 +101,7 @@ export class WatchRoot {
       await h?.close().catch(() => {});
       return; // swapped or gone meanwhile: the next check tries again
     }
-    this.#replaceHandle(h);
-  }
-
-  /**
-   * Puts `h` in place of the held handle (null: none). The old one is closed at once when no
-   * operation uses it, else by the last that does: a writer who makes the agent adopt folders
-   * over and over must not run it out of file descriptors.
-   */
-  #replaceHandle(h: FileHandle | null): void {
-    const old = this.#dir;
-    this.#dir = h;
-    if (old && !this.#users.has(old)) old.close().catch(() => {});
-  }
-
-  /** The held (or replaced) handle `h` is used by one more operation. */
-  #take(h: FileHandle): void {
-    this.#users.set(h, (this.#users.get(h) ?? 0) + 1);
-  }
-
-  /** One operation is done with `h`; a replaced handle no longer used is closed. */
-  #give(h: FileHandle): void {
-    const n = (this.#users.get(h) ?? 1) - 1;
-    if (n > 0) return void this.#users.set(h, n);
-    this.#users.delete(h);
-    if (h !== this.#dir) h.close().catch(() => {});
+    this.#dir.replace(h);
   }
 
   /**
@@ -134,7 +109,7 @@ export class WatchRoot {
    * so that no file is taken from where it went; {@link check} holds it again when it is back.
    */
   letGo(): void {
-    this.#replaceHandle(null);
+    this.#dir.replace(null);
   }
 
   /**
@@ -146,7 +121,7 @@ export class WatchRoot {
    * Messages name the configured path, never these.
    */
   async use<T>(rel: string, op: (at: string) => Promise<T>): Promise<T> {
-    const root = this.#dir;
+    const root = this.#dir.take();
     if (!root) {
       // Where handles work, a folder not held now (moved away, not back yet) is not reached
       // by path: its files are taken again once the rescan holds it.
@@ -158,7 +133,6 @@ export class WatchRoot {
       await this.#verify(chain);
       return out;
     }
-    this.#take(root);
     try {
       const slash = rel.lastIndexOf("/");
       if (slash < 0) return await op(inFolder(root, rel));
@@ -169,7 +143,7 @@ export class WatchRoot {
         await dir.close().catch(() => {});
       }
     } finally {
-      this.#give(root);
+      this.#dir.give(root);
     }
   }
 
@@ -240,7 +214,9 @@ export class WatchRoot {
       return null;
     }
     // The name still leads to the folder held: nothing to adopt (one lstat per rescan).
-    const held = this.#dir && this.#id ? await Deno.lstat(this.real).catch(() => null) : null;
+    const held = this.#dir.current && this.#id
+      ? await Deno.lstat(this.real).catch(() => null)
+      : null;
     if (held?.isDirectory && sameIdentity(this.#id!, held)) return null;
     // Else what a walk that follows no link reaches: an lstat would follow a link swapped in
     // above the folder, and adopt (hold) whatever private folder it leads to.
@@ -259,7 +235,7 @@ export class WatchRoot {
     });
     const adopted = !this.#id || this.#id.dev !== st.dev || this.#id.ino !== st.ino;
     this.#id = { dev: st.dev, ino: st.ino };
-    if (adopted || !this.#dir) await this.#hold(h);
+    if (adopted || !this.#dir.current) await this.#hold(h);
     else await h.close().catch(() => {});
     return null;
   }

@@ -12,6 +12,11 @@
  * agent held it and took its files (97 of 100 private reports uploaded and deleted in 30 s).
  * And a subfolder of a recursive watch swapped for a link to a private folder: the delete after
  * the upload went through the link (10 of 150 private files deleted in 15 s).
+ *
+ * And the Done and Error folders where they are by default, inside the watch folder: with the
+ * watch folder, or Done or Error themselves, flipped, a move or an Error note went through the
+ * link (before Done and Error were held open: 3 notes and a moved file in a private folder in
+ * 24 s).
  */
 import assert from "#assert";
 import path from "#path";
@@ -21,17 +26,30 @@ import { makeSampleReport } from "../../wats_test_server/mod.ts";
 const FILES = 150;
 const FLIP_SECONDS = 15;
 
-/** What the writer swaps for a link: the watch folder, its parent, or a subfolder in it. */
-type Flipped = "watch" | "parent" | "subfolder";
+/**
+ * What the writer swaps for a link: the watch folder, its parent, a subfolder in it, or the
+ * Done or Error folder in it (where they are by default).
+ */
+type Flipped = "watch" | "parent" | "subfolder" | "Done" | "Error";
 
-async function flipDuringBurst(afterSuccess: "delete" | "move", flipped: Flipped): Promise<void> {
+interface Case {
+  afterSuccess: "delete" | "move";
+  flipped: Flipped;
+  /** Done and Error where they are by default, in the watch folder (else Done is ./done). */
+  inside?: boolean;
+  /** Every `bad`-th file is not a report (it goes to Error with its note); 0: none. */
+  bad?: number;
+}
+
+async function flipDuringBurst(c: Case): Promise<void> {
+  const { afterSuccess, flipped, inside = false, bad = 0 } = c;
   await using h = await AgentHarness.create({
     converters: [{
       name: "json",
       format: "wsjf",
       afterSuccess,
       recursive: flipped === "subfolder",
-      ...(afterSuccess === "move" ? { doneFolder: "./done" } : {}),
+      ...(afterSuccess === "move" && !inside ? { doneFolder: "./done" } : {}),
     }],
     config: {
       intake: { stableSeconds: 0.2, rescanSeconds: 0.5, emptyFileSeconds: 5 },
@@ -46,20 +64,29 @@ async function flipDuringBurst(afterSuccess: "delete" | "move", flipped: Flipped
     ? drop
     : flipped === "parent"
     ? path.dirname(drop)
-    : path.join(drop, "sub");
+    : flipped === "subfolder"
+    ? path.join(drop, "sub")
+    : path.join(drop, flipped);
   const target = path.join(h.dir, "private");
   const secret = flipped === "parent" ? path.join(target, "json") : target;
   const ourDir = flipped === "subfolder" ? swapped : drop;
   await Deno.mkdir(secret, { recursive: true, mode: 0o700 });
   await Deno.mkdir(ourDir, { recursive: true });
+  if (flipped === "Done" || flipped === "Error") await Deno.mkdir(swapped);
   const privateFiles = new Map<string, { id: string; text: string }>();
   const ours = new Set<string>();
+  const bads: string[] = [];
   for (let i = 0; i < FILES; i++) {
     const name = `f${String(i).padStart(4, "0")}.json`;
     const p = makeSampleReport(10_000 + i, { seed: 10_000 + i });
     const text = JSON.stringify(p);
     await Deno.writeTextFile(path.join(secret, name), text, { mode: 0o600 });
     privateFiles.set(name, { id: p.id, text });
+    if (bad && i % bad === 0) {
+      bads.push(name);
+      await Deno.writeTextFile(path.join(ourDir, name), "{ not a report");
+      continue;
+    }
     const r = makeSampleReport(20_000 + i);
     ours.add(r.id);
     await Deno.writeTextFile(path.join(ourDir, name), JSON.stringify(r));
@@ -90,6 +117,11 @@ async function flipDuringBurst(afterSuccess: "delete" | "move", flipped: Flipped
     "the burst's reports on the server",
     60_000,
   );
+  // And every bad file in the Error folder with its note (none lost, none elsewhere).
+  const errorDir = path.join(drop, "Error");
+  for (const name of bads) {
+    await h.waitFor(() => h.inError(errorDir, name), `${name} in Error with its note`, 60_000);
+  }
 
   const uploaded = [...privateFiles].filter(([, p]) => h.server.store.get(p.id) !== undefined);
   assert.deepEqual(uploaded.map(([n]) => n), [], "private reports uploaded");
@@ -114,28 +146,36 @@ async function flipDuringBurst(afterSuccess: "delete" | "move", flipped: Flipped
 
 const ignore = Deno.build.os !== "linux"; // renameat2 and /proc/self/fd are Linux's
 
-const cases: [string, "delete" | "move", Flipped][] = [
+const cases: [string, Case][] = [
   [
     "watch folder flipped with a link during a burst: nothing private deleted or uploaded",
-    "delete",
-    "watch",
+    { afterSuccess: "delete", flipped: "watch" },
   ],
   [
     "watch folder flipped with a link during a burst: nothing private moved into Done",
-    "move",
-    "watch",
+    { afterSuccess: "move", flipped: "watch" },
   ],
   [
     "watch folder's parent flipped with a link during a burst: no private folder adopted",
-    "delete",
-    "parent",
+    { afterSuccess: "delete", flipped: "parent" },
   ],
   [
     "subfolder flipped with a link during a burst (recursive): nothing private deleted",
-    "delete",
-    "subfolder",
+    { afterSuccess: "delete", flipped: "subfolder" },
+  ],
+  [
+    "watch folder flipped during a burst, Done and Error in it: no move or note goes elsewhere",
+    { afterSuccess: "move", flipped: "watch", inside: true, bad: 5 },
+  ],
+  [
+    "Done (in the watch folder) flipped with a link during a burst: nothing moved elsewhere",
+    { afterSuccess: "move", flipped: "Done", inside: true },
+  ],
+  [
+    "Error (in the watch folder) flipped with a link during a burst: no note goes elsewhere",
+    { afterSuccess: "delete", flipped: "Error", inside: true, bad: 3 },
   ],
 ];
-for (const [name, afterSuccess, flipped] of cases) {
-  Deno.test({ name, ignore, fn: () => flipDuringBurst(afterSuccess, flipped) });
+for (const [name, c] of cases) {
+  Deno.test({ name, ignore, fn: () => flipDuringBurst(c) });
 }

@@ -11,7 +11,7 @@ import {
 } from "../../src/watch/post_action.ts";
 import { noteText } from "../../src/watch/error_note.ts";
 import type { PostEnv, PostFs } from "../../src/watch/fs_env.ts";
-import { PinnedFolder } from "../../src/watch/pinned_folder.ts";
+import { PinnedFolder, realFolderEnv } from "../../src/watch/pinned_folder.ts";
 import { fitName, noteNames, numberedName, safeName, samePath } from "../../src/watch/safe_name.ts";
 import { addSecrets } from "../../src/log/log.ts";
 
@@ -23,6 +23,9 @@ const note = (source: string) => ({
   correlationId: "abc123defg",
   source,
 });
+
+/** Folders reached by path, checked before and after each write (macOS, Windows). */
+const byPath = { ...realFolderEnv, handles: undefined };
 
 async function inTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "post-" });
@@ -191,14 +194,14 @@ Deno.test("post action: a name too long for its note gets a shortened note namin
     assert.ok(r2.note && r2.note !== r.note);
   }));
 
-/** Records each call to the real file system, in order. */
+/** Records each call to the real file system, in order (a held folder by its real name). */
 function recording(): { env: PostEnv; calls: string[] } {
   const calls: string[] = [];
+  const name = (p: string) =>
+    path.basename(/^\/proc\/self\/fd\/\d+$/.test(p) ? Deno.realPathSync(p) : p);
   const fs = Object.fromEntries(
     Object.entries(realPostEnv.fs).map(([k, f]) => [k, (...a: string[]) => {
-      calls.push(
-        `${k} ${a.filter((p) => typeof p === "string").map((p) => path.basename(p)).join(" ")}`,
-      );
+      calls.push(`${k} ${a.filter((p) => typeof p === "string").map(name).join(" ")}`);
       return (f as (...a: unknown[]) => unknown)(...a);
     }]),
   ) as unknown as PostFs;
@@ -570,13 +573,13 @@ Deno.test("post action: a followed link is moved as the link; its target stays",
     await assert.rejects(() => Deno.lstat(link), Deno.errors.NotFound);
   }));
 
-Deno.test("post action: a folder swapped between the check and the write is caught after it, and undone", () =>
+Deno.test("post action (by path): a folder swapped between the check and the write is caught after it, and undone", () =>
   inTemp(async (dir) => {
     const elsewhere = path.join(dir, "elsewhere");
     await Deno.mkdir(elsewhere);
     const errorDir = path.join(dir, "Error");
     await Deno.mkdir(errorDir);
-    const pin = await PinnedFolder.pin(errorDir);
+    const pin = await PinnedFolder.pin(errorDir, byPath);
     const swapThenLink = async (from: string, to: string) => {
       await Deno.rename(errorDir, path.join(dir, "Error.was"));
       await Deno.symlink(elsewhere, errorDir); // the race an attacker would have to win
@@ -733,13 +736,13 @@ async function exchanged<T>(dir: string, elsewhere: string, op: () => Promise<T>
   }
 }
 
-Deno.test("post action: a file linked through a folder swapped for an instant is found by its inode and taken back", () =>
+Deno.test("post action (by path): a file linked through a folder swapped for an instant is found by its inode and taken back", () =>
   inTemp(async (dir) => {
     const elsewhere = path.join(dir, "elsewhere");
     await Deno.mkdir(elsewhere);
     const errorDir = path.join(dir, "Error");
     await Deno.mkdir(errorDir);
-    const pin = await PinnedFolder.pin(errorDir);
+    const pin = await PinnedFolder.pin(errorDir, byPath);
     const env: PostEnv = {
       ...realPostEnv,
       fs: {
@@ -760,13 +763,13 @@ Deno.test("post action: a file linked through a folder swapped for an instant is
     assert.deepEqual(await names(errorDir), [], "its note is taken back too");
   }));
 
-Deno.test("post action: a note written through a folder swapped for an instant is found by its inode and taken back", () =>
+Deno.test("post action (by path): a note written through a folder swapped for an instant is found by its inode and taken back", () =>
   inTemp(async (dir) => {
     const elsewhere = path.join(dir, "elsewhere");
     await Deno.mkdir(elsewhere);
     const errorDir = path.join(dir, "Error");
     await Deno.mkdir(errorDir);
-    const pin = await PinnedFolder.pin(errorDir);
+    const pin = await PinnedFolder.pin(errorDir, byPath);
     const env: PostEnv = {
       ...realPostEnv,
       fs: {
@@ -783,6 +786,48 @@ Deno.test("post action: a note written through a folder swapped for an instant i
     assert.match(e.message, new RegExp(`${path.join(elsewhere, "bad.csv.error.txt")}`));
     assert.equal(await Deno.readTextFile(src), "broken", "the source stays");
   }));
+
+Deno.test({
+  name: "post action (held, Linux): a folder swapped for an instant during each write changes " +
+    "nothing: the note and the file go into the folder held open, nothing elsewhere",
+  ignore: Deno.build.os !== "linux",
+  fn: () =>
+    inTemp(async (dir) => {
+      const elsewhere = path.join(dir, "elsewhere");
+      await Deno.mkdir(elsewhere);
+      const errorDir = path.join(dir, "Error");
+      await Deno.mkdir(errorDir);
+      const pin = await PinnedFolder.pin(errorDir);
+      const swapped = <T>(act: () => Promise<T>) => exchanged(errorDir, elsewhere, act);
+      const env: PostEnv = {
+        ...realPostEnv,
+        fs: {
+          ...realPostEnv.fs,
+          link: (from, to) => swapped(() => Deno.link(from, to)),
+          writeNew: (p, data) => swapped(() => realPostEnv.fs.writeNew(p, data)),
+          lstat: (p) => swapped(() => Deno.lstat(p)),
+        },
+      };
+      const src = path.join(dir, "bad.csv");
+      await Deno.writeTextFile(src, "broken");
+      const r = await moveToError(src, pin, "bad.csv", note(src), env);
+      assert.equal(r.moved, path.join(errorDir, "bad.csv"), "messages say the real path");
+      assert.equal(r.note, path.join(errorDir, "bad.csv.error.txt"));
+      assert.deepEqual(await names(errorDir), ["bad.csv", "bad.csv.error.txt"]);
+      assert.match(await Deno.readTextFile(r.note), new RegExp(`Moved to: +${r.moved}`));
+      assert.deepEqual(await names(elsewhere), [], "nothing written through the swap");
+
+      // Replaced by a link for good: the next move is refused, nothing goes through it.
+      await Deno.rename(errorDir, path.join(dir, "Error.was"));
+      await Deno.symlink(elsewhere, errorDir);
+      await Deno.writeTextFile(src, "broken again");
+      const e = await thrown(() => moveToError(src, pin, "bad.csv", note(src)));
+      assert.ok(e instanceof FolderRefused, String(e));
+      assert.match(e.message, /is not a plain folder now \(a symbolic link or a file\)/);
+      assert.deepEqual(await names(elsewhere), []);
+      assert.equal(await Deno.readTextFile(src), "broken again", "the source stays");
+    }),
+});
 
 Deno.test("post action: a copy (another volume) reads only the file checked, never a link swapped in; a private file stays private", () =>
   inTemp(async (dir) => {
