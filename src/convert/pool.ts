@@ -236,12 +236,19 @@ export class ConverterPool {
         transferable ? [bytes.buffer as ArrayBuffer] : [],
       );
     } catch (e) {
-      clearTimeout(running.timer);
       slot.job = null;
-      pending.resolve(unavailable(
-        `the file could not be handed to a converter worker: ${(e as Error).message}`,
-        "The file stays in the drop folder and is tried again.",
-      ));
+      // Ended like any job: the worker is free again (its idle timer armed, the next job
+      // served), a turn later so that a run of jobs that can't be handed over is no recursion.
+      queueMicrotask(() =>
+        this.#finish(
+          slot,
+          running,
+          unavailable(
+            `the file could not be handed to a converter worker: ${(e as Error).message}`,
+            "The file stays in the drop folder and is tried again.",
+          ),
+        )
+      );
     }
   }
 

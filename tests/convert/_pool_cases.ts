@@ -96,6 +96,26 @@ export const cases: Record<string, () => Promise<void>> = {
     await p.close();
   },
 
+  "a job that can't be handed to a worker fails alone: the worker serves the next and still stops when idle":
+    async () => {
+      const p = pool({ min: 0, max: 1, idleMs: 300 });
+      assert.equal(sn(await p.convert(job("OK HANDED-0"))), "HANDED-0");
+      // A function can't be cloned into a worker: postMessage throws for this job only.
+      const bad = { ...job("OK HANDED-1"), params: { f: () => 1 } };
+      assert.match(failed(await p.convert(bad)).message, /could not be handed to a converter/);
+      const [a, b] = await Promise.all([p.convert(bad), p.convert(job("OK HANDED-2"))]);
+      assert.match(failed(a).message, /could not be handed to a converter worker/);
+      assert.equal(sn(b), "HANDED-2", "the job behind it still converts");
+      assert.match(failed(await p.convert(bad)).message, /could not be handed/, "the last job");
+      // Its idle timer was cleared for the job that never ran: it must be armed again.
+      const until = Date.now() + 10_000;
+      while (p.stats().workers > 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(p.stats().workers, 0, "the worker stopped once idle");
+      await p.close();
+    },
+
   "a burst of quick jobs is served by one worker; a job that waits behind a slow one grows the pool":
     async () => {
       const quick = pool({ min: 0, max: 3, growAfterMs: 3_000 });
