@@ -41,17 +41,28 @@ export interface PostFs extends FolderFs {
    * Creates `to` (never over an existing name), copies `from` into it, fsyncs; its fstat. The
    * opened source must be `expect` (dev, ino, size, mtime) and the copy as long as it, else
    * `SourceSwapped` (post_action.ts); the copy gets the source's permission bits, at most 0644.
+   * Opened without waiting (a FIFO) and, unless `follow` (a followed link), without following
+   * a link at the name.
    */
-  copyNew(from: string, to: string, expect: Deno.FileInfo): Promise<Deno.FileInfo>;
+  copyNew(
+    from: string,
+    to: string,
+    expect: Deno.FileInfo,
+    follow?: boolean,
+  ): Promise<Deno.FileInfo>;
   /** The entries of a folder (to find a name written through a swapped folder). */
   list(dir: string): Promise<Deno.DirEntry[]>;
   /** Creates `file` (never over an existing name), writes `data`, fsyncs; its fstat. */
   writeNew(file: string, data: Uint8Array): Promise<Deno.FileInfo>;
   /**
    * Reads at most `max` bytes of `file` (one more shows it is longer) and the fstat of what it
-   * opened. Opening follows a link: the caller lstats first and compares the inode.
+   * opened (nothing read unless a regular file). It opens without following a link at the name
+   * and without waiting (a FIFO); the caller lstats first and compares the inode.
    */
-  readSmall(file: string, max: number): Promise<{ info: Deno.FileInfo; data: Uint8Array }>;
+  readSmall(
+    file: string,
+    max: number,
+  ): Promise<{ info: { isFile: boolean; ino: number | null }; data: Uint8Array }>;
   /** Removes a file (a missing one is an error: NotFound). */
   remove(file: string): Promise<void>;
   /** Makes a folder's entries durable. */

@@ -101,6 +101,24 @@ export async function openBelow(
   return h!;
 }
 
+/**
+ * Flags that open a file for reading without following a last-component link (ELOOP) and
+ * without waiting (a FIFO swapped in opens at once): the caller then fstats what it opened.
+ */
+export const READ_NO_WAIT = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) |
+  (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * `p` as messages say it: a path through an open folder (`/proc/self/fd/N/…`, see {@link inFolder})
+ * with the folder's real path now in place of the handle's (else `p` itself).
+ */
+export async function shownPath(p: string): Promise<string> {
+  const m = /^\/proc\/self\/fd\/\d+/.exec(p);
+  if (!m) return p;
+  const dir = await Deno.realPath(m[0]).catch(() => null);
+  return dir === null ? p : dir + p.slice(m[0].length);
+}
+
 /** The path of the folder open as `dir` (see {@link openNoLinks}). */
 export function handlePath(dir: FileHandle): string {
   return `/proc/self/fd/${dir.fd}`;

@@ -15,8 +15,9 @@
  *
  * @module
  */
-import nodePath from "#path";
-import { DirSyncer, isBusyError, realFsOps, withBusyRetry } from "../queue/fs_ops.ts";
+import { shownPath } from "./no_links.ts";
+import { isBusyError, withBusyRetry } from "../queue/fs_ops.ts";
+import { realPostEnv } from "./post_fs.ts";
 import { type FolderChain, FolderRefused, type PinnedFolder } from "./pinned_folder.ts";
 import type { PostEnv } from "./fs_env.ts";
 import { noteNames, numberedName, safeName } from "./safe_name.ts";
@@ -24,113 +25,7 @@ import { takeBack, takenBackText } from "./take_back.ts";
 import { type ErrorNote, noteText, unfinishedNote } from "./error_note.ts";
 
 export { FolderRefused } from "./pinned_folder.ts";
-
-async function createNew(
-  file: string,
-  write: (f: Deno.FsFile) => Promise<void>,
-  mode?: number,
-): Promise<Deno.FileInfo> {
-  // `mode` is narrowed by the umask, never widened.
-  const f = await Deno.open(file, { write: true, createNew: true, mode });
-  try {
-    await write(f);
-    await f.sync();
-    return await f.stat();
-  } catch (e) {
-    await Deno.remove(file).catch(() => {}); // a partial copy or note is worse than none
-    throw e;
-  } finally {
-    try {
-      f.close();
-    } catch { /* closed by pipeTo */ }
-  }
-}
-
-/** Folder syncs of post-actions running at once are shared (a burst costs a few, not one each). */
-const dirSyncer = new DirSyncer(realFsOps);
-
-/** The real file system. */
-export const realPostEnv: PostEnv = {
-  fs: {
-    lstat: (p) => Deno.lstat(p),
-    realPath: (p) => Deno.realPath(p),
-    mkdir: (p) => Deno.mkdir(p),
-    readLink: (p) => Deno.readLink(p),
-    link: (from, to) => Deno.link(from, to),
-    rename: (from, to) => Deno.rename(from, to),
-    copyNew: async (from, to, expect) => {
-      // Opening follows a link swapped in after the last look: what was opened is compared
-      // with what was looked at, and only the open handle is read.
-      const src = await Deno.open(from, { read: true });
-      try {
-        const opened = await src.stat();
-        SourceSwapped.check(from, expect, opened, "(opened for the copy)");
-        // Never readable by more than the source was (a private file stays private).
-        const mode = (opened.mode ?? 0o600) & 0o644;
-        return await createNew(to, async (dst) => {
-          await src.readable.pipeTo(dst.writable, { preventClose: true });
-          const copied = (await dst.stat()).size;
-          if (copied !== opened.size) {
-            throw new SourceSwapped(
-              from,
-              `it changed while it was copied (${copied} bytes copied)`,
-            );
-          }
-        }, mode);
-      } finally {
-        try {
-          src.close();
-        } catch { /* closed by pipeTo */ }
-      }
-    },
-    list: (dir) => Array.fromAsync(Deno.readDir(dir)),
-    writeNew: (file, data) =>
-      createNew(file, async (f) => {
-        let off = 0;
-        while (off < data.length) off += await f.write(data.subarray(off));
-      }),
-    readSmall: async (file, max) => {
-      using f = await Deno.open(file, { read: true });
-      const info = await f.stat();
-      const buf = new Uint8Array(Math.min(info.size, max) + 1);
-      let n = 0;
-      while (n < buf.length) {
-        const got = await f.read(buf.subarray(n));
-        if (got === null) break;
-        n += got;
-      }
-      return { info, data: buf.subarray(0, n) };
-    },
-    remove: (file) => Deno.remove(file),
-    syncDir: (dir) => dirSyncer.sync(dir),
-  },
-  os: Deno.build.os,
-  path: nodePath,
-  uid: Deno.uid(),
-};
-
-/** The source opened for a copy is not the file looked at (a link or file swapped in). */
-export class SourceSwapped extends Error {
-  /** @param file the source path; @param problem how it differs */
-  constructor(readonly file: string, problem: string) {
-    super(`${file} is not the file the agent checked: ${problem}; nothing was copied`);
-    this.name = "SourceSwapped";
-  }
-
-  /** Throws unless `opened` (fstat) is the file `expect` (lstat) describes. */
-  static check(file: string, expect: Deno.FileInfo, opened: Deno.FileInfo, when: string): void {
-    const known = (a: number | null, b: number | null) => a !== null && b !== null && a !== b;
-    const diff: string[] = [];
-    if (!expect.isFile || expect.isSymlink) diff.push("it was not a regular file when checked");
-    if (!opened.isFile) diff.push("what was opened is not a regular file");
-    if (known(expect.ino, opened.ino) || known(expect.dev, opened.dev)) {
-      diff.push("what was opened is another file (device/inode)");
-    }
-    if (expect.size !== opened.size) diff.push(`its size is ${opened.size}, not ${expect.size}`);
-    if (expect.mtime?.getTime() !== opened.mtime?.getTime()) diff.push("it was modified");
-    if (diff.length) throw new SourceSwapped(file, `${diff.join(", ")} ${when}`.trim());
-  }
-}
+export { realPostEnv, SourceSwapped } from "./post_fs.ts";
 
 /** The file is held open by another program (Windows): nothing was changed; try again later. */
 export class FileBusy extends Error {
@@ -158,7 +53,7 @@ async function syncSourceDir(env: PostEnv, file: string, to: string | null): Pro
   try {
     await env.fs.syncDir(dir);
   } catch (e) {
-    throw new NotDurable(to, dir, e);
+    throw new NotDurable(to, await shownPath(dir), e);
   }
 }
 
@@ -271,7 +166,8 @@ async function moveThrough<R extends Reserved>(
         else if (mode === "rename") await retry(env, file, () => fs.rename(file, to));
         else {
           const expect = await approved();
-          return (await retry(env, file, () => fs.copyNew(file, to, expect))).ino;
+          const follow = source.isSymlink;
+          return (await retry(env, file, () => fs.copyNew(file, to, expect, follow))).ino;
         }
         return source.isSymlink ? null : source.ino;
       } catch (e) {
@@ -311,7 +207,14 @@ async function moveThrough<R extends Reserved>(
     const undone = async (e: unknown): Promise<unknown> => {
       const left: string[] = [];
       try {
-        if (placed && mode !== "rename" && ino !== null) {
+        if (placed && chain.held && mode !== "rename") {
+          // Made in the folder held open: whatever is at the name is what was linked or copied
+          // there, also when it is not the file looked at (the source swapped for a link just
+          // before the link(2): that link must not stay in Done or Error).
+          await fs.remove(to).catch((u) => {
+            if (!(u instanceof Deno.errors.NotFound)) throw u;
+          });
+        } else if (placed && mode !== "rename" && ino !== null) {
           // By identity: a swap may have put the name elsewhere (see take_back.ts).
           const t = await takeBack(
             env,
@@ -319,7 +222,7 @@ async function moveThrough<R extends Reserved>(
             candidate,
             (st) => st.isFile && st.ino === ino && (mode !== "link" || st.dev === source.dev),
           );
-          const said = takenBackText(t, shown, `the new name of ${file}`);
+          const said = takenBackText(t, shown, `the new name of ${await shownPath(file)}`);
           if (said) left.push(said);
         } else if (placed && await ours()) {
           if (mode !== "rename") await fs.remove(to);
@@ -363,7 +266,12 @@ async function moveThrough<R extends Reserved>(
     } catch (e) {
       throw await undone(e);
     }
-    if (mode !== "rename") {
+    // A new version written at the source's name since the look stays there (it is taken
+    // again); only the file moved goes.
+    const now = mode === "rename" ? null : await fs.lstat(file).catch(() => null);
+    const replaced = now !== null && now.ino !== null && source.ino !== null &&
+      (now.ino !== source.ino || now.dev !== source.dev);
+    if (mode !== "rename" && !replaced) {
       try {
         await retry(env, file, () => fs.remove(file));
       } catch (e) {

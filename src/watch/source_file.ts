@@ -12,6 +12,7 @@
 import fs from "#fs";
 import type { FileHandle } from "#fs/promises";
 import { OutsideWatch, type WatchRoot } from "./watch_root.ts";
+import { READ_NO_WAIT } from "./no_links.ts";
 
 /** What identifies one version of a file: its size, mtime and, where known, device and inode. */
 export interface FileIdentity {
@@ -92,7 +93,7 @@ export function tooLarge(size: number | null, maxBytes: number): { reason: strin
 export const READ_STALL_MS = 60_000;
 /** Bytes asked for per read call: how far a read moves between two stall checks. */
 const CHUNK = 4 * 1024 * 1024;
-const { O_RDONLY, O_NONBLOCK = 0, O_NOFOLLOW = 0 } = fs.constants;
+const { O_NOFOLLOW = 0 } = fs.constants;
 
 /** Source files whose open or read hangs now: path → since when, and which call. */
 const hung = new Map<string, { since: number; what: string }>();
@@ -204,7 +205,7 @@ export async function readApproved(
     if (!st.isFile) return notRegular(st);
     try {
       fh = await bounded(
-        fs.promises.open(at, O_RDONLY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW)),
+        fs.promises.open(at, follow ? READ_NO_WAIT & ~O_NOFOLLOW : READ_NO_WAIT),
         "opening it",
       );
     } catch (e) {
