@@ -249,6 +249,7 @@ export class Intake {
       }
     }
     this.#claims.retain(next.keys());
+    this.#pins.retain([...next.values()].flatMap((c) => [c.errorFolder, c.doneFolder]));
     this.#deps.limits.maxReports = config.queue.maxReports;
     this.#deps.limits.minFreeMb = config.queue.minFreeDiskMb;
   }
@@ -405,6 +406,8 @@ export class Intake {
 
   #release(file: ReadyFile, conf: ConverterConfig): void {
     this.#sources.get(conf.name)?.source.release(file.path);
+    // Its own watch folder too: after a restart of the converter that is not the new source's.
+    file.where.root.handedBack(file.path);
   }
 
   async #process(file: ReadyFile, conf: ConverterConfig): Promise<void> {

@@ -400,6 +400,16 @@ export class PinnedFolders {
     return p;
   }
 
+  /** Lets go of the pins of folders not in `dirs` (no converter names them any more). */
+  retain(dirs: readonly string[]): void {
+    const keep = new Set(dirs);
+    for (const [dir, p] of this.#pins) {
+      if (keep.has(dir)) continue;
+      this.#pins.delete(dir);
+      p.then((o) => o.letGo(), () => {});
+    }
+  }
+
   /**
    * Pins each of `dirs` (a converter starts): a refused link is said now, and so (once per
    * folder) is a folder others could swap while the agent writes into it.

@@ -140,13 +140,21 @@ export class FolderSource {
     clearTimeout(this.#hintTimer);
     for (const c of this.#candidates.values()) clearTimeout(c.timer);
     this.#watch.close();
+    this.#root?.retire();
   }
 
   /** The file was dealt with (or put back): it may be offered again if it is still there. */
   release(p: string): void {
     const id = this.#taken.get(p);
     this.#taken.delete(p);
+    this.#root?.handedBack(p);
     if (id) this.#released.set(p, id);
+  }
+
+  /** `p` is handed on (its watch folder stays held for it, see WatchRoot.handedOut). */
+  #take(p: string, c: Candidate): void {
+    this.#taken.set(p, c);
+    this.#root?.handedOut(p);
   }
 
   /** Looks at a path now, as if a watch event named it (a released file that changed). */
@@ -456,13 +464,13 @@ export class FolderSource {
         return this.#schedule(p, c, Math.min(this.#o.emptyFileMs - emptyFor, this.#o.rescanMs));
       }
       this.#candidates.delete(p);
-      this.#taken.set(p, c);
+      this.#take(p, c);
       return this.#o.onEmpty(file);
     }
     const { maxFileBytes, onTooLarge } = this.#o;
     if (maxFileBytes && onTooLarge && st.size > maxFileBytes()) {
       this.#candidates.delete(p);
-      this.#taken.set(p, c);
+      this.#take(p, c);
       return onTooLarge(file);
     }
     // Readable? On Windows a writer's share mode refuses readers while it still writes; on
@@ -476,7 +484,7 @@ export class FolderSource {
     }
     if (this.#candidates.get(p) !== c) return; // another check took or dropped it meanwhile
     this.#candidates.delete(p);
-    this.#taken.set(p, c);
+    this.#take(p, c);
     this.#o.onReady(file);
   }
 }

@@ -54,6 +54,10 @@ export class WatchRoot {
   #id: { dev: number | null; ino: number | null } | null = null;
   /** The watch folder held open (Linux), its identity the pinned one; see {@link use}. */
   #dir = new HeldHandle();
+  /** Files handed on and not yet dealt with: the folder stays held for them after a stop. */
+  #out = new Set<string>();
+  /** Its source stopped (see {@link retire}). */
+  #retired = false;
   /** An lstat of the watch folder that is asked for but not started yet (see {@link lookRoot}). */
   #nextLook: Promise<Deno.FileInfo> | null = null;
 
@@ -110,6 +114,27 @@ export class WatchRoot {
    */
   letGo(): void {
     this.#dir.replace(null);
+  }
+
+  /** The file at `path` was handed on: the folder stays held until it is dealt with. */
+  handedOut(path: string): void {
+    this.#out.add(path);
+  }
+
+  /** The file at `path` was dealt with (or put back); a retired root with none out lets go. */
+  handedBack(path: string): void {
+    this.#out.delete(path);
+    if (this.#retired && this.#out.size === 0) this.letGo();
+  }
+
+  /**
+   * Its source stopped (the converter's config changed or it was removed): the held folder is
+   * let go once the files already handed on are dealt with, so that restarts leave no handle
+   * open for nobody.
+   */
+  retire(): void {
+    this.#retired = true;
+    if (this.#out.size === 0) this.letGo();
   }
 
   /**
@@ -235,7 +260,7 @@ export class WatchRoot {
     });
     const adopted = !this.#id || this.#id.dev !== st.dev || this.#id.ino !== st.ino;
     this.#id = { dev: st.dev, ino: st.ino };
-    if (adopted || !this.#dir.current) await this.#hold(h);
+    if ((adopted || !this.#dir.current) && !this.#retired) await this.#hold(h);
     else await h.close().catch(() => {});
     return null;
   }
