@@ -69,12 +69,13 @@ Deno.test({
       } catch { /* ended */ }
       await flipper.output();
     }
+    let why = "";
     if (hung) {
       // The flipping is over: the file is still not moved, 15 s later.
       await new Promise((r) => setTimeout(r, 15_000));
       const still = await Deno.lstat(path.join(drop, "bad.json")).catch(() => null);
-      console.log(`bad.json still in the drop folder 15 s after the flipping: ${still !== null}`);
-      console.log(h.output.split("\n").filter((l) => /bad\.json/.test(l)).slice(-4).join("\n"));
+      why = `bad.json still in the drop folder 15 s after the flipping: ${still !== null}\n` +
+        h.output.split("\n").filter((l) => /bad\.json/.test(l)).slice(-4).join("\n");
     }
     // Show where the agent is stuck: a thread blocked in open() on the FIFO.
     const pid = h.pid!;
@@ -83,7 +84,11 @@ Deno.test({
       const wchan = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/wchan`).trim();
       if (/fifo|pipe|partner/.test(wchan)) stacks.push(`${t.name}:${wchan}`);
     }
-    console.log(`moved ${moved}, hung ${hung}; threads in FIFO waits: ${stacks.join(" ")}`);
-    assert.equal(hung, 0, `a bad.json never reached Error (moveToError hung) after ${moved} moves`);
+    assert.equal(
+      hung,
+      0,
+      `a bad.json never reached Error (moveToError hung) after ${moved} moves; threads in FIFO ` +
+        `waits: ${stacks.join(" ")}\n${why}`,
+    );
   },
 });

@@ -44,7 +44,6 @@ Deno.test({
     const e = await root.use("x.json", (at) => moveNoOverwrite(at, done, "x.json", { env }))
       .then(() => null, (e) => e);
     assert.ok(e instanceof NotDurable, String(e));
-    console.log(`message: ${e.message}`);
     assert.ok(!e.message.includes("/proc/self/fd"), e.message);
     await Deno.remove(base, { recursive: true });
   },
@@ -72,7 +71,6 @@ Deno.test({
     const e = await root.use("x.json", (at) => moveNoOverwrite(at, done, "x.json", { env }))
       .then(() => null, (e) => e as Error);
     if (!e) throw new Error("moved: not refused");
-    console.log(`message: ${e.message}`);
     assert.ok(!e.message.includes("/proc/self/fd"), e.message);
     await Deno.remove(base, { recursive: true });
   },
@@ -101,12 +99,10 @@ Deno.test({
     };
     const e = await root.use("x.json", (at) => moveNoOverwrite(at, done, "x.json", { env }))
       .then(() => null, (e) => e as Error);
-    console.log(`message: ${e?.message}`);
     const left = [...Deno.readDirSync(path.join(watch, "Done"))].map((d) =>
       `${d.name}${d.isSymlink ? " -> " + Deno.readLinkSync(path.join(watch, "Done", d.name)) : ""}`
     );
-    console.log(`in Done: ${left.join(", ")}`);
-    assert.deepEqual(left, [], "what the writer swapped in stays in Done");
+    assert.deepEqual(left, [], `what the writer swapped in stays in Done (${e?.message})`);
     await Deno.remove(base, { recursive: true });
   },
 });
