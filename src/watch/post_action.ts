@@ -17,7 +17,7 @@
  */
 import { shownPath } from "./no_links.ts";
 import { isBusyError, withBusyRetry } from "../queue/fs_ops.ts";
-import { realPostEnv } from "./post_fs.ts";
+import { realPostEnv, SourceSwapped } from "./post_fs.ts";
 import { type FolderChain, FolderRefused, type PinnedFolder } from "./pinned_folder.ts";
 import type { PostEnv } from "./fs_env.ts";
 import { noteNames, numberedName, safeName } from "./safe_name.ts";
@@ -258,6 +258,21 @@ async function moveThrough<R extends Reserved>(
     try {
       await chain.verify();
       if (!await ours()) {
+        // The source replaced between the look and the link (a held folder can't be swapped):
+        // said as such, not as the folder's fault.
+        const now = chain.held ? await fs.lstat(file).catch(() => null) : null;
+        if (now && (now.ino !== source.ino || now.dev !== source.dev)) {
+          const kind = now.isSymlink
+            ? " by a symbolic link"
+            : now.isFile
+            ? ""
+            : " by a special file";
+          throw new SourceSwapped(
+            await shownPath(file),
+            `it was replaced${kind} while it was moved`,
+            "nothing was moved, and the file now at its name is looked at anew",
+          );
+        }
         throw new FolderRefused(folder.configured, `${shown} is not the file the agent moved`);
       }
       // Looking `to` up went by path too: a swap just then would have shown another folder's.

@@ -146,9 +146,12 @@ export const realPostEnv: PostEnv = {
 
 /** The source opened for a copy is not the file looked at (a link or file swapped in). */
 export class SourceSwapped extends Error {
-  /** @param file the source path; @param problem how it differs */
-  constructor(readonly file: string, readonly problem: string) {
-    super(`${file} is not the file the agent checked: ${problem}; nothing was copied`);
+  /**
+   * @param file the source path; @param problem how it differs; @param outcome what was left
+   * undone
+   */
+  constructor(readonly file: string, readonly problem: string, outcome = "nothing was copied") {
+    super(`${file} is not the file the agent checked: ${problem}; ${outcome}`);
     this.name = "SourceSwapped";
   }
 

@@ -103,6 +103,11 @@ Deno.test({
       `${d.name}${d.isSymlink ? " -> " + Deno.readLinkSync(path.join(watch, "Done", d.name)) : ""}`
     );
     assert.deepEqual(left, [], `what the writer swapped in stays in Done (${e?.message})`);
+    assert.match(
+      e?.message ?? "moved",
+      /x\.json is not the file the agent checked: it was replaced by a symbolic link while it was moved; nothing was moved/,
+    );
+    assert.ok(!e?.message.includes("/proc/self/fd"), e?.message);
     await Deno.remove(base, { recursive: true });
   },
 });
