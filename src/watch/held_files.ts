@@ -59,6 +59,18 @@ export class HeldFiles {
     }
   }
 
+  /**
+   * Gives back now every file held for `converter` (it stopped: its config changed or it was
+   * removed), so that its watch folder is let go and the restarted converter takes them anew.
+   */
+  giveBackAll(converter: string): void {
+    for (const h of [...this.#held.values()]) {
+      if (h.converter !== converter) continue;
+      this.drop(h.file);
+      h.giveBack();
+    }
+  }
+
   /** How many files wait. */
   get size(): number {
     return this.#held.size;

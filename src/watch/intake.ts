@@ -239,6 +239,7 @@ export class Intake {
       if (!n || JSON.stringify(n) !== JSON.stringify(conf)) {
         source.stop();
         this.#sources.delete(name);
+        this.#held.giveBackAll(name);
         log.info("Converter {name} stopped (config changed)", { name });
       }
     }
@@ -406,7 +407,7 @@ export class Intake {
 
   #release(file: ReadyFile, conf: ConverterConfig): void {
     this.#sources.get(conf.name)?.source.release(file.path);
-    // Its own watch folder too: after a restart of the converter that is not the new source's.
+    // Its own watch folder (after a restart of the converter, not the new source's).
     file.where.root.handedBack(file.path);
   }
 

@@ -284,8 +284,11 @@ async function moveThrough<R extends Reserved>(
     // A new version written at the source's name since the look stays there (it is taken
     // again); only the file moved goes.
     const now = mode === "rename" ? null : await fs.lstat(file).catch(() => null);
-    const replaced = now !== null && now.ino !== null && source.ino !== null &&
-      (now.ino !== source.ino || now.dev !== source.dev);
+    // A copy is of the bytes then: the same inode rewritten since (O_TRUNC) is a new version too.
+    const rewritten = (mode as string) === "copy" && now !== null && !source.isSymlink &&
+      (now.size !== source.size || now.mtime?.getTime() !== source.mtime?.getTime());
+    const replaced = rewritten || (now !== null && now.ino !== null && source.ino !== null &&
+      (now.ino !== source.ino || now.dev !== source.dev));
     if (mode !== "rename" && !replaced) {
       try {
         await retry(env, file, () => fs.remove(file));

@@ -140,6 +140,8 @@ export class FolderSource {
     clearTimeout(this.#hintTimer);
     for (const c of this.#candidates.values()) clearTimeout(c.timer);
     this.#watch.close();
+    // A gate check in flight must not hand a file on after this (with the old config).
+    this.#candidates.clear();
     this.#root?.retire();
   }
 
@@ -147,7 +149,6 @@ export class FolderSource {
   release(p: string): void {
     const id = this.#taken.get(p);
     this.#taken.delete(p);
-    this.#root?.handedBack(p);
     if (id) this.#released.set(p, id);
   }
 
@@ -437,7 +438,7 @@ export class FolderSource {
       this.#candidates.delete(p);
       return;
     }
-    if (this.#candidates.get(p) !== c) return;
+    if (this.#candidates.get(p) !== c || this.#stopped) return;
     if (!st.isFile) return this.#notAFile(p);
     const id = identityOf(st);
     const now = Date.now();
@@ -482,7 +483,8 @@ export class FolderSource {
         return this.#schedule(p, c, Math.max(this.#o.stableMs, 200));
       }
     }
-    if (this.#candidates.get(p) !== c) return; // another check took or dropped it meanwhile
+    // Another check took or dropped it meanwhile, or the source stopped.
+    if (this.#candidates.get(p) !== c || this.#stopped) return;
     this.#candidates.delete(p);
     this.#take(p, c);
     this.#o.onReady(file);
