@@ -24,10 +24,10 @@
  * @module
  */
 import path from "#path";
-import { constants, type FileHandle, open } from "#fs/promises";
+import type { FileHandle } from "#fs/promises";
 import { PinnedFolder } from "./pinned_folder.ts";
 import { samePath } from "./safe_name.ts";
-import { handlesWork, inFolder, openNoLinks, PATH_ONLY } from "./no_links.ts";
+import { handlesWork, inFolder, openBelow, openNoLinks } from "./no_links.ts";
 import { HeldHandle } from "./held_handle.ts";
 
 const OS = Deno.build.os;
@@ -172,41 +172,33 @@ export class WatchRoot {
     }
   }
 
-  /** Opens the subfolder `sub` of the held folder one level at a time (see {@link use}). */
+  /**
+   * Opens the subfolder `sub` of the held folder one level at a time (see {@link use}); what
+   * stops the walk is said for the folder it stopped at.
+   */
   async #openSubfolder(root: FileHandle, sub: string): Promise<FileHandle> {
-    const flags = PATH_ONLY | constants.O_DIRECTORY |
-      (this.followSymlinks ? 0 : constants.O_NOFOLLOW);
-    let at = this.real;
-    let dir: FileHandle | null = null;
+    const parts = sub.split("/");
     try {
-      for (const part of sub.split("/")) {
-        at = path.join(at, part);
-        const from = inFolder(dir ?? root, part);
-        const next: FileHandle = await open(from, flags).catch(async (e: unknown) => {
-          const code = (e as { code?: string }).code;
-          if (code === "ENOENT") throw new Deno.errors.NotFound(`${at} is gone`);
-          // A link opened O_NOFOLLOW|O_DIRECTORY fails ELOOP or ENOTDIR: say which it is.
-          const link = code === "ELOOP" ||
-            (code === "ENOTDIR" && (await Deno.lstat(from).catch(() => null))?.isSymlink);
-          if (link) {
-            throw new OutsideWatch(
-              this.followSymlinks
-                ? `${at} is a loop of symbolic links`
-                : `${at} is now a symbolic link where the agent found a plain folder ` +
-                  "(followSymlinks is off)",
-            );
-          }
-          if (code === "ENOTDIR") throw new OutsideWatch(`${at} is not a folder now`);
-          throw new OutsideWatch(`${at} can't be opened (${(e as Error).message})`);
-        });
-        await dir?.close().catch(() => {});
-        dir = next;
-      }
+      return await openBelow(root, parts, { follow: this.followSymlinks });
     } catch (e) {
-      await dir?.close().catch(() => {});
-      throw e;
+      const { code, at: i = 0 } = e as { code?: string; at?: number };
+      const at = path.join(this.real, ...parts.slice(0, i + 1));
+      if (code === "ENOENT") throw new Deno.errors.NotFound(`${at} is gone`);
+      // A link opened O_NOFOLLOW|O_DIRECTORY fails ELOOP or ENOTDIR: say which it is.
+      const from = inFolder(root, parts.slice(0, i + 1).join("/"));
+      const link = code === "ELOOP" ||
+        (code === "ENOTDIR" && (await Deno.lstat(from).catch(() => null))?.isSymlink);
+      if (link) {
+        throw new OutsideWatch(
+          this.followSymlinks
+            ? `${at} is a loop of symbolic links`
+            : `${at} is now a symbolic link where the agent found a plain folder ` +
+              "(followSymlinks is off)",
+        );
+      }
+      if (code === "ENOTDIR") throw new OutsideWatch(`${at} is not a folder now`);
+      throw new OutsideWatch(`${at} can't be opened (${(e as Error).message})`);
     }
-    return dir!;
   }
 
   /** The real path of the file at `rel` (relative, with `/`) below the watch folder. */
